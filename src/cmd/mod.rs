@@ -1,0 +1,32 @@
+//! One file per command. Each returns the exit code of a successful run.
+
+pub mod load;
+pub mod run;
+
+use crate::cli::{Command, SourceArgs};
+use crate::keys::Selection;
+use crate::sink;
+use crate::source::{self, esc::EscSource, Source};
+use crate::vars::Var;
+use anyhow::Result;
+
+pub async fn dispatch(command: Command) -> Result<u8> {
+    match command {
+        Command::Load(args) => load::load(args).await,
+        Command::Run(args) => run::run(args).await,
+    }
+}
+
+/// Read the variables `load` and `run` export: the source, `--keys`, and the
+/// checks every environment needs.
+async fn exportable(args: &SourceArgs) -> Result<Vec<Var>> {
+    let keys = Selection::parse(&args.keys)?;
+    let source: Box<dyn Source> = match (&args.demo, &args.env) {
+        (true, _) => Box::new(EscSource::Demo),
+        (false, Some(env)) => source::parse(&format!("esc:{env}"))?,
+        (false, None) => Box::new(EscSource::new(None)?),
+    };
+    let vars = keys.apply(source.load().await?)?;
+    sink::check_names(&vars)?;
+    Ok(sink::drop_unexportable(vars))
+}

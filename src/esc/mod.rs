@@ -1,0 +1,175 @@
+//! The Pulumi ESC API (SPEC §3, `shared/specs/esc.openapi.yaml`).
+
+pub mod value;
+
+use crate::error;
+use crate::http::{Auth, Http, Request};
+use crate::secret::{self, Secret};
+use crate::vars::Var;
+use anyhow::{Context, Result};
+use reqwest::Method;
+use std::fmt;
+
+pub const DEFAULT_API: &str = "https://api.pulumi.com";
+
+/// `[org/][project/]env[@version-or-tag]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnvRef {
+    pub org: Option<String>,
+    pub project: String,
+    pub env: String,
+    pub version: Option<String>,
+}
+
+impl EnvRef {
+    pub fn parse(text: &str) -> Result<Self> {
+        let text = text.trim();
+        let (path, version) = match text.split_once('@') {
+            Some((p, v)) if !v.is_empty() => (p, Some(v.to_string())),
+            Some(_) => return Err(error::usage(format!("environment `{text}`: nothing after `@`"))),
+            None => (text, None),
+        };
+        let parts: Vec<&str> = path.split('/').collect();
+        if parts.iter().any(|p| p.is_empty() || !p.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))) {
+            return Err(error::usage(format!(
+                "environment `{text}` is not of the form [org/][project/]env[@version], \
+                 with names of letters, digits, `-`, `_` and `.`"
+            )));
+        }
+        let (org, project, env) = match parts.as_slice() {
+            // A bare name is a legacy environment, kept by ESC in the project `default`.
+            [env] => (None, "default", *env),
+            [project, env] => (None, *project, *env),
+            [org, project, env] => (Some(org.to_string()), *project, *env),
+            _ => return Err(error::usage(format!("environment `{text}` has more than three parts"))),
+        };
+        Ok(EnvRef { org, project: project.to_string(), env: env.to_string(), version })
+    }
+}
+
+impl fmt::Display for EnvRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(org) = &self.org {
+            write!(f, "{org}/")?;
+        }
+        write!(f, "{}/{}", self.project, self.env)?;
+        if let Some(v) = &self.version {
+            write!(f, "@{v}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Where ESC is and who we are there (SPEC §2).
+pub struct Esc {
+    http: Http,
+    api: String,
+    token: Secret,
+    default_org: Option<String>,
+}
+
+fn env_var(names: &[&str]) -> Option<String> {
+    names.iter().find_map(|n| std::env::var(n).ok().filter(|v| !v.trim().is_empty()))
+}
+
+impl Esc {
+    /// Configure from `ESC_TOKEN`/`PULUMI_ACCESS_TOKEN`, `ESC_API_URL`/`PULUMI_BACKEND_URL`
+    /// and `ESC_ORG`/`PULUMI_ORG`.
+    pub fn from_env() -> Result<Self> {
+        let token = env_var(&["ESC_TOKEN", "PULUMI_ACCESS_TOKEN"])
+            .map(Secret::new)
+            .ok_or_else(|| error::usage("no ESC token: set ESC_TOKEN (or PULUMI_ACCESS_TOKEN)"))?;
+        secret::register(&token);
+        let api = env_var(&["ESC_API_URL", "PULUMI_BACKEND_URL"]).unwrap_or_else(|| DEFAULT_API.to_string());
+        let api = api.trim().trim_end_matches('/').to_string();
+        if !(api.starts_with("https://") || api.starts_with("http://")) {
+            return Err(error::usage(format!("ESC_API_URL `{api}` is not an http(s) URL")));
+        }
+        Ok(Esc { http: Http::new()?, api, token, default_org: env_var(&["ESC_ORG", "PULUMI_ORG"]) })
+    }
+
+    fn request(&self, op: String, method: Method, path: &str) -> Request<'_> {
+        Request::new(op, method, format!("{}{path}", self.api))
+            .auth(Auth::Scheme("token", &self.token))
+            .header("accept", "application/vnd.pulumi+8")
+    }
+
+    /// The organization for a reference with fewer than three parts.
+    async fn org_for(&self, env: &EnvRef) -> Result<String> {
+        if let Some(org) = env.org.clone().or_else(|| self.default_org.clone()) {
+            return Ok(org);
+        }
+        #[derive(serde::Deserialize)]
+        struct DefaultOrg {
+            #[serde(rename = "gitHubLogin")]
+            login: Option<String>,
+        }
+        let op = format!("find the default organization for `{env}` (set ESC_ORG to skip this)");
+        let resp = self.http.send(self.request(op.clone(), Method::GET, "/api/user/organizations/default")).await?;
+        let found: DefaultOrg = serde_json::from_slice(&resp.body)
+            .map_err(|e| error::backend(format!("{op}: the answer is not the expected JSON ({e})")))?;
+        found
+            .login
+            .filter(|l| !l.is_empty())
+            .ok_or_else(|| error::usage(format!("{op}: the service named none; set ESC_ORG or use org/project/env")))
+    }
+
+    /// Open the environment and read its variables and files.
+    pub async fn open_and_read(&self, env: &EnvRef) -> Result<(Vec<Var>, value::Skipped)> {
+        let org = self.org_for(env).await?;
+        let base = format!("/api/esc/environments/{org}/{}/{}", env.project, env.env);
+        let open_path = match &env.version {
+            Some(v) => format!("{base}/versions/{v}/open?duration=1h"),
+            None => format!("{base}/open?duration=1h"),
+        };
+        let full = EnvRef { org: Some(org), ..env.clone() };
+
+        #[derive(serde::Deserialize)]
+        struct Opened {
+            id: serde_json::Value,
+        }
+        let op = format!("open ESC environment `{full}`");
+        // Opening twice only makes a second session, so a retry is safe.
+        let resp = self.http.send(self.request(op.clone(), Method::POST, &open_path).retry(true)).await?;
+        let opened: Opened = serde_json::from_slice(&resp.body)
+            .map_err(|e| error::backend(format!("{op}: the answer is not the expected JSON ({e})")))?;
+        let id = match opened.id {
+            serde_json::Value::String(s) => s,
+            serde_json::Value::Number(n) => n.to_string(),
+            _ => return Err(error::backend(format!("{op}: the answer has no session id"))),
+        };
+
+        let op = format!("read ESC environment `{full}`");
+        let resp = self.http.send(self.request(op.clone(), Method::GET, &format!("{base}/open/{id}"))).await?;
+        let environment: value::Environment = serde_json::from_slice(&resp.body)
+            // serde_json's message names a line and column, never the text there.
+            .map_err(|e| error::backend(format!("{op}: the answer is not a valid environment ({e})")))
+            .context("the service sent something escort cannot read")?;
+        let (vars, skipped) = value::decode(environment.properties);
+        for v in &vars {
+            for s in v.sensitive(false) {
+                secret::register(s);
+            }
+        }
+        Ok((vars, skipped))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_refs() {
+        let r = EnvRef::parse("acme/app/dev@3").unwrap();
+        assert_eq!((r.org.as_deref(), r.project.as_str(), r.env.as_str(), r.version.as_deref()), (Some("acme"), "app", "dev", Some("3")));
+        let r = EnvRef::parse("sophia/dev").unwrap();
+        assert_eq!((r.org, r.project.as_str(), r.env.as_str()), (None, "sophia", "dev"));
+        let r = EnvRef::parse("dev@stable").unwrap();
+        assert_eq!((r.project.as_str(), r.version.as_deref()), ("default", Some("stable")));
+        assert_eq!(EnvRef::parse("a/b/c@v1").unwrap().to_string(), "a/b/c@v1");
+        for bad in ["", "a//b", "a/b/c/d", "a/b@", "a b/c", "a/b?x=1"] {
+            assert!(EnvRef::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,338 @@
+//! ESC `Value` trees (SPEC §3) decoded straight into secrets.
+//!
+//! The response is parsed with a visitor that puts every string into a
+//! `Secret` as it is read, so no plain copy of a value outlives the parse.
+//! Nested values inherit `secret` from their parents.
+
+use crate::secret::Secret;
+use crate::vars::Var;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use std::fmt;
+
+/// One ESC `Value`: `{"value": ..., "secret": bool?, "unknown": bool?, "trace": ...}`.
+#[derive(Debug, Default)]
+pub struct Value {
+    pub node: Node,
+    pub secret: bool,
+    pub unknown: bool,
+}
+
+#[derive(Debug, Default)]
+pub enum Node {
+    #[default]
+    Null,
+    Bool(bool),
+    Number(String),
+    String(Secret),
+    Array(Vec<Value>),
+    Object(Vec<(String, Value)>),
+}
+
+/// The part of an opened environment escort reads: `properties`.
+#[derive(Debug, Deserialize)]
+pub struct Environment {
+    #[serde(default, deserialize_with = "properties")]
+    pub properties: Vec<(String, Value)>,
+}
+
+// `properties` is a JSON object; keep it as an ordered list of pairs.
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(ValueVisitor)
+    }
+}
+
+struct ValueVisitor;
+
+impl<'de> Visitor<'de> for ValueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an ESC Value object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Value::default();
+        while let Some(key) = map.next_key::<KeyName>()? {
+            match key.0.as_str() {
+                "value" => out.node = map.next_value::<Node>()?,
+                "secret" => out.secret = map.next_value::<Option<bool>>()?.unwrap_or(false),
+                "unknown" => out.unknown = map.next_value::<Option<bool>>()?.unwrap_or(false),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Map keys are names, not values: a plain String is fine for them.
+struct KeyName(String);
+
+impl<'de> Deserialize<'de> for KeyName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(KeyName)
+    }
+}
+
+impl<'de> Deserialize<'de> for Node {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NodeVisitor)
+    }
+}
+
+struct NodeVisitor;
+
+impl<'de> Visitor<'de> for NodeVisitor {
+    type Value = Node;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("null, a boolean, a number, a string, an array or an object of Values")
+    }
+    fn visit_unit<E>(self) -> Result<Node, E> {
+        Ok(Node::Null)
+    }
+    fn visit_none<E>(self) -> Result<Node, E> {
+        Ok(Node::Null)
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Node, E> {
+        Ok(Node::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Node, E> {
+        Ok(Node::Number(v.to_string()))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Node, E> {
+        Ok(Node::Number(v.to_string()))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Node, E> {
+        Ok(Node::Number(serde_json::Number::from_f64(v).map(|n| n.to_string()).unwrap_or_default()))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Node, E> {
+        Ok(Node::String(Secret::new(v)))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Node, E> {
+        Ok(Node::String(Secret::new(v)))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
+        let mut items = Vec::new();
+        while let Some(v) = seq.next_element::<Value>()? {
+            items.push(v);
+        }
+        Ok(Node::Array(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
+        let mut items = Vec::new();
+        while let Some(k) = map.next_key::<KeyName>()? {
+            items.push((k.0, map.next_value::<Value>()?));
+        }
+        Ok(Node::Object(items))
+    }
+}
+
+/// Deserialize a JSON object of Values into ordered pairs.
+pub fn properties<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, Value)>, D::Error> {
+    match Node::deserialize(d)? {
+        Node::Object(pairs) => Ok(pairs),
+        Node::Null => Ok(Vec::new()),
+        _ => Err(de::Error::custom("`properties` is not an object")),
+    }
+}
+
+/// What `decode` found besides variables: values it could not export.
+#[derive(Debug, Default)]
+pub struct Skipped {
+    pub unknown: Vec<String>,
+    pub null: Vec<String>,
+}
+
+/// Turn `properties.environmentVariables` and `properties.files` into variables.
+pub fn decode(properties: Vec<(String, Value)>) -> (Vec<Var>, Skipped) {
+    let mut vars = Vec::new();
+    let mut skipped = Skipped::default();
+    for (section, value) in properties {
+        let file = match section.as_str() {
+            "environmentVariables" => false,
+            "files" => true,
+            _ => continue,
+        };
+        let Node::Object(entries) = value.node else { continue };
+        for (name, entry) in entries {
+            let secret = value.secret || entry.secret;
+            if entry.unknown || value.unknown {
+                skipped.unknown.push(name);
+                continue;
+            }
+            let mut parts = Vec::new();
+            let (text, any_secret) = match &entry.node {
+                Node::Null => {
+                    skipped.null.push(name);
+                    continue;
+                }
+                Node::Bool(b) => (b.to_string(), secret),
+                Node::Number(n) => (n.clone(), secret),
+                Node::String(s) => (s.expose().to_string(), secret),
+                Node::Array(_) | Node::Object(_) => {
+                    let mut json = String::new();
+                    let leaf_secret = write_json(&entry.node, secret, &mut json, &mut parts);
+                    (json, leaf_secret)
+                }
+            };
+            // A structured value with secret leaves is treated as a secret as a
+            // whole (its leaves are masked on their own too).
+            vars.push(Var { name, value: Secret::new(text), secret: any_secret, secret_parts: parts, file });
+        }
+    }
+    (vars, skipped)
+}
+
+/// Write `node` as compact JSON of plain values; collect secret leaves.
+/// Returns whether any leaf was secret.
+fn write_json(node: &Node, secret: bool, out: &mut String, parts: &mut Vec<Secret>) -> bool {
+    match node {
+        Node::Null => {
+            out.push_str("null");
+            false
+        }
+        Node::Bool(b) => {
+            leaf(&b.to_string(), secret, out, parts);
+            secret
+        }
+        Node::Number(n) => {
+            leaf(n, secret, out, parts);
+            secret
+        }
+        Node::String(s) => {
+            out.push_str(&serde_json::to_string(s.expose()).unwrap_or_default());
+            if secret {
+                parts.push(s.clone());
+            }
+            secret
+        }
+        Node::Array(items) => {
+            out.push('[');
+            let mut any = false;
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                any |= write_json(&v.node, secret || v.secret, out, parts);
+            }
+            out.push(']');
+            any
+        }
+        Node::Object(items) => {
+            out.push('{');
+            let mut any = false;
+            for (i, (k, v)) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&serde_json::to_string(k).unwrap_or_default());
+                out.push(':');
+                any |= write_json(&v.node, secret || v.secret, out, parts);
+            }
+            out.push('}');
+            any
+        }
+    }
+}
+
+fn leaf(text: &str, secret: bool, out: &mut String, parts: &mut Vec<Secret>) {
+    out.push_str(text);
+    if secret {
+        parts.push(Secret::new(text));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: &str) -> (Vec<Var>, Skipped) {
+        let env: Environment = serde_json::from_str(json).unwrap();
+        decode(env.properties)
+    }
+
+    const T: &str = r#""trace":{"def":{"environment":"e"}}"#;
+
+    #[test]
+    fn scalars_become_strings_and_keep_their_secret_flag() {
+        let json = format!(
+            r#"{{"properties":{{"environmentVariables":{{"value":{{
+                "S":{{"value":"shh","secret":true,{T}}},
+                "N":{{"value":3,{T}}},
+                "F":{{"value":1.5,{T}}},
+                "B":{{"value":false,{T}}},
+                "P":{{"value":"plain",{T}}}
+            }},{T}}}}}}}"#
+        );
+        let (vars, _) = parse(&json);
+        let got: Vec<(&str, &str, bool)> =
+            vars.iter().map(|v| (v.name.as_str(), v.value.expose(), v.secret)).collect();
+        assert_eq!(
+            got,
+            vec![("S", "shh", true), ("N", "3", false), ("F", "1.5", false), ("B", "false", false), ("P", "plain", false)]
+        );
+    }
+
+    #[test]
+    fn secret_parents_make_children_secret() {
+        let json = format!(
+            r#"{{"properties":{{"environmentVariables":{{"value":{{
+                "A":{{"value":"child",{T}}}
+            }},"secret":true,{T}}}}}}}"#
+        );
+        let (vars, _) = parse(&json);
+        assert!(vars[0].secret);
+    }
+
+    #[test]
+    fn objects_become_compact_json_with_secret_leaves() {
+        let json = format!(
+            r#"{{"properties":{{"environmentVariables":{{"value":{{
+                "OBJ":{{"value":{{
+                    "user":{{"value":"admin",{T}}},
+                    "pass":{{"value":"hunter22","secret":true,{T}}},
+                    "list":{{"value":[{{"value":1,{T}}},{{"value":"tok","secret":true,{T}}}],{T}}},
+                    "nothing":{{"value":null,{T}}}
+                }},{T}}},
+                "PLAIN":{{"value":[{{"value":"a",{T}}}],{T}}}
+            }},{T}}}}}}}"#
+        );
+        let (vars, _) = parse(&json);
+        assert_eq!(vars[0].value.expose(), r#"{"user":"admin","pass":"hunter22","list":[1,"tok"],"nothing":null}"#);
+        assert!(vars[0].secret);
+        let parts: Vec<&str> = vars[0].secret_parts.iter().map(|s| s.expose()).collect();
+        assert_eq!(parts, vec!["hunter22", "tok"]);
+        assert_eq!(vars[1].value.expose(), r#"["a"]"#);
+        assert!(!vars[1].secret);
+    }
+
+    #[test]
+    fn files_unknowns_and_nulls() {
+        let json = format!(
+            r#"{{"properties":{{
+                "files":{{"value":{{"KUBECONFIG":{{"value":"apiVersion: v1\n","secret":true,{T}}}}},{T}}},
+                "environmentVariables":{{"value":{{
+                    "U":{{"value":"[unknown]","unknown":true,{T}}},
+                    "Z":{{"value":null,{T}}}
+                }},{T}}},
+                "pulumiConfig":{{"value":{{"x":{{"value":"y",{T}}}}},{T}}}
+            }}}}"#
+        );
+        let (vars, skipped) = parse(&json);
+        assert_eq!(vars.len(), 1);
+        assert!(vars[0].file && vars[0].secret);
+        assert_eq!(vars[0].value.expose(), "apiVersion: v1\n");
+        assert_eq!(skipped.unknown, vec!["U"]);
+        assert_eq!(skipped.null, vec!["Z"]);
+    }
+
+    #[test]
+    fn a_value_without_trace_is_still_read() {
+        let (vars, _) = parse(r#"{"properties":{"environmentVariables":{"value":{"A":{"value":"x"}}}}}"#);
+        assert_eq!(vars[0].value.expose(), "x");
+    }
+}

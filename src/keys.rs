@@ -1,0 +1,112 @@
+//! `--keys`: which variables to export, and under which names.
+//!
+//! A list of `NAME`, `TO=FROM` and `*`, separated by commas or newlines (the
+//! action passes a multi-line input). An empty list means `*`.
+
+use crate::error;
+use crate::vars::Var;
+use anyhow::Result;
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Selection {
+    all: bool,
+    /// (exported name, source name)
+    picks: Vec<(String, String)>,
+}
+
+impl Selection {
+    pub fn parse(list: &str) -> Result<Self> {
+        let mut sel = Selection::default();
+        for item in list.split([',', '\n']).map(str::trim).filter(|i| !i.is_empty()) {
+            if item == "*" {
+                sel.all = true;
+                continue;
+            }
+            let (to, from) = match item.split_once('=') {
+                Some((to, from)) => (to.trim(), from.trim()),
+                None => (item, item),
+            };
+            if to.is_empty() || from.is_empty() {
+                return Err(error::usage(format!("--keys: `{item}` needs a name on both sides of `=`")));
+            }
+            sel.picks.push((to.to_string(), from.to_string()));
+        }
+        if sel.picks.is_empty() {
+            sel.all = true;
+        }
+        Ok(sel)
+    }
+
+    /// Apply to the variables of a source. A named key the source lacks is an
+    /// error: a job that asked for it would otherwise start without it.
+    pub fn apply(&self, vars: Vec<Var>) -> Result<Vec<Var>> {
+        let missing: Vec<&str> = self
+            .picks
+            .iter()
+            .filter(|(_, from)| !vars.iter().any(|v| &v.name == from))
+            .map(|(_, from)| from.as_str())
+            .collect();
+        if !missing.is_empty() {
+            return Err(error::usage(format!("--keys names variables the source does not have: {}", missing.join(", "))));
+        }
+        let mut picked: Vec<Var> = self
+            .picks
+            .iter()
+            .filter_map(|(to, from)| {
+                let mut v = vars.iter().find(|v| &v.name == from)?.clone();
+                v.name = to.clone();
+                Some(v)
+            })
+            .collect();
+        if !self.all {
+            return Ok(picked);
+        }
+        let mut out: Vec<Var> = vars.into_iter().filter(|v| !picked.iter().any(|p| p.name == v.name)).collect();
+        out.append(&mut picked);
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars() -> Vec<Var> {
+        vec![Var::plain("A", "1"), Var::secret("B", "2"), Var::plain("C", "3")]
+    }
+
+    fn names(vs: &[Var]) -> Vec<&str> {
+        vs.iter().map(|v| v.name.as_str()).collect()
+    }
+
+    #[test]
+    fn empty_and_star_take_everything() {
+        for list in ["", "*", " * ,", "\n"] {
+            let out = Selection::parse(list).unwrap().apply(vars()).unwrap();
+            assert_eq!(names(&out), ["A", "B", "C"], "{list:?}");
+        }
+    }
+
+    #[test]
+    fn names_and_renames() {
+        let out = Selection::parse("C, X=B\nA").unwrap().apply(vars()).unwrap();
+        assert_eq!(names(&out), ["C", "X", "A"]);
+        assert_eq!(out[1].value.expose(), "2");
+        assert!(out[1].secret);
+    }
+
+    #[test]
+    fn star_with_renames_keeps_the_originals() {
+        let out = Selection::parse("*,X=B,A=C").unwrap().apply(vars()).unwrap();
+        assert_eq!(names(&out), ["B", "C", "X", "A"]);
+        assert_eq!(out[3].value.expose(), "3");
+    }
+
+    #[test]
+    fn missing_and_malformed() {
+        let err = Selection::parse("A,NOPE,Y=ALSO_NOPE").unwrap().apply(vars()).unwrap_err();
+        assert!(err.to_string().contains("NOPE, ALSO_NOPE"), "{err}");
+        assert!(Selection::parse("=A").is_err());
+        assert!(Selection::parse("A=").is_err());
+    }
+}

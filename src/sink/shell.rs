@@ -1,0 +1,46 @@
+//! `export NAME='value'` lines for POSIX shells (`eval "$(escort load)"`).
+
+use super::Render;
+use crate::vars::Var;
+use anyhow::Result;
+use zeroize::Zeroizing;
+
+pub struct Shell;
+
+impl Render for Shell {
+    fn render(&self, vars: &[Var]) -> Result<Zeroizing<String>> {
+        let mut out = Zeroizing::new(String::new());
+        for v in vars {
+            out.push_str("export ");
+            out.push_str(&v.name);
+            out.push('=');
+            push_quoted(&mut out, v.value.expose());
+            out.push('\n');
+        }
+        Ok(out)
+    }
+}
+
+/// Single quotes keep everything literal in POSIX shells; a `'` is closed,
+/// escaped and reopened.
+pub fn push_quoted(out: &mut String, value: &str) {
+    out.push('\'');
+    for (i, part) in value.split('\'').enumerate() {
+        if i > 0 {
+            out.push_str("'\\''");
+        }
+        out.push_str(part);
+    }
+    out.push('\'');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting() {
+        let out = Shell.render(&[Var::plain("A", "it's $HOME `x`\n\"q\""), Var::plain("E", "")]).unwrap();
+        assert_eq!(out.as_str(), "export A='it'\\''s $HOME `x`\n\"q\"'\nexport E=''\n");
+    }
+}
