@@ -1,0 +1,131 @@
+//! Test support shared by the integration tests: fakes on loopback, the real
+//! peers, the runner's file-command parser, and an `escort` command with a
+//! clean environment.
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+pub mod github_env;
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The peers' Python (PyNaCl, python-dotenv, the ESC SDK), installed by
+/// `scripts/setup-peers.sh`. A test that needs it fails loudly without it:
+/// a skipped peer test would pass without proving anything.
+pub fn peer_python() -> PathBuf {
+    let p = repo().join("target/peers/venv/bin/python");
+    assert!(p.exists(), "{} is missing: run scripts/setup-peers.sh (scripts/test.sh does)", p.display());
+    p
+}
+
+/// `escort` with none of the caller's configuration leaking in.
+pub fn escort() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("escort").unwrap();
+    for (k, _) in std::env::vars() {
+        if k.starts_with("ESC_")
+            || k.starts_with("PULUMI_")
+            || k.starts_with("GITHUB_")
+            || k.starts_with("RUNNER_")
+            || k.starts_with("ESCORT_")
+            || k.starts_with("FLY_")
+            || k == "GH_TOKEN"
+        {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("NO_COLOR", "1");
+    cmd
+}
+
+/// A fake service (a script in tests/fakes) on 127.0.0.1, stopped on drop.
+pub struct Fake {
+    child: Child,
+    // Held open: the fake exits when its stdin closes, even if we are killed.
+    _stdin: ChildStdin,
+    pub url: String,
+    _state: tempfile::TempDir,
+}
+
+impl Fake {
+    pub fn start(script: &str, state: &Value) -> Fake {
+        let dir = tempfile::tempdir().unwrap();
+        let state_path = dir.path().join("state.json");
+        std::fs::write(&state_path, serde_json::to_vec(state).unwrap()).unwrap();
+        let mut child = Command::new("python3")
+            .arg(repo().join("tests/fakes").join(script))
+            .arg("--state")
+            .arg(&state_path)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("python3 runs the fakes");
+        let stdin = child.stdin.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let url = line.trim().strip_prefix("READY ").unwrap_or_else(|| panic!("fake {script} said {line:?}")).to_string();
+        Fake { child, _stdin: stdin, url, _state: dir }
+    }
+
+    /// The fake ESC service, with the given state (see tests/fakes/esc_server.py).
+    pub fn esc(state: &Value) -> Fake {
+        Fake::start("esc_server.py", state)
+    }
+
+    pub fn set_faults(&self, faults: Value) {
+        self.call("POST", "/_fake/faults", Some(&faults));
+    }
+
+    /// The fake's log of requests it answered.
+    pub fn requests(&self) -> Vec<Value> {
+        match self.call("GET", "/_fake/requests", None) {
+            Value::Array(a) => a,
+            other => panic!("request log is {other}"),
+        }
+    }
+
+    /// A plain HTTP/1.1 call to the fake, for control endpoints.
+    pub fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
+        let addr = self.url.trim_start_matches("http://");
+        let mut s = TcpStream::connect(addr).unwrap();
+        let body = body.map(|b| serde_json::to_vec(b).unwrap()).unwrap_or_default();
+        write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .unwrap();
+        s.write_all(&body).unwrap();
+        let mut resp = Vec::new();
+        s.read_to_end(&mut resp).unwrap();
+        let text = String::from_utf8_lossy(&resp);
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        assert!(head.starts_with("HTTP/1.1 2") || head.starts_with("HTTP/1.0 2"), "{method} {path}: {head}");
+        serde_json::from_str(body).unwrap_or(Value::Null)
+    }
+}
+
+impl Drop for Fake {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Assert that none of `needles` appears in `haystack` (for canary tests).
+pub fn assert_absent(haystack: &[u8], needles: &[&str], what: &str) {
+    let text = String::from_utf8_lossy(haystack);
+    for n in needles {
+        assert!(!text.contains(n), "{what} shows a canary ({n:?}):\n{text}");
+    }
+}
+
+pub fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
