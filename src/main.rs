@@ -19,16 +19,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     // A panic message could quote whatever was being handled: show it scrubbed.
-    std::panic::set_hook(Box::new(|info| {
-        let what = info
-            .payload()
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| info.payload().downcast_ref::<String>().cloned())
-            .unwrap_or_default();
-        let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
-        eprintln!("escort: internal error{at}: {} (please report this)", secret::scrub(&what));
-    }));
+    std::panic::set_hook(Box::new(|info| eprintln!("{}", panic_message(info))));
 
     let cli = cli::Cli::parse();
     ui::set_quiet(cli.quiet);
@@ -45,5 +36,37 @@ fn main() -> ExitCode {
             eprintln!("escort: error: {}", secret::scrub(&format!("{err:#}")));
             ExitCode::from(error::kind_of(&err).exit_code())
         }
+    }
+}
+
+/// What a panic shows: where, and the message scrubbed of every known secret.
+fn panic_message(info: &std::panic::PanicHookInfo) -> String {
+    let what = info
+        .payload()
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| info.payload().downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+    format!("escort: internal error{at}: {} (please report this)", secret::scrub(&what))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    #[test]
+    fn panics_are_scrubbed() {
+        secret::register(&secret::Secret::new("panic-canary-value"));
+        let seen = Arc::new(Mutex::new(String::new()));
+        let sink = seen.clone();
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| *sink.lock().unwrap() = panic_message(info)));
+        let _ = std::panic::catch_unwind(|| panic!("failed on panic-canary-value"));
+        std::panic::set_hook(previous);
+        let shown = seen.lock().unwrap().clone();
+        assert!(shown.starts_with("escort: internal error at src/main.rs:"), "{shown}");
+        assert!(shown.contains("failed on ***") && !shown.contains("canary"), "{shown}");
     }
 }

@@ -68,6 +68,11 @@ pub fn register(value: &Secret) {
     }
 }
 
+/// Every registered secret and token, e.g. to redact a child's output.
+pub fn registered() -> Vec<Secret> {
+    KNOWN.lock().map(|k| k.clone()).unwrap_or_default()
+}
+
 /// Replace every registered secret (and each of its lines) in `text` with `***`.
 pub fn scrub(text: &str) -> String {
     let Ok(known) = KNOWN.lock() else {

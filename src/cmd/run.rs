@@ -3,7 +3,7 @@
 
 use crate::cli::RunArgs;
 use crate::redact::Redactor;
-use crate::{error, files};
+use crate::{error, files, secret};
 use anyhow::{Context, Result};
 use std::process::Stdio;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -15,10 +15,13 @@ pub async fn run(args: RunArgs) -> Result<u8> {
     let dir = files::private_dir(&std::env::temp_dir())?;
     let vars = files::materialize(vars, dir.path())?;
 
+    // The values, and the token escort used (the child inherits it).
+    let registered = secret::registered();
     let redactor = (!args.no_redact).then(|| {
         let texts: Vec<&str> = vars
             .iter()
             .flat_map(|v| v.sensitive(false))
+            .chain(registered.iter())
             // A file's trailing newline is kept in the output, not swallowed by `***`.
             .flat_map(|s| std::iter::once(s.expose().trim_end_matches(['\n', '\r'])).chain(s.expose().lines()))
             .collect();

@@ -6,7 +6,7 @@ use crate::error;
 use crate::http::{Auth, Http, Request};
 use crate::secret::{self, Secret};
 use crate::vars::Var;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use reqwest::Method;
 use std::fmt;
 
@@ -107,7 +107,7 @@ impl Esc {
         let op = format!("find the default organization for `{env}` (set ESC_ORG to skip this)");
         let resp = self.http.send(self.request(op.clone(), Method::GET, "/api/user/organizations/default")).await?;
         let found: DefaultOrg = serde_json::from_slice(&resp.body)
-            .map_err(|e| error::backend(format!("{op}: the answer is not the expected JSON ({e})")))?;
+            .map_err(|e| error::backend(format!("{op}: {}", json_problem(&e))))?;
         found
             .login
             .filter(|l| !l.is_empty())
@@ -132,7 +132,7 @@ impl Esc {
         // Opening twice only makes a second session, so a retry is safe.
         let resp = self.http.send(self.request(op.clone(), Method::POST, &open_path).retry(true)).await?;
         let opened: Opened = serde_json::from_slice(&resp.body)
-            .map_err(|e| error::backend(format!("{op}: the answer is not the expected JSON ({e})")))?;
+            .map_err(|e| error::backend(format!("{op}: {}", json_problem(&e))))?;
         let id = match opened.id {
             serde_json::Value::String(s) => s,
             serde_json::Value::Number(n) => n.to_string(),
@@ -142,9 +142,7 @@ impl Esc {
         let op = format!("read ESC environment `{full}`");
         let resp = self.http.send(self.request(op.clone(), Method::GET, &format!("{base}/open/{id}"))).await?;
         let environment: value::Environment = serde_json::from_slice(&resp.body)
-            // serde_json's message names a line and column, never the text there.
-            .map_err(|e| error::backend(format!("{op}: the answer is not a valid environment ({e})")))
-            .context("the service sent something escort cannot read")?;
+            .map_err(|e| error::backend(format!("{op}: {}", json_problem(&e))))?;
         let (vars, skipped) = value::decode(environment.properties);
         for v in &vars {
             for s in v.sensitive(false) {
@@ -155,9 +153,29 @@ impl Esc {
     }
 }
 
+/// What is wrong with a JSON answer, and where. serde_json's own message can
+/// quote the offending text, which may be a value, so only its kind is used.
+fn json_problem(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let what = match e.classify() {
+        Category::Io => "could not be read",
+        Category::Syntax => "is not valid JSON (or is nested too deeply)",
+        Category::Data => "does not have the shape the ESC API describes",
+        Category::Eof => "ended early",
+    };
+    format!("the answer {what} (line {}, column {})", e.line(), e.column())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_problems_never_quote_the_text() {
+        let e = serde_json::from_str::<value::Environment>(r#"{"properties": ["json-canary"]}"#).unwrap_err();
+        let shown = json_problem(&e);
+        assert!(!shown.contains("canary") && shown.contains("shape"), "{shown}");
+    }
 
     #[test]
     fn env_refs() {
