@@ -1,0 +1,716 @@
+#!/usr/bin/env python3
+"""A fake Pulumi ESC service for escort's tests and benchmarks (test support only).
+
+Python 3 standard library only. Speaks the subset of the ESC REST API described in
+specs/esc.openapi.yaml that escort uses, closely enough that the official ESC SDKs
+(pulumi-esc-sdk on PyPI, @pulumi/esc-sdk on npm) read it.
+
+Usage:
+    python3 tests/fakes/esc_server.py --state STATE.json [--port 0] [--host 127.0.0.1]
+                                      [--no-stdin-watch] [--verbose]
+
+It binds a loopback address only, prints exactly one line `READY http://127.0.0.1:PORT`
+to stdout when listening, and exits when its stdin reaches EOF (so a harness that holds a
+pipe to its stdin takes it down when it dies), on SIGTERM and on SIGINT. Nothing else is
+written to stdout; --verbose logs request lines (never headers) to stderr.
+
+State file (JSON):
+    {
+      "token": "tok-123",            # required: requests need `Authorization: token tok-123`
+      "default_org": "acme",         # GET /api/user/organizations/default -> {"gitHubLogin": ...}
+      "require_if_match": false,     # optional: PATCH without If-Match -> 428 (the real service
+                                     # accepts it; tests can also inspect the request log)
+      "environments": {
+        "acme/proj/dev": {
+          "values": {...},           # authoring form; {"fn::secret": X} marks X (and all that is
+                                     # under it) secret; top-level keys become `properties`
+          "properties_raw": null,    # optional: served verbatim as `properties`
+          "yaml": "values: ...",     # definition text (GET/PATCH), default derived from values
+          "tags": {"stable": 1},     # optional revision tags -> revision number
+          "history": [               # optional older revisions, oldest first; each
+            {"yaml": "...", "values": {...}, "properties_raw": null}
+          ]                          # {yaml, values|properties_raw}; current = len(history)+1
+        }
+      },
+      "faults": []                   # see below
+    }
+
+Faults (POST /_fake/faults with a JSON list replaces them; the first matching fault that has
+`times` left is applied and decremented; -1 = forever):
+    {"op": "open"|"read"|"default_org"|"definition_get"|"definition_patch"|"versions"|
+           "list"|"any",
+     "path_contains": null,   # optional: only requests whose path contains this
+     "status": 503,           # status to answer with (null: answer normally after delay_ms)
+     "times": 1, "retry_after": "1", "delay_ms": 0,
+     "body": null,            # raw body text instead of {"message","code"}
+     "diagnostics": null,     # if set, body is {"diagnostics": [...]}
+     "truncate": false,       # send the normal response with a Content-Length larger than
+                              # the body, send half of the body, then close
+     "malformed": false}      # 200 with invalid JSON
+
+Control endpoints (no auth, not logged): POST /_fake/faults, GET /_fake/faults,
+GET /_fake/requests, POST /_fake/reset-log, GET /_fake/sessions.
+"""
+
+import argparse
+import hashlib
+import http.server
+import ipaddress
+import json
+import re
+import signal
+import socket
+import sys
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from urllib.parse import parse_qs, unquote, urlsplit
+
+JSON = "application/json"
+YAML = "application/x-yaml"
+
+# From the spec's `duration` parameter.
+DURATION_RE = re.compile(
+    r"^(\d*\.\d+|\d+)(ns|us|µs|ms|s|m|h)?(\d*\.\d+|\d+)?(ns|us|µs|ms|s|m|h)?$"
+)
+
+LOGGED_HEADERS = ("accept", "user-agent", "if-match", "content-type")
+
+
+class BadState(Exception):
+    pass
+
+
+def _err(status, message):
+    return status, {"Content-Type": JSON}, _dumps({"message": message, "code": status})
+
+
+def _dumps(obj):
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _rfc3339(dt):
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class _Pos:
+    """Synthetic source positions so every Value carries a plausible trace."""
+
+    def __init__(self):
+        self.line = 0
+        self.byte = 0
+
+    def next_range(self, env):
+        self.line += 1
+        begin = {"line": self.line, "column": 1, "byte": self.byte}
+        self.byte += 10
+        end = {"line": self.line, "column": 11, "byte": self.byte}
+        return {"environment": env, "begin": begin, "end": end}
+
+
+def to_value(node, env, secret=False, pos=None):
+    """Authoring form -> ESC `Value` tree (with trace; secret inherited by descendants)."""
+    if pos is None:
+        pos = _Pos()
+    if isinstance(node, dict) and len(node) == 1 and "fn::secret" in node:
+        return to_value(node["fn::secret"], env, True, pos)
+    trace = {"def": pos.next_range(env)}
+    if isinstance(node, dict):
+        inner = {k: to_value(v, env, secret, pos) for k, v in node.items()}
+    elif isinstance(node, list):
+        inner = [to_value(v, env, secret, pos) for v in node]
+    else:
+        inner = node
+    out = {"value": inner}
+    if secret:
+        out["secret"] = True
+    out["trace"] = trace
+    return out
+
+
+def properties_of(values, env_label):
+    if values is None:
+        return {}
+    if not isinstance(values, dict):
+        raise BadState("values must be an object")
+    pos = _Pos()
+    return {k: to_value(v, env_label, False, pos) for k, v in values.items()}
+
+
+def _yaml_scalar(v):
+    return json.dumps(v, ensure_ascii=False)  # JSON scalars are valid YAML flow scalars
+
+
+def default_yaml(values):
+    """A readable definition for `values` when the state gives none (JSON flow style is YAML)."""
+    if not values:
+        return "values: {}\n"
+    lines = ["values:"]
+
+    def emit(node, indent):
+        pad = "  " * indent
+        for k, v in node.items():
+            key = _yaml_scalar(k) if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", k) else k
+            if isinstance(v, dict) and len(v) == 1 and "fn::secret" in v:
+                lines.append(f"{pad}{key}:")
+                lines.append(f"{pad}  fn::secret: {json.dumps(v['fn::secret'], ensure_ascii=False)}")
+            elif isinstance(v, dict):
+                lines.append(f"{pad}{key}:")
+                emit(v, indent + 1)
+            else:
+                lines.append(f"{pad}{key}: {json.dumps(v, ensure_ascii=False)}")
+
+    emit(values, 1)
+    return "\n".join(lines) + "\n"
+
+
+class Revision:
+    __slots__ = ("number", "yaml", "read_body", "created", "creator_login", "creator_name")
+
+    def __init__(self, number, yaml, read_body, created):
+        self.number = number
+        self.yaml = yaml
+        self.read_body = read_body  # pre-serialised GET open/{id} response
+        self.created = created
+        self.creator_login = "fake-user"
+        self.creator_name = "Fake User"
+
+
+class Env:
+    def __init__(self, name, spec, base_time):
+        parts = name.split("/")
+        if len(parts) != 3 or not all(parts):
+            raise BadState(f"environment name must be org/project/env: {name!r}")
+        if not isinstance(spec, dict):
+            raise BadState(f"environment {name!r} must be an object")
+        self.name = name
+        self.org, self.project, self.env = parts
+        self.label = f"{self.project}/{self.env}"
+        self.revisions = []
+        history = spec.get("history") or []
+        for i, rev in enumerate(list(history) + [spec]):
+            read_body = self._read_body(rev)
+            y = rev.get("yaml")
+            if y is None:
+                y = default_yaml(rev.get("values"))
+            created = base_time + timedelta(minutes=i)
+            self.revisions.append(Revision(i + 1, y, read_body, created))
+        self.tags = {}
+        for tag, num in (spec.get("tags") or {}).items():
+            if not isinstance(num, int) or not 1 <= num <= len(self.revisions):
+                raise BadState(f"tag {tag!r} of {name!r} names no revision")
+            self.tags[tag] = num
+        self.created = base_time
+
+    def _read_body(self, rev):
+        raw = rev.get("properties_raw")
+        props = raw if raw is not None else properties_of(rev.get("values"), self.label)
+        return _dumps({"properties": props})
+
+    @property
+    def current(self):
+        return self.revisions[-1]
+
+    def etag(self, rev=None):
+        rev = rev or self.current
+        h = hashlib.sha256(f"{self.name}\0{rev.number}\0{rev.yaml}".encode()).hexdigest()
+        return f'"{h[:24]}"'
+
+    def resolve(self, version):
+        if version == "latest":
+            return self.current
+        if re.fullmatch(r"[0-9]+", version):
+            n = int(version)
+            if 1 <= n <= len(self.revisions):
+                return self.revisions[n - 1]
+            return None
+        n = self.tags.get(version)
+        return self.revisions[n - 1] if n else None
+
+
+class State:
+    def __init__(self, data):
+        if not isinstance(data, dict):
+            raise BadState("state must be a JSON object")
+        token = data.get("token")
+        if not isinstance(token, str) or not token:
+            raise BadState("state needs a non-empty string 'token'")
+        self.lock = threading.Lock()
+        self.auth_ok = "token " + token
+        self.default_org = data.get("default_org")
+        self.require_if_match = bool(data.get("require_if_match", False))
+        base = datetime(2024, 1, 1, tzinfo=timezone.utc)
+        self.envs = {n: Env(n, s, base) for n, s in (data.get("environments") or {}).items()}
+        self.faults = self._check_faults(data.get("faults") or [])
+        self.sessions = {}
+        self.next_session = 40001
+        self.log = []
+
+    @staticmethod
+    def _check_faults(faults):
+        if not isinstance(faults, list) or not all(isinstance(f, dict) for f in faults):
+            raise BadState("faults must be a list of objects")
+        out = []
+        for f in faults:
+            f = dict(f)
+            f.setdefault("op", "any")
+            f.setdefault("times", 1)
+            out.append(f)
+        return out
+
+    def take_fault(self, op, path):
+        with self.lock:
+            for f in self.faults:
+                if f["op"] not in ("any", op):
+                    continue
+                pc = f.get("path_contains")
+                if pc and pc not in path:
+                    continue
+                if f["times"] == 0:
+                    continue
+                if f["times"] > 0:
+                    f["times"] -= 1
+                return dict(f)
+        return None
+
+    def new_session(self, env, rev):
+        with self.lock:
+            sid = str(self.next_session)
+            self.next_session += 1
+            self.sessions[sid] = (env.name, rev)
+            return sid
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "fake-esc/1"
+    sys_version = ""
+    disable_nagle_algorithm = True
+    timeout = 300
+
+    # ---- plumbing ---------------------------------------------------------------------------
+
+    def log_message(self, fmt, *args):
+        if self.server.verbose:
+            sys.stderr.write("fake-esc: %s\n" % (fmt % args))
+
+    def _read_body(self):
+        te = (self.headers.get("Transfer-Encoding") or "").lower()
+        if "chunked" in te:
+            chunks = []
+            while True:
+                line = self.rfile.readline(65537)
+                size = int(line.split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline(65537)
+            return b"".join(chunks)
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n > 0 else b""
+
+    def _send(self, status, headers, body, head_only=False, declared_len=None):
+        reason = http.HTTPStatus(status).phrase if status in http.HTTPStatus._value2member_map_ else ""
+        out = [f"HTTP/1.1 {status} {reason}"]
+        hs = {"Date": self.date_time_string(), "Server": "fake-esc"}
+        hs.update(headers)
+        hs["Content-Length"] = str(len(body) if declared_len is None else declared_len)
+        if self.close_connection:
+            hs["Connection"] = "close"
+        for k, v in hs.items():
+            out.append(f"{k}: {v}")
+        data = ("\r\n".join(out) + "\r\n\r\n").encode("latin-1")
+        if not head_only:
+            data += body
+        self.log_request(status, len(body))
+        self.wfile.write(data)
+        self.wfile.flush()
+
+    def _auth_state(self):
+        got = self.headers.get("Authorization")
+        if got is None:
+            return "absent"
+        return "present" if got == self.server.state.auth_ok else "wrong"
+
+    def _dispatch(self):
+        st = self.server.state
+        split = urlsplit(self.path)
+        path = split.path
+        query = {k: v[0] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
+        body = self._read_body()
+        method = self.command
+
+        if path.startswith("/_fake/"):
+            self._send(*self._control(method, path, body))
+            return
+
+        auth = self._auth_state()
+        hdrs = {"authorization": auth}
+        for h in LOGGED_HEADERS:
+            v = self.headers.get(h)
+            if v is not None:
+                hdrs[h] = v
+        entry = {
+            "method": method,
+            "path": path,
+            "query": query,
+            "headers": hdrs,
+            "body": body.decode("utf-8", "replace") if body else None,
+        }
+        with st.lock:
+            st.log.append(entry)
+
+        op, handler = self._route(method, path)
+        head_only = method == "HEAD"
+
+        fault = st.take_fault(op, path) if op else None
+        if fault:
+            if fault.get("delay_ms"):
+                time.sleep(fault["delay_ms"] / 1000.0)
+            if fault.get("malformed"):
+                self._send(200, {"Content-Type": JSON}, b'{"properties": {"oops": ', head_only)
+                return
+            if fault.get("status") is not None and not fault.get("truncate"):
+                status = int(fault["status"])
+                if fault.get("diagnostics") is not None:
+                    fbody = _dumps({"diagnostics": fault["diagnostics"]})
+                elif fault.get("body") is not None:
+                    b = fault["body"]
+                    fbody = b.encode("utf-8") if isinstance(b, str) else _dumps(b)
+                else:
+                    phrase = (
+                        http.HTTPStatus(status).phrase
+                        if status in http.HTTPStatus._value2member_map_
+                        else "Error"
+                    )
+                    fbody = _dumps({"message": phrase, "code": status})
+                hs = {"Content-Type": JSON}
+                if fault.get("retry_after") is not None:
+                    hs["Retry-After"] = str(fault["retry_after"])
+                self._send(status, hs, fbody, head_only)
+                return
+
+        if auth != "present":
+            status, hs, rbody = _err(401, "Unauthorized")
+        else:
+            status, hs, rbody = handler(query, body)
+
+        if fault and fault.get("truncate"):
+            if fault.get("status") is not None:
+                status = int(fault["status"])
+            self.close_connection = True
+            self._send(status, hs, rbody[: len(rbody) // 2], head_only, declared_len=len(rbody) + 64)
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        self._send(status, hs, rbody, head_only)
+
+    def do_GET(self):
+        self._dispatch()
+
+    do_POST = do_PATCH = do_PUT = do_DELETE = do_HEAD = do_GET
+
+    # ---- routing ----------------------------------------------------------------------------
+
+    def _route(self, method, path):
+        """-> (op or None, handler(query, body) -> (status, headers, body))."""
+        st = self.server.state
+
+        def fail(status, message):
+            return lambda q, b: _err(status, message)
+
+        not_allowed = fail(405, "Method Not Allowed")
+        if path == "/api/user/organizations/default":
+            return "default_org", self._default_org if method == "GET" else not_allowed
+        if not path.startswith("/api/esc/environments/"):
+            return None, fail(404, "Not Found")
+        segs = [unquote(s) for s in path[len("/api/esc/environments/"):].split("/")]
+        if len(segs) == 1 and segs[0]:
+            return "list", (lambda q, b: self._list(segs[0])) if method == "GET" else not_allowed
+        if len(segs) < 3 or not all(segs[:3]):
+            return None, fail(404, "Not Found")
+        name = "/".join(segs[:3])
+        rest = segs[3:]
+        env = st.envs.get(name)
+
+        if not rest:
+            if method in ("GET", "HEAD"):
+                op, fn = "definition_get", lambda q, b: self._definition_get(env)
+            elif method == "PATCH":
+                op, fn = "definition_patch", lambda q, b: self._definition_patch(env, b)
+            else:
+                op, fn = "definition_get", not_allowed
+        elif rest == ["open"]:
+            op, fn = "open", lambda q, b: self._open(env, env.current, q)
+            fn = fn if method == "POST" else not_allowed
+        elif len(rest) == 2 and rest[0] == "open":
+            op, fn = "read", lambda q, b: self._read(env, rest[1])
+            fn = fn if method == "GET" else not_allowed
+        elif len(rest) == 3 and rest[0] == "open" and rest[1] == "":
+            op, fn = "read", lambda q, b: self._read_property(env, rest[2], q)
+            fn = fn if method == "GET" else not_allowed
+        elif rest == ["versions"]:
+            op, fn = "versions", lambda q, b: self._versions(env, q)
+            fn = fn if method == "GET" else not_allowed
+        elif rest == ["versions", "tags"]:
+            op, fn = "versions", lambda q, b: self._revision_tags(env)
+            fn = fn if method == "GET" else not_allowed
+        elif len(rest) == 2 and rest[0] == "versions":
+            op, fn = "versions", lambda q, b: self._at_version(env, rest[1])
+            fn = fn if method == "GET" else not_allowed
+        elif len(rest) == 3 and rest[0] == "versions" and rest[2] == "open":
+            op, fn = "open", lambda q, b: self._open_version(env, rest[1], q)
+            fn = fn if method == "POST" else not_allowed
+        else:
+            return None, fail(404, "Not Found")
+        if env is None and fn is not not_allowed:
+            fn = fail(404, f"Environment '{name}' not found")
+        return op, fn
+
+    # ---- API handlers -----------------------------------------------------------------------
+
+    def _default_org(self, q, b):
+        org = self.server.state.default_org
+        if not org:
+            return _err(404, "No default organization")
+        return 200, {"Content-Type": JSON}, _dumps({"gitHubLogin": org})
+
+    def _list(self, org):
+        st = self.server.state
+        with st.lock:
+            envs = [
+                {
+                    "organization": e.org,
+                    "project": e.project,
+                    "name": e.env,
+                    "created": _rfc3339(e.created),
+                    "modified": _rfc3339(e.current.created),
+                }
+                for e in st.envs.values()
+                if e.org == org
+            ]
+        return 200, {"Content-Type": JSON}, _dumps({"environments": envs, "nextToken": ""})
+
+    def _open(self, env, rev, q):
+        d = q.get("duration")
+        if d is not None and not DURATION_RE.match(d):
+            return _err(400, f"invalid duration {d!r}")
+        sid = self.server.state.new_session(env, rev)
+        return 200, {"Content-Type": JSON}, _dumps({"id": sid})
+
+    def _open_version(self, env, version, q):
+        with self.server.state.lock:
+            rev = env.resolve(version)
+        if rev is None:
+            return _err(404, f"Revision '{version}' of environment '{env.name}' not found")
+        return self._open(env, rev, q)
+
+    def _session(self, env, sid):
+        with self.server.state.lock:
+            s = self.server.state.sessions.get(sid)
+        if s is None or s[0] != env.name:
+            return None
+        return s[1]
+
+    def _read(self, env, sid):
+        rev = self._session(env, sid)
+        if rev is None:
+            return _err(404, f"Open session '{sid}' not found")
+        return 200, {"Content-Type": JSON}, rev.read_body
+
+    def _read_property(self, env, sid, q):
+        rev = self._session(env, sid)
+        if rev is None:
+            return _err(404, f"Open session '{sid}' not found")
+        prop = q.get("property")
+        if not prop:
+            return _err(400, "missing property")
+        node = {"value": json.loads(rev.read_body)["properties"]}
+        for part in re.findall(r"[^.\[\]]+|\[\d+\]", prop):
+            inner = node.get("value") if isinstance(node, dict) else None
+            if part.startswith("[") and isinstance(inner, list):
+                i = int(part[1:-1])
+                node = inner[i] if i < len(inner) else None
+            elif isinstance(inner, dict):
+                node = inner.get(part.strip('"'))
+            else:
+                node = None
+            if node is None:
+                return _err(404, f"Property '{prop}' not found")
+        return 200, {"Content-Type": JSON}, _dumps(node)
+
+    def _definition_get(self, env):
+        with self.server.state.lock:
+            rev, etag = env.current, env.etag()
+        return 200, {"Content-Type": YAML, "ETag": etag}, rev.yaml.encode("utf-8")
+
+    def _definition_patch(self, env, body):
+        st = self.server.state
+        if_match = self.headers.get("If-Match")
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return _err(400, "definition is not valid UTF-8")
+        with st.lock:
+            if if_match is None and st.require_if_match:
+                return _err(428, "If-Match required")
+            if if_match is not None and if_match != env.etag():
+                return _err(409, "Conflict: the environment was modified; re-read it and retry")
+            prev = env.current
+            created = max(datetime.now(timezone.utc), prev.created + timedelta(seconds=1))
+            rev = Revision(prev.number + 1, text, prev.read_body, created)
+            env.revisions.append(rev)
+            etag = env.etag()
+        return 200, {"Content-Type": JSON, "ETag": etag}, _dumps({"diagnostics": []})
+
+    def _versions(self, env, q):
+        try:
+            before = int(q["before"]) if "before" in q else None
+            count = int(q["count"]) if "count" in q else None
+        except ValueError:
+            return _err(400, "before and count must be integers")
+        with self.server.state.lock:
+            tags_of = {}
+            for t, n in env.tags.items():
+                tags_of.setdefault(n, []).append(t)
+            revs = [r for r in reversed(env.revisions) if before is None or r.number < before]
+            if count is not None:
+                revs = revs[: max(count, 0)]
+            out = []
+            for r in revs:
+                item = {
+                    "number": r.number,
+                    "created": _rfc3339(r.created),
+                    "creatorLogin": r.creator_login,
+                    "creatorName": r.creator_name,
+                }
+                if r.number in tags_of:
+                    item["tags"] = sorted(tags_of[r.number])
+                out.append(item)
+        return 200, {"Content-Type": JSON}, _dumps(out)
+
+    def _revision_tags(self, env):
+        with self.server.state.lock:
+            tags = [
+                {
+                    "name": t,
+                    "revision": n,
+                    "created": _rfc3339(env.revisions[n - 1].created),
+                    "modified": _rfc3339(env.revisions[n - 1].created),
+                    "editorLogin": "fake-user",
+                    "editorName": "Fake User",
+                }
+                for t, n in sorted(env.tags.items())
+            ]
+        return 200, {"Content-Type": JSON}, _dumps({"tags": tags, "nextToken": ""})
+
+    def _at_version(self, env, version):
+        with self.server.state.lock:
+            rev = env.resolve(version)
+        if rev is None:
+            return _err(404, f"Revision '{version}' of environment '{env.name}' not found")
+        return 200, {"Content-Type": YAML}, rev.yaml.encode("utf-8")
+
+    # ---- control ----------------------------------------------------------------------------
+
+    def _control(self, method, path, body):
+        st = self.server.state
+        ok = (200, {"Content-Type": JSON}, b'{"ok":true}')
+        if path == "/_fake/faults" and method == "POST":
+            try:
+                faults = State._check_faults(json.loads(body or b"[]"))
+            except (ValueError, BadState) as e:
+                return _err(400, f"bad faults: {e}")
+            with st.lock:
+                st.faults = faults
+            return ok
+        if path == "/_fake/faults" and method == "GET":
+            with st.lock:
+                return 200, {"Content-Type": JSON}, _dumps(st.faults)
+        if path == "/_fake/requests" and method == "GET":
+            with st.lock:
+                return 200, {"Content-Type": JSON}, _dumps(st.log)
+        if path == "/_fake/reset-log" and method == "POST":
+            with st.lock:
+                st.log = []
+            return ok
+        if path == "/_fake/sessions" and method == "GET":
+            with st.lock:
+                s = {k: {"env": v[0], "revision": v[1].number} for k, v in st.sessions.items()}
+            return 200, {"Content-Type": JSON}, _dumps(s)
+        return _err(404, "Not Found")
+
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+    allow_reuse_address = True
+
+
+def _is_loopback(host):
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="Fake Pulumi ESC server for tests.")
+    ap.add_argument("--state", required=True, help="state JSON file")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--host", default="127.0.0.1", help="loopback address only")
+    ap.add_argument("--no-stdin-watch", action="store_true",
+                    help="do not exit when stdin reaches EOF")
+    ap.add_argument("--verbose", action="store_true", help="log request lines to stderr")
+    args = ap.parse_args(argv)
+
+    if not _is_loopback(args.host):
+        ap.error("--host must be a loopback address")
+    try:
+        with open(args.state, encoding="utf-8") as f:
+            state = State(json.load(f))
+    except (OSError, ValueError, BadState) as e:
+        print(f"fake-esc: bad state file {args.state}: {e}", file=sys.stderr)
+        return 2
+
+    host = "127.0.0.1" if args.host == "localhost" else args.host
+    if ":" in host:
+        Server.address_family = socket.AF_INET6
+    srv = Server((host, args.port), Handler)
+    srv.state = state
+    srv.verbose = args.verbose
+    port = srv.server_address[1]
+    shown = f"[{host}]" if ":" in host else host
+
+    def stop(*_):
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+    t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
+    t.start()
+    sys.stdout.write(f"READY http://{shown}:{port}\n")
+    sys.stdout.flush()
+    try:
+        if args.no_stdin_watch:
+            while True:
+                time.sleep(3600)
+        else:
+            while sys.stdin.buffer.read1(65536) if hasattr(sys.stdin.buffer, "read1") else sys.stdin.buffer.read(1):
+                pass
+    except SystemExit:
+        pass
+    finally:
+        srv.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
