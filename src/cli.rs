@@ -39,6 +39,63 @@ pub enum Command {
         The exit code is the command's. Secret values of 3 or more characters in its output\n\
         are replaced by ***, unless --no-redact. Files from ESC are removed when it ends.")]
     Run(RunArgs),
+
+    /// Log in to Pulumi Cloud with an OIDC ID token (GitHub Actions) and export ESC_TOKEN.
+    #[command(after_help = "Examples:\n  \
+        escort login --oidc-organization acme            # in a job with `permissions: id-token: write`\n  \
+        escort login --oidc-organization acme --oidc-token token.jwt --format shell\n\n\
+        The ID token's audience is urn:pulumi:org:ORG. In a GitHub job (--format github) the\n\
+        access token is masked and written to $GITHUB_ENV as ESC_TOKEN for later steps.")]
+    Login(crate::cmd::login::LoginArgs),
+
+    /// Copy secrets from a source (ESC, a .env file, the environment) to GitHub secrets.
+    #[command(after_help = "Examples:\n  \
+        escort sync --from esc:acme/app/prod --to github:acme/app --dry-run\n  \
+        escort sync --from dotenv:.env.secure --to github:acme/app@production --prune --yes\n  \
+        escort sync --from esc --to github-org:acme --visibility selected --repos api,web\n  \
+        escort sync --from env --keys NPM_TOKEN --to github:acme/app --app dependabot\n\n\
+        Token: GITHUB_TOKEN (or GH_TOKEN); GitHub Enterprise Server: GITHUB_API_URL=https://HOST/api/v3.\n\
+        Exit 4 when some secrets were written and some not (each is named).")]
+    Sync(crate::cmd::sync::SyncArgs),
+
+    /// List a target's secrets: names, dates, visibility. Never a value.
+    #[command(after_help = "Examples:\n  \
+        escort ls github:acme/app\n  \
+        escort ls github-org:acme --app dependabot --format json\n  \
+        escort ls github-user")]
+    Ls(crate::cmd::ls::LsArgs),
+
+    /// Write one secret; the value comes from stdin or a prompt that does not echo.
+    #[command(after_help = "Examples:\n  \
+        escort set github:acme/app OPENAI_API_KEY          # prompts, typing hidden\n  \
+        escort set github:acme/app@prod TLS_KEY < key.pem\n  \
+        printf %s \"$VALUE\" | escort set github-org:acme NPM_TOKEN --visibility private\n\n\
+        A value from stdin is taken exactly, trailing newline included.")]
+    Set(crate::cmd::set::SetArgs),
+
+    /// Delete secrets from a target, after a confirmation (--yes in scripts).
+    #[command(after_help = "Examples:\n  \
+        escort rm github:acme/app OLD_TOKEN LEGACY_KEY\n  \
+        escort rm github-org:acme --app codespaces --all --yes")]
+    Rm(crate::cmd::rm::RmArgs),
+
+    /// The smoke check: is every secret of the manifest present and valid, and where from?
+    #[command(after_help = "Examples:\n  \
+        escort check                                   # escort.toml, its `sources`\n  \
+        escort check --sources env,dotenv:.env         # without ESC\n  \
+        escort check --manifest ci/escort.toml --strict --format json\n  \
+        escort check --env-file .env.local             # one more .env, after the others\n\n\
+        Exit 0 all good, 1 a required secret is missing or invalid or a one_of is unsatisfied,\n\
+        2 a bad manifest, flag or .env line, 3 (with --strict) a source could not be read.\n\
+        Values are never shown: at most *** and the last 4 characters of a secret of 20 or more.")]
+    Check(crate::cmd::check::CheckArgs),
+
+    /// Write a .env.example from the manifest: groups, descriptions, placeholders, defaults.
+    #[command(after_help = "Examples:\n  \
+        escort template > .env.example\n  \
+        escort template --manifest ci/escort.toml --output .env.example\n\n\
+        No source is read: the file never holds a real value.")]
+    Template(crate::cmd::template::TemplateArgs),
 }
 
 #[derive(Args, Debug)]
@@ -61,6 +118,13 @@ pub struct LoadArgs {
     #[command(flatten)]
     pub source: SourceArgs,
 
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Where `load` and `login` put what they export.
+#[derive(Args, Debug)]
+pub struct OutputArgs {
     /// Output format (default: github inside GitHub Actions, else shell).
     #[arg(long, value_enum)]
     pub format: Option<Format>,

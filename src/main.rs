@@ -1,5 +1,6 @@
 //! escort: parse the arguments, run the command, map errors to exit codes.
 
+mod check;
 mod cli;
 mod cmd;
 mod error;
@@ -7,10 +8,13 @@ mod esc;
 mod files;
 mod http;
 mod keys;
+mod manifest;
+mod oidc;
 mod redact;
 mod secret;
 mod sink;
 mod source;
+mod target;
 mod ui;
 mod vars;
 

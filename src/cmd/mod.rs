@@ -1,7 +1,15 @@
 //! One file per command. Each returns the exit code of a successful run.
 
 pub mod load;
+pub mod login;
 pub mod run;
+pub mod report;
+pub mod rm;
+pub mod set;
+pub mod sync;
+pub mod ls;
+pub mod check;
+pub mod template;
 
 use crate::cli::{Command, SourceArgs};
 use crate::keys::Selection;
@@ -14,6 +22,13 @@ pub async fn dispatch(command: Command) -> Result<u8> {
     match command {
         Command::Load(args) => load::load(args).await,
         Command::Run(args) => run::run(args).await,
+        Command::Login(args) => login::login(args).await,
+        Command::Sync(args) => sync::sync(args).await,
+        Command::Ls(args) => ls::ls(args).await,
+        Command::Set(args) => set::set(args).await,
+        Command::Rm(args) => rm::rm(args).await,
+        Command::Check(args) => check::check(args).await,
+        Command::Template(args) => template::template(args).await,
     }
 }
 

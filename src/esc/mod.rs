@@ -72,6 +72,16 @@ fn env_var(names: &[&str]) -> Option<String> {
     names.iter().find_map(|n| std::env::var(n).ok().filter(|v| !v.trim().is_empty()))
 }
 
+/// `ESC_API_URL`, else `PULUMI_BACKEND_URL`, else Pulumi Cloud; without a trailing `/`.
+pub fn api_base() -> Result<String> {
+    let api = env_var(&["ESC_API_URL", "PULUMI_BACKEND_URL"]).unwrap_or_else(|| DEFAULT_API.to_string());
+    let api = api.trim().trim_end_matches('/').to_string();
+    if !(api.starts_with("https://") || api.starts_with("http://")) {
+        return Err(error::usage(format!("ESC_API_URL `{api}` is not an http(s) URL")));
+    }
+    Ok(api)
+}
+
 impl Esc {
     /// Configure from `ESC_TOKEN`/`PULUMI_ACCESS_TOKEN`, `ESC_API_URL`/`PULUMI_BACKEND_URL`
     /// and `ESC_ORG`/`PULUMI_ORG`.
@@ -80,12 +90,7 @@ impl Esc {
             .map(Secret::new)
             .ok_or_else(|| error::usage("no ESC token: set ESC_TOKEN (or PULUMI_ACCESS_TOKEN)"))?;
         secret::register(&token);
-        let api = env_var(&["ESC_API_URL", "PULUMI_BACKEND_URL"]).unwrap_or_else(|| DEFAULT_API.to_string());
-        let api = api.trim().trim_end_matches('/').to_string();
-        if !(api.starts_with("https://") || api.starts_with("http://")) {
-            return Err(error::usage(format!("ESC_API_URL `{api}` is not an http(s) URL")));
-        }
-        Ok(Esc { http: Http::new()?, api, token, default_org: env_var(&["ESC_ORG", "PULUMI_ORG"]) })
+        Ok(Esc { http: Http::new()?, api: api_base()?, token, default_org: env_var(&["ESC_ORG", "PULUMI_ORG"]) })
     }
 
     fn request(&self, op: String, method: Method, path: &str) -> Request<'_> {

@@ -1,6 +1,8 @@
-//! Where values come from: `esc[:ENV]` (and, in time, `env` and `dotenv:PATH`).
-//! Each source is one file; `parse` is the only place that knows them all.
+//! Where values come from: `esc[:ENV]`, `env` and `dotenv:PATH`.
+//! Each source is one file; `parse` and `check` are the only places that know them all.
 
+pub mod dotenv;
+pub mod env;
 pub mod esc;
 
 use crate::vars::Var;
@@ -15,6 +17,11 @@ pub trait Source: Send + Sync {
     fn name(&self) -> String;
     /// Read every variable the source has.
     fn load(&self) -> BoxFuture<'_, Result<Vec<Var>>>;
+    /// Whether the `secret` flags it sets mean something (ESC's do). A source
+    /// that cannot tell marks every value secret, and a manifest may say otherwise.
+    fn knows_secrecy(&self) -> bool {
+        true
+    }
 }
 
 /// A source from its name on the command line or in a manifest.
@@ -25,6 +32,23 @@ pub fn parse(spec: &str) -> Result<Box<dyn Source>> {
     };
     match kind {
         "esc" => Ok(Box::new(esc::EscSource::new(arg)?)),
-        _ => Err(crate::error::usage(format!("unknown source `{spec}`: use esc[:ENV]"))),
+        "env" if arg.is_none() => Ok(Box::new(env::EnvSource)),
+        "dotenv" => Ok(Box::new(dotenv::DotenvSource::new(arg.unwrap_or_default())?)),
+        _ => Err(crate::error::usage(format!("unknown source `{spec}`: use esc[:ENV], env or dotenv:PATH"))),
+    }
+}
+
+/// Whether `spec` names a source `parse` knows, without opening it or reading
+/// its configuration: a manifest is checked before anyone asks for ESC_ENV.
+pub fn check(spec: &str) -> Result<(), String> {
+    let known = match spec.split_once(':') {
+        None => matches!(spec, "esc" | "env"),
+        Some(("esc" | "dotenv", rest)) => !rest.trim().is_empty(),
+        Some(_) => false,
+    };
+    if known {
+        Ok(())
+    } else {
+        Err(format!("unknown source `{spec}`: use esc, esc:ENV, env or dotenv:PATH"))
     }
 }

@@ -54,10 +54,16 @@ pub struct Fake {
 
 impl Fake {
     pub fn start(script: &str, state: &Value) -> Fake {
+        Fake::start_with(Path::new("python3"), script, state)
+    }
+
+    /// A fake that needs more than the standard library (PyNaCl): run it with
+    /// the peers' Python.
+    pub fn start_with(python: &Path, script: &str, state: &Value) -> Fake {
         let dir = tempfile::tempdir().unwrap();
         let state_path = dir.path().join("state.json");
         std::fs::write(&state_path, serde_json::to_vec(state).unwrap()).unwrap();
-        let mut child = Command::new("python3")
+        let mut child = Command::new(python)
             .arg(repo().join("tests/fakes").join(script))
             .arg("--state")
             .arg(&state_path)
@@ -65,7 +71,7 @@ impl Fake {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .expect("python3 runs the fakes");
+            .unwrap_or_else(|e| panic!("{} could not run the fake {script}: {e}", python.display()));
         let stdin = child.stdin.take().unwrap();
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();

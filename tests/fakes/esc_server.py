@@ -32,7 +32,16 @@ State file (JSON):
           ]                          # {yaml, values|properties_raw}; current = len(history)+1
         }
       },
-      "faults": []                   # see below
+      "faults": [],                  # see below
+      "oidc": {                      # optional: POST /api/oauth/token (no auth header; RFC 8693)
+        "subject_token": "jwt-...",  #   the ID token it accepts
+        "access_token": "tok-...",   #   the Pulumi token it issues
+        "orgs": ["acme"]             #   audiences urn:pulumi:org:<org> it trusts
+      },
+      "actions": {                   # optional: the Actions runtime's ID-token endpoint,
+        "request_token": "req-...",  #   GET /_actions/idtoken?audience=... with
+        "id_token": "jwt-..."        #   `Authorization: Bearer <request_token>` -> {"value": id_token}
+      }
     }
 
 Faults (POST /_fake/faults with a JSON list replaces them; the first matching fault that has
@@ -73,6 +82,9 @@ YAML = "application/x-yaml"
 DURATION_RE = re.compile(
     r"^(\d*\.\d+|\d+)(ns|us|µs|ms|s|m|h)?(\d*\.\d+|\d+)?(ns|us|µs|ms|s|m|h)?$"
 )
+
+# The token exchange and the Actions ID-token endpoint carry their own credentials.
+UNAUTHENTICATED_OPS = ("oauth", "idtoken")
 
 LOGGED_HEADERS = ("accept", "user-agent", "if-match", "content-type")
 
@@ -245,6 +257,8 @@ class State:
         self.sessions = {}
         self.next_session = 40001
         self.log = []
+        self.oidc = data.get("oidc")
+        self.actions = data.get("actions")
 
     @staticmethod
     def _check_faults(faults):
@@ -392,7 +406,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self._send(status, hs, fbody, head_only)
                 return
 
-        if auth != "present":
+        if auth != "present" and op not in UNAUTHENTICATED_OPS:
             status, hs, rbody = _err(401, "Unauthorized")
         else:
             status, hs, rbody = handler(query, body)
@@ -424,6 +438,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return lambda q, b: _err(status, message)
 
         not_allowed = fail(405, "Method Not Allowed")
+        if path == "/api/oauth/token":
+            return "oauth", self._oauth_token if method == "POST" else not_allowed
+        if path == "/_actions/idtoken":
+            return "idtoken", self._actions_id_token if method == "GET" else not_allowed
         if path == "/api/user/organizations/default":
             return "default_org", self._default_org if method == "GET" else not_allowed
         if not path.startswith("/api/esc/environments/"):
@@ -472,6 +490,70 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return op, fn
 
     # ---- API handlers -----------------------------------------------------------------------
+
+    def _oauth_token(self, q, b):
+        """RFC 8693 token exchange as Pulumi Cloud documents it; errors as OAuth errors."""
+        cfg = self.server.state.oidc
+        if not cfg:
+            return _err(404, "Not Found")
+
+        def oauth_err(status, error, desc):
+            return status, {"Content-Type": JSON}, _dumps({"error": error, "error_description": desc})
+
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip()
+        try:
+            if ctype == "application/json":
+                form = json.loads(b or b"{}")
+            else:
+                form = {k: v[0] for k, v in parse_qs((b or b"").decode(), keep_blank_values=True).items()}
+        except ValueError:
+            return oauth_err(400, "invalid_request", "malformed body")
+        if not isinstance(form, dict):
+            return oauth_err(400, "invalid_request", "malformed body")
+        if form.get("grant_type") != "urn:ietf:params:oauth:grant-type:token-exchange":
+            return oauth_err(400, "unsupported_grant_type", "unsupported grant type")
+        if form.get("subject_token_type") != "urn:ietf:params:oauth:token-type:id_token":
+            return oauth_err(400, "invalid_request", "unsupported subject token type")
+        prefix = "urn:pulumi:token-type:access_token:"
+        kind = str(form.get("requested_token_type") or "")
+        kind = kind[len(prefix):] if kind.startswith(prefix) else ""
+        if kind not in ("organization", "team", "personal", "runner"):
+            return oauth_err(400, "invalid_request", "invalid requested token type")
+        scope = str(form.get("scope") or "")
+        scope_ok = {
+            "organization": scope in ("", "admin"),
+            "team": scope.startswith("team:") and len(scope) > 5,
+            "personal": scope.startswith("user:") and len(scope) > 5,
+            "runner": scope.startswith("runner:") and len(scope) > 7,
+        }[kind]
+        if not scope_ok:
+            return oauth_err(400, "invalid_scope", f"invalid scope for a {kind} token")
+        audience = str(form.get("audience") or "")
+        if not audience.startswith("urn:pulumi:org:") or audience[15:] not in cfg.get("orgs", []):
+            return oauth_err(400, "invalid_target", "unknown audience")
+        exp = form.get("expiration")
+        if exp not in (None, "") and not str(exp).isdigit():
+            return oauth_err(400, "invalid_request", "invalid expiration")
+        if form.get("subject_token") != cfg.get("subject_token"):
+            return oauth_err(401, "invalid_grant", "the subject token is not trusted")
+        return 200, {"Content-Type": JSON}, _dumps({
+            "access_token": cfg["access_token"],
+            "issued_token_type": prefix + kind,
+            "token_type": "token",
+            "expires_in": int(exp) if exp not in (None, "") else 7200,
+            "scope": scope,
+            "refresh_token": "",
+        })
+
+    def _actions_id_token(self, q, b):
+        cfg = self.server.state.actions
+        if not cfg:
+            return _err(404, "Not Found")
+        if self.headers.get("Authorization") != "Bearer " + cfg.get("request_token", ""):
+            return _err(401, "Unauthorized")
+        if not q.get("audience"):
+            return _err(400, "audience is required")
+        return 200, {"Content-Type": JSON}, _dumps({"value": cfg["id_token"], "count": 1})
 
     def _default_org(self, q, b):
         org = self.server.state.default_org

@@ -1,0 +1,93 @@
+//! `escort ls TARGET`: the target's secrets by name, with dates and, for
+//! GitHub organization and user secrets, who may read them. Never a value.
+
+use super::report::ReportFormat;
+use crate::target::{self, AccessFlags, Entry, TargetFlags};
+use crate::ui;
+use anyhow::Result;
+use clap::Args;
+
+#[derive(Args, Debug)]
+pub struct LsArgs {
+    /// github:OWNER/REPO[@ENVIRONMENT], github-org:ORG or github-user.
+    #[arg(value_name = "TARGET")]
+    pub target: String,
+
+    #[command(flatten)]
+    pub flags: TargetFlags,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: ReportFormat,
+}
+
+pub async fn ls(args: LsArgs) -> Result<u8> {
+    let target = target::open(&args.target, &args.flags, &AccessFlags::default())?;
+    let entries = target.list(true).await?;
+    match args.format {
+        ReportFormat::Json => {
+            println!("{}", serde_json::json!({"target": target.name(), "secrets": entries}));
+        }
+        ReportFormat::Text if entries.is_empty() => ui::note(&format!("no secrets in the {}", target.name())),
+        ReportFormat::Text => print!("{}", table(&entries)),
+    }
+    Ok(0)
+}
+
+/// Columns sized to their contents; access columns only where there is access to show.
+fn table(entries: &[Entry]) -> String {
+    let access = entries.iter().any(|e| e.visibility.is_some());
+    let date = |d: &Option<String>| d.clone().unwrap_or_else(|| "-".to_string());
+    let mut rows = vec![["NAME", "UPDATED", "CREATED", "VISIBILITY", "REPOS"].map(String::from).to_vec()];
+    for e in entries {
+        let repos = match (e.visibility.as_deref(), e.selected_repositories) {
+            (Some("selected"), Some(n)) => n.to_string(),
+            _ => "-".to_string(),
+        };
+        let visibility = e.visibility.clone().unwrap_or_else(|| "-".to_string());
+        rows.push(vec![e.name.clone(), date(&e.updated_at), date(&e.created_at), visibility, repos]);
+    }
+    let columns = if access { 5 } else { 3 };
+    let widths: Vec<usize> =
+        (0..columns).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    let mut out = String::new();
+    for row in &rows {
+        let cells: Vec<String> = (0..columns).map(|c| format!("{:w$}", row[c], w = widths[c])).collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(name: &str, visibility: Option<&str>, repos: Option<u64>) -> Entry {
+        Entry {
+            name: name.into(),
+            created_at: Some("2024-01-01T00:00:00Z".into()),
+            updated_at: Some("2024-02-01T00:00:00Z".into()),
+            visibility: visibility.map(String::from),
+            selected_repositories: repos,
+        }
+    }
+
+    #[test]
+    fn repository_secrets_have_no_access_columns() {
+        let out = table(&[entry("API_KEY", None, None)]);
+        assert_eq!(
+            out,
+            "NAME     UPDATED               CREATED\nAPI_KEY  2024-02-01T00:00:00Z  2024-01-01T00:00:00Z\n"
+        );
+    }
+
+    #[test]
+    fn organization_secrets_show_visibility_and_count() {
+        let out = table(&[entry("A", Some("selected"), Some(3)), entry("B", Some("all"), None)]);
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(lines[0].ends_with("VISIBILITY  REPOS"), "{out}");
+        assert!(lines[1].ends_with("selected    3"), "{out}");
+        assert!(lines[2].ends_with("all         -"), "{out}");
+    }
+}

@@ -1,0 +1,126 @@
+//! What the commands that write to a target share: asking before deleting,
+//! a progress line per secret, and the final table of results.
+
+use crate::error::{self, Failure, Kind};
+use crate::secret;
+use crate::target::{Action, Outcome};
+use crate::ui;
+use anyhow::Result;
+use clap::ValueEnum;
+use console::Term;
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+#[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ReportFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// A person is there to answer: both stdin and stderr are terminals.
+pub fn interactive() -> bool {
+    std::io::stdin().is_terminal() && Term::stderr().is_term()
+}
+
+/// Ask before deleting `names` from `target`. `--yes` answers for scripts;
+/// with nobody to ask, refuse rather than delete.
+pub fn confirm_delete(target: &str, names: &[String], yes: bool) -> Result<()> {
+    if yes || names.is_empty() {
+        return Ok(());
+    }
+    if !interactive() {
+        return Err(error::usage(format!(
+            "refusing to delete {} secret(s) from the {target} without confirmation: pass --yes",
+            names.len()
+        )));
+    }
+    let term = Term::stderr();
+    term.write_line(&format!("These secrets will be deleted from the {target}:"))?;
+    for name in names {
+        term.write_line(&format!("  {name}"))?;
+    }
+    term.write_str(&format!("Delete {} secret(s)? [y/N] ", names.len()))?;
+    let answer = term.read_line()?;
+    if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        Ok(())
+    } else {
+        Err(error::usage("not confirmed: nothing was written or deleted"))
+    }
+}
+
+/// A progress line per secret as it is done, when someone is watching.
+pub fn progress(total: usize) -> impl Fn(&Outcome) + Sync {
+    let live = Term::stderr().is_term();
+    let count = AtomicUsize::new(0);
+    move |outcome: &Outcome| {
+        if !live {
+            return;
+        }
+        let n = count.fetch_add(1, Ordering::Relaxed) + 1;
+        let what = match &outcome.result {
+            Ok(action) => action.done(),
+            Err(_) => "FAILED",
+        };
+        ui::note(&format!("[{n}/{total}] {what} {}", outcome.name));
+    }
+}
+
+/// Print one row per secret, then decide the exit: 0 when everything went
+/// through; otherwise an error naming each secret that did not, exit 4 when
+/// some did (a partial write) and 3 when none did.
+pub fn finish(
+    target: &str,
+    outcomes: &[Outcome],
+    planned: impl Fn(&str) -> Action,
+    format: ReportFormat,
+) -> Result<u8> {
+    let errors: Vec<Option<String>> =
+        outcomes.iter().map(|o| o.result.as_ref().err().map(|e| secret::scrub(&format!("{e:#}")))).collect();
+    let action = |o: &Outcome| match &o.result {
+        Ok(done) => *done,
+        Err(_) => planned(&o.name),
+    };
+    match format {
+        ReportFormat::Json => {
+            let rows: Vec<serde_json::Value> = outcomes
+                .iter()
+                .zip(&errors)
+                .map(|(o, err)| {
+                    serde_json::json!({"name": o.name, "action": action(o), "ok": err.is_none(), "error": err})
+                })
+                .collect();
+            let ok = errors.iter().all(Option::is_none);
+            println!("{}", serde_json::json!({"ok": ok, "target": target, "results": rows}));
+        }
+        ReportFormat::Text if !outcomes.is_empty() => {
+            let width = outcomes.iter().map(|o| o.name.len()).max().unwrap_or(0).max(4);
+            println!("{:width$}  {:7}  RESULT", "NAME", "ACTION");
+            for (o, err) in outcomes.iter().zip(&errors) {
+                let result = match err {
+                    None => "ok".to_string(),
+                    Some(e) => format!("FAILED: {e}"),
+                };
+                println!("{:width$}  {:7}  {result}", o.name, action(o).as_str());
+            }
+        }
+        ReportFormat::Text => {}
+    }
+
+    let failed: Vec<String> =
+        outcomes.iter().filter(|o| o.result.is_err()).map(|o| format!("{} {}", action(o).as_str(), o.name)).collect();
+    if failed.is_empty() {
+        return Ok(0);
+    }
+    let kind = if failed.len() < outcomes.len() { Kind::Partial } else { Kind::Backend };
+    Err(Failure {
+        kind,
+        message: format!(
+            "{} of {} changes to the {target} failed, so these were not done: {}",
+            failed.len(),
+            outcomes.len(),
+            failed.join(", ")
+        ),
+    }
+    .into())
+}

@@ -1,0 +1,376 @@
+//! GitHub secrets (SPEC §7) as a `Target`: list, write (sealed to the
+//! target's public key) and delete, for every level and app `scope` knows.
+//! Requests follow `shared/specs/github-secrets.openapi.json`.
+
+mod scope;
+mod seal;
+
+pub use scope::{App, Visibility};
+
+use super::{AccessFlags, Action, Entry, Outcome, Progress, Target, TargetFlags};
+use crate::error;
+use crate::http::{Auth, Http, Request};
+use crate::secret::{self, Secret};
+use crate::source::BoxFuture;
+use crate::vars::Var;
+use anyhow::Result;
+use crypto_box::aead::OsRng;
+use futures_util::{StreamExt, stream};
+use reqwest::{Method, Url};
+use scope::{Level, MAX_VALUE, Scope, name_problem};
+use seal::RecipientKey;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::future::Future;
+use tokio::sync::OnceCell;
+
+const DEFAULT_API: &str = "https://api.github.com";
+const API_VERSION: &str = "2022-11-28";
+/// GitHub's largest page.
+const PER_PAGE: usize = 100;
+
+pub struct GitHub {
+    http: Http,
+    api: Url,
+    token: Secret,
+    scope: Scope,
+    visibility: Option<Visibility>,
+    repos: Vec<String>,
+    concurrency: usize,
+    // Each fetched at most once per run.
+    key: OnceCell<RecipientKey>,
+    listed: OnceCell<Vec<Entry>>,
+    repo_ids: OnceCell<Vec<u64>>,
+}
+
+#[derive(Deserialize)]
+struct SecretPage {
+    total_count: u64,
+    secrets: Vec<ListedSecret>,
+}
+
+#[derive(Deserialize)]
+struct ListedSecret {
+    name: String,
+    created_at: Option<String>,
+    updated_at: Option<String>,
+    visibility: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PublicKey {
+    key_id: String,
+    key: String,
+}
+
+#[derive(Deserialize)]
+struct Count {
+    total_count: u64,
+}
+
+#[derive(Deserialize)]
+struct Repository {
+    id: u64,
+}
+
+#[derive(Serialize)]
+struct PutBody<'a> {
+    encrypted_value: String,
+    key_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    visibility: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    selected_repository_ids: Option<&'a [u64]>,
+}
+
+impl GitHub {
+    /// Configure from the target name, the flags, `GITHUB_TOKEN`/`GH_TOKEN`
+    /// and `GITHUB_API_URL`. Flags that cannot apply are refused, not ignored.
+    pub fn open(spec: &str, flags: &TargetFlags, access: &AccessFlags) -> Result<Self> {
+        let scope = Scope::new(Level::parse(spec)?, flags.app)?;
+        scope.check_access(access.visibility, &access.repos)?;
+
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let token = env("GITHUB_TOKEN")
+            .or_else(|| env("GH_TOKEN"))
+            .map(|t| Secret::new(t.trim()))
+            .ok_or_else(|| error::usage("no GitHub token: set GITHUB_TOKEN (or GH_TOKEN)"))?;
+        secret::register(&token);
+        let api_text = env("GITHUB_API_URL").unwrap_or_else(|| DEFAULT_API.to_string());
+        let api = Url::parse(api_text.trim())
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && !u.cannot_be_a_base())
+            .ok_or_else(|| error::usage(format!("GITHUB_API_URL `{api_text}` is not an http(s) URL")))?;
+
+        Ok(GitHub {
+            http: Http::new()?,
+            api,
+            token,
+            scope,
+            visibility: access.visibility,
+            repos: access.repos.iter().map(|r| r.trim().to_string()).collect(),
+            concurrency: flags.concurrency.into(),
+            key: OnceCell::new(),
+            listed: OnceCell::new(),
+            repo_ids: OnceCell::new(),
+        })
+    }
+
+    fn request(&self, op: String, method: Method, segments: &[&str], query: &[(&str, &str)]) -> Request<'_> {
+        let mut url = self.api.clone();
+        url.path_segments_mut().expect("checked in open: a base URL").pop_if_empty().extend(segments);
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        Request::new(op, method, url.to_string())
+            .auth(Auth::Scheme("Bearer", &self.token))
+            .header("accept", "application/vnd.github+json")
+            .header("x-github-api-version", API_VERSION)
+    }
+
+    /// `{prefix}/secrets/{rest...}`.
+    fn secrets_path<'a>(&'a self, rest: &[&'a str]) -> Vec<&'a str> {
+        let mut path = self.scope.prefix();
+        path.push("secrets");
+        path.extend_from_slice(rest);
+        path
+    }
+
+    async fn get<T: DeserializeOwned>(&self, op: String, segments: &[&str], query: &[(&str, &str)]) -> Result<T> {
+        let resp = self.http.send(self.request(op.clone(), Method::GET, segments, query)).await?;
+        serde_json::from_slice(&resp.body)
+            .map_err(|e| error::backend(format!("{op}: GitHub's answer is not the expected JSON ({e})")))
+    }
+
+    /// Every secret of the scope, following pages until `total_count`.
+    async fn listing(&self) -> Result<&[Entry]> {
+        let listed = self
+            .listed
+            .get_or_try_init(|| async {
+                let op = format!("list the {}", self.scope);
+                let path = self.secrets_path(&[]);
+                let mut out = Vec::new();
+                for page in 1.. {
+                    let (per_page, page) = (PER_PAGE.to_string(), page.to_string());
+                    let query = [("per_page", per_page.as_str()), ("page", page.as_str())];
+                    let got: SecretPage = self.get(op.clone(), &path, &query).await?;
+                    let n = got.secrets.len();
+                    out.extend(got.secrets.into_iter().map(|s| Entry {
+                        name: s.name,
+                        created_at: s.created_at,
+                        updated_at: s.updated_at,
+                        visibility: s.visibility,
+                        selected_repositories: None,
+                    }));
+                    if n < PER_PAGE || out.len() as u64 >= got.total_count {
+                        break;
+                    }
+                }
+                Ok::<_, anyhow::Error>(out)
+            })
+            .await?;
+        Ok(listed)
+    }
+
+    async fn key(&self) -> Result<&RecipientKey> {
+        self.key
+            .get_or_try_init(|| async {
+                let op = format!("get the public key of the {}", self.scope);
+                let key: PublicKey = self.get(op, &self.secrets_path(&["public-key"]), &[]).await?;
+                RecipientKey::parse(key.key_id, &key.key, &self.scope.to_string())
+            })
+            .await
+    }
+
+    /// The ids of the repositories in `--repos`, looked up once.
+    async fn repo_ids(&self) -> Result<Option<&[u64]>> {
+        if self.repos.is_empty() {
+            return Ok(None);
+        }
+        let ids = self
+            .repo_ids
+            .get_or_try_init(|| async {
+                let mut ids = Vec::new();
+                for name in &self.repos {
+                    let (owner, repo) = match name.split_once('/') {
+                        Some(pair) => pair,
+                        None => (
+                            self.scope.org().expect("bare names only for organizations (checked in open)"),
+                            name.as_str(),
+                        ),
+                    };
+                    let op = format!("find repository {owner}/{repo} (from --repos)");
+                    let found: Repository = self.get(op, &["repos", owner, repo], &[]).await?;
+                    ids.push(found.id);
+                }
+                Ok::<_, anyhow::Error>(ids)
+            })
+            .await?;
+        Ok(Some(ids))
+    }
+
+    /// The visibility to send for an organization secret: the flag, else
+    /// `selected` with --repos, else what the secret has now, else private.
+    /// Never wider than asked: an update must not open a secret up.
+    fn visibility_for(&self, name: &str, existing: &[Entry]) -> Visibility {
+        self.visibility
+            .or((!self.repos.is_empty()).then_some(Visibility::Selected))
+            .or_else(|| {
+                let canonical = self.canonical(name);
+                let found = existing.iter().find(|e| self.canonical(&e.name) == canonical)?;
+                Visibility::parse(found.visibility.as_deref()?)
+            })
+            .unwrap_or(Visibility::Private)
+    }
+
+    async fn put_one(&self, var: &Var, key: &RecipientKey, ids: Option<&[u64]>, existing: &[Entry]) -> Result<Action> {
+        let (visibility, ids) = match self.scope.level {
+            Level::Org(_) => {
+                let visibility = self.visibility_for(&var.name, existing);
+                // GitHub takes repository ids only with `selected`.
+                (Some(visibility.as_str()), ids.filter(|_| visibility == Visibility::Selected))
+            }
+            Level::User => (None, ids),
+            _ => (None, None),
+        };
+        let body = PutBody {
+            encrypted_value: key.seal(var.value.expose().as_bytes(), &mut OsRng)?,
+            key_id: &key.id,
+            visibility,
+            selected_repository_ids: ids,
+        };
+        let op = format!("write secret {} to the {}", var.name, self.scope);
+        let req = self
+            .request(op, Method::PUT, &self.secrets_path(&[&var.name]), &[])
+            .header("content-type", "application/json")
+            .body(serde_json::to_vec(&body)?)
+            // Writing the same value again is harmless.
+            .retry(true);
+        let resp = self.http.send(req).await?;
+        Ok(if resp.status == 201 { Action::Create } else { Action::Update })
+    }
+
+    async fn delete_one(&self, name: &str) -> Result<Action> {
+        let op = format!("delete secret {name} from the {}", self.scope);
+        let req = self.request(op, Method::DELETE, &self.secrets_path(&[name]), &[]).retry(true);
+        self.http.send(req).await?;
+        Ok(Action::Delete)
+    }
+
+    /// How many repositories may read each `selected` secret.
+    async fn count_repos(&self, entries: &mut [Entry]) -> Result<()> {
+        let lookups: Vec<_> = entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.visibility.as_deref() == Some("selected"))
+            .map(|(i, e)| async move {
+                let op = format!("count the repositories that may read {} ({})", e.name, self.scope);
+                let count: Result<Count> = self.get(op, &self.secrets_path(&[&e.name, "repositories"]), &[]).await;
+                (i, count.map(|c| c.total_count))
+            })
+            .collect();
+        let counts: Vec<(usize, Result<u64>)> =
+            stream::iter(lookups).buffer_unordered(self.concurrency).collect().await;
+        for (i, count) in counts {
+            entries[i].selected_repositories = Some(count?);
+        }
+        Ok(())
+    }
+}
+
+/// Run `op` on each item, at most `limit` at once; report each outcome as it
+/// comes and return them in the items' order.
+async fn bounded<'a, T, F, Fut>(items: &'a [T], limit: usize, progress: Progress<'_>, op: F) -> Vec<Outcome>
+where
+    F: Fn(&'a T) -> Fut,
+    Fut: Future<Output = Outcome>,
+{
+    // Futures built up front (they start only when polled): stream
+    // combinators holding closures over borrowed items trip the compiler's
+    // `Send` check of the boxed future.
+    let jobs: Vec<_> = items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let job = op(item);
+            async move { (i, job.await) }
+        })
+        .collect();
+    let mut running = stream::iter(jobs).buffer_unordered(limit.max(1));
+    let mut done = Vec::with_capacity(items.len());
+    while let Some((i, outcome)) = running.next().await {
+        progress(&outcome);
+        done.push((i, outcome));
+    }
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, outcome)| outcome).collect()
+}
+
+impl Target for GitHub {
+    fn name(&self) -> String {
+        self.scope.to_string()
+    }
+
+    fn canonical(&self, name: &str) -> String {
+        name.to_ascii_uppercase()
+    }
+
+    fn check(&self, vars: &[Var]) -> Result<()> {
+        let mut problems = Vec::new();
+        let mut seen: HashMap<String, &str> = HashMap::new();
+        for v in vars {
+            if let Some(why) = name_problem(&v.name) {
+                problems.push(format!("the name `{}` {why}", v.name));
+            }
+            if v.value.len() > MAX_VALUE {
+                problems.push(format!("{} is {} bytes, over GitHub's 48 KB limit", v.name, v.value.len()));
+            }
+            if let Some(first) = seen.insert(self.canonical(&v.name), &v.name) {
+                problems.push(format!("{first} and {} are one name to GitHub, which ignores case", v.name));
+            }
+        }
+        if problems.is_empty() {
+            return Ok(());
+        }
+        Err(error::usage(format!("GitHub would refuse these secrets, so nothing was sent: {}", problems.join("; "))))
+    }
+
+    fn list(&self, details: bool) -> BoxFuture<'_, Result<Vec<Entry>>> {
+        Box::pin(async move {
+            let mut entries = self.listing().await?.to_vec();
+            if details && self.scope.level.has_repo_selection() {
+                self.count_repos(&mut entries).await?;
+            }
+            Ok(entries)
+        })
+    }
+
+    fn put<'a>(&'a self, vars: &'a [Var], progress: Progress<'a>) -> BoxFuture<'a, Result<Vec<Outcome>>> {
+        Box::pin(async move {
+            if vars.is_empty() {
+                return Ok(Vec::new());
+            }
+            // What every write needs comes first, so that a bad token or an
+            // unknown repository is one error rather than one per secret.
+            let key = self.key().await?;
+            let ids = self.repo_ids().await?;
+            let needs_existing =
+                self.scope.level.has_visibility() && self.visibility.is_none() && self.repos.is_empty();
+            let existing = if needs_existing { self.listing().await? } else { &[] };
+            Ok(bounded(vars, self.concurrency, progress, |v| async move {
+                Outcome { name: v.name.clone(), result: self.put_one(v, key, ids, existing).await }
+            })
+            .await)
+        })
+    }
+
+    fn delete<'a>(&'a self, names: &'a [String], progress: Progress<'a>) -> BoxFuture<'a, Result<Vec<Outcome>>> {
+        Box::pin(async move {
+            Ok(bounded(names, self.concurrency, progress, |name| async move {
+                Outcome { name: name.clone(), result: self.delete_one(name).await }
+            })
+            .await)
+        })
+    }
+}

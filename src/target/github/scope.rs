@@ -1,0 +1,318 @@
+//! Which set of GitHub secrets a target names: a level (repository,
+//! environment, organization, user) and an app (Actions, Codespaces,
+//! Dependabot). The REST paths of all of them differ only in their prefix, so
+//! one table says which pairs exist and one function builds the prefix.
+
+use crate::error;
+use anyhow::Result;
+use clap::ValueEnum;
+use std::fmt;
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum App {
+    Actions,
+    Codespaces,
+    Dependabot,
+}
+
+impl App {
+    fn path(self) -> &'static str {
+        match self {
+            App::Actions => "actions",
+            App::Codespaces => "codespaces",
+            App::Dependabot => "dependabot",
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            App::Actions => "Actions",
+            App::Codespaces => "Codespaces",
+            App::Dependabot => "Dependabot",
+        }
+    }
+}
+
+/// Which repositories of an organization may read an organization secret.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Visibility {
+    All,
+    Private,
+    Selected,
+}
+
+impl Visibility {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::All => "all",
+            Visibility::Private => "private",
+            Visibility::Selected => "selected",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        <Self as ValueEnum>::from_str(text, false).ok()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Level {
+    Repo { owner: String, repo: String },
+    Env { owner: String, repo: String, env: String },
+    Org(String),
+    User,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum LevelKind {
+    Repo,
+    Env,
+    Org,
+    User,
+}
+
+/// The (level, app) pairs GitHub keeps secrets for.
+const SUPPORTED: &[(LevelKind, App)] = &[
+    (LevelKind::Repo, App::Actions),
+    (LevelKind::Repo, App::Codespaces),
+    (LevelKind::Repo, App::Dependabot),
+    (LevelKind::Env, App::Actions),
+    (LevelKind::Org, App::Actions),
+    (LevelKind::Org, App::Codespaces),
+    (LevelKind::Org, App::Dependabot),
+    (LevelKind::User, App::Codespaces),
+];
+
+impl Level {
+    fn kind(&self) -> LevelKind {
+        match self {
+            Level::Repo { .. } => LevelKind::Repo,
+            Level::Env { .. } => LevelKind::Env,
+            Level::Org(_) => LevelKind::Org,
+            Level::User => LevelKind::User,
+        }
+    }
+
+    /// `github:OWNER/REPO`, `github:OWNER/REPO@ENVIRONMENT`, `github-org:ORG`, `github-user`.
+    pub fn parse(spec: &str) -> Result<Self> {
+        let bad = |why: &str| {
+            error::usage(format!(
+                "target `{spec}`: {why}; use github:OWNER/REPO, github:OWNER/REPO@ENVIRONMENT, \
+                 github-org:ORG or github-user"
+            ))
+        };
+        let (kind, arg) = match spec.split_once(':') {
+            Some((k, a)) => (k, Some(a)),
+            None => (spec, None),
+        };
+        match (kind, arg) {
+            ("github", Some(arg)) => {
+                let (path, env) = match arg.split_once('@') {
+                    Some((_, "")) => return Err(bad("nothing after `@`")),
+                    Some((p, e)) => (p, Some(e)),
+                    None => (arg, None),
+                };
+                let (owner, repo) = path
+                    .split_once('/')
+                    .filter(|(o, r)| valid_login(o) && valid_repo(r))
+                    .ok_or_else(|| bad("OWNER/REPO is not a GitHub repository name"))?;
+                let (owner, repo) = (owner.to_string(), repo.to_string());
+                Ok(match env {
+                    Some(env) => Level::Env { owner, repo, env: env.to_string() },
+                    None => Level::Repo { owner, repo },
+                })
+            }
+            ("github-org", Some(org)) if valid_login(org) => Ok(Level::Org(org.to_string())),
+            ("github-org", _) => Err(bad("ORG is not a GitHub organization name")),
+            ("github-user", None) => Ok(Level::User),
+            ("github-user", Some(_)) => Err(bad("github-user takes no name: it is the token's user")),
+            _ => Err(bad("not a GitHub target")),
+        }
+    }
+
+    /// Organization secrets choose which repositories may read them.
+    pub fn has_visibility(&self) -> bool {
+        matches!(self, Level::Org(_))
+    }
+
+    /// Organization and user secrets can name the repositories that may read them.
+    pub fn has_repo_selection(&self) -> bool {
+        matches!(self, Level::Org(_) | Level::User)
+    }
+}
+
+fn valid_login(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+fn valid_repo(s: &str) -> bool {
+    !s.is_empty() && s != "." && s != ".." && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+}
+
+/// One set of GitHub secrets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scope {
+    pub level: Level,
+    pub app: App,
+}
+
+impl Scope {
+    /// `app` defaults to Actions, or Codespaces for the user (its only one).
+    pub fn new(level: Level, app: Option<App>) -> Result<Self> {
+        let default = if level == Level::User { App::Codespaces } else { App::Actions };
+        let app = app.unwrap_or(default);
+        if !SUPPORTED.contains(&(level.kind(), app)) {
+            let have: Vec<&str> = SUPPORTED.iter().filter(|(k, _)| *k == level.kind()).map(|(_, a)| a.path()).collect();
+            let what = match level.kind() {
+                LevelKind::Repo => "repository",
+                LevelKind::Env => "environment",
+                LevelKind::Org => "organization",
+                LevelKind::User => "user",
+            };
+            return Err(error::usage(format!(
+                "GitHub has no {} {what} secrets; for this target use --app {}",
+                app.title(),
+                have.join(" or --app ")
+            )));
+        }
+        Ok(Scope { level, app })
+    }
+
+    /// The path segments before `secrets`.
+    pub fn prefix(&self) -> Vec<&str> {
+        match &self.level {
+            Level::Repo { owner, repo } => vec!["repos", owner, repo, self.app.path()],
+            // Environments exist for Actions only (see SUPPORTED).
+            Level::Env { owner, repo, env } => vec!["repos", owner, repo, "environments", env],
+            Level::Org(org) => vec!["orgs", org, self.app.path()],
+            Level::User => vec!["user", self.app.path()],
+        }
+    }
+
+    /// Refuse `--visibility` and `--repos` where they cannot apply, rather
+    /// than ignore them.
+    pub fn check_access(&self, visibility: Option<Visibility>, repos: &[String]) -> Result<()> {
+        if visibility.is_some() && !self.level.has_visibility() {
+            return Err(error::usage("--visibility is for organization secrets (github-org:ORG)"));
+        }
+        if repos.is_empty() {
+            return Ok(());
+        }
+        if !self.level.has_repo_selection() {
+            return Err(error::usage("--repos is for organization (github-org:ORG) and user (github-user) secrets"));
+        }
+        if matches!(visibility, Some(Visibility::All | Visibility::Private)) {
+            return Err(error::usage("--repos goes with --visibility selected"));
+        }
+        for name in repos {
+            let valid = match name.trim().split_once('/') {
+                Some((owner, repo)) => valid_login(owner) && valid_repo(repo),
+                None => self.level != Level::User && valid_repo(name.trim()),
+            };
+            if !valid {
+                let form = if self.level == Level::User { "OWNER/REPO" } else { "REPO or OWNER/REPO" };
+                return Err(error::usage(format!("--repos `{name}` is not a repository name ({form})")));
+            }
+        }
+        Ok(())
+    }
+
+    /// The owner that bare names in `--repos` belong to.
+    pub fn org(&self) -> Option<&str> {
+        match &self.level {
+            Level::Org(org) => Some(org),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let app = self.app.title();
+        match &self.level {
+            Level::Repo { owner, repo } => write!(f, "{app} secrets of {owner}/{repo}"),
+            Level::Env { owner, repo, env } => write!(f, "{app} secrets of environment `{env}` in {owner}/{repo}"),
+            Level::Org(org) => write!(f, "{app} secrets of organization {org}"),
+            Level::User => write!(f, "{app} secrets of the token's user"),
+        }
+    }
+}
+
+/// Largest value GitHub stores.
+pub const MAX_VALUE: usize = 48 * 1024;
+
+/// Why GitHub would refuse `name`, if it would.
+pub fn name_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() {
+        Some("is empty")
+    } else if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        Some("has characters other than letters, digits and `_`")
+    } else if name.starts_with(|c: char| c.is_ascii_digit()) {
+        Some("starts with a digit")
+    } else if name.to_ascii_uppercase().starts_with("GITHUB_") {
+        Some("starts with GITHUB_, which GitHub reserves")
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scope(spec: &str, app: Option<App>) -> Result<Scope> {
+        Scope::new(Level::parse(spec)?, app)
+    }
+
+    #[test]
+    fn targets_and_prefixes() {
+        assert_eq!(scope("github:acme/app", None).unwrap().prefix(), ["repos", "acme", "app", "actions"]);
+        assert_eq!(
+            scope("github:acme/app.js@prod east", None).unwrap().prefix(),
+            ["repos", "acme", "app.js", "environments", "prod east"]
+        );
+        assert_eq!(scope("github-org:acme", Some(App::Dependabot)).unwrap().prefix(), ["orgs", "acme", "dependabot"]);
+        assert_eq!(scope("github-user", None).unwrap().prefix(), ["user", "codespaces"]);
+        assert_eq!(scope("github:a/b", Some(App::Codespaces)).unwrap().prefix(), ["repos", "a", "b", "codespaces"]);
+    }
+
+    #[test]
+    fn unsupported_pairs_are_refused_with_the_alternatives() {
+        let err = scope("github-user", Some(App::Actions)).unwrap_err().to_string();
+        assert!(err.contains("no Actions user secrets") && err.contains("--app codespaces"), "{err}");
+        let err = scope("github:a/b@prod", Some(App::Dependabot)).unwrap_err().to_string();
+        assert!(err.contains("--app actions"), "{err}");
+        for bad in
+            ["github:acme", "github:/x", "github:a/b@", "github-org:", "github-org:a/b", "github-user:me", "gitlab:a/b"]
+        {
+            assert!(Level::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn access_flags_only_where_they_apply() {
+        let repos = |r: &[&str]| r.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let org = scope("github-org:acme", None).unwrap();
+        assert!(org.check_access(Some(Visibility::Selected), &repos(&["app", "acme/web"])).is_ok());
+        assert!(org.check_access(None, &repos(&["app"])).is_ok());
+        assert!(org.check_access(Some(Visibility::All), &repos(&["app"])).is_err());
+        assert!(org.check_access(None, &repos(&["a/b/c"])).is_err());
+        let user = scope("github-user", None).unwrap();
+        assert!(user.check_access(None, &repos(&["me/dots"])).is_ok());
+        assert!(user.check_access(None, &repos(&["dots"])).is_err());
+        assert!(user.check_access(Some(Visibility::Selected), &[]).is_err());
+        let repo = scope("github:a/b", None).unwrap();
+        assert!(repo.check_access(None, &repos(&["c"])).is_err());
+        assert!(repo.check_access(None, &[]).is_ok());
+    }
+
+    #[test]
+    fn names() {
+        for ok in ["A", "_X", "a_b9", "GITHUBX"] {
+            assert_eq!(name_problem(ok), None, "{ok}");
+        }
+        for bad in ["", "9A", "A-B", "A B", "github_token", "GITHUB_X", "É"] {
+            assert!(name_problem(bad).is_some(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! Where `sync`, `set` and `rm` write secrets and what `ls` lists, behind
+//! `trait Target`. One module per kind of target; `open` is the only place
+//! that knows them all.
+
+pub mod github;
+
+use crate::source::BoxFuture;
+use crate::vars::Var;
+use anyhow::Result;
+use serde::Serialize;
+
+/// A secret as a target lists it: a name and facts about it, never a value.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Entry {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+    /// GitHub organization and user secrets: `all`, `private` or `selected`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub visibility: Option<String>,
+    /// How many repositories may read a `selected` secret (listed with details).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selected_repositories: Option<u64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Delete => "delete",
+        }
+    }
+
+    pub fn done(self) -> &'static str {
+        match self {
+            Action::Create => "created",
+            Action::Update => "updated",
+            Action::Delete => "deleted",
+        }
+    }
+}
+
+/// What happened to one secret: the action done, or why it was not.
+pub struct Outcome {
+    pub name: String,
+    pub result: Result<Action>,
+}
+
+/// Told each outcome as soon as it is known (progress lines).
+pub type Progress<'a> = &'a (dyn Fn(&Outcome) + Sync);
+
+pub trait Target: Send + Sync {
+    /// What the user would call it: "Actions secrets of acme/app".
+    fn name(&self) -> String;
+    /// The name under which the target keeps `name`, for comparing names
+    /// (GitHub ignores case and shows upper case).
+    fn canonical(&self, name: &str) -> String {
+        name.to_string()
+    }
+    /// Refuse, before any request, names and values the target cannot hold.
+    fn check(&self, vars: &[Var]) -> Result<()>;
+    /// The secrets in the target. `details` adds facts that cost a request
+    /// per secret.
+    fn list(&self, details: bool) -> BoxFuture<'_, Result<Vec<Entry>>>;
+    /// Write each variable. `Err` when none could be tried (no key, no
+    /// access); otherwise one outcome per variable, in order.
+    fn put<'a>(&'a self, vars: &'a [Var], progress: Progress<'a>) -> BoxFuture<'a, Result<Vec<Outcome>>>;
+    /// Delete each named secret; results as for `put`.
+    fn delete<'a>(&'a self, names: &'a [String], progress: Progress<'a>) -> BoxFuture<'a, Result<Vec<Outcome>>>;
+}
+
+/// Flags every command that names a target takes.
+#[derive(clap::Args, Debug, Clone)]
+pub struct TargetFlags {
+    /// GitHub: which secrets (default: actions; codespaces for github-user).
+    #[arg(long, value_enum, value_name = "APP")]
+    pub app: Option<github::App>,
+
+    /// How many requests to have in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+}
+
+/// Who may read what is written: flags of the commands that write.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct AccessFlags {
+    /// GitHub organization secrets: which repositories may read them. Default:
+    /// `selected` with --repos; otherwise an existing secret keeps its
+    /// visibility and a new one is `private`.
+    #[arg(long, value_enum)]
+    pub visibility: Option<github::Visibility>,
+
+    /// GitHub organization or user secrets: the repositories that may read
+    /// them (names in the organization; OWNER/REPO for github-user).
+    #[arg(long, value_name = "REPO,...", value_delimiter = ',')]
+    pub repos: Vec<String>,
+}
+
+/// A target from its name on the command line.
+pub fn open(spec: &str, flags: &TargetFlags, access: &AccessFlags) -> Result<Box<dyn Target>> {
+    let kind = spec.split_once(':').map_or(spec, |(k, _)| k);
+    match kind {
+        "github" | "github-org" | "github-user" => Ok(Box::new(github::GitHub::open(spec, flags, access)?)),
+        _ => Err(crate::error::usage(format!(
+            "unknown target `{spec}`: use github:OWNER/REPO, github:OWNER/REPO@ENVIRONMENT, github-org:ORG or github-user"
+        ))),
+    }
+}

@@ -1,0 +1,573 @@
+#!/usr/bin/env python3
+"""A fake GitHub REST API, secrets endpoints only, for escort's tests and benchmarks.
+
+Test support only. Python 3 standard library plus PyNaCl: run it with the peers' Python
+(target/peers/venv/bin/python, made by scripts/setup-peers.sh). It speaks the part of
+specs/github-secrets.openapi.json that escort uses: the secrets of repositories, environments,
+organizations and the authenticated user, for Actions, Codespaces and Dependabot; public keys;
+repository lookup. Values arrive as libsodium sealed boxes: the fake opens each one with its own
+private key (PyNaCl's SealedBox), answers 422 to one that does not open, and shows the plaintext on
+a control endpoint so tests can compare what was stored with what was sent.
+
+Usage:
+    python tests/fakes/github_server.py --state STATE.json [--port 0] [--host 127.0.0.1]
+                                        [--no-stdin-watch] [--verbose]
+
+Paths may carry GitHub Enterprise Server's `/api/v3` prefix. It binds a loopback address only,
+prints exactly one line `READY http://127.0.0.1:PORT` to stdout when listening, and exits when its
+stdin reaches EOF, on SIGTERM and on SIGINT. Nothing else goes to stdout; --verbose logs request
+lines (never headers) to stderr. Tokens are never logged: the request log says whether the
+Authorization header was "present" (right), "wrong" or "absent".
+
+State file (JSON):
+    {
+      "token": "ghp-test",                 # required: `Authorization: Bearer ghp-test` (or `token ...`)
+      "private_key": "BASE64",             # optional: the 32-byte X25519 private key (default: random)
+      "key_id": "3380204578043523366",     # optional
+      "public_key": null,                  # optional: served instead of the real key (e.g. 33 bytes)
+      "user": "octocat",                   # the token's user (GET /user)
+      "orgs": ["acme"],                    # organizations that exist
+      "repos": {"acme/app": {"id": 1296269, "environments": ["prod"], "private": true}},
+      "secrets": {                         # existing secrets per scope, in plaintext
+        "repos/acme/app/actions": {"OLD": {"value": "x"}},
+        "repos/acme/app/environments/prod": {},
+        "orgs/acme/dependabot": {"TOK": {"value": "x", "visibility": "selected",
+                                          "selected_repository_ids": [1296269]}},
+        "user/codespaces": {}
+      },
+      "latency_ms": 0,                     # added to every API request (benchmarks)
+      "validate_with": null,               # a Prism mock's URL: every API request is also sent
+                                           # there and its verdict logged as `violations`
+      "faults": []
+    }
+A scope is `repos/OWNER/REPO/APP`, `repos/OWNER/REPO/environments/ENV`, `orgs/ORG/APP` or
+`user/codespaces`. Names are kept in upper case, as GitHub does.
+
+Faults (POST /_fake/faults with a JSON list replaces them; the first matching fault with `times`
+left is applied and decremented; -1 = forever):
+    {"method": "PUT",           # optional: only this method
+     "path_contains": "/FOO",   # optional: only paths containing this
+     "status": 503, "times": 1,
+     "message": "...",          # optional: the body's `message`
+     "retry_after": "1",        # optional: Retry-After header
+     "ratelimit_reset": false,  # optional: x-ratelimit-remaining: 0, x-ratelimit-reset: now+1
+     "delay_ms": 0}
+
+Control endpoints (no auth, not logged):
+    POST /_fake/faults, GET /_fake/requests, POST /_fake/reset-log,
+    GET  /_fake/secrets   -> {scope: {NAME: {value, visibility, selected_repository_ids,
+                                              created_at, updated_at}}}  (values decrypted)
+    GET  /_fake/stats     -> {"requests": N, "max_in_flight": N}
+    POST /_fake/validate  {"method", "path", "body"} -> {"violations": [...]} (needs validate_with)
+"""
+
+import argparse
+import base64
+import binascii
+import http.server
+import ipaddress
+import json
+import re
+import signal
+import socket
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from datetime import datetime, timezone
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from nacl.exceptions import CryptoError
+from nacl.public import PrivateKey, SealedBox
+
+JSON = "application/json"
+APPS = ("actions", "codespaces", "dependabot")
+VISIBILITIES = ("all", "private", "selected")
+NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MAX_VALUE = 48 * 1024
+DOCS = "https://docs.github.com/rest"
+LOGGED_HEADERS = ("accept", "user-agent", "x-github-api-version", "content-type")
+B64_RE = re.compile(r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{4})$")
+
+
+class BadState(Exception):
+    pass
+
+
+def _dumps(obj):
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _now():
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _err(status, message):
+    return status, {"Content-Type": JSON}, _dumps({"message": message, "documentation_url": DOCS})
+
+
+def _ok(obj, status=200, headers=None):
+    hs = {"Content-Type": JSON}
+    hs.update(headers or {})
+    return status, hs, _dumps(obj)
+
+
+class State:
+    def __init__(self, data):
+        if not isinstance(data, dict):
+            raise BadState("state must be a JSON object")
+        token = data.get("token")
+        if not isinstance(token, str) or not token:
+            raise BadState("state needs a non-empty string 'token'")
+        self.lock = threading.Lock()
+        self.auth_ok = ("Bearer " + token, "token " + token)
+        raw = data.get("private_key")
+        self.private = PrivateKey(base64.b64decode(raw)) if raw else PrivateKey.generate()
+        self.box = SealedBox(self.private)
+        self.key_id = str(data.get("key_id") or "3380204578043523366")
+        self.public_key = data.get("public_key") or base64.b64encode(bytes(self.private.public_key)).decode()
+        self.user = data.get("user") or "octocat"
+        self.orgs = set(data.get("orgs") or [])
+        self.repos = {}
+        for full, spec in (data.get("repos") or {}).items():
+            if "/" not in full or not isinstance(spec, dict) or not isinstance(spec.get("id"), int):
+                raise BadState(f"repo {full!r} needs OWNER/REPO and an integer id")
+            self.repos[full.lower()] = {
+                "full_name": full,
+                "id": spec["id"],
+                "environments": list(spec.get("environments") or []),
+                "private": bool(spec.get("private", True)),
+            }
+        self.secrets = {}
+        for scope, entries in (data.get("secrets") or {}).items():
+            self.secrets[scope] = {}
+            for name, s in (entries or {}).items():
+                stamp = s.get("updated_at") or "2024-01-01T00:00:00Z"
+                self.secrets[scope][name.upper()] = {
+                    "value": s.get("value", ""),
+                    "visibility": s.get("visibility"),
+                    "selected_repository_ids": list(s.get("selected_repository_ids") or []),
+                    "created_at": s.get("created_at") or stamp,
+                    "updated_at": stamp,
+                }
+        self.latency = float(data.get("latency_ms") or 0) / 1000.0
+        self.validate_with = data.get("validate_with")
+        self.faults = self._check_faults(data.get("faults") or [])
+        self.log = []
+        self.requests = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
+
+    @staticmethod
+    def _check_faults(faults):
+        if not isinstance(faults, list) or not all(isinstance(f, dict) for f in faults):
+            raise BadState("faults must be a list of objects")
+        out = []
+        for f in faults:
+            f = dict(f)
+            f.setdefault("times", 1)
+            out.append(f)
+        return out
+
+    def take_fault(self, method, path):
+        with self.lock:
+            for f in self.faults:
+                if f.get("method") and f["method"] != method:
+                    continue
+                if f.get("path_contains") and f["path_contains"] not in path:
+                    continue
+                if f["times"] == 0:
+                    continue
+                if f["times"] > 0:
+                    f["times"] -= 1
+                return dict(f)
+        return None
+
+    def repo(self, owner, name):
+        return self.repos.get(f"{owner}/{name}".lower())
+
+    def repo_by_id(self, rid):
+        return next((r for r in self.repos.values() if r["id"] == rid), None)
+
+
+def validate(url, method, path, headers, body):
+    """Send the request to a Prism mock; return its complaints about the request (none: valid)."""
+    req = urllib.request.Request(url.rstrip("/") + path, data=body or None, method=method)
+    for k, v in headers.items():
+        req.add_header(k, v)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            status, hs, rbody = resp.status, resp.headers, resp.read()
+    except urllib.error.HTTPError as e:
+        status, hs, rbody = e.code, e.headers, e.read()
+    except OSError as e:
+        return [f"the validator could not be reached: {e}"]
+    out = []
+    try:
+        for v in json.loads(hs.get("sl-violations") or "[]"):
+            if (v.get("location") or [""])[0] != "response":
+                out.append(v.get("message") or str(v))
+    except ValueError:
+        out.append("unreadable sl-violations header")
+    if status >= 400:
+        try:
+            details = [v.get("message") for v in json.loads(rbody).get("validation") or []]
+        except (ValueError, AttributeError):
+            details = []
+        out.append(f"Prism answered {status}" + (": " + "; ".join(d for d in details if d) if details else ""))
+    return out
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "fake-github/1"
+    sys_version = ""
+    disable_nagle_algorithm = True
+    timeout = 300
+
+    def log_message(self, fmt, *args):
+        if self.server.verbose:
+            sys.stderr.write("fake-github: %s\n" % (fmt % args))
+
+    def _read_body(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n > 0 else b""
+
+    def _send(self, status, headers, body):
+        body = b"" if status == 204 else body
+        reason = http.HTTPStatus(status).phrase if status in http.HTTPStatus._value2member_map_ else ""
+        lines = [f"HTTP/1.1 {status} {reason}", f"Date: {self.date_time_string()}", "Server: fake-github"]
+        lines += [f"{k}: {v}" for k, v in headers.items()]
+        if status != 204:
+            lines.append(f"Content-Length: {len(body)}")
+        self.log_request(status, len(body))
+        self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+        self.wfile.flush()
+
+    def do_GET(self):
+        st = self.server.state
+        split = urlsplit(self.path)
+        path = split.path
+        # GitHub Enterprise Server serves the same API under /api/v3.
+        if path.startswith("/api/v3/"):
+            path = path[len("/api/v3"):]
+        body = self._read_body()
+        if path.startswith("/_fake/"):
+            self._send(*self._control(self.command, path, body))
+            return
+        with st.lock:
+            st.requests += 1
+            st.in_flight += 1
+            st.max_in_flight = max(st.max_in_flight, st.in_flight)
+        try:
+            self._api(split, path, body)
+        finally:
+            with st.lock:
+                st.in_flight -= 1
+
+    do_PUT = do_DELETE = do_POST = do_PATCH = do_GET
+
+    def _api(self, split, path, body):
+        st = self.server.state
+        method = self.command
+        query = {k: v[0] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
+        got = self.headers.get("Authorization")
+        auth = "absent" if got is None else ("present" if got in st.auth_ok else "wrong")
+        entry = {"method": method, "path": path, "query": query, "headers": {"authorization": auth}}
+        for h in LOGGED_HEADERS:
+            if self.headers.get(h) is not None:
+                entry["headers"][h] = self.headers.get(h)
+        try:
+            entry["body"] = json.loads(body) if body else None
+        except ValueError:
+            entry["body"] = body.decode("utf-8", "replace")
+        if st.validate_with:
+            # The token stays here: the validator needs the shape of a request, not its secret.
+            # Accept stays too: GitHub's `application/vnd.github+json` is not a media type the
+            # description lists, so Prism's mock would answer 406 however right the request is.
+            fwd = {h: self.headers[h] for h in ("Content-Type", "X-GitHub-Api-Version") if self.headers.get(h)}
+            target = path + ("?" + split.query if split.query else "")
+            entry["violations"] = validate(st.validate_with, method, target, fwd, body)
+        if st.latency:
+            time.sleep(st.latency)
+
+        fault = st.take_fault(method, path)
+        if fault and fault.get("delay_ms"):
+            time.sleep(fault["delay_ms"] / 1000.0)
+        if fault and fault.get("status") is not None:
+            status = int(fault["status"])
+            hs = {"Content-Type": JSON}
+            if fault.get("retry_after") is not None:
+                hs["Retry-After"] = str(fault["retry_after"])
+            if fault.get("ratelimit_reset"):
+                hs["x-ratelimit-remaining"] = "0"
+                hs["x-ratelimit-reset"] = str(int(time.time()) + 1)
+            phrase = http.HTTPStatus(status).phrase if status in http.HTTPStatus._value2member_map_ else "Error"
+            response = (status, hs, _dumps({"message": fault.get("message") or phrase, "documentation_url": DOCS}))
+        elif auth != "present":
+            response = _err(401, "Bad credentials")
+        else:
+            response = self._route(method, path, query, body)
+        entry["status"] = response[0]
+        with st.lock:
+            st.log.append(entry)
+        self._send(*response)
+
+    # ---- routing ----------------------------------------------------------------------------
+
+    def _route(self, method, path, query, body):
+        st = self.server.state
+        segs = [unquote(s) for s in path.strip("/").split("/")]
+        if segs == ["user"] and method == "GET":
+            return _ok({"login": st.user, "id": 1, "type": "User"})
+        if len(segs) == 3 and segs[0] == "repos" and method == "GET":
+            repo = st.repo(segs[1], segs[2])
+            if repo is None:
+                return _err(404, "Not Found")
+            owner, name = repo["full_name"].split("/")
+            return _ok({"id": repo["id"], "name": name, "full_name": repo["full_name"],
+                        "owner": {"login": owner}, "private": repo["private"]})
+
+        scope, rest, missing = self._scope(segs)
+        if scope is None:
+            return _err(404, "Not Found")
+        if missing:
+            return _err(404, missing)
+        if rest == [] and method == "GET":
+            return self._list(scope, path, query)
+        if rest == ["public-key"] and method == "GET":
+            return _ok({"key_id": st.key_id, "key": st.public_key})
+        if len(rest) == 1 and method in ("GET", "PUT", "DELETE"):
+            name = rest[0].upper()
+            if method == "PUT":
+                return self._put(scope, name, body)
+            with st.lock:
+                secrets = st.secrets.setdefault(scope, {})
+                if name not in secrets:
+                    return _err(404, "Not Found")
+                if method == "DELETE":
+                    del secrets[name]
+                    return 204, {}, b""
+                return _ok(self._public(name, secrets[name], scope))
+        if len(rest) == 2 and rest[1] == "repositories" and method == "GET" and not scope.startswith("repos/"):
+            with st.lock:
+                s = st.secrets.get(scope, {}).get(rest[0].upper())
+                if s is None:
+                    return _err(404, "Not Found")
+                repos = [st.repo_by_id(i) for i in s["selected_repository_ids"]]
+            listed = [{"id": r["id"], "name": r["full_name"].split("/")[1], "full_name": r["full_name"]}
+                      for r in repos if r]
+            return _ok({"total_count": len(listed), "repositories": listed})
+        return _err(404, "Not Found")
+
+    def _scope(self, segs):
+        """-> (scope, rest, why-missing) for a secrets path; (None, None, None) for any other."""
+        st = self.server.state
+        if segs[:3] == ["user", "codespaces", "secrets"]:
+            return "user/codespaces", segs[3:], None
+        if len(segs) >= 4 and segs[0] == "orgs" and segs[2] in APPS and segs[3] == "secrets":
+            org = segs[1]
+            return f"orgs/{org}/{segs[2]}", segs[4:], None if org in st.orgs else "Not Found"
+        if len(segs) >= 5 and segs[0] == "repos":
+            repo = st.repo(segs[1], segs[2])
+            base = f"repos/{repo['full_name'] if repo else segs[1] + '/' + segs[2]}"
+            if segs[3] in APPS and segs[4] == "secrets":
+                return f"{base}/{segs[3]}", segs[5:], None if repo else "Not Found"
+            if len(segs) >= 6 and segs[3] == "environments" and segs[5] == "secrets":
+                env = segs[4]
+                if repo is None:
+                    return f"{base}/environments/{env}", segs[6:], "Not Found"
+                missing = None if env in repo["environments"] else "Not Found"
+                return f"{base}/environments/{env}", segs[6:], missing
+        return None, None, None
+
+    @staticmethod
+    def _public(name, s, scope):
+        out = {"name": name, "created_at": s["created_at"], "updated_at": s["updated_at"]}
+        if not scope.startswith("repos/"):
+            out["visibility"] = s["visibility"] or "private"
+            out["selected_repositories_url"] = f"https://api.github.com/{scope}/secrets/{name}/repositories"
+        return out
+
+    def _list(self, scope, path, query):
+        st = self.server.state
+        try:
+            per_page = int(query.get("per_page", "30"))
+            page = int(query.get("page", "1"))
+        except ValueError:
+            return _err(400, "per_page and page must be integers")
+        per_page = max(1, min(per_page, 100))
+        page = max(1, page)
+        with st.lock:
+            items = sorted(st.secrets.get(scope, {}).items())
+            total = len(items)
+            chunk = [self._public(n, s, scope) for n, s in items[(page - 1) * per_page: page * per_page]]
+        last = max(1, -(-total // per_page))
+        links = []
+        if page < last:
+            links.append(f'<{self._page_url(path, per_page, page + 1)}>; rel="next"')
+            links.append(f'<{self._page_url(path, per_page, last)}>; rel="last"')
+        return _ok({"total_count": total, "secrets": chunk}, headers={"Link": ", ".join(links)} if links else None)
+
+    def _page_url(self, path, per_page, page):
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}{path}?per_page={per_page}&page={page}"
+
+    def _put(self, scope, name, body):
+        st = self.server.state
+        if not NAME_RE.match(name) or name.startswith("GITHUB_"):
+            return _err(422, "Secret names can only contain alphanumeric characters or underscores, "
+                             "must not start with a number or GITHUB_")
+        try:
+            req = json.loads(body)
+        except ValueError:
+            return _err(400, "Problems parsing JSON")
+        if not isinstance(req, dict):
+            return _err(400, "Problems parsing JSON")
+        allowed = {"encrypted_value", "key_id"}
+        if scope.startswith("orgs/"):
+            allowed |= {"visibility", "selected_repository_ids"}
+        elif scope.startswith("user/"):
+            allowed |= {"selected_repository_ids"}
+        extra = set(req) - allowed
+        if extra:
+            return _err(422, f"unexpected fields for this kind of secret: {sorted(extra)}")
+        if req.get("key_id") != st.key_id:
+            return _err(422, "key_id does not match the current public key")
+        ev = req.get("encrypted_value")
+        if not isinstance(ev, str) or not B64_RE.match(ev):
+            return _err(422, "encrypted_value must be standard base64")
+        try:
+            plain = st.box.decrypt(base64.b64decode(ev, validate=True)).decode("utf-8")
+        except (binascii.Error, CryptoError, UnicodeDecodeError):
+            return _err(422, "encrypted_value could not be decrypted with the current key")
+        if len(plain.encode("utf-8")) > MAX_VALUE:
+            return _err(422, "secret value is too large (48 KB at most)")
+        visibility = req.get("visibility")
+        ids = req.get("selected_repository_ids")
+        if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, int) for i in ids)):
+            return _err(422, "selected_repository_ids must be a list of integers")
+        if scope.startswith("orgs/"):
+            if visibility not in VISIBILITIES:
+                return _err(422, "visibility must be one of all, private, selected")
+            if ids is not None and visibility != "selected":
+                return _err(422, "selected_repository_ids only with visibility selected")
+        elif scope.startswith("user/"):
+            visibility = "selected"
+        with st.lock:
+            secrets = st.secrets.setdefault(scope, {})
+            old = secrets.get(name)
+            now = _now()
+            secrets[name] = {
+                "value": plain,
+                "visibility": visibility,
+                "selected_repository_ids": ids if ids is not None else (old["selected_repository_ids"] if old else []),
+                "created_at": old["created_at"] if old else now,
+                "updated_at": now,
+            }
+        return (204, {}, b"") if old else _ok({}, status=201)
+
+    # ---- control ----------------------------------------------------------------------------
+
+    def _control(self, method, path, body):
+        st = self.server.state
+        ok = _ok({"ok": True})
+        if path == "/_fake/faults" and method == "POST":
+            try:
+                faults = State._check_faults(json.loads(body or b"[]"))
+            except (ValueError, BadState) as e:
+                return _err(400, f"bad faults: {e}")
+            with st.lock:
+                st.faults = faults
+            return ok
+        if path == "/_fake/requests" and method == "GET":
+            with st.lock:
+                return _ok(st.log)
+        if path == "/_fake/reset-log" and method == "POST":
+            with st.lock:
+                st.log = []
+            return ok
+        if path == "/_fake/secrets" and method == "GET":
+            with st.lock:
+                return _ok(st.secrets)
+        if path == "/_fake/stats" and method == "GET":
+            with st.lock:
+                return _ok({"requests": st.requests, "max_in_flight": st.max_in_flight})
+        if path == "/_fake/validate" and method == "POST":
+            if not st.validate_with:
+                return _err(400, "no validate_with in the state")
+            req = json.loads(body)
+            rbody = _dumps(req["body"]) if req.get("body") is not None else b""
+            hs = {"Content-Type": JSON} if rbody else {}
+            return _ok({"violations": validate(st.validate_with, req["method"], req["path"], hs, rbody)})
+        return _err(404, "Not Found")
+
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+    allow_reuse_address = True
+
+
+def _is_loopback(host):
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="Fake GitHub secrets API for tests.")
+    ap.add_argument("--state", required=True, help="state JSON file")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--host", default="127.0.0.1", help="loopback address only")
+    ap.add_argument("--no-stdin-watch", action="store_true", help="do not exit when stdin reaches EOF")
+    ap.add_argument("--verbose", action="store_true", help="log request lines to stderr")
+    args = ap.parse_args(argv)
+
+    if not _is_loopback(args.host):
+        ap.error("--host must be a loopback address")
+    try:
+        with open(args.state, encoding="utf-8") as f:
+            state = State(json.load(f))
+    except (OSError, ValueError, BadState, binascii.Error) as e:
+        print(f"fake-github: bad state file {args.state}: {e}", file=sys.stderr)
+        return 2
+
+    host = "127.0.0.1" if args.host == "localhost" else args.host
+    if ":" in host:
+        Server.address_family = socket.AF_INET6
+    srv = Server((host, args.port), Handler)
+    srv.state = state
+    srv.verbose = args.verbose
+    port = srv.server_address[1]
+    shown = f"[{host}]" if ":" in host else host
+
+    def stop(*_):
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+    t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
+    t.start()
+    sys.stdout.write(f"READY http://{shown}:{port}\n")
+    sys.stdout.flush()
+    try:
+        if args.no_stdin_watch:
+            while True:
+                time.sleep(3600)
+        else:
+            while sys.stdin.buffer.read(65536):
+                pass
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    srv.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,185 @@
+//! The real peer for the requests: Prism (`@stoplight/prism-cli`) serving
+//! GitHub's own OpenAPI description validates every kind of request escort
+//! sends. escort talks to the fake GitHub (which has real keys); the fake
+//! hands each request to Prism too and logs Prism's complaints.
+
+mod common;
+mod github_support;
+
+use github_support::{escort, github, state, with_existing};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Prism on a free loopback port, stopped on drop.
+struct Prism {
+    child: Child,
+    url: String,
+}
+
+impl Prism {
+    fn start() -> Prism {
+        let bin = common::repo().join("tests/peers/node_modules/.bin/prism");
+        assert!(bin.exists(), "{} is missing: run scripts/setup-peers.sh", bin.display());
+        let spec = spec();
+        assert!(spec.exists(), "{} is missing", spec.display());
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(bin)
+            .args(["mock", "-h", "127.0.0.1", "-p", &port.to_string()])
+            .arg(&spec)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Prism starts");
+        let prism = Prism { child, url: format!("http://127.0.0.1:{port}") };
+        let deadline = Instant::now() + Duration::from_secs(90);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "Prism did not listen on port {port} within 90 s");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        prism
+    }
+}
+
+impl Drop for Prism {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spec() -> PathBuf {
+    common::repo().join("../shared/specs/github-secrets.openapi.json")
+}
+
+/// The request's path with names replaced by the OpenAPI template's parameters.
+fn template(method: &str, path: &str) -> String {
+    let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let t: Vec<&str> = segs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| match (segs[0], i) {
+            ("repos", 1) => "{owner}",
+            ("repos", 2) => "{repo}",
+            ("repos", 4) if segs[3] == "environments" => "{environment_name}",
+            ("orgs", 1) => "{org}",
+            _ if i > 0 && segs[i - 1] == "secrets" && *s != "public-key" => "{secret_name}",
+            _ => s,
+        })
+        .collect();
+    format!("{method} /{}", t.join("/"))
+}
+
+#[test]
+fn prism_finds_nothing_wrong_with_any_request() {
+    let prism = Prism::start();
+    let mut st = with_existing(state(), "repos/acme/app/actions", 130);
+    st["validate_with"] = json!(prism.url);
+    st["secrets"]["orgs/acme/codespaces"] =
+        json!({"PICKED": {"value": "v", "visibility": "selected", "selected_repository_ids": [101]}});
+    st["secrets"]["user/codespaces"] = json!({"MINE": {"value": "v", "selected_repository_ids": [201]}});
+    let fake = github(&st);
+
+    // The validator is live: a request GitHub's description forbids is caught.
+    let bad = fake.call(
+        "POST",
+        "/_fake/validate",
+        Some(&json!({"method": "PUT", "path": "/orgs/acme/codespaces/secrets/X",
+                     "body": {"encrypted_value": "QUJD", "key_id": "1", "visibility": "selected",
+                              "selected_repository_ids": ["101"]}})),
+    );
+    assert!(!bad["violations"].as_array().unwrap().is_empty(), "Prism should refuse string ids here: {bad}");
+    let good = fake.call(
+        "POST",
+        "/_fake/validate",
+        Some(&json!({"method": "PUT", "path": "/orgs/acme/codespaces/secrets/X",
+                     "body": {"encrypted_value": "QUJD", "key_id": "1", "visibility": "selected",
+                              "selected_repository_ids": [101]}})),
+    );
+    assert_eq!(good["violations"], json!([]), "{good}");
+
+    let run = |args: &[&str]| {
+        escort(&fake).env("V", "value").args(args).assert().success();
+    };
+    let sync = |to: &str, extra: &[&str]| {
+        let mut args = vec!["sync", "--from", "env", "--keys", "V", "--to", to];
+        args.extend_from_slice(extra);
+        run(&args);
+    };
+    for (to, app) in [
+        ("github:acme/app", "actions"),
+        ("github:acme/app", "codespaces"),
+        ("github:acme/app", "dependabot"),
+        ("github:acme/app@prod east", "actions"),
+        ("github-user", "codespaces"),
+    ] {
+        sync(to, &["--app", app]);
+        run(&["ls", to, "--app", app]);
+        run(&["rm", to, "V", "--app", app, "--yes"]);
+    }
+    sync("github-user", &["--repos", "octocat/dots"]);
+    for app in ["actions", "codespaces", "dependabot"] {
+        for visibility in ["all", "private", "selected"] {
+            sync("github-org:acme", &["--app", app, "--visibility", visibility]);
+        }
+        sync("github-org:acme", &["--app", app, "--repos", "app,web"]);
+        sync("github-org:acme", &["--app", app]);
+        run(&["ls", "github-org:acme", "--app", app]);
+        run(&["rm", "github-org:acme", "V", "--app", app, "--yes"]);
+    }
+    run(&["ls", "github-user"]);
+    // 130 secrets: a second page; and a prune that deletes them.
+    run(&["sync", "--from", "env", "--keys", "V", "--to", "github:acme/app", "--prune", "--yes"]);
+
+    let log = fake.requests();
+    let mut kinds = BTreeSet::new();
+    for r in &log {
+        let (method, path) = (r["method"].as_str().unwrap(), r["path"].as_str().unwrap());
+        let violations = r["violations"].as_array().expect("every request went to Prism");
+        assert!(violations.is_empty(), "{method} {path} {}: {violations:?}", r["query"]);
+        kinds.insert(template(method, path));
+    }
+    let pages: BTreeSet<&str> = log.iter().filter_map(|r| r["query"]["page"].as_str()).collect();
+    assert!(pages.contains("2"), "a second page was listed");
+    let expected = [
+        "GET /repos/{owner}/{repo}",
+        "DELETE /orgs/{org}/actions/secrets/{secret_name}",
+        "GET /orgs/{org}/codespaces/secrets/{secret_name}/repositories",
+        "GET /user/codespaces/secrets/{secret_name}/repositories",
+        "PUT /repos/{owner}/{repo}/environments/{environment_name}/secrets/{secret_name}",
+        "PUT /user/codespaces/secrets/{secret_name}",
+    ];
+    for kind in expected {
+        assert!(kinds.contains(kind), "{kind} was not exercised: {kinds:#?}");
+    }
+    // Every level and app: list, key, write, delete.
+    let prefixes = [
+        "/repos/{owner}/{repo}/actions",
+        "/repos/{owner}/{repo}/codespaces",
+        "/repos/{owner}/{repo}/dependabot",
+        "/repos/{owner}/{repo}/environments/{environment_name}",
+        "/orgs/{org}/actions",
+        "/orgs/{org}/codespaces",
+        "/orgs/{org}/dependabot",
+        "/user/codespaces",
+    ];
+    for prefix in prefixes {
+        for op in [
+            "GET {}/secrets",
+            "GET {}/secrets/public-key",
+            "PUT {}/secrets/{secret_name}",
+            "DELETE {}/secrets/{secret_name}",
+        ] {
+            let kind = op.replace("{}", prefix);
+            assert!(kinds.contains(&kind), "{kind} was not exercised");
+        }
+    }
+    let bodies: Vec<&Value> = log.iter().filter(|r| r["method"] == "PUT").map(|r| &r["body"]).collect();
+    for visibility in ["all", "private", "selected"] {
+        assert!(bodies.iter().any(|b| b["visibility"] == visibility), "visibility {visibility}");
+    }
+}
