@@ -1,0 +1,224 @@
+#!/usr/bin/env bash
+# The action's install step: put an `escort` binary for this runner on the job's PATH.
+#
+# Order:
+#   1. the runner's tool cache: $RUNNER_TOOL_CACHE/escort/<version>/<arch>/escort[.exe]
+#      (a hit must run `escort --version`);
+#   2. the verified prebuilt release asset: install_prebuilt below, NOT YET WRITTEN;
+#   3. `cargo install --locked --path $GITHUB_ACTION_PATH` (the action's own checkout),
+#      then stored in the tool cache for the next job on this runner.
+# The binary's directory is appended to $GITHUB_PATH; the step outputs are `path` (the
+# binary) and `version` (the tool-cache version it is filed under).
+#
+# Environment:
+#   ESCORT_VERSION          the `version` input (empty: the action's ref)
+#   ESCORT_ACTION_REF       ${{ github.action_ref }}, given through `env:` by action.yml
+#                           (the runner leaves $GITHUB_ACTION_REF empty in composite actions)
+#   RUNNER_OS, RUNNER_ARCH, RUNNER_TOOL_CACHE, RUNNER_TEMP, GITHUB_ACTION_PATH,
+#   GITHUB_PATH, GITHUB_OUTPUT   as the runner sets them
+#   ESCORT_INSTALL_PROFILE  `debug`: build with `cargo install --debug` (for escort's own
+#                           tests, which reuse the compiled dependencies in target/debug);
+#                           default: the release profile
+#   CARGO_TARGET_DIR        honoured by cargo as usual
+#
+# Without a version or a ref (the action used from a local path, `uses: ./`), the
+# version is `local-` plus a hash of the sources, so a changed checkout never reuses a
+# stale cached binary. A branch ref (`@main`) is filed under the branch name: on a
+# self-hosted runner, whose tool cache lasts, pin the action to a tag or a commit.
+#
+# Works in Git Bash on Windows and in bash 3.2 on macOS.
+set -euo pipefail
+
+# shellcheck source=scripts/action/lib.sh
+. "${BASH_SOURCE[0]%/*}/lib.sh"
+
+log() { printf 'escort action: %s\n' "$*" >&2; }
+
+# A name that is safe as one path component.
+path_safe() {
+    local s
+    [ "${#1}" -le 128 ] || action_fail "a version or ref of more than 128 characters: $1"
+    s="$(printf '%s' "$1" | tr -c 'A-Za-z0-9._+-' '_')"
+    case "$s" in . | ..) s="_$s" ;; esac
+    printf '%s' "$s"
+}
+
+# The runner's architecture as the tool cache spells it (x64, arm64, ...).
+tool_arch() {
+    local a="${RUNNER_ARCH:-}"
+    if [ -z "$a" ]; then
+        case "$(uname -m)" in
+        x86_64 | amd64) a=x64 ;;
+        aarch64 | arm64) a=arm64 ;;
+        *) a="$(uname -m)" ;;
+        esac
+    fi
+    path_safe "$(printf '%s' "$a" | tr '[:upper:]' '[:lower:]')"
+}
+
+exe_suffix() {
+    case "${RUNNER_OS:-}" in
+    Windows) printf '.exe' ;;
+    "") case "$(uname -s)" in MINGW* | MSYS* | CYGWIN*) printf '.exe' ;; esac ;;
+    esac
+}
+
+sha256_of_stdin() {
+    if command -v sha256sum >/dev/null 2>&1; then
+        sha256sum | cut -d' ' -f1
+    else
+        shasum -a 256 | cut -d' ' -f1
+    fi
+}
+
+# The version to file a build of the action's own checkout under: its ref, or
+# `local-<hash of the sources>`.
+source_version() {
+    if [ -n "${ESCORT_ACTION_REF:-}" ]; then
+        path_safe "$ESCORT_ACTION_REF"
+        return
+    fi
+    local hash
+    hash="$(
+        cd "$ACTION_DIR"
+        {
+            cat Cargo.toml Cargo.lock
+            find src -type f | LC_ALL=C sort | while IFS= read -r f; do
+                printf '%s\n' "$f"
+                cat "$f"
+            done
+        } | sha256_of_stdin
+    )"
+    printf 'local-%s' "${hash:0:16}"
+}
+
+# A usable binary: a file that runs `--version`.
+usable() {
+    [ -f "$1" ] && "$1" --version >/dev/null 2>&1
+}
+
+# The Rust target triple of the release asset for this runner (used by install_prebuilt).
+release_target() {
+    case "${RUNNER_OS:-}/$(tool_arch)" in
+    Linux/x64) printf 'x86_64-unknown-linux-musl' ;;
+    Linux/arm64) printf 'aarch64-unknown-linux-musl' ;;
+    macOS/x64) printf 'x86_64-apple-darwin' ;;
+    macOS/arm64) printf 'aarch64-apple-darwin' ;;
+    Windows/x64) printf 'x86_64-pc-windows-msvc' ;;
+    Windows/arm64) printf 'aarch64-pc-windows-msvc' ;;
+    *) return 1 ;;
+    esac
+}
+
+# ---------------------------------------------------------------------------------------
+# PREBUILT DOWNLOAD: NOT YET WRITTEN (a later issue adds it).
+# It is to: download the release asset of escort version $1 for release_target from the
+# GitHub release of the action's repository, compute its SHA-256 (sha256_of_stdin) and
+# compare it with the line for that asset in "$ACTION_DIR/checksums.txt" (shipped in the
+# action, so a tampered release cannot pass), unpack it and copy the binary to path $2.
+# On any failure (no release, no asset for this runner, no checksum line, a mismatch,
+# no network) it returns 1 with a notice, and install.sh falls back to building.
+# Until then it always returns 1.
+# ---------------------------------------------------------------------------------------
+install_prebuilt() {
+    local version="$1" dest="$2" target
+    target="$(release_target)" || return 1
+    [ -f "$ACTION_DIR/checksums.txt" ] || return 1
+    log "no prebuilt download yet for $version ($target); building from source (${dest##*/})"
+    return 1
+}
+
+# Build the action's own checkout with cargo; print the built binary's path.
+install_from_source() {
+    local root="$1" profile=()
+    command -v cargo >/dev/null 2>&1 ||
+        action_fail "no escort binary for ${RUNNER_OS:-this OS}/$(tool_arch), and cargo is not installed to build one (add a Rust toolchain step before this action)" 3
+    case "${ESCORT_INSTALL_PROFILE:-release}" in
+    release) ;;
+    debug) profile=(--debug) ;;
+    *) action_fail "ESCORT_INSTALL_PROFILE must be release or debug" ;;
+    esac
+    log "building escort from $ACTION_DIR with cargo install"
+    # ${profile[@]+...}: an empty array under `set -u` is an error in bash 3.2.
+    cargo install --locked --path "$ACTION_DIR" --root "$root" --bin escort \
+        ${profile[@]+"${profile[@]}"} >&2 ||
+        action_fail "cargo install failed" 3
+    printf '%s' "$root/bin/escort$EXE"
+}
+
+# Copy a binary into the tool cache atomically, and mark the entry complete the way
+# @actions/tool-cache does (<arch>.complete beside the <arch> directory).
+store_in_cache() {
+    local from="$1" dir="$2" tmp
+    mkdir -p "$dir"
+    tmp="$dir/.escort$EXE.$$.tmp"
+    cp "$from" "$tmp"
+    chmod 755 "$tmp"
+    mv -f "$tmp" "$dir/escort$EXE"
+    : >"$dir.complete"
+}
+
+ACTION_DIR="${GITHUB_ACTION_PATH:?GITHUB_ACTION_PATH is not set: run this from action.yml}"
+EXE="$(exe_suffix)"
+ARCH="$(tool_arch)"
+WANTED="$(path_safe "${ESCORT_VERSION:-${ESCORT_ACTION_REF:-}}")"
+CACHE_ROOT="${RUNNER_TOOL_CACHE:-}"
+TEMP_ROOT="${RUNNER_TEMP:-${TMPDIR:-/tmp}}"
+
+bin=""
+version=""
+cache_dir() { printf '%s/escort/%s/%s' "$CACHE_ROOT" "$1" "$ARCH"; }
+
+# 1. The tool cache, under the wanted version (or, when none was named, the sources' one).
+[ -n "$WANTED" ] || WANTED="$(source_version)"
+if [ -n "$CACHE_ROOT" ] && usable "$(cache_dir "$WANTED")/escort$EXE"; then
+    bin="$(cache_dir "$WANTED")/escort$EXE"
+    version="$WANTED"
+    log "escort $version from the tool cache"
+fi
+
+# 2. The verified prebuilt release asset.
+if [ -z "$bin" ]; then
+    download="$TEMP_ROOT/escort-download-$$/escort$EXE"
+    if install_prebuilt "$WANTED" "$download" && usable "$download"; then
+        version="$WANTED"
+        bin="$download"
+        if [ -n "$CACHE_ROOT" ]; then
+            store_in_cache "$download" "$(cache_dir "$version")"
+            bin="$(cache_dir "$version")/escort$EXE"
+        fi
+    fi
+fi
+
+# 3. Build the action's own checkout.
+if [ -z "$bin" ]; then
+    version="$(source_version)"
+    if [ "$version" != "$WANTED" ]; then
+        printf '::warning::%s\n' "$(escape_data "escort action: no prebuilt escort $WANTED for this runner; building the action's own checkout ($version) instead")"
+    fi
+    if [ -n "$CACHE_ROOT" ] && usable "$(cache_dir "$version")/escort$EXE"; then
+        bin="$(cache_dir "$version")/escort$EXE"
+        log "escort $version from the tool cache"
+    else
+        built="$(install_from_source "$TEMP_ROOT/escort-build-$$")"
+        usable "$built" || action_fail "the escort that cargo built does not run" 3
+        bin="$built"
+        if [ -n "$CACHE_ROOT" ]; then
+            store_in_cache "$built" "$(cache_dir "$version")"
+            bin="$(cache_dir "$version")/escort$EXE"
+        fi
+    fi
+fi
+
+log "$("$bin" --version) ($version) at $bin"
+dir="${bin%/*}"
+if command -v cygpath >/dev/null 2>&1; then
+    # Windows: the runner reads $GITHUB_PATH as Windows paths.
+    dir="$(cygpath -w "$dir")"
+    bin="$(cygpath -w "$bin")"
+fi
+case "$dir$bin$version" in *$'\n'* | *$'\r'*) action_fail "unexpected line break in the install path" ;; esac
+printf '%s\n' "$dir" >>"${GITHUB_PATH:?GITHUB_PATH is not set}"
+if [ -n "${GITHUB_OUTPUT:-}" ]; then
+    printf 'path=%s\nversion=%s\n' "$bin" "$version" >>"$GITHUB_OUTPUT"
+fi

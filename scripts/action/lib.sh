@@ -1,0 +1,70 @@
+# shellcheck shell=bash
+# Helpers shared by the action's step scripts (scripts/action/*.sh). Sourced, not run.
+#
+# Runs under the bash of every GitHub runner: Git Bash on Windows, and bash 3.2 on
+# macOS, so nothing newer than 3.2 here (no ${v,,}, no mapfile, no associative arrays,
+# no "${empty_array[@]}" under set -u).
+
+# Print a workflow error annotation and exit with the given code (default 2). On stderr
+# (the runner reads workflow commands from both streams), so that it is seen even from
+# inside a $(command substitution).
+action_fail() {
+    printf '::error::escort action: %s\n' "$(escape_data "$1")" >&2
+    exit "${2:-2}"
+}
+
+# Escape text for the data part of a workflow command, as the runner unescapes it.
+escape_data() {
+    local text="$1" pct='%' cr=$'\r' lf=$'\n'
+    text="${text//"$pct"/%25}"
+    text="${text//"$cr"/%0D}"
+    text="${text//"$lf"/%0A}"
+    printf '%s' "$text"
+}
+
+# Ask the runner to mask a value, and each of its lines. Blank text is skipped
+# (the runner refuses to mask it).
+add_mask() {
+    local value="$1" rest line lf=$'\n' cr=$'\r'
+    case "$value" in *[![:space:]]*) ;; *) return 0 ;; esac
+    printf '::add-mask::%s\n' "$(escape_data "$value")"
+    case "$value" in *"$lf"* | *"$cr"*) ;; *) return 0 ;; esac
+    # Each line too (no here-document: bash writes those to a temporary file).
+    rest="$value"
+    while [ -n "$rest" ]; do
+        line="${rest%%"$lf"*}"
+        if [ "$line" = "$rest" ]; then rest=""; else rest="${rest#*"$lf"}"; fi
+        line="${line%"$cr"}"
+        case "$line" in *[![:space:]]*) printf '::add-mask::%s\n' "$(escape_data "$line")" ;; esac
+    done
+}
+
+# A boolean input: true or false (any case); empty means the given default.
+# Usage: if is_true NAME "$VALUE" DEFAULT; then ...
+is_true() {
+    local v
+    v="$(printf '%s' "${2:-$3}" | tr '[:upper:]' '[:lower:]')"
+    case "$v" in
+    true) return 0 ;;
+    false) return 1 ;;
+    *) action_fail "input \`$1\` must be true or false, not \`$2\`" ;;
+    esac
+}
+
+# ESC_ENV and ESC_TOKEN from the inputs when given, else inherited from the job.
+# Masks the token escort will use before anything else is printed.
+esc_settings() {
+    if [ -n "${INPUT_TOKEN:-}" ]; then
+        export ESC_TOKEN="$INPUT_TOKEN"
+    fi
+    unset INPUT_TOKEN
+    if [ -n "${ESC_TOKEN:-}" ]; then
+        add_mask "$ESC_TOKEN"
+    elif [ -n "${PULUMI_ACCESS_TOKEN:-}" ]; then
+        add_mask "$PULUMI_ACCESS_TOKEN"
+    fi
+    if [ -n "${INPUT_ENVIRONMENT:-}" ]; then
+        export ESC_ENV="$INPUT_ENVIRONMENT"
+    fi
+    unset INPUT_ENVIRONMENT
+}

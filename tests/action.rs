@@ -1,0 +1,1037 @@
+//! The composite GitHub Action (`action.yml`), tested the way the runner uses it.
+//!
+//! A small emulation of the Actions runner runs each step of `action.yml` with bash:
+//! the step's `run:` text is written to a script file and run as
+//! `bash --noprofile --norc -eo pipefail FILE` (what `shell: bash` means), with fresh
+//! file-command files per step (`GITHUB_ENV`, `GITHUB_OUTPUT`, `GITHUB_PATH`), the
+//! step's `env:` evaluated from the test's inputs (expressions in `env:` become values,
+//! never script text), `if:` evaluated, later steps skipped after a failure, and
+//! `GITHUB_ENV` / `GITHUB_PATH` applied between steps. The load step talks to the fake
+//! ESC server. A lint checks the rules the emulation relies on (no `${{` in any `run:`,
+//! `shell: bash`, only expression forms the emulation understands), and a self-check
+//! proves the lint can fail.
+#![cfg(unix)]
+
+mod common;
+
+use common::Fake;
+use serde_json::{Value as Json, json};
+use serde_norway::Value as Yaml;
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+// ---------------------------------------------------------------------------------------
+// action.yml, as the runner reads it
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug)]
+struct Input {
+    name: String,
+    default: String,
+}
+
+#[derive(Debug)]
+struct Step {
+    id: String,
+    cond: Option<String>,
+    shell: Option<String>,
+    env: Vec<(String, String)>,
+    run: Option<String>,
+    uses: Option<String>,
+}
+
+#[derive(Debug)]
+struct Action {
+    using: String,
+    inputs: Vec<Input>,
+    outputs: Vec<(String, String)>,
+    steps: Vec<Step>,
+}
+
+/// A YAML scalar as the runner turns it into a string (`true` -> "true", null -> "").
+fn scalar(v: &Yaml, what: &str) -> Result<String, String> {
+    match v {
+        Yaml::Null => Ok(String::new()),
+        Yaml::Bool(b) => Ok(b.to_string()),
+        Yaml::Number(n) => Ok(n.to_string()),
+        Yaml::String(s) => Ok(s.clone()),
+        _ => Err(format!("{what}: expected a scalar, got {v:?}")),
+    }
+}
+
+fn mapping<'a>(v: &'a Yaml, what: &str) -> Result<Vec<(String, &'a Yaml)>, String> {
+    match v {
+        Yaml::Null => Ok(Vec::new()),
+        Yaml::Mapping(m) => m.iter().map(|(k, v)| Ok((scalar(k, what)?, v))).collect(),
+        _ => Err(format!("{what}: expected a mapping")),
+    }
+}
+
+fn parse_action(text: &str) -> Result<Action, String> {
+    let doc: Yaml = serde_norway::from_str(text).map_err(|e| format!("action.yml is not YAML: {e}"))?;
+    let mut inputs = Vec::new();
+    for (name, spec) in mapping(doc.get("inputs").unwrap_or(&Yaml::Null), "inputs")? {
+        let default = spec.get("default").map(|d| scalar(d, &name)).transpose()?.unwrap_or_default();
+        inputs.push(Input { name, default });
+    }
+    let mut outputs = Vec::new();
+    for (name, spec) in mapping(doc.get("outputs").unwrap_or(&Yaml::Null), "outputs")? {
+        let value = spec.get("value").ok_or(format!("output {name} has no value"))?;
+        outputs.push((name.clone(), scalar(value, &name)?));
+    }
+    let runs = doc.get("runs").ok_or("no runs:")?;
+    let using = scalar(runs.get("using").ok_or("no runs.using")?, "runs.using")?;
+    let mut steps = Vec::new();
+    let list = match runs.get("steps") {
+        Some(Yaml::Sequence(s)) => s.as_slice(),
+        _ => &[],
+    };
+    for (i, s) in list.iter().enumerate() {
+        let text = |key: &str| s.get(key).map(|v| scalar(v, key)).transpose();
+        let env = match s.get("env") {
+            Some(e) => mapping(e, "env")?
+                .into_iter()
+                .map(|(k, v)| Ok((k, scalar(v, "env")?)))
+                .collect::<Result<_, String>>()?,
+            None => Vec::new(),
+        };
+        steps.push(Step {
+            // The runner names a step without an id `__N`.
+            id: text("id")?.unwrap_or_else(|| format!("__{i}")),
+            cond: text("if")?,
+            shell: text("shell")?,
+            env,
+            run: text("run")?,
+            uses: text("uses")?,
+        });
+    }
+    Ok(Action { using, inputs, outputs, steps })
+}
+
+// ---------------------------------------------------------------------------------------
+// Expressions: only the forms this action uses; anything else is an error (and the lint
+// reports it), so the emulation never silently guesses.
+// ---------------------------------------------------------------------------------------
+
+#[derive(Default)]
+struct Contexts {
+    inputs: BTreeMap<String, String>,
+    github: BTreeMap<String, String>,
+    steps: BTreeMap<String, Vec<(String, String)>>,
+}
+
+fn eval(expr: &str, cx: &Contexts) -> Result<String, String> {
+    let expr = expr.trim();
+    if let Some(name) = expr.strip_prefix("inputs.") {
+        return cx.inputs.get(name).cloned().ok_or(format!("unknown input `{name}`"));
+    }
+    if let Some(name) = expr.strip_prefix("github.") {
+        if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(format!("unsupported expression `{expr}`"));
+        }
+        return Ok(cx.github.get(name).cloned().unwrap_or_default());
+    }
+    if let Some(inner) = expr.strip_prefix("toJSON(").and_then(|e| e.strip_suffix(')')) {
+        let id = inner.trim().strip_prefix("steps.").and_then(|e| e.strip_suffix(".outputs"));
+        let id = id.ok_or(format!("unsupported expression `{expr}`"))?;
+        let outputs = cx.steps.get(id).cloned().unwrap_or_default();
+        let map: serde_json::Map<String, Json> = outputs.into_iter().map(|(k, v)| (k, Json::String(v))).collect();
+        return Ok(serde_json::to_string_pretty(&Json::Object(map)).unwrap());
+    }
+    if let Some(rest) = expr.strip_prefix("steps.")
+        && let Some((id, name)) = rest.split_once(".outputs.")
+    {
+        let outputs = cx.steps.get(id).map(Vec::as_slice).unwrap_or_default();
+        return Ok(outputs.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default());
+    }
+    Err(format!("unsupported expression `{expr}`"))
+}
+
+/// `${{ expr }}` inside a value, replaced by its value.
+fn interpolate(text: &str, cx: &Contexts) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${{") {
+        out.push_str(&rest[..start]);
+        let end = rest[start..].find("}}").ok_or(format!("unclosed expression in {text:?}"))?;
+        out.push_str(&eval(&rest[start + 3..start + end], cx)?);
+        rest = &rest[start + end + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// An `if:` of the forms `EXPR != 'literal'` / `EXPR == 'literal'` (optionally inside
+/// `${{ }}`). The runner compares strings case-insensitively; a step's `if:` is
+/// implicitly `success() && ...`, which run_action handles.
+fn condition(cond: &str, cx: &Contexts) -> Result<bool, String> {
+    let c = cond.trim();
+    let c = c.strip_prefix("${{").and_then(|c| c.strip_suffix("}}")).unwrap_or(c).trim();
+    let (lhs, rhs, equal) = if let Some((l, r)) = c.split_once("!=") {
+        (l, r, false)
+    } else if let Some((l, r)) = c.split_once("==") {
+        (l, r, true)
+    } else {
+        return Err(format!("unsupported if: `{cond}`"));
+    };
+    let rhs = rhs.trim();
+    let literal = rhs
+        .strip_prefix('\'')
+        .and_then(|r| r.strip_suffix('\''))
+        .ok_or(format!("unsupported if: `{cond}` (compare with a 'literal')"))?
+        .replace("''", "'");
+    let value = eval(lhs, cx)?;
+    Ok((value.to_lowercase() == literal.to_lowercase()) == equal)
+}
+
+// ---------------------------------------------------------------------------------------
+// The lint
+// ---------------------------------------------------------------------------------------
+
+/// Everything in `action` that breaks the action's rules or that the emulation would not
+/// run faithfully.
+fn lint(action: &Action) -> Vec<String> {
+    let mut problems = Vec::new();
+    if action.using != "composite" {
+        problems.push(format!("runs.using is `{}`, not composite", action.using));
+    }
+    // Every input that exists, with a placeholder value; github.* and steps.* allowed.
+    let cx = Contexts {
+        inputs: action.inputs.iter().map(|i| (i.name.clone(), String::new())).collect(),
+        ..Default::default()
+    };
+    for s in &action.steps {
+        let at = format!("step `{}`", s.id);
+        if let Some(uses) = &s.uses {
+            problems.push(format!("{at}: `uses: {uses}` is not emulated"));
+        }
+        match &s.run {
+            None => problems.push(format!("{at}: no run:")),
+            Some(run) if run.contains("${{") => problems.push(format!(
+                "{at}: run: contains `${{{{`: inputs must reach scripts through env:, never script text"
+            )),
+            Some(_) => {}
+        }
+        if s.shell.as_deref() != Some("bash") {
+            problems.push(format!("{at}: shell must be bash (Git Bash on Windows), not {:?}", s.shell));
+        }
+        for (k, v) in &s.env {
+            if let Err(e) = interpolate(v, &cx) {
+                problems.push(format!("{at}: env {k}: {e}"));
+            }
+        }
+        if let Some(c) = &s.cond
+            && let Err(e) = condition(c, &cx)
+        {
+            problems.push(format!("{at}: if: {e}"));
+        }
+    }
+    for i in &action.inputs {
+        let needle = format!("inputs.{}", i.name);
+        let used = action.steps.iter().any(|s| {
+            s.env.iter().any(|(_, v)| v.contains(&needle)) || s.cond.as_deref().is_some_and(|c| c.contains(&needle))
+        });
+        if !used {
+            problems.push(format!("input `{}` reaches no step", i.name));
+        }
+    }
+    for (name, value) in &action.outputs {
+        if let Err(e) = interpolate(value, &cx) {
+            problems.push(format!("output {name}: {e}"));
+        }
+    }
+    problems
+}
+
+// ---------------------------------------------------------------------------------------
+// The runner
+// ---------------------------------------------------------------------------------------
+
+const STEP_TIMEOUT: Duration = Duration::from_secs(300);
+
+struct Runner {
+    _dir: tempfile::TempDir,
+    workspace: PathBuf,
+    temp: PathBuf,
+    tool_cache: PathBuf,
+    /// The job's environment: the machine's, the runner's, and what steps added through
+    /// GITHUB_ENV.
+    env: BTreeMap<String, String>,
+    /// Directories added through GITHUB_PATH, the newest first.
+    path_prefix: Vec<String>,
+    github: BTreeMap<String, String>,
+    steps_run: usize,
+}
+
+#[derive(Debug)]
+struct StepRun {
+    id: String,
+    /// None: skipped.
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    env_file: String,
+    output_file: String,
+    path_file: String,
+}
+
+impl StepRun {
+    fn ok(&self) -> bool {
+        self.code == Some(0)
+    }
+}
+
+struct ActionRun {
+    steps: Vec<StepRun>,
+    failed: bool,
+    outputs: BTreeMap<String, String>,
+}
+
+impl ActionRun {
+    fn step(&self, id: &str) -> &StepRun {
+        self.steps.iter().find(|s| s.id == id).unwrap_or_else(|| panic!("no step {id}"))
+    }
+
+    /// Everything the steps printed, for leak checks.
+    fn all_output(&self) -> String {
+        self.steps.iter().map(|s| format!("{}{}", s.stdout, s.stderr)).collect()
+    }
+
+    fn explain(&self) -> String {
+        self.steps
+            .iter()
+            .map(|s| format!("--- step {} exit {:?}\nstdout:\n{}\nstderr:\n{}\n", s.id, s.code, s.stdout, s.stderr))
+            .collect()
+    }
+}
+
+/// The runner's names for this machine.
+fn runner_os_arch() -> (&'static str, &'static str) {
+    let os = if cfg!(target_os = "macos") { "macOS" } else { "Linux" };
+    let arch = if cfg!(target_arch = "aarch64") { "ARM64" } else { "X64" };
+    (os, arch)
+}
+
+fn escort_bin() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("escort")
+}
+
+impl Runner {
+    fn new() -> Runner {
+        let dir = tempfile::tempdir().unwrap();
+        let workspace = dir.path().join("work");
+        let temp = dir.path().join("_temp");
+        let tool_cache = dir.path().join("_tool");
+        for d in [&workspace, &temp, &tool_cache] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        // The machine's environment, less anything that would configure escort or
+        // pretend to be a runner.
+        let mut env: BTreeMap<String, String> = std::env::vars()
+            .filter(|(k, _)| {
+                !(["ESC_", "PULUMI_", "GITHUB_", "RUNNER_", "ESCORT_", "FLY_", "INPUT_", "CARGO_"]
+                    .iter()
+                    .any(|p| k.starts_with(p))
+                    || k == "GH_TOKEN"
+                    || k == "CI")
+            })
+            .collect();
+        let (os, arch) = runner_os_arch();
+        let s = |p: &Path| p.to_str().unwrap().to_string();
+        for (k, v) in [
+            ("CI", "true".to_string()),
+            ("GITHUB_ACTIONS", "true".to_string()),
+            ("GITHUB_WORKSPACE", s(&workspace)),
+            ("GITHUB_ACTION_PATH", s(&common::repo())),
+            ("RUNNER_OS", os.to_string()),
+            ("RUNNER_ARCH", arch.to_string()),
+            ("RUNNER_TEMP", s(&temp)),
+            ("RUNNER_TOOL_CACHE", s(&tool_cache)),
+        ] {
+            env.insert(k.to_string(), v);
+        }
+        Runner {
+            _dir: dir,
+            workspace,
+            temp,
+            tool_cache,
+            env,
+            path_prefix: Vec::new(),
+            github: BTreeMap::new(),
+            steps_run: 0,
+        }
+    }
+
+    fn set_env(&mut self, k: &str, v: &str) {
+        self.env.insert(k.to_string(), v.to_string());
+    }
+
+    /// The tool-cache directory install.sh looks in for `version`.
+    fn cache_dir(&self, version: &str) -> PathBuf {
+        self.tool_cache.join("escort").join(version).join(runner_os_arch().1.to_lowercase())
+    }
+
+    /// Put the escort this test suite built where install.sh finds it for `version`.
+    fn seed_cache(&self, version: &str) -> PathBuf {
+        let dir = self.cache_dir(version);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(escort_bin(), dir.join("escort")).unwrap();
+        dir
+    }
+
+    /// Run the action with `given` inputs (the rest take their defaults).
+    fn run_action(&mut self, action: &Action, given: &[(&str, &str)]) -> ActionRun {
+        let mut cx = Contexts { github: self.github.clone(), ..Default::default() };
+        for i in &action.inputs {
+            cx.inputs.insert(i.name.clone(), i.default.clone());
+        }
+        for (k, v) in given {
+            // The runner warns about an unexpected input; here it is a broken test.
+            assert!(cx.inputs.contains_key(*k), "the action has no input `{k}`");
+            cx.inputs.insert(k.to_string(), v.to_string());
+        }
+        let mut steps = Vec::new();
+        let mut failed = false;
+        for step in &action.steps {
+            let wanted = !failed && step.cond.as_ref().is_none_or(|c| condition(c, &cx).unwrap());
+            if !wanted {
+                steps.push(StepRun {
+                    id: step.id.clone(),
+                    code: None,
+                    stdout: String::new(),
+                    stderr: String::new(),
+                    env_file: String::new(),
+                    output_file: String::new(),
+                    path_file: String::new(),
+                });
+                continue;
+            }
+            let run = self.run_step(step, &cx);
+            failed |= !run.ok();
+            cx.steps.insert(run.id.clone(), common::github_env::parse(&run.output_file).unwrap());
+            steps.push(run);
+        }
+        let outputs = action.outputs.iter().map(|(k, v)| (k.clone(), interpolate(v, &cx).unwrap())).collect();
+        ActionRun { steps, failed, outputs }
+    }
+
+    fn run_step(&mut self, step: &Step, cx: &Contexts) -> StepRun {
+        self.steps_run += 1;
+        let n = self.steps_run;
+        let files = self.temp.join("_runner_file_commands");
+        std::fs::create_dir_all(&files).unwrap();
+        let env_file = files.join(format!("set_env_{n}"));
+        let output_file = files.join(format!("set_output_{n}"));
+        let path_file = files.join(format!("add_path_{n}"));
+        let summary_file = files.join(format!("step_summary_{n}"));
+        for f in [&env_file, &output_file, &path_file, &summary_file] {
+            std::fs::write(f, "").unwrap();
+        }
+        let script = self.temp.join(format!("step-{n}.sh"));
+        std::fs::write(&script, step.run.as_deref().unwrap()).unwrap();
+
+        let mut cmd = Command::new("bash");
+        cmd.args(["--noprofile", "--norc", "-eo", "pipefail"]).arg(&script);
+        cmd.current_dir(&self.workspace).env_clear().envs(&self.env);
+        let mut path: Vec<String> = self.path_prefix.clone();
+        path.extend(self.env.get("PATH").cloned());
+        cmd.env("PATH", path.join(":"));
+        for (k, f) in [
+            ("GITHUB_ENV", &env_file),
+            ("GITHUB_OUTPUT", &output_file),
+            ("GITHUB_PATH", &path_file),
+            ("GITHUB_STEP_SUMMARY", &summary_file),
+        ] {
+            cmd.env(k, f);
+        }
+        // What the runner does with `env:`: each expression evaluated into a value.
+        for (k, v) in &step.env {
+            cmd.env(k, interpolate(v, cx).unwrap());
+        }
+        let (code, stdout, stderr) = run_with_timeout(cmd, STEP_TIMEOUT);
+
+        let run = StepRun {
+            id: step.id.clone(),
+            code: Some(code),
+            stdout,
+            stderr,
+            env_file: common::read(&env_file),
+            output_file: common::read(&output_file),
+            path_file: common::read(&path_file),
+        };
+        // File commands, applied for the steps that follow.
+        let env = common::github_env::parse(&run.env_file).unwrap_or_else(|e| panic!("GITHUB_ENV of {}: {e}", step.id));
+        self.env.extend(env);
+        for line in run.path_file.lines().filter(|l| !l.is_empty()) {
+            self.path_prefix.insert(0, line.to_string());
+        }
+        run
+    }
+}
+
+/// Run to completion, or kill the whole process group after `limit`.
+fn run_with_timeout(mut cmd: Command, limit: Duration) -> (i32, String, String) {
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
+    let mut child = cmd.spawn().expect("bash runs");
+    let reader = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            r.read_to_end(&mut buf).unwrap();
+            String::from_utf8_lossy(&buf).into_owned()
+        })
+    };
+    let out = reader(Box::new(child.stdout.take().unwrap()));
+    let err = reader(Box::new(child.stderr.take().unwrap()));
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > limit {
+            // SAFETY: signals the process group this test created.
+            unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+            let _ = child.wait();
+            panic!("step still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    (status.code().unwrap_or(-1), out.join().unwrap(), err.join().unwrap())
+}
+
+// ---------------------------------------------------------------------------------------
+// Fixtures
+// ---------------------------------------------------------------------------------------
+
+const TOKEN: &str = "tok-action-7f3a9c";
+const ENV: &str = "acme/app/dev";
+const DATABASE_URL: &str = "postgres://app:p%40ss%word@db.internal:5432/app";
+const API_KEY: &str = "sk-live-a1b2c3d4e5f6g7h8i9j0";
+const MULTI: &str = "-----BEGIN KEY-----\r\nMIIB line two\nEOF\n::warning::not a command\n-----END KEY-----";
+
+fn action() -> Action {
+    parse_action(&common::read(&common::repo().join("action.yml"))).unwrap()
+}
+
+const ID_TOKEN: &str = "jwt-action-id-token-5d1e";
+const REQUEST_TOKEN: &str = "req-action-runtime-93ab";
+
+fn fake_esc() -> Fake {
+    Fake::esc(&json!({
+        "token": TOKEN,
+        "default_org": "acme",
+        "oidc": {"subject_token": ID_TOKEN, "access_token": TOKEN, "orgs": ["acme"]},
+        "actions": {"request_token": REQUEST_TOKEN, "id_token": ID_TOKEN},
+        "environments": {
+            ENV: {"values": {"environmentVariables": {
+                "DATABASE_URL": {"fn::secret": DATABASE_URL},
+                "API_KEY": {"fn::secret": API_KEY},
+                "MULTI": {"fn::secret": MULTI},
+                "LOG_LEVEL": "debug",
+                "PORT": 8080,
+            }}}
+        }
+    }))
+}
+
+/// A runner with the fake's URL in the job's environment and escort in the tool cache
+/// under `version`.
+fn runner_for(fake: &Fake, version: &str) -> Runner {
+    let mut r = Runner::new();
+    r.seed_cache(version);
+    r.set_env("ESC_API_URL", &fake.url);
+    r
+}
+
+fn parse_env(text: &str) -> Vec<(String, String)> {
+    common::github_env::parse(text).unwrap()
+}
+
+fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+    v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+}
+
+fn sorted(mut v: Vec<(String, String)>) -> Vec<(String, String)> {
+    v.sort();
+    v
+}
+
+/// The runner's escaping of a workflow command's data.
+fn escape_data(s: &str) -> String {
+    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+/// All `::add-mask::` lines come first on stdout; returns the masked texts (unescaped).
+fn masks_first(stdout: &str) -> Vec<String> {
+    let lines: Vec<&str> = stdout.lines().collect();
+    let first_other = lines.iter().position(|l| !l.starts_with("::add-mask::")).unwrap_or(lines.len());
+    assert!(
+        lines[first_other..].iter().all(|l| !l.starts_with("::add-mask::")),
+        "a mask came after other output:\n{stdout}"
+    );
+    lines[..first_other]
+        .iter()
+        .map(|l| l["::add-mask::".len()..].replace("%0A", "\n").replace("%0D", "\r").replace("%25", "%"))
+        .collect()
+}
+
+/// No secret appears in anything the steps printed, outside the mask commands.
+fn assert_no_leak(run: &ActionRun, secrets: &[&str]) {
+    let shown: String =
+        run.all_output().lines().filter(|l| !l.starts_with("::add-mask::")).map(|l| format!("{l}\n")).collect();
+    let parts: Vec<&str> = secrets.iter().flat_map(|s| s.split(['\n', '\r'])).filter(|p| p.len() >= 8).collect();
+    common::assert_absent(shown.as_bytes(), &parts, "the steps' output");
+}
+
+fn escort_has_check() -> bool {
+    Command::new(escort_bin()).args(["check", "--help"]).output().is_ok_and(|o| o.status.success())
+}
+
+// ---------------------------------------------------------------------------------------
+// The lint, on the real action and on bad ones
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn action_yml_passes_the_lint_and_declares_the_spec_inputs() {
+    let action = action();
+    let problems = lint(&action);
+    assert!(problems.is_empty(), "action.yml: {problems:#?}");
+
+    let want = [
+        ("environment", ""),
+        ("token", ""),
+        ("keys", ""),
+        ("mask", "secrets"),
+        ("export-environment-variables", "true"),
+        ("outputs", "false"),
+        ("manifest", ""),
+        ("strict", "false"),
+        ("version", ""),
+        ("oidc-organization", ""),
+        ("oidc-requested-token-type", "organization"),
+        ("oidc-scope", ""),
+        ("oidc-expiration", ""),
+    ];
+    for (name, default) in want {
+        let input = action.inputs.iter().find(|i| i.name == name).unwrap_or_else(|| panic!("no input {name}"));
+        assert_eq!(input.default, default, "default of {name}");
+    }
+    assert_eq!(action.inputs.len(), want.len(), "inputs: {:?}", action.inputs);
+    let outputs: Vec<&str> = action.outputs.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(outputs, ["values", "path", "version"]);
+    let ids: Vec<&str> = action.steps.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, ["install", "login", "load", "check"]);
+    // The scripts the steps call exist.
+    for s in &action.steps {
+        let run = s.run.as_deref().unwrap();
+        let script =
+            run.split('"').find(|p| p.starts_with("$GITHUB_ACTION_PATH/")).expect("runs a script of the action");
+        assert!(common::repo().join(&script["$GITHUB_ACTION_PATH/".len()..]).is_file(), "{script}");
+    }
+}
+
+#[test]
+fn the_lint_rejects_expressions_in_scripts_and_unknown_forms() {
+    let bad = |yaml: &str| lint(&parse_action(yaml).unwrap());
+    let head = "name: x\ninputs:\n  x:\n    default: ''\nruns:\n  using: composite\n  steps:\n";
+
+    let injected = bad(&format!(
+        "{head}    - shell: bash\n      env:\n        X: ${{{{ inputs.x }}}}\n      run: echo ${{{{ inputs.x }}}}\n"
+    ));
+    assert!(injected.iter().any(|p| p.contains("run: contains `${{`")), "{injected:?}");
+
+    let github = bad(&format!(
+        "{head}    - shell: bash\n      env:\n        X: ${{{{ inputs.x }}}}\n      run: |\n        echo ok\n        echo \"${{{{github.event.pull_request.title}}}}\"\n"
+    ));
+    assert!(github.iter().any(|p| p.contains("run: contains")), "{github:?}");
+
+    let shell =
+        bad(&format!("{head}    - shell: pwsh\n      env:\n        X: ${{{{ inputs.x }}}}\n      run: echo $env:X\n"));
+    assert!(shell.iter().any(|p| p.contains("shell must be bash")), "{shell:?}");
+
+    let unknown =
+        bad(&format!("{head}    - shell: bash\n      env:\n        X: ${{{{ inputs.y }}}}\n      run: echo \"$X\"\n"));
+    assert!(unknown.iter().any(|p| p.contains("unknown input `y`")), "{unknown:?}");
+    assert!(unknown.iter().any(|p| p.contains("input `x` reaches no step")), "{unknown:?}");
+
+    let cond = bad(&format!(
+        "{head}    - shell: bash\n      if: contains(inputs.x, 'a')\n      env:\n        X: ${{{{ inputs.x }}}}\n      run: echo \"$X\"\n"
+    ));
+    assert!(cond.iter().any(|p| p.contains("unsupported if")), "{cond:?}");
+
+    let good =
+        bad(&format!("{head}    - shell: bash\n      env:\n        X: ${{{{ inputs.x }}}}\n      run: echo \"$X\"\n"));
+    assert!(good.is_empty(), "{good:?}");
+}
+
+/// The emulation itself passes an input to a script as a value: the same step with the
+/// expression pasted into `run:` (what the lint forbids) does execute the payload.
+#[test]
+fn the_emulation_shows_why_the_lint_matters() {
+    let canary = tempfile::tempdir().unwrap();
+    let pwned = canary.path().join("pwned");
+    let payload = format!("$(touch {})", pwned.display());
+    let yaml = "name: x\ninputs:\n  x:\n    default: ''\nruns:\n  using: composite\n  steps:\n    \
+        - id: safe\n      shell: bash\n      env:\n        X: ${{ inputs.x }}\n      run: printf '%s' \"$X\"\n";
+    let safe = parse_action(yaml).unwrap();
+    let run = Runner::new().run_action(&safe, &[("x", &payload)]);
+    assert!(!run.failed, "{}", run.explain());
+    assert_eq!(run.step("safe").stdout, payload);
+    assert!(!pwned.exists());
+
+    // The unsafe form, run by hand: the runner would paste the value into the script.
+    let mut unsafe_step = safe;
+    unsafe_step.steps[0].run = Some(format!("echo {payload}"));
+    let run = Runner::new().run_action(&unsafe_step, &[]);
+    assert!(!run.failed, "{}", run.explain());
+    assert!(pwned.exists(), "pasted into script text, the payload runs");
+}
+
+// ---------------------------------------------------------------------------------------
+// The action, run
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn loads_into_github_env_with_masks_first() {
+    let esc = fake_esc();
+    let mut r = runner_for(&esc, "v1.2.3");
+    r.github.insert("action_ref".into(), "v1.2.3".into());
+    let run = r.run_action(&action(), &[("environment", ENV), ("token", TOKEN)]);
+    assert!(!run.failed, "{}", run.explain());
+
+    // Install: the tool cache hit, its directory on PATH for the steps that follow.
+    let install = run.step("install");
+    assert!(install.stderr.contains("from the tool cache"), "{}", install.stderr);
+    let cache_dir = r.cache_dir("v1.2.3");
+    assert_eq!(install.path_file, format!("{}\n", cache_dir.display()));
+    assert_eq!(run.outputs["path"], cache_dir.join("escort").display().to_string());
+    assert_eq!(run.outputs["version"], "v1.2.3");
+    assert_eq!(r.path_prefix, [cache_dir.display().to_string()]);
+
+    // Load: exact values in GITHUB_ENV, masks first (the token's too).
+    let load = run.step("load");
+    let want = pairs(&[
+        ("API_KEY", API_KEY),
+        ("DATABASE_URL", DATABASE_URL),
+        ("LOG_LEVEL", "debug"),
+        ("MULTI", MULTI),
+        ("PORT", "8080"),
+    ]);
+    assert_eq!(sorted(parse_env(&load.env_file)), want);
+    for (k, v) in &want {
+        assert_eq!(r.env.get(k), Some(v), "{k} in the job's environment");
+    }
+    let masks = masks_first(&load.stdout);
+    assert_eq!(masks.first().map(String::as_str), Some(TOKEN), "the token is masked first:\n{}", load.stdout);
+    for m in [API_KEY, DATABASE_URL, MULTI, "MIIB line two", "::warning::not a command", "-----END KEY-----"] {
+        assert!(masks.iter().any(|x| x == m), "{m:?} not masked:\n{}", load.stdout);
+    }
+    assert!(!masks.iter().any(|x| x == "debug" || x == "8080"), "plain values masked with mask=secrets");
+    assert!(load.stdout.contains(&format!("::add-mask::{}", escape_data(MULTI))));
+    assert_eq!(load.output_file, "", "no outputs unless asked");
+    assert_no_leak(&run, &[API_KEY, DATABASE_URL, MULTI, TOKEN]);
+
+    // No manifest: no check. No outputs asked: `values` is an empty object.
+    assert_eq!(run.step("check").code, None);
+    assert_eq!(serde_json::from_str::<Json>(&run.outputs["values"]).unwrap(), json!({}));
+
+    // The request used the token and the environment it was given.
+    let reqs = esc.requests();
+    assert!(reqs.iter().any(|q| q.to_string().contains("/environments/acme/app/dev/open")), "{reqs:?}");
+}
+
+#[test]
+fn environment_and_token_default_to_the_jobs_esc_env_and_esc_token() {
+    let esc = fake_esc();
+    let mut r = runner_for(&esc, "v1");
+    r.set_env("ESC_ENV", ENV);
+    r.set_env("ESC_TOKEN", TOKEN);
+    let run = r.run_action(&action(), &[("version", "v1")]);
+    assert!(!run.failed, "{}", run.explain());
+    let load = run.step("load");
+    assert_eq!(parse_env(&load.env_file).len(), 5);
+    assert_eq!(masks_first(&load.stdout).first().map(String::as_str), Some(TOKEN), "the inherited token is masked too");
+}
+
+#[test]
+fn keys_mask_all_outputs_and_no_export() {
+    let esc = fake_esc();
+    let mut r = runner_for(&esc, "v1");
+    let run = r.run_action(
+        &action(),
+        &[
+            ("environment", ENV),
+            ("token", TOKEN),
+            ("version", "v1"),
+            ("keys", "API_KEY\nHTTP_PORT=PORT"),
+            ("mask", "all"),
+            ("outputs", "true"),
+            ("export-environment-variables", "false"),
+        ],
+    );
+    assert!(!run.failed, "{}", run.explain());
+    let load = run.step("load");
+    assert_eq!(load.env_file, "", "export-environment-variables: false");
+    assert!(!r.env.contains_key("API_KEY"));
+    let want = pairs(&[("API_KEY", API_KEY), ("HTTP_PORT", "8080")]);
+    assert_eq!(sorted(parse_env(&load.output_file)), want);
+    let masks = masks_first(&load.stdout);
+    assert!(masks.iter().any(|m| m == "8080"), "mask=all masks plain values: {masks:?}");
+    assert!(!masks.iter().any(|m| m == DATABASE_URL), "only the selected keys: {masks:?}");
+
+    // What the calling workflow reads: fromJSON(steps.ID.outputs.values).NAME
+    let values: Json = serde_json::from_str(&run.outputs["values"]).unwrap();
+    assert_eq!(values, json!({"API_KEY": API_KEY, "HTTP_PORT": "8080"}));
+}
+
+#[test]
+fn a_bad_token_fails_the_step_and_exports_nothing() {
+    let esc = fake_esc();
+    let mut r = runner_for(&esc, "v1");
+    let before = r.env.clone();
+    let run = r.run_action(
+        &action(),
+        &[("environment", ENV), ("token", "tok-wrong-123456"), ("version", "v1"), ("manifest", "escort.toml")],
+    );
+    assert!(run.failed);
+    let load = run.step("load");
+    assert_eq!(load.code, Some(3), "{}", run.explain());
+    assert_eq!(load.env_file, "");
+    assert_eq!(load.output_file, "");
+    assert_eq!(run.step("check").code, None, "a failed load skips the check");
+    assert_eq!(r.env, before, "nothing reached the job's environment");
+    assert_eq!(masks_first(&load.stdout), ["tok-wrong-123456"]);
+    assert_no_leak(&run, &["tok-wrong-123456"]);
+}
+
+#[test]
+fn a_bad_input_fails_with_a_clear_error() {
+    let esc = fake_esc();
+    let mut r = runner_for(&esc, "v1");
+    let run = r.run_action(&action(), &[("environment", ENV), ("token", TOKEN), ("version", "v1"), ("outputs", "yes")]);
+    let load = run.step("load");
+    assert_eq!(load.code, Some(2), "{}", run.explain());
+    assert!(load.stderr.contains("::error::escort action: input `outputs` must be true or false"), "{}", load.stderr);
+    assert_eq!(load.env_file, "");
+
+    let run = r.run_action(&action(), &[("environment", ENV), ("token", TOKEN), ("version", "v1"), ("mask", "some")]);
+    assert_eq!(run.step("load").code, Some(2), "{}", run.explain());
+}
+
+/// Every input, given a value full of shell metacharacters: passed literally, never run.
+#[test]
+fn inputs_with_shell_metacharacters_are_passed_literally() {
+    let esc = fake_esc();
+    let canaries = tempfile::tempdir().unwrap();
+    let canary = |n: &str| canaries.path().join(format!("pwned-{n}"));
+    let payload = |n: &str| {
+        let c = canary(n);
+        let c = c.display();
+        format!(
+            "A,$(touch {c}-a),`touch {c}-b`,B;touch {c}-c\n'; touch {c}-d; '\"; touch {c}-e; \"|| touch {c}-f &&${{IFS}}x"
+        )
+    };
+    let inputs = [
+        "environment",
+        "token",
+        "keys",
+        "mask",
+        "export-environment-variables",
+        "outputs",
+        "manifest",
+        "strict",
+        "version",
+        "oidc-organization",
+        "oidc-requested-token-type",
+        "oidc-scope",
+        "oidc-expiration",
+    ];
+    for input in inputs {
+        let p = payload(input);
+        let mut given = vec![("environment", ENV), ("token", TOKEN), ("version", "v1")];
+        given.retain(|(k, _)| *k != input);
+        if input == "strict" {
+            given.push(("manifest", "escort.toml"));
+        }
+        if input.starts_with("oidc-") && input != "oidc-organization" {
+            given.push(("oidc-organization", "acme"));
+        }
+        given.push((input, &p));
+        let mut r = runner_for(&esc, "v1");
+        let run = r.run_action(&action(), &given);
+        for suffix in ["a", "b", "c", "d", "e", "f"] {
+            let c = format!("{}-{suffix}", canary(input).display());
+            assert!(!Path::new(&c).exists(), "input {input}: the payload ran ({c})\n{}", run.explain());
+        }
+        let all = run.all_output();
+        match input {
+            "version" => {
+                assert_eq!(run.step("install").code, Some(2), "{}", run.explain());
+                assert!(
+                    run.step("install").stderr.contains("::error::escort action: a version or ref of more than 128")
+                );
+            }
+            "keys" => {
+                // escort got the list as it was and names the keys it does not have.
+                let load = run.step("load");
+                assert_eq!(load.code, Some(2), "{}", run.explain());
+                assert!(load.stderr.contains("$(touch") && load.stderr.contains("`touch"), "{}", load.stderr);
+            }
+            "token" => {
+                assert_eq!(run.step("load").code, Some(3), "{}", run.explain());
+                // Masked as given, then line by line.
+                let lines: Vec<String> = p.lines().map(String::from).collect();
+                assert_eq!(masks_first(&run.step("load").stdout), [vec![p.clone()], lines].concat());
+            }
+            "environment" => {
+                // Not a valid reference, or one ESC does not have.
+                assert!(matches!(run.step("load").code, Some(2 | 3)), "{}", run.explain());
+            }
+            i if i.starts_with("oidc-") => {
+                // No ID token in this job: the login step stops before the value matters.
+                assert_eq!(run.step("login").code, Some(2), "{}", run.explain());
+            }
+            "manifest" => {
+                assert!(run.step("load").ok(), "{}", run.explain());
+                assert!(run.step("check").code.is_some_and(|c| c != 0), "{}", run.explain());
+            }
+            _ => {
+                assert!(run.failed, "{input}: {}", run.explain());
+                assert!(all.contains("$(touch"), "{input}: the value is shown as it was:\n{all}");
+            }
+        }
+    }
+
+    // A shorter version payload is filed under a path-safe name.
+    let c = canary("short");
+    let p = format!("v1$(touch {c}-a)`touch {c}-b`;touch {c}-c", c = c.display());
+    let safe: String =
+        p.chars().map(|c| if c.is_ascii_alphanumeric() || "._+-".contains(c) { c } else { '_' }).collect();
+    let mut r = runner_for(&esc, &safe);
+    let run = r.run_action(&action(), &[("environment", ENV), ("token", TOKEN), ("version", &p)]);
+    assert!(!run.failed, "{}", run.explain());
+    assert_eq!(run.outputs["version"], safe);
+    for suffix in ["a", "b", "c"] {
+        assert!(!Path::new(&format!("{}-{suffix}", c.display())).exists(), "version: the payload ran");
+    }
+}
+
+/// The smoke check after loading (needs `escort check`).
+#[test]
+fn manifest_runs_the_check_after_loading() {
+    if !escort_has_check() {
+        panic!("escort check is not there yet");
+    }
+    let esc = fake_esc();
+    let mut r = runner_for(&esc, "v1");
+    std::fs::write(
+        r.workspace.join("escort.toml"),
+        "sources = [\"esc\", \"env\"]\n[secrets.API_KEY]\nprefix = \"sk-\"\n[secrets.LOG_LEVEL]\nsecret = false\n",
+    )
+    .unwrap();
+    std::fs::write(r.workspace.join("missing.toml"), "sources = [\"esc\", \"env\"]\n[secrets.NOT_THERE]\n").unwrap();
+    let base = [("environment", ENV), ("token", TOKEN), ("version", "v1")];
+    let with = |extra: &[(&'static str, &'static str)]| -> Vec<(&'static str, &'static str)> {
+        base.iter().chain(extra).copied().collect()
+    };
+
+    let run = r.run_action(&action(), &with(&[("manifest", "escort.toml")]));
+    assert!(!run.failed, "{}", run.explain());
+    assert_eq!(run.step("check").code, Some(0));
+    assert_no_leak(&run, &[API_KEY, DATABASE_URL, MULTI, TOKEN]);
+
+    let run = r.run_action(&action(), &with(&[("manifest", "missing.toml")]));
+    assert!(run.failed);
+    assert_eq!(run.step("check").code, Some(1), "{}", run.explain());
+    assert!(run.step("check").stdout.contains("NOT_THERE") || run.step("check").stderr.contains("NOT_THERE"));
+
+    // ESC answers the load, then refuses: the check goes on with the job's environment
+    // (where the load put the values), and fails only when strict.
+    let refuse_after_load = json!([
+        {"op": "open", "status": null, "times": 1},
+        {"op": "open", "status": 401, "times": -1}
+    ]);
+    esc.set_faults(refuse_after_load.clone());
+    let run = r.run_action(&action(), &with(&[("manifest", "escort.toml")]));
+    assert!(!run.failed, "not strict: {}", run.explain());
+    esc.set_faults(refuse_after_load);
+    let run = r.run_action(&action(), &with(&[("manifest", "escort.toml"), ("strict", "true")]));
+    assert!(run.failed);
+    assert_eq!(run.step("check").code, Some(3), "strict: {}", run.explain());
+}
+
+/// No tool-cache entry: install.sh builds the action's checkout with `cargo install`
+/// (debug profile, this suite's target dir: the compiled dependencies are reused), files
+/// it in the tool cache, and the next job on the runner finds it there.
+#[test]
+fn installs_with_cargo_when_the_tool_cache_is_empty() {
+    let esc = fake_esc();
+    let target_dir = escort_bin().parent().unwrap().parent().unwrap().to_path_buf();
+    let mut r = Runner::new();
+    r.set_env("ESC_API_URL", &esc.url);
+    r.set_env("ESCORT_INSTALL_PROFILE", "debug");
+    r.set_env("CARGO_TARGET_DIR", target_dir.to_str().unwrap());
+    // Everything it needs is in cargo's cache already: no index update.
+    r.set_env("CARGO_NET_OFFLINE", "true");
+    let given = [("environment", ENV), ("token", TOKEN), ("keys", "LOG_LEVEL")];
+    let run = r.run_action(&action(), &given);
+    assert!(!run.failed, "{}", run.explain());
+    let version = run.outputs["version"].clone();
+    assert!(version.starts_with("local-") && version.len() == "local-".len() + 16, "{version}");
+    let dir = r.cache_dir(&version);
+    assert!(dir.join("escort").is_file());
+    assert!(dir.with_extension("complete").is_file(), "marked complete like @actions/tool-cache");
+    assert_eq!(run.step("install").path_file, format!("{}\n", dir.display()));
+    assert_eq!(parse_env(&run.step("load").env_file), pairs(&[("LOG_LEVEL", "debug")]));
+
+    // A later job on the same runner (same tool cache): no build.
+    let mut again = Runner::new();
+    again.set_env("ESC_API_URL", &esc.url);
+    again.set_env("RUNNER_TOOL_CACHE", r.tool_cache.to_str().unwrap());
+    again.set_env("CARGO_TARGET_DIR", "/nonexistent/escort-must-not-build");
+    let run = again.run_action(&action(), &given);
+    assert!(!run.failed, "{}", run.explain());
+    assert!(run.step("install").stderr.contains("from the tool cache"), "{}", run.explain());
+    assert_eq!(run.outputs["version"], version);
+
+    // A version with no prebuilt binary (none exist yet): a warning, and the build of
+    // the action's own checkout (here: from the cache) under its own version.
+    let run = again.run_action(&action(), &[("version", "v9.9.9"), ("environment", ENV), ("token", TOKEN)]);
+    assert!(!run.failed, "{}", run.explain());
+    assert!(
+        run.step("install").stdout.contains("::warning::escort action: no prebuilt escort v9.9.9"),
+        "{}",
+        run.explain()
+    );
+    assert_eq!(run.outputs["version"], version);
+}
+
+/// OIDC: the login step exchanges the job's ID token, and the load step uses the
+/// access token it exported, with no `token` input at all.
+#[test]
+fn oidc_login_needs_no_stored_token() {
+    let esc = fake_esc();
+    let mut r = runner_for(&esc, "v1");
+    r.set_env("ACTIONS_ID_TOKEN_REQUEST_URL", &format!("{}/_actions/idtoken?api-version=2.0", esc.url));
+    r.set_env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", REQUEST_TOKEN);
+    let run = r.run_action(
+        &action(),
+        &[("environment", ENV), ("version", "v1"), ("oidc-organization", "acme"), ("oidc-expiration", "600")],
+    );
+    assert!(!run.failed, "{}", run.explain());
+    let login = run.step("login");
+    assert_eq!(login.stdout.lines().next(), Some(format!("::add-mask::{TOKEN}").as_str()), "{}", run.explain());
+    assert_eq!(parse_env(&login.env_file), pairs(&[("ESC_TOKEN", TOKEN)]));
+    let load = parse_env(&run.step("load").env_file);
+    assert!(load.iter().any(|(k, v)| k == "API_KEY" && v == API_KEY), "{load:?}");
+    assert!(!run.all_output().contains(ID_TOKEN), "the ID token is never shown");
+
+    // Without the id-token permission the step fails and says why.
+    let mut r = runner_for(&esc, "v1");
+    let run = r.run_action(&action(), &[("environment", ENV), ("version", "v1"), ("oidc-organization", "acme")]);
+    assert_eq!(run.step("login").code, Some(2), "{}", run.explain());
+    assert!(run.step("login").stderr.contains("id-token: write"), "{}", run.explain());
+}
