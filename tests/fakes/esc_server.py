@@ -61,19 +61,19 @@ Control endpoints (no auth, not logged): POST /_fake/faults, GET /_fake/faults,
 GET /_fake/requests, POST /_fake/reset-log, GET /_fake/sessions.
 """
 
-import argparse
 import hashlib
-import http.server
-import ipaddress
+import http
 import json
 import re
-import signal
 import socket
 import sys
 import threading
 import time
 from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, unquote, urlsplit
+
+import fakelib
+from fakelib import BadState, dumps
 
 JSON = "application/json"
 YAML = "application/x-yaml"
@@ -89,16 +89,12 @@ UNAUTHENTICATED_OPS = ("oauth", "idtoken")
 LOGGED_HEADERS = ("accept", "user-agent", "if-match", "content-type")
 
 
-class BadState(Exception):
-    pass
 
 
 def _err(status, message):
-    return status, {"Content-Type": JSON}, _dumps({"message": message, "code": status})
+    return status, {"Content-Type": JSON}, dumps({"message": message, "code": status})
 
 
-def _dumps(obj):
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 def _rfc3339(dt):
@@ -217,7 +213,7 @@ class Env:
     def _read_body(self, rev):
         raw = rev.get("properties_raw")
         props = raw if raw is not None else properties_of(rev.get("values"), self.label)
-        return _dumps({"properties": props})
+        return dumps({"properties": props})
 
     @property
     def current(self):
@@ -295,52 +291,11 @@ class State:
             return sid
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(fakelib.Handler):
     server_version = "fake-esc/1"
     sys_version = ""
     disable_nagle_algorithm = True
     timeout = 300
-
-    # ---- plumbing ---------------------------------------------------------------------------
-
-    def log_message(self, fmt, *args):
-        if self.server.verbose:
-            sys.stderr.write("fake-esc: %s\n" % (fmt % args))
-
-    def _read_body(self):
-        te = (self.headers.get("Transfer-Encoding") or "").lower()
-        if "chunked" in te:
-            chunks = []
-            while True:
-                line = self.rfile.readline(65537)
-                size = int(line.split(b";", 1)[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
-                        pass
-                    break
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline(65537)
-            return b"".join(chunks)
-        n = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(n) if n > 0 else b""
-
-    def _send(self, status, headers, body, head_only=False, declared_len=None):
-        reason = http.HTTPStatus(status).phrase if status in http.HTTPStatus._value2member_map_ else ""
-        out = [f"HTTP/1.1 {status} {reason}"]
-        hs = {"Date": self.date_time_string(), "Server": "fake-esc"}
-        hs.update(headers)
-        hs["Content-Length"] = str(len(body) if declared_len is None else declared_len)
-        if self.close_connection:
-            hs["Connection"] = "close"
-        for k, v in hs.items():
-            out.append(f"{k}: {v}")
-        data = ("\r\n".join(out) + "\r\n\r\n").encode("latin-1")
-        if not head_only:
-            data += body
-        self.log_request(status, len(body))
-        self.wfile.write(data)
-        self.wfile.flush()
 
     def _auth_state(self):
         got = self.headers.get("Authorization")
@@ -353,11 +308,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         path = split.path
         query = {k: v[0] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
-        body = self._read_body()
+        body = self.read_body()
         method = self.command
 
         if path.startswith("/_fake/"):
-            self._send(*self._control(method, path, body))
+            self.send(*self._control(method, path, body))
             return
 
         auth = self._auth_state()
@@ -384,26 +339,26 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if fault.get("delay_ms"):
                 time.sleep(fault["delay_ms"] / 1000.0)
             if fault.get("malformed"):
-                self._send(200, {"Content-Type": JSON}, b'{"properties": {"oops": ', head_only)
+                self.send(200, {"Content-Type": JSON}, b'{"properties": {"oops": ', head_only)
                 return
             if fault.get("status") is not None and not fault.get("truncate"):
                 status = int(fault["status"])
                 if fault.get("diagnostics") is not None:
-                    fbody = _dumps({"diagnostics": fault["diagnostics"]})
+                    fbody = dumps({"diagnostics": fault["diagnostics"]})
                 elif fault.get("body") is not None:
                     b = fault["body"]
-                    fbody = b.encode("utf-8") if isinstance(b, str) else _dumps(b)
+                    fbody = b.encode("utf-8") if isinstance(b, str) else dumps(b)
                 else:
                     phrase = (
                         http.HTTPStatus(status).phrase
                         if status in http.HTTPStatus._value2member_map_
                         else "Error"
                     )
-                    fbody = _dumps({"message": phrase, "code": status})
+                    fbody = dumps({"message": phrase, "code": status})
                 hs = {"Content-Type": JSON}
                 if fault.get("retry_after") is not None:
                     hs["Retry-After"] = str(fault["retry_after"])
-                self._send(status, hs, fbody, head_only)
+                self.send(status, hs, fbody, head_only)
                 return
 
         if auth != "present" and op not in UNAUTHENTICATED_OPS:
@@ -415,13 +370,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if fault.get("status") is not None:
                 status = int(fault["status"])
             self.close_connection = True
-            self._send(status, hs, rbody[: len(rbody) // 2], head_only, declared_len=len(rbody) + 64)
+            self.send(status, hs, rbody[: len(rbody) // 2], head_only, declared_len=len(rbody) + 64)
             try:
                 self.connection.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
             return
-        self._send(status, hs, rbody, head_only)
+        self.send(status, hs, rbody, head_only)
 
     def do_GET(self):
         self._dispatch()
@@ -498,7 +453,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return _err(404, "Not Found")
 
         def oauth_err(status, error, desc):
-            return status, {"Content-Type": JSON}, _dumps({"error": error, "error_description": desc})
+            return status, {"Content-Type": JSON}, dumps({"error": error, "error_description": desc})
 
         ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip()
         try:
@@ -536,7 +491,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return oauth_err(400, "invalid_request", "invalid expiration")
         if form.get("subject_token") != cfg.get("subject_token"):
             return oauth_err(401, "invalid_grant", "the subject token is not trusted")
-        return 200, {"Content-Type": JSON}, _dumps({
+        return 200, {"Content-Type": JSON}, dumps({
             "access_token": cfg["access_token"],
             "issued_token_type": prefix + kind,
             "token_type": "token",
@@ -553,13 +508,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return _err(401, "Unauthorized")
         if not q.get("audience"):
             return _err(400, "audience is required")
-        return 200, {"Content-Type": JSON}, _dumps({"value": cfg["id_token"], "count": 1})
+        return 200, {"Content-Type": JSON}, dumps({"value": cfg["id_token"], "count": 1})
 
     def _default_org(self, q, b):
         org = self.server.state.default_org
         if not org:
             return _err(404, "No default organization")
-        return 200, {"Content-Type": JSON}, _dumps({"gitHubLogin": org})
+        return 200, {"Content-Type": JSON}, dumps({"gitHubLogin": org})
 
     def _list(self, org):
         st = self.server.state
@@ -575,14 +530,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 for e in st.envs.values()
                 if e.org == org
             ]
-        return 200, {"Content-Type": JSON}, _dumps({"environments": envs, "nextToken": ""})
+        return 200, {"Content-Type": JSON}, dumps({"environments": envs, "nextToken": ""})
 
     def _open(self, env, rev, q):
         d = q.get("duration")
         if d is not None and not DURATION_RE.match(d):
             return _err(400, f"invalid duration {d!r}")
         sid = self.server.state.new_session(env, rev)
-        return 200, {"Content-Type": JSON}, _dumps({"id": sid})
+        return 200, {"Content-Type": JSON}, dumps({"id": sid})
 
     def _open_version(self, env, version, q):
         with self.server.state.lock:
@@ -623,7 +578,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 node = None
             if node is None:
                 return _err(404, f"Property '{prop}' not found")
-        return 200, {"Content-Type": JSON}, _dumps(node)
+        return 200, {"Content-Type": JSON}, dumps(node)
 
     def _definition_get(self, env):
         with self.server.state.lock:
@@ -647,7 +602,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             rev = Revision(prev.number + 1, text, prev.read_body, created)
             env.revisions.append(rev)
             etag = env.etag()
-        return 200, {"Content-Type": JSON, "ETag": etag}, _dumps({"diagnostics": []})
+        return 200, {"Content-Type": JSON, "ETag": etag}, dumps({"diagnostics": []})
 
     def _versions(self, env, q):
         try:
@@ -673,7 +628,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if r.number in tags_of:
                     item["tags"] = sorted(tags_of[r.number])
                 out.append(item)
-        return 200, {"Content-Type": JSON}, _dumps(out)
+        return 200, {"Content-Type": JSON}, dumps(out)
 
     def _revision_tags(self, env):
         with self.server.state.lock:
@@ -688,7 +643,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 }
                 for t, n in sorted(env.tags.items())
             ]
-        return 200, {"Content-Type": JSON}, _dumps({"tags": tags, "nextToken": ""})
+        return 200, {"Content-Type": JSON}, dumps({"tags": tags, "nextToken": ""})
 
     def _at_version(self, env, version):
         with self.server.state.lock:
@@ -712,10 +667,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return ok
         if path == "/_fake/faults" and method == "GET":
             with st.lock:
-                return 200, {"Content-Type": JSON}, _dumps(st.faults)
+                return 200, {"Content-Type": JSON}, dumps(st.faults)
         if path == "/_fake/requests" and method == "GET":
             with st.lock:
-                return 200, {"Content-Type": JSON}, _dumps(st.log)
+                return 200, {"Content-Type": JSON}, dumps(st.log)
         if path == "/_fake/reset-log" and method == "POST":
             with st.lock:
                 st.log = []
@@ -723,75 +678,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if path == "/_fake/sessions" and method == "GET":
             with st.lock:
                 s = {k: {"env": v[0], "revision": v[1].number} for k, v in st.sessions.items()}
-            return 200, {"Content-Type": JSON}, _dumps(s)
+            return 200, {"Content-Type": JSON}, dumps(s)
         return _err(404, "Not Found")
 
 
-class Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128
-    allow_reuse_address = True
-
-
-def _is_loopback(host):
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def main(argv=None):
-    ap = argparse.ArgumentParser(description="Fake Pulumi ESC server for tests.")
-    ap.add_argument("--state", required=True, help="state JSON file")
-    ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--host", default="127.0.0.1", help="loopback address only")
-    ap.add_argument("--no-stdin-watch", action="store_true",
-                    help="do not exit when stdin reaches EOF")
-    ap.add_argument("--verbose", action="store_true", help="log request lines to stderr")
-    args = ap.parse_args(argv)
-
-    if not _is_loopback(args.host):
-        ap.error("--host must be a loopback address")
-    try:
-        with open(args.state, encoding="utf-8") as f:
-            state = State(json.load(f))
-    except (OSError, ValueError, BadState) as e:
-        print(f"fake-esc: bad state file {args.state}: {e}", file=sys.stderr)
-        return 2
-
-    host = "127.0.0.1" if args.host == "localhost" else args.host
-    if ":" in host:
-        Server.address_family = socket.AF_INET6
-    srv = Server((host, args.port), Handler)
-    srv.state = state
-    srv.verbose = args.verbose
-    port = srv.server_address[1]
-    shown = f"[{host}]" if ":" in host else host
-
-    def stop(*_):
-        raise SystemExit(0)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-
-    t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
-    t.start()
-    sys.stdout.write(f"READY http://{shown}:{port}\n")
-    sys.stdout.flush()
-    try:
-        if args.no_stdin_watch:
-            while True:
-                time.sleep(3600)
-        else:
-            while sys.stdin.buffer.read1(65536) if hasattr(sys.stdin.buffer, "read1") else sys.stdin.buffer.read(1):
-                pass
-    except SystemExit:
-        pass
-    finally:
-        srv.server_close()
-    return 0
+    return fakelib.serve("fake-esc", "Fake Pulumi ESC server for tests.", State, Handler, argv)
 
 
 if __name__ == "__main__":

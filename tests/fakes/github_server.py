@@ -61,15 +61,11 @@ Control endpoints (no auth, not logged):
     POST /_fake/validate  {"method", "path", "body"} -> {"violations": [...]} (needs validate_with)
 """
 
-import argparse
 import base64
 import binascii
-import http.server
-import ipaddress
+import http
 import json
 import re
-import signal
-import socket
 import sys
 import threading
 import time
@@ -77,6 +73,9 @@ import urllib.error
 import urllib.request
 from datetime import datetime, timezone
 from urllib.parse import parse_qs, unquote, urlsplit
+
+import fakelib
+from fakelib import BadState, dumps
 
 from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, SealedBox
@@ -91,12 +90,8 @@ LOGGED_HEADERS = ("accept", "user-agent", "x-github-api-version", "content-type"
 B64_RE = re.compile(r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{4})$")
 
 
-class BadState(Exception):
-    pass
 
 
-def _dumps(obj):
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 def _now():
@@ -104,13 +99,13 @@ def _now():
 
 
 def _err(status, message):
-    return status, {"Content-Type": JSON}, _dumps({"message": message, "documentation_url": DOCS})
+    return status, {"Content-Type": JSON}, dumps({"message": message, "documentation_url": DOCS})
 
 
 def _ok(obj, status=200, headers=None):
     hs = {"Content-Type": JSON}
     hs.update(headers or {})
-    return status, hs, _dumps(obj)
+    return status, hs, dumps(obj)
 
 
 class State:
@@ -219,31 +214,11 @@ def validate(url, method, path, headers, body):
     return out
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(fakelib.Handler):
     server_version = "fake-github/1"
     sys_version = ""
     disable_nagle_algorithm = True
     timeout = 300
-
-    def log_message(self, fmt, *args):
-        if self.server.verbose:
-            sys.stderr.write("fake-github: %s\n" % (fmt % args))
-
-    def _read_body(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(n) if n > 0 else b""
-
-    def _send(self, status, headers, body):
-        body = b"" if status == 204 else body
-        reason = http.HTTPStatus(status).phrase if status in http.HTTPStatus._value2member_map_ else ""
-        lines = [f"HTTP/1.1 {status} {reason}", f"Date: {self.date_time_string()}", "Server: fake-github"]
-        lines += [f"{k}: {v}" for k, v in headers.items()]
-        if status != 204:
-            lines.append(f"Content-Length: {len(body)}")
-        self.log_request(status, len(body))
-        self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
-        self.wfile.flush()
 
     def do_GET(self):
         st = self.server.state
@@ -252,9 +227,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         # GitHub Enterprise Server serves the same API under /api/v3.
         if path.startswith("/api/v3/"):
             path = path[len("/api/v3"):]
-        body = self._read_body()
+        body = self.read_body()
         if path.startswith("/_fake/"):
-            self._send(*self._control(self.command, path, body))
+            self.send(*self._control(self.command, path, body))
             return
         with st.lock:
             st.requests += 1
@@ -304,7 +279,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 hs["x-ratelimit-remaining"] = "0"
                 hs["x-ratelimit-reset"] = str(int(time.time()) + 1)
             phrase = http.HTTPStatus(status).phrase if status in http.HTTPStatus._value2member_map_ else "Error"
-            response = (status, hs, _dumps({"message": fault.get("message") or phrase, "documentation_url": DOCS}))
+            response = (status, hs, dumps({"message": fault.get("message") or phrase, "documentation_url": DOCS}))
         elif auth != "present":
             response = _err(401, "Bad credentials")
         else:
@@ -312,7 +287,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         entry["status"] = response[0]
         with st.lock:
             st.log.append(entry)
-        self._send(*response)
+        self.send(*response)
 
     # ---- routing ----------------------------------------------------------------------------
 
@@ -498,75 +473,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if not st.validate_with:
                 return _err(400, "no validate_with in the state")
             req = json.loads(body)
-            rbody = _dumps(req["body"]) if req.get("body") is not None else b""
+            rbody = dumps(req["body"]) if req.get("body") is not None else b""
             hs = {"Content-Type": JSON} if rbody else {}
             return _ok({"violations": validate(st.validate_with, req["method"], req["path"], hs, rbody)})
         return _err(404, "Not Found")
 
 
-class Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128
-    allow_reuse_address = True
-
-
-def _is_loopback(host):
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def main(argv=None):
-    ap = argparse.ArgumentParser(description="Fake GitHub secrets API for tests.")
-    ap.add_argument("--state", required=True, help="state JSON file")
-    ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--host", default="127.0.0.1", help="loopback address only")
-    ap.add_argument("--no-stdin-watch", action="store_true", help="do not exit when stdin reaches EOF")
-    ap.add_argument("--verbose", action="store_true", help="log request lines to stderr")
-    args = ap.parse_args(argv)
-
-    if not _is_loopback(args.host):
-        ap.error("--host must be a loopback address")
-    try:
-        with open(args.state, encoding="utf-8") as f:
-            state = State(json.load(f))
-    except (OSError, ValueError, BadState, binascii.Error) as e:
-        print(f"fake-github: bad state file {args.state}: {e}", file=sys.stderr)
-        return 2
-
-    host = "127.0.0.1" if args.host == "localhost" else args.host
-    if ":" in host:
-        Server.address_family = socket.AF_INET6
-    srv = Server((host, args.port), Handler)
-    srv.state = state
-    srv.verbose = args.verbose
-    port = srv.server_address[1]
-    shown = f"[{host}]" if ":" in host else host
-
-    def stop(*_):
-        raise SystemExit(0)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-
-    t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
-    t.start()
-    sys.stdout.write(f"READY http://{shown}:{port}\n")
-    sys.stdout.flush()
-    try:
-        if args.no_stdin_watch:
-            while True:
-                time.sleep(3600)
-        else:
-            while sys.stdin.buffer.read(65536):
-                pass
-    except (KeyboardInterrupt, SystemExit):
-        pass
-    srv.shutdown()
-    return 0
+    return fakelib.serve("fake-github", "Fake GitHub secrets API for tests.", State, Handler, argv, state_errors=(binascii.Error,))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,6 @@ The SDK tests at the end need scripts/setup-peers.sh; they are skipped when the 
 """
 import http.client
 import json
-import os
 import re
 import shutil
 import signal

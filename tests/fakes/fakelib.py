@@ -1,0 +1,140 @@
+"""What every fake server in tests/fakes shares (test support only).
+
+The command line (`--state FILE [--port 0] [--host 127.0.0.1] [--no-stdin-watch]
+[--verbose]`), loopback-only binding, the `READY http://HOST:PORT` line, exiting on stdin
+EOF / SIGTERM / SIGINT, and a request handler base that reads bodies (chunked too) and
+writes responses with exact control over status, headers and Content-Length.
+"""
+
+import argparse
+import http.server
+import ipaddress
+import json
+import signal
+import socket
+import sys
+import threading
+import time
+
+
+class BadState(Exception):
+    """The state file is not what the fake expects."""
+
+
+def dumps(obj):
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+    allow_reuse_address = True
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    """Base request handler. `server.name` prefixes log lines; HTTP/1.1 keep-alive."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        if self.server.verbose:
+            sys.stderr.write("%s: %s\n" % (self.server.name, fmt % args))
+
+    def read_body(self):
+        te = (self.headers.get("Transfer-Encoding") or "").lower()
+        if "chunked" in te:
+            chunks = []
+            while True:
+                line = self.rfile.readline(65537)
+                size = int(line.split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline(65537)
+            return b"".join(chunks)
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n > 0 else b""
+
+    def send(self, status, headers, body, head_only=False, declared_len=None):
+        """Write a whole response. 204 has no body and no Content-Length; `declared_len`
+        announces a different length than is sent (for truncation faults)."""
+        reason = http.HTTPStatus(status).phrase if status in http.HTTPStatus._value2member_map_ else ""
+        hs = {"Date": self.date_time_string(), "Server": self.server.name}
+        hs.update(headers)
+        if status == 204:
+            body = b""
+        else:
+            hs["Content-Length"] = str(len(body) if declared_len is None else declared_len)
+        if self.close_connection:
+            hs["Connection"] = "close"
+        head = "\r\n".join([f"HTTP/1.1 {status} {reason}"] + [f"{k}: {v}" for k, v in hs.items()])
+        data = (head + "\r\n\r\n").encode("latin-1")
+        if not head_only:
+            data += body
+        self.log_request(status, len(body))
+        self.wfile.write(data)
+        self.wfile.flush()
+
+
+def is_loopback(host):
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(name, description, make_state, handler, argv=None, state_errors=()):
+    """Parse the command line, load the state with `make_state(json)`, serve until stdin
+    closes or a signal arrives. Returns the exit code."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--state", required=True, help="state JSON file")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--host", default="127.0.0.1", help="loopback address only")
+    ap.add_argument("--no-stdin-watch", action="store_true", help="do not exit when stdin reaches EOF")
+    ap.add_argument("--verbose", action="store_true", help="log request lines to stderr")
+    args = ap.parse_args(argv)
+
+    if not is_loopback(args.host):
+        ap.error("--host must be a loopback address")
+    try:
+        with open(args.state, encoding="utf-8") as f:
+            state = make_state(json.load(f))
+    except (OSError, ValueError, BadState) + tuple(state_errors) as e:
+        print(f"{name}: bad state file {args.state}: {e}", file=sys.stderr)
+        return 2
+
+    host = "127.0.0.1" if args.host == "localhost" else args.host
+    server_cls = type("Server6", (Server,), {"address_family": socket.AF_INET6}) if ":" in host else Server
+    srv = server_cls((host, args.port), handler)
+    srv.state = state
+    srv.verbose = args.verbose
+    srv.name = name
+    port = srv.server_address[1]
+    shown = f"[{host}]" if ":" in host else host
+
+    def stop(*_):
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+    t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
+    t.start()
+    sys.stdout.write(f"READY http://{shown}:{port}\n")
+    sys.stdout.flush()
+    try:
+        if args.no_stdin_watch:
+            while True:
+                time.sleep(3600)
+        else:
+            while sys.stdin.buffer.read1(65536):
+                pass
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        srv.server_close()
+    return 0
