@@ -8,7 +8,7 @@ use std::path::PathBuf;
     name = "escort",
     version,
     about = "Get secrets from Pulumi ESC to where they are used, safely and fast.",
-    after_help = "Exit codes: 0 ok, 1 check failed, 2 usage or configuration error, \
+    after_help = "Exit codes: 0 ok, 1 check failed or a secret overdue, 2 usage or configuration error, \
                   3 a backend refused or could not be reached, 4 partial write.\n\
                   Configuration: ESC_ENV, ESC_TOKEN (or PULUMI_ACCESS_TOKEN), ESC_API_URL, ESC_ORG."
 )]
@@ -96,6 +96,28 @@ pub enum Command {
         escort template --manifest ci/escort.toml --output .env.example\n\n\
         No source is read: the file never holds a real value.")]
     Template(crate::cmd::template::TemplateArgs),
+
+    /// How old each manifest secret is in each target, against its group's rotate_days.
+    #[command(after_help = "Examples:\n  \
+        escort rotation --target github:acme/app\n  \
+        escort rotation --target github:acme/app --target github-org:acme --format json\n  \
+        escort rotation --manifest ci/escort.toml --target github:acme/app@prod --due-soon 30\n\n\
+        Statuses: overdue, due soon (within --due-soon days), ok, unknown (no date from the\n\
+        target), absent (not in the target), no policy (its group has no rotate_days).\n\
+        Exit 0 nothing overdue, 1 something overdue, 2 a bad flag, manifest or target,\n\
+        3 a target could not be read (the others are still reported).\n\
+        ESCORT_NOW=2026-01-01T00:00:00Z reports as of that instant (reproducible reports).")]
+    Rotation(crate::cmd::rotation::RotationArgs),
+
+    /// Start a project: escort.toml, .env.example, CI workflow, devcontainer, .gitignore.
+    #[command(after_help = "Examples:\n  \
+        escort init\n  \
+        escort init --dir services/api\n  \
+        escort init --force            # overwrite escort.toml, .env.example and the workflow\n\n\
+        Existing files are never overwritten without --force (exit 2, nothing written).\n\
+        An existing .devcontainer/devcontainer.json is never rewritten: the line to add is\n\
+        printed. Missing .gitignore entries are appended.")]
+    Init(crate::cmd::init::InitArgs),
 }
 
 #[derive(Args, Debug)]

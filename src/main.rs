@@ -11,6 +11,7 @@ mod keys;
 mod manifest;
 mod oidc;
 mod redact;
+mod rotation;
 mod secret;
 mod sink;
 mod source;
@@ -20,6 +21,10 @@ mod vars;
 
 use clap::Parser;
 use std::process::ExitCode;
+
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     // A panic message could quote whatever was being handled: show it scrubbed.

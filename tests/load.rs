@@ -10,26 +10,6 @@ use std::process::Command;
 
 const TOKEN: &str = "tok-load-test";
 
-/// Values that have broken secret loaders before.
-fn corpus() -> Vec<(&'static str, String)> {
-    vec![
-        ("MULTI", "line1\nline2\n".into()),
-        ("CRLF", "crlf\r\nline\r\nend".into()),
-        ("PERCENT", "100% %0A %25 literal".into()),
-        ("COMMANDS", "::add-mask::x\n::error::boom\n::set-output name=a::b".into()),
-        ("DELIMS", "EOF\nghadelimiter_\n<<EOF\nEOF\n".into()),
-        ("UNICODE", "héllo 🌍 中文 \u{200b}".into()),
-        ("EMPTY", String::new()),
-        ("QUOTES", "it's \"quoted\" `cmd` \\ back\\\\slash".into()),
-        ("EQUALS", "=starts=with=equals".into()),
-        ("HEREDOC_LIKE", "NAME<<X\nX\nNAME=1".into()),
-        ("SPACES", "  padded  ".into()),
-        ("DOLLAR", "cost $5 and $HOME".into()),
-        ("QUOTE_DOLLAR", "it's $5".into()),
-        ("TAB", "a\tb".into()),
-        ("BIG", "0123456789abcdef".repeat(64 * 1024)), // 1 MiB
-    ]
-}
 
 fn state(vars: &[(&str, String)], secret: bool) -> Value {
     let ev: serde_json::Map<String, Value> = vars
@@ -50,12 +30,12 @@ fn load(fake: &Fake) -> assert_cmd::Command {
 }
 
 fn expected() -> BTreeMap<String, String> {
-    corpus().into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+    common::corpus::hostile().into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
 
 #[test]
 fn github_format_round_trips_through_the_runner_parser() {
-    let fake = Fake::esc(&state(&corpus(), true));
+    let fake = Fake::esc(&state(&common::corpus::hostile(), true));
     let dir = tempfile::tempdir().unwrap();
     let env_file = dir.path().join("github_env");
     let out_file = dir.path().join("github_output");
@@ -114,10 +94,10 @@ fn github_masks_cover_every_secret_and_each_line_and_nothing_plain() {
 
 #[test]
 fn shell_format_round_trips_through_bash() {
-    let fake = Fake::esc(&state(&corpus(), true));
+    let fake = Fake::esc(&state(&common::corpus::hostile(), true));
     let out = load(&fake).args(["--format", "shell"]).assert().success();
     let script = String::from_utf8(out.get_output().stdout.clone()).unwrap();
-    let names: Vec<&str> = corpus().iter().map(|(k, _)| *k).collect();
+    let names: Vec<&str> = common::corpus::hostile().iter().map(|(k, _)| *k).collect();
     // Print each variable NUL-terminated from a bash that evaluated the output.
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("exports.sh");
@@ -138,24 +118,21 @@ fn shell_format_round_trips_through_bash() {
 
 #[test]
 fn json_format_round_trips() {
-    let fake = Fake::esc(&state(&corpus(), false));
+    let fake = Fake::esc(&state(&common::corpus::hostile(), false));
     let out = load(&fake).args(["--format", "json"]).assert().success();
     let got: BTreeMap<String, String> = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert_eq!(got, expected());
 }
 
-/// Values that no dotenv form makes both python-dotenv and dotenvy read
-/// exactly (see src/sink/dotenv.rs); escort warns about each.
-const DOTENV_CAVEATS: &[&str] = &["CRLF", "QUOTE_DOLLAR"];
 
 #[test]
 fn dotenv_output_is_read_back_by_python_dotenv() {
-    let fake = Fake::esc(&state(&corpus(), true));
+    let fake = Fake::esc(&state(&common::corpus::hostile(), true));
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("out.env");
     let out = load(&fake).args(["--format", "dotenv", "--output"]).arg(&path).assert().success();
     let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
-    for name in DOTENV_CAVEATS {
+    for name in common::corpus::DOTENV_CAVEATS {
         assert!(stderr.contains(&format!("warning: {name}:")), "no warning for {name}: {stderr}");
     }
     let read = Command::new(common::peer_python())
@@ -166,7 +143,7 @@ fn dotenv_output_is_read_back_by_python_dotenv() {
     assert!(read.status.success(), "{}", String::from_utf8_lossy(&read.stderr));
     let got: BTreeMap<String, String> = serde_json::from_slice(&read.stdout).unwrap();
     let mut want = expected();
-    for name in DOTENV_CAVEATS {
+    for name in common::corpus::DOTENV_CAVEATS {
         want.remove(*name);
     }
     let got: BTreeMap<String, String> = got.into_iter().filter(|(k, _)| want.contains_key(k)).collect();

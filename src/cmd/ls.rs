@@ -1,5 +1,6 @@
 //! `escort ls TARGET`: the target's secrets by name, with dates and, for
-//! GitHub organization and user secrets, who may read them. Never a value.
+//! GitHub organization and user secrets, who may read them; for ESC, whether
+//! each is secret. Never a value.
 
 use super::report::ReportFormat;
 use crate::target::{self, AccessFlags, Entry, TargetFlags};
@@ -9,7 +10,7 @@ use clap::Args;
 
 #[derive(Args, Debug)]
 pub struct LsArgs {
-    /// github:OWNER/REPO[@ENVIRONMENT], github-org:ORG or github-user.
+    /// github:OWNER/REPO[@ENVIRONMENT], github-org:ORG, github-user, fly:APP, esc:ENV or dotenv:PATH.
     #[arg(value_name = "TARGET")]
     pub target: String,
 
@@ -34,25 +35,38 @@ pub async fn ls(args: LsArgs) -> Result<u8> {
     Ok(0)
 }
 
-/// Columns sized to their contents; access columns only where there is access to show.
+/// Columns sized to their contents; access columns only where there is
+/// access to show, and SECRET only where the target knows (ESC).
 fn table(entries: &[Entry]) -> String {
     let access = entries.iter().any(|e| e.visibility.is_some());
+    let secrecy = entries.iter().any(|e| e.secret.is_some());
     let date = |d: &Option<String>| d.clone().unwrap_or_else(|| "-".to_string());
-    let mut rows = vec![["NAME", "UPDATED", "CREATED", "VISIBILITY", "REPOS"].map(String::from).to_vec()];
+    let mut rows = vec![["NAME", "UPDATED", "CREATED", "VISIBILITY", "REPOS", "SECRET"].map(String::from).to_vec()];
     for e in entries {
         let repos = match (e.visibility.as_deref(), e.selected_repositories) {
             (Some("selected"), Some(n)) => n.to_string(),
             _ => "-".to_string(),
         };
         let visibility = e.visibility.clone().unwrap_or_else(|| "-".to_string());
-        rows.push(vec![e.name.clone(), date(&e.updated_at), date(&e.created_at), visibility, repos]);
+        let secret = match e.secret {
+            Some(true) => "yes",
+            Some(false) => "no",
+            None => "-",
+        };
+        rows.push(vec![e.name.clone(), date(&e.updated_at), date(&e.created_at), visibility, repos, secret.into()]);
     }
-    let columns = if access { 5 } else { 3 };
+    let mut columns = vec![0, 1, 2];
+    if access {
+        columns.extend([3, 4]);
+    }
+    if secrecy {
+        columns.push(5);
+    }
     let widths: Vec<usize> =
-        (0..columns).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+        (0..rows[0].len()).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
     let mut out = String::new();
     for row in &rows {
-        let cells: Vec<String> = (0..columns).map(|c| format!("{:w$}", row[c], w = widths[c])).collect();
+        let cells: Vec<String> = columns.iter().map(|&c| format!("{:w$}", row[c], w = widths[c])).collect();
         out.push_str(cells.join("  ").trim_end());
         out.push('\n');
     }
@@ -70,6 +84,7 @@ mod tests {
             updated_at: Some("2024-02-01T00:00:00Z".into()),
             visibility: visibility.map(String::from),
             selected_repositories: repos,
+            secret: None,
         }
     }
 
@@ -80,6 +95,19 @@ mod tests {
             out,
             "NAME     UPDATED               CREATED\nAPI_KEY  2024-02-01T00:00:00Z  2024-01-01T00:00:00Z\n"
         );
+    }
+
+    #[test]
+    fn esc_variables_show_whether_secret() {
+        let mut plain = entry("LOG_LEVEL", None, None);
+        plain.secret = Some(false);
+        let computed = Entry { name: "DB".into(), ..Entry::default() };
+        let out = table(&[Entry { secret: Some(true), ..entry("API_KEY", None, None) }, plain, computed]);
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(lines[0].starts_with("NAME") && lines[0].ends_with("CREATED               SECRET"), "{out}");
+        assert!(lines[1].starts_with("API_KEY") && lines[1].ends_with("  yes"), "{out}");
+        assert!(lines[2].ends_with("  no"), "{out}");
+        assert_eq!(lines[3].split_whitespace().collect::<Vec<_>>(), ["DB", "-", "-", "-"]);
     }
 
     #[test]

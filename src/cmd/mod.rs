@@ -10,6 +10,8 @@ pub mod sync;
 pub mod ls;
 pub mod check;
 pub mod template;
+pub mod rotation;
+pub mod init;
 
 use crate::cli::{Command, SourceArgs};
 use crate::keys::Selection;
@@ -29,6 +31,8 @@ pub async fn dispatch(command: Command) -> Result<u8> {
         Command::Rm(args) => rm::rm(args).await,
         Command::Check(args) => check::check(args).await,
         Command::Template(args) => template::template(args).await,
+        Command::Rotation(args) => rotation::rotation(args).await,
+        Command::Init(args) => init::init(args),
     }
 }
 

@@ -9,7 +9,7 @@ use clap::Args;
 
 #[derive(Args, Debug)]
 pub struct RmArgs {
-    /// github:OWNER/REPO[@ENVIRONMENT], github-org:ORG or github-user.
+    /// github:OWNER/REPO[@ENVIRONMENT], github-org:ORG, github-user, fly:APP, esc:ENV or dotenv:PATH.
     #[arg(value_name = "TARGET")]
     pub target: String,
 

@@ -14,7 +14,7 @@ use zeroize::Zeroizing;
 
 #[derive(Args, Debug)]
 pub struct SetArgs {
-    /// github:OWNER/REPO[@ENVIRONMENT], github-org:ORG or github-user.
+    /// github:OWNER/REPO[@ENVIRONMENT], github-org:ORG, github-user, fly:APP, esc:ENV or dotenv:PATH.
     #[arg(value_name = "TARGET")]
     pub target: String,
 

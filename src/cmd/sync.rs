@@ -19,7 +19,7 @@ pub struct SyncArgs {
     #[arg(long, value_name = "SOURCE")]
     pub from: String,
 
-    /// Where they go: github:OWNER/REPO[@ENVIRONMENT], github-org:ORG or github-user.
+    /// Where they go: github:OWNER/REPO[@ENVIRONMENT], github-org:ORG, github-user, fly:APP, esc:ENV or dotenv:PATH.
     #[arg(long, value_name = "TARGET")]
     pub to: String,
 
@@ -157,10 +157,7 @@ pub async fn sync(args: SyncArgs) -> Result<u8> {
     report::confirm_delete(&target.name(), &plan.prune, args.yes)?;
     ui::note(&format!("syncing {} to the {}: {}", source.name(), target.name(), plan.summary()));
     let progress = report::progress(vars.len() + plan.prune.len());
-    let mut outcomes = target.put(&vars, &progress).await?;
-    if !plan.prune.is_empty() {
-        outcomes.extend(target.delete(&plan.prune, &progress).await?);
-    }
+    let outcomes = target.apply(&vars, &plan.prune, &progress).await?;
     report::finish(&target.name(), &outcomes, |name| plan.action(name), args.format)
 }
 

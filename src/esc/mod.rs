@@ -1,5 +1,6 @@
 //! The Pulumi ESC API (SPEC §3, `shared/specs/esc.openapi.yaml`).
 
+pub mod definition;
 pub mod value;
 
 use crate::error;
@@ -9,6 +10,7 @@ use crate::vars::Var;
 use anyhow::Result;
 use reqwest::Method;
 use std::fmt;
+use zeroize::Zeroizing;
 
 pub const DEFAULT_API: &str = "https://api.pulumi.com";
 
@@ -156,6 +158,72 @@ impl Esc {
         }
         Ok((vars, skipped))
     }
+
+    /// `env` with its organization named (asked of the service once, when not given).
+    pub async fn resolve(&self, env: &EnvRef) -> Result<EnvRef> {
+        Ok(EnvRef { org: Some(self.org_for(env).await?), ..env.clone() })
+    }
+
+    async fn definition_path(&self, env: &EnvRef) -> Result<String> {
+        Ok(format!("/api/esc/environments/{}/{}/{}", self.org_for(env).await?, env.project, env.env))
+    }
+
+    /// The definition (YAML) and its `ETag`.
+    pub async fn definition(&self, env: &EnvRef) -> Result<(Zeroizing<String>, Option<String>)> {
+        let op = format!("read the definition of ESC environment `{env}`");
+        let path = self.definition_path(env).await?;
+        let resp = self.http.send(self.request(op.clone(), Method::GET, &path)).await?;
+        Ok((utf8(&op, &resp.body)?, resp.header("etag").map(str::to_string)))
+    }
+
+    /// The definition as it was at revision `number`.
+    pub async fn definition_at(&self, env: &EnvRef, number: u64) -> Result<Zeroizing<String>> {
+        let op = format!("read revision {number} of ESC environment `{env}`");
+        let path = format!("{}/versions/{number}", self.definition_path(env).await?);
+        let resp = self.http.send(self.request(op.clone(), Method::GET, &path)).await?;
+        utf8(&op, &resp.body)
+    }
+
+    /// Replace the definition if it is still the one `etag` names. A 409
+    /// `HttpError` says it is not.
+    pub async fn update_definition(&self, env: &EnvRef, text: &str, etag: &str) -> Result<()> {
+        let op = format!("update the definition of ESC environment `{env}`");
+        let path = self.definition_path(env).await?;
+        let req = self
+            .request(op, Method::PATCH, &path)
+            .header("content-type", "application/x-yaml")
+            .header("if-match", etag)
+            .body(text.as_bytes().to_vec())
+            // With If-Match, sending it again cannot overwrite anyone else's change.
+            .retry(true);
+        self.http.send(req).await?;
+        Ok(())
+    }
+
+    /// The latest `count` revisions, newest first.
+    pub async fn revisions(&self, env: &EnvRef, count: usize) -> Result<Vec<Revision>> {
+        let op = format!("list the revisions of ESC environment `{env}`");
+        let path = format!("{}/versions?count={count}", self.definition_path(env).await?);
+        let resp = self.http.send(self.request(op.clone(), Method::GET, &path)).await?;
+        let mut revisions: Vec<Revision> = serde_json::from_slice(&resp.body)
+            .map_err(|e| error::backend(format!("{op}: {}", json_problem(&e))))?;
+        revisions.sort_by_key(|r| std::cmp::Reverse(r.number));
+        revisions.truncate(count);
+        Ok(revisions)
+    }
+}
+
+/// One revision of a definition, from `GET .../versions`.
+#[derive(serde::Deserialize)]
+pub struct Revision {
+    pub number: u64,
+    /// RFC 3339.
+    pub created: Option<String>,
+}
+
+fn utf8(op: &str, body: &[u8]) -> Result<Zeroizing<String>> {
+    let text = std::str::from_utf8(body).map_err(|_| error::backend(format!("{op}: the definition is not UTF-8 text")))?;
+    Ok(Zeroizing::new(text.to_string()))
 }
 
 /// What is wrong with a JSON answer, and where. serde_json's own message can

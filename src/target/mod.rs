@@ -2,6 +2,9 @@
 //! `trait Target`. One module per kind of target; `open` is the only place
 //! that knows them all.
 
+pub mod dotenv;
+pub mod esc;
+pub mod fly;
 pub mod github;
 
 use crate::source::BoxFuture;
@@ -23,6 +26,9 @@ pub struct Entry {
     /// How many repositories may read a `selected` secret (listed with details).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub selected_repositories: Option<u64>,
+    /// ESC: `fn::secret` or a plain value (unknown for a value ESC computes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<bool>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -78,6 +84,22 @@ pub trait Target: Send + Sync {
     fn put<'a>(&'a self, vars: &'a [Var], progress: Progress<'a>) -> BoxFuture<'a, Result<Vec<Outcome>>>;
     /// Delete each named secret; results as for `put`.
     fn delete<'a>(&'a self, names: &'a [String], progress: Progress<'a>) -> BoxFuture<'a, Result<Vec<Outcome>>>;
+    /// Write `vars` and delete `prune` (`sync --prune`). Targets that can make
+    /// both changes at once (Fly: one request; a .env file: one write) do.
+    fn apply<'a>(
+        &'a self,
+        vars: &'a [Var],
+        prune: &'a [String],
+        progress: Progress<'a>,
+    ) -> BoxFuture<'a, Result<Vec<Outcome>>> {
+        Box::pin(async move {
+            let mut outcomes = self.put(vars, progress).await?;
+            if !prune.is_empty() {
+                outcomes.extend(self.delete(prune, progress).await?);
+            }
+            Ok(outcomes)
+        })
+    }
 }
 
 /// Flags every command that names a target takes.
@@ -105,15 +127,69 @@ pub struct AccessFlags {
     /// them (names in the organization; OWNER/REPO for github-user).
     #[arg(long, value_name = "REPO,...", value_delimiter = ',')]
     pub repos: Vec<String>,
+
+    /// ESC environments: write these keys as plain values rather than
+    /// `fn::secret` (plain config; secrets are the default from .env files,
+    /// the environment and `set`).
+    #[arg(long, value_name = "KEY,...", value_delimiter = ',')]
+    pub plaintext: Vec<String>,
 }
 
 /// A target from its name on the command line.
 pub fn open(spec: &str, flags: &TargetFlags, access: &AccessFlags) -> Result<Box<dyn Target>> {
     let kind = spec.split_once(':').map_or(spec, |(k, _)| k);
+    if !access.plaintext.is_empty() && kind != "esc" {
+        return Err(crate::error::usage(format!("--plaintext is for esc:ENV targets, not `{spec}`")));
+    }
     match kind {
         "github" | "github-org" | "github-user" => Ok(Box::new(github::GitHub::open(spec, flags, access)?)),
+        "esc" => {
+            refuse_github_flags(spec, flags, access)?;
+            Ok(Box::new(esc::EscTarget::open(spec, flags, access)?))
+        }
+        "fly" => {
+            refuse_github_flags(spec, flags, access)?;
+            Ok(Box::new(fly::Fly::open(spec)?))
+        }
+        "dotenv" => {
+            refuse_github_flags(spec, flags, access)?;
+            Ok(Box::new(dotenv::DotenvTarget::open(spec)?))
+        }
         _ => Err(crate::error::usage(format!(
-            "unknown target `{spec}`: use github:OWNER/REPO, github:OWNER/REPO@ENVIRONMENT, github-org:ORG or github-user"
+            "unknown target `{spec}`: use github:OWNER/REPO, github:OWNER/REPO@ENVIRONMENT, github-org:ORG, \
+             github-user, fly:APP, esc:ENV or dotenv:PATH"
         ))),
     }
+}
+
+/// --app, --visibility and --repos mean something to GitHub only: refused
+/// elsewhere rather than ignored.
+fn refuse_github_flags(spec: &str, flags: &TargetFlags, access: &AccessFlags) -> Result<()> {
+    if flags.app.is_some() || access.visibility.is_some() || !access.repos.is_empty() {
+        return Err(crate::error::usage(format!("--app, --visibility and --repos are for GitHub targets, not `{spec}`")));
+    }
+    Ok(())
+}
+
+/// Why each variable cannot be an environment variable of the targets that
+/// become one (a Fly app's, a .env file's): its name, a NUL byte, a name
+/// given twice. Empty when all can.
+pub fn env_var_problems(vars: &[Var]) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for v in vars {
+        if !crate::vars::valid_name(&v.name) {
+            problems.push(format!(
+                "`{}` is not an environment variable name (letters, digits and `_`, not starting with a digit)",
+                v.name
+            ));
+        }
+        if v.value.expose().contains('\0') {
+            problems.push(format!("{} has a NUL byte, which no environment variable can hold", v.name));
+        }
+        if !seen.insert(v.name.as_str()) {
+            problems.push(format!("{} is given twice", v.name));
+        }
+    }
+    problems
 }

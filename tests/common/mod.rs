@@ -3,6 +3,7 @@
 //! clean environment.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+pub mod corpus;
 pub mod github_env;
 
 use serde_json::Value;

@@ -25,7 +25,9 @@ State file (JSON):
           "values": {...},           # authoring form; {"fn::secret": X} marks X (and all that is
                                      # under it) secret; top-level keys become `properties`
           "properties_raw": null,    # optional: served verbatim as `properties`
-          "yaml": "values: ...",     # definition text (GET/PATCH), default derived from values
+          "yaml": "values: ...",     # definition text (GET/PATCH), default derived from values;
+                                     # a PATCH derives the new revision's values from its YAML
+                                     # (see values_from_definition: needs PyYAML)
           "tags": {"stable": 1},     # optional revision tags -> revision number
           "history": [               # optional older revisions, oldest first; each
             {"yaml": "...", "values": {...}, "properties_raw": null}
@@ -172,6 +174,54 @@ def default_yaml(values):
     return "\n".join(lines) + "\n"
 
 
+class BadDefinition(Exception):
+    """A PATCHed definition the fake cannot take (answered with 400 and diagnostics)."""
+
+
+def values_from_definition(text):
+    """The `values` of a PATCHed definition, in the authoring form `properties_of` takes.
+
+    PyYAML is imported here only, so the fake needs nothing but the standard library until
+    a definition is PATCHed (tests that PATCH run it with the peers' Python). Evaluated:
+    `fn::secret: X` marks X secret, and `fn::secret: {ciphertext: C}` (what the real service
+    stores) is a secret whose value is the text C, as the fake cannot decrypt. Not evaluated:
+    `imports`, other `fn::` functions and `${...}` interpolation, which stay literal values.
+    """
+    import yaml
+
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise BadDefinition(f"invalid YAML: {getattr(e, 'problem', None) or 'cannot parse'}{at}")
+    if doc is None:
+        doc = {}
+    if not isinstance(doc, dict):
+        raise BadDefinition("the definition must be a mapping")
+    values = doc.get("values")
+    if values is None:
+        return {}
+    if not isinstance(values, dict):
+        raise BadDefinition("values must be a mapping")
+    return _authoring(values)
+
+
+def _authoring(node):
+    if isinstance(node, dict):
+        if len(node) == 1 and "fn::secret" in node:
+            inner = node["fn::secret"]
+            if isinstance(inner, dict) and list(inner) == ["ciphertext"]:
+                return {"fn::secret": str(inner["ciphertext"])}
+            return {"fn::secret": _authoring(inner)}
+        return {str(k): _authoring(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_authoring(v) for v in node]
+    if node is None or isinstance(node, (bool, int, float, str)):
+        return node
+    return str(node)  # YAML timestamps and binary: as text
+
+
 class Revision:
     __slots__ = ("number", "yaml", "read_body", "created", "creator_login", "creator_name")
 
@@ -197,7 +247,7 @@ class Env:
         self.revisions = []
         history = spec.get("history") or []
         for i, rev in enumerate(list(history) + [spec]):
-            read_body = self._read_body(rev)
+            read_body = self.read_body(rev)
             y = rev.get("yaml")
             if y is None:
                 y = default_yaml(rev.get("values"))
@@ -210,7 +260,7 @@ class Env:
             self.tags[tag] = num
         self.created = base_time
 
-    def _read_body(self, rev):
+    def read_body(self, rev):
         raw = rev.get("properties_raw")
         props = raw if raw is not None else properties_of(rev.get("values"), self.label)
         return dumps({"properties": props})
@@ -592,14 +642,20 @@ class Handler(fakelib.Handler):
             text = body.decode("utf-8")
         except UnicodeDecodeError:
             return _err(400, "definition is not valid UTF-8")
+        try:
+            read_body, problem = env.read_body({"values": values_from_definition(text)}), None
+        except BadDefinition as e:
+            read_body, problem = None, str(e)
         with st.lock:
             if if_match is None and st.require_if_match:
                 return _err(428, "If-Match required")
             if if_match is not None and if_match != env.etag():
                 return _err(409, "Conflict: the environment was modified; re-read it and retry")
+            if problem:
+                return 400, {"Content-Type": JSON}, dumps({"diagnostics": [{"summary": problem}]})
             prev = env.current
             created = max(datetime.now(timezone.utc), prev.created + timedelta(seconds=1))
-            rev = Revision(prev.number + 1, text, prev.read_body, created)
+            rev = Revision(prev.number + 1, text, read_body, created)
             env.revisions.append(rev)
             etag = env.etag()
         return 200, {"Content-Type": JSON, "ETag": etag}, dumps({"diagnostics": []})

@@ -388,11 +388,100 @@ def test_definition_get_patch_etag_and_versions(tmp_path):
         assert status == 200
         assert [(t["name"], t["revision"]) for t in tags["tags"]] == [("first", 1), ("stable", 1)]
 
-        # PATCH keeps the values (the fake does not re-derive them from YAML yet)
+        # the PATCHed revision's values come from its YAML; older revisions keep theirs
         props = f.open_read()
-        assert plain(props["properties"]["environmentVariables"])["A"] == "x"
+        assert plain(props["properties"]["environmentVariables"]) == {"A": "y"}
+        sid = f.json("POST", ENV + "/versions/2/open")[2]["id"]
+        assert plain(f.json("GET", f"{ENV}/open/{sid}")[2]["properties"]["environmentVariables"])["A"] == "x"
         # a PATCH without If-Match is accepted, as the real service does
         assert f.req("PATCH", ENV, AUTH, body="values: {}\n")[0] == 200
+    finally:
+        f.stop()
+
+
+PATCHED = """\
+# a comment
+imports:
+  - base
+values:
+  shared: &shared
+    region: eu
+  environmentVariables:
+    PLAIN: "hello"
+    NUM: 3
+    NEW_SECRET:
+      fn::secret: "s3cret\\nline"
+    OLD_SECRET:
+      fn::secret:
+        ciphertext: ZXNjeAAAAAE=
+    NESTED: {a: {fn::secret: inner}, b: [1, two]}
+    INTERP: ${shared.region}
+    <<: {MERGED: m}
+  pulumiConfig: *shared
+"""
+
+
+def test_patch_derives_values_and_secrets_from_the_yaml(tmp_path):
+    f = Fake(STATE, tmp_path)
+    try:
+        etag = f.req("GET", ENV, AUTH)[1]["etag"]
+        status, _, body = f.req("PATCH", ENV, {**AUTH, "If-Match": etag}, body=PATCHED)
+        assert status == 200, body
+        assert f.req("GET", ENV, AUTH)[2].decode() == PATCHED
+        props = f.open_read()["properties"]
+        assert set(props) == {"shared", "environmentVariables", "pulumiConfig"}, "imports are not evaluated"
+        ev = props["environmentVariables"]
+        assert plain(ev) == {
+            "PLAIN": "hello",
+            "NUM": 3,
+            "NEW_SECRET": "s3cret\nline",
+            "OLD_SECRET": "ZXNjeAAAAAE=",
+            "NESTED": {"a": "inner", "b": [1, "two"]},
+            "INTERP": "${shared.region}",
+            "MERGED": "m",
+        }
+        secret = {p for p, v in walk(ev) if v.get("secret")}
+        assert secret == {"$.NEW_SECRET", "$.OLD_SECRET", "$.NESTED.a"}
+        assert plain(props["pulumiConfig"]) == {"region": "eu"}
+        for _, v in walk(ev):
+            assert "def" in v["trace"]
+    finally:
+        f.stop()
+
+
+@pytest.mark.parametrize(
+    "text,summary",
+    [
+        ("values: [unclosed\n", "invalid YAML"),
+        ("- a list\n", "must be a mapping"),
+        ("values: text\n", "values must be a mapping"),
+    ],
+)
+def test_patch_with_a_bad_definition_is_400_and_changes_nothing(tmp_path, text, summary):
+    f = Fake(STATE, tmp_path)
+    try:
+        etag = f.req("GET", ENV, AUTH)[1]["etag"]
+        status, _, body = f.json("PATCH", ENV, {**AUTH, "If-Match": etag}, body=text)
+        assert status == 400 and summary in body["diagnostics"][0]["summary"], body
+        assert f.req("GET", ENV, AUTH)[1]["etag"] == etag
+        assert [r["number"] for r in f.json("GET", ENV + "/versions")[2]] == [2, 1]
+        # a stale ETag is a conflict before the text is looked at
+        assert f.req("PATCH", ENV, {**AUTH, "If-Match": '"stale"'}, body=text)[0] == 409
+    finally:
+        f.stop()
+
+
+def test_python_sdk_reads_a_patched_definition(tmp_path):
+    esc = pytest.importorskip("pulumi_esc_sdk")
+    f = Fake(STATE, tmp_path)
+    try:
+        etag = f.req("GET", ENV, AUTH)[1]["etag"]
+        assert f.req("PATCH", ENV, {**AUTH, "If-Match": etag}, body=PATCHED)[0] == 200
+        client = esc.EscClient(esc.Configuration(host=f.url, access_token=TOKEN))
+        env, values, _ = client.open_and_read_environment("acme", "proj", "dev")
+        assert values["environmentVariables"]["NEW_SECRET"] == "s3cret\nline"
+        assert env.properties["environmentVariables"].value["NEW_SECRET"]["secret"] is True
+        assert "secret" not in env.properties["environmentVariables"].value["PLAIN"]
     finally:
         f.stop()
 

@@ -161,7 +161,7 @@ impl GitHub {
                         created_at: s.created_at,
                         updated_at: s.updated_at,
                         visibility: s.visibility,
-                        selected_repositories: None,
+                        ..Entry::default()
                     }));
                     if n < PER_PAGE || out.len() as u64 >= got.total_count {
                         break;

@@ -1,0 +1,248 @@
+//! `escort rotation`: how old each manifest secret is in each `--target`,
+//! against its group's `rotate_days` (the model is `crate::rotation`). Only
+//! the `Target` trait is used: every target's listing carries `updated_at`.
+//!
+//! The targets are read at once. One that cannot be read is reported and the
+//! others still are; the run then exits with that error's code (3 for a
+//! backend) rather than 1 or 0, so that a report with a hole never passes
+//! for a complete one.
+
+use super::report::ReportFormat;
+use crate::error::{self, Failure, Kind};
+use crate::manifest::{self, Manifest};
+use crate::rotation::{self, Clock, Row, Status, Timestamp};
+use crate::secret;
+use crate::target::{self, AccessFlags, TargetFlags};
+use anyhow::{Context, Result};
+use clap::Args;
+use console::style;
+use futures_util::future::join_all;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+#[derive(Args, Debug)]
+pub struct RotationArgs {
+    /// The manifest [default: escort.toml, else .env.example, in the working directory].
+    #[arg(long, value_name = "PATH")]
+    pub manifest: Option<PathBuf>,
+
+    /// Where to look (repeatable): github:OWNER/REPO[@ENVIRONMENT], github-org:ORG,
+    /// github-user, and the other targets `escort ls` takes.
+    #[arg(long = "target", value_name = "TARGET", required = true)]
+    pub targets: Vec<String>,
+
+    #[command(flatten)]
+    pub flags: TargetFlags,
+
+    /// A secret due within DAYS is reported as due soon.
+    #[arg(long, value_name = "DAYS", default_value_t = 14)]
+    pub due_soon: u32,
+
+    /// How to print the report.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: ReportFormat,
+}
+
+/// How reading one target went.
+#[derive(Serialize)]
+struct TargetRead {
+    /// As named on the command line.
+    target: String,
+    /// As the target describes itself.
+    name: String,
+    ok: bool,
+    /// How many secrets it holds, manifest or not.
+    secrets: Option<usize>,
+    detail: Option<String>,
+    #[serde(skip)]
+    failure: Option<Kind>,
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    ok: bool,
+    manifest: String,
+    as_of: String,
+    due_soon_days: u32,
+    targets: &'a [TargetRead],
+    secrets: &'a [Row],
+    summary: BTreeMap<Status, usize>,
+}
+
+pub async fn rotation(args: RotationArgs) -> Result<u8> {
+    let clock = Clock { now: now()?, due_soon_days: args.due_soon };
+    let manifest = manifest::load(&manifest::locate(args.manifest)?)?;
+    // Every target is opened, and so checked, before any is read.
+    let targets = args
+        .targets
+        .iter()
+        .map(|spec| target::open(spec, &args.flags, &AccessFlags::default()))
+        .collect::<Result<Vec<_>>>()?;
+    // `details`: some targets date their secrets only at a request each (ESC revisions).
+    let listings = join_all(targets.iter().map(|t| t.list(true))).await;
+
+    let mut reads = Vec::with_capacity(targets.len());
+    let mut rows = Vec::new();
+    for ((spec, target), listing) in args.targets.iter().zip(&targets).zip(listings) {
+        let mut read = TargetRead {
+            target: spec.clone(),
+            name: target.name(),
+            ok: true,
+            secrets: None,
+            detail: None,
+            failure: None,
+        };
+        match listing {
+            Ok(entries) => {
+                read.secrets = Some(entries.len());
+                rows.extend(rotation::assess(&manifest, spec, &entries, |n| target.canonical(n), &clock));
+            }
+            Err(e) => {
+                read.ok = false;
+                read.detail = Some(secret::scrub(&format!("{e:#}")));
+                read.failure = Some(error::kind_of(&e));
+            }
+        }
+        reads.push(read);
+    }
+    rotation::sort(&mut rows);
+    let summary = rotation::summary(&rows);
+    let overdue = summary[&Status::Overdue] > 0;
+
+    let out = match args.format {
+        ReportFormat::Text => text(&manifest, &clock, &reads, &rows, &summary),
+        ReportFormat::Json => {
+            let report = JsonReport {
+                ok: !overdue && reads.iter().all(|r| r.ok),
+                manifest: manifest.path.display().to_string(),
+                as_of: clock.now.rfc3339(),
+                due_soon_days: clock.due_soon_days,
+                targets: &reads,
+                secrets: &rows,
+                summary,
+            };
+            serde_json::to_string_pretty(&report)? + "\n"
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(out.as_bytes())?;
+    stdout.flush()?;
+
+    let unread: Vec<&TargetRead> = reads.iter().filter(|r| !r.ok).collect();
+    if let Some(first) = unread.first() {
+        let names: Vec<&str> = unread.iter().map(|r| r.target.as_str()).collect();
+        return Err(Failure {
+            kind: first.failure.unwrap_or(Kind::Backend),
+            message: format!("the report is incomplete: could not read {}", names.join(", ")),
+        }
+        .into());
+    }
+    Ok(if overdue { Kind::Failed.exit_code() } else { 0 })
+}
+
+/// The report's instant: `ESCORT_NOW` (RFC 3339) for reproducible reports,
+/// else the system clock.
+fn now() -> Result<Timestamp> {
+    if let Some(given) = std::env::var_os("ESCORT_NOW").filter(|v| !v.is_empty()) {
+        let text = given.to_string_lossy();
+        return Timestamp::parse(text.trim()).ok_or_else(|| {
+            error::usage(format!("ESCORT_NOW `{text}` is not an RFC 3339 time such as 2026-01-01T00:00:00Z"))
+        });
+    }
+    let since = SystemTime::now().duration_since(UNIX_EPOCH).context("the system clock is before 1970")?;
+    Ok(Timestamp::from_unix(i64::try_from(since.as_secs()).context("the system clock is out of range")?))
+}
+
+/// Header, the targets, one line per (secret, target), and a summary.
+fn text(
+    manifest: &Manifest,
+    clock: &Clock,
+    reads: &[TargetRead],
+    rows: &[Row],
+    summary: &BTreeMap<Status, usize>,
+) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "escort rotation: {} as of {} (due soon: within {} days)\n",
+        manifest.path.display(),
+        clock.now.date(),
+        clock.due_soon_days
+    );
+    let width = reads.iter().map(|r| r.target.chars().count()).max().unwrap_or(0);
+    for r in reads {
+        let what = match (&r.secrets, &r.detail) {
+            (Some(n), _) => format!("{}: {n} secrets", r.name),
+            (None, detail) => {
+                style(format!("could not be read: {}", detail.as_deref().unwrap_or(""))).red().to_string()
+            }
+        };
+        let _ = writeln!(out, "  {:width$}  {what}", r.target);
+    }
+
+    if !rows.is_empty() {
+        out.push('\n');
+        out.push_str(&table(rows));
+    }
+    let counts: Vec<String> =
+        summary.iter().filter(|(_, n)| **n > 0).map(|(s, n)| format!("{n} {}", s.label())).collect();
+    let counts = if counts.is_empty() { "nothing to report".to_string() } else { counts.join(", ") };
+    let _ = writeln!(out, "\nSummary: {counts}.");
+    out
+}
+
+const HEADER: [&str; 8] = ["STATUS", "SECRET", "TARGET", "GROUP", "UPDATED", "AGE", "ROTATE", "DUE"];
+
+/// Columns sized to their contents; the status coloured after padding, so
+/// colour codes do not upset the widths.
+fn table(rows: &[Row]) -> String {
+    let days = |d: Option<i64>| d.map_or_else(|| "-".to_string(), |d| format!("{d}d"));
+    let cells: Vec<[String; 8]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.status.label().to_string(),
+                r.name.clone(),
+                r.target.clone(),
+                r.group.clone().unwrap_or_else(|| "-".to_string()),
+                r.updated_date().unwrap_or_else(|| "-".to_string()),
+                days(r.age_days),
+                days(r.rotate_days.map(i64::from)),
+                due(r),
+            ]
+        })
+        .collect();
+    let widths: [usize; 8] =
+        std::array::from_fn(|c| cells.iter().map(|r| r[c].chars().count()).chain([HEADER[c].len()]).max().unwrap_or(0));
+    let mut out = String::new();
+    let header: Vec<String> = HEADER.iter().zip(widths).map(|(h, w)| format!("{h:w$}")).collect();
+    let _ = writeln!(out, "{}", header.join("  ").trim_end());
+    for (row, cells) in rows.iter().zip(cells) {
+        let padded: Vec<String> = cells.iter().zip(widths).map(|(c, w)| format!("{c:w$}")).collect();
+        let status = match row.status {
+            Status::Overdue => style(&padded[0]).red().bold(),
+            Status::DueSoon | Status::Unknown => style(&padded[0]).yellow(),
+            Status::Ok => style(&padded[0]).green(),
+            Status::Absent | Status::NoPolicy => style(&padded[0]).dim(),
+        };
+        let _ = writeln!(out, "{status}  {}", padded[1..].join("  ").trim_end());
+    }
+    out
+}
+
+/// `2025-12-30 (2 days ago)`, `2026-01-08 (in 7 days)`, `2026-01-01 (today)`.
+fn due(row: &Row) -> String {
+    let (Some(date), Some(left)) = (&row.due, row.days_left) else { return "-".to_string() };
+    let when = match left {
+        0 => "today".to_string(),
+        1 => "tomorrow".to_string(),
+        -1 => "yesterday".to_string(),
+        l if l < 0 => format!("{} days ago", -l),
+        l => format!("in {l} days"),
+    };
+    format!("{date} ({when})")
+}

@@ -1,0 +1,221 @@
+//! A Pulumi ESC environment as a `Target` (`esc:ENV`, SPEC §7): variables
+//! under `values.environmentVariables` of its definition, secrets as
+//! `fn::secret`. Every write is one PATCH of the whole definition carrying its
+//! ETag; when someone else changed it in between (409), the definition is
+//! read again and the same change made to it, a bounded number of times.
+
+use super::{AccessFlags, Action, Entry, Outcome, Progress, Target, TargetFlags};
+use crate::error;
+use crate::esc::definition::{Change, Definition, Since};
+use crate::esc::{EnvRef, Esc};
+use crate::http::HttpError;
+use crate::source::BoxFuture;
+use crate::ui;
+use crate::vars::Var;
+use anyhow::{Context, Result};
+use futures_util::future::join_all;
+use std::collections::HashSet;
+use tokio::sync::OnceCell;
+
+/// Rounds of read, edit and write before concurrent changes are reported.
+const TRIES: usize = 3;
+/// How many revisions `ls` walks back to date each variable's last change.
+const MAX_REVISIONS: usize = 50;
+
+pub struct EscTarget {
+    esc: Esc,
+    env: EnvRef,
+    /// `env` with its organization, looked up once.
+    resolved: OnceCell<EnvRef>,
+    /// `--plaintext`: written as plain values even when the source says secret.
+    plaintext: Vec<String>,
+    concurrency: usize,
+}
+
+impl EscTarget {
+    /// `esc:[ORG/]PROJECT/ENV`, with the ESC configuration from the environment.
+    pub fn open(spec: &str, flags: &TargetFlags, access: &AccessFlags) -> Result<Self> {
+        let name = spec
+            .strip_prefix("esc:")
+            .filter(|n| !n.trim().is_empty())
+            .ok_or_else(|| error::usage(format!("`{spec}`: name the environment, as in esc:[ORG/]PROJECT/ENV")))?;
+        let env = EnvRef::parse(name)?;
+        if let Some(version) = &env.version {
+            return Err(error::usage(format!(
+                "`{spec}`: revision `{version}` cannot be written; name the environment without @{version}"
+            )));
+        }
+        Ok(EscTarget {
+            esc: Esc::from_env()?,
+            env,
+            resolved: OnceCell::new(),
+            plaintext: access.plaintext.iter().map(|k| k.trim().to_string()).collect(),
+            concurrency: flags.concurrency.into(),
+        })
+    }
+
+    async fn env(&self) -> Result<&EnvRef> {
+        self.resolved.get_or_try_init(|| self.esc.resolve(&self.env)).await
+    }
+
+    /// Read the definition, make `changes`, write it back with its ETag; from
+    /// the read again on a 409. Whether each changed name was there before.
+    async fn write(&self, changes: &[Change<'_>]) -> Result<Vec<bool>> {
+        let env = self.env().await?;
+        let context = || format!("ESC environment `{env}`");
+        for attempt in 1..=TRIES {
+            let (text, etag) = self.esc.definition(env).await?;
+            // Without one, the write could replace a change escort never saw.
+            let etag = etag.ok_or_else(|| {
+                error::backend(format!(
+                    "ESC sent the definition of `{env}` without an ETag: escort writes only with one"
+                ))
+            })?;
+            let definition = Definition::parse(text).with_context(context)?;
+            let edited = definition.edit(changes).with_context(context)?;
+            if *edited.text == *definition.text() {
+                return Ok(edited.existed);
+            }
+            match self.esc.update_definition(env, &edited.text, &etag).await {
+                Ok(()) => return Ok(edited.existed),
+                Err(e) if conflict(&e) && attempt < TRIES => {
+                    ui::note(&format!(
+                        "ESC environment `{env}` changed while escort was writing to it: reading it again"
+                    ));
+                }
+                Err(e) if conflict(&e) => break,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(error::backend(format!(
+            "ESC environment `{env}` was changed by someone else each of the {TRIES} times escort tried to write \
+             to it, so nothing was written: run the command again"
+        )))
+    }
+
+    /// Fill each entry's `updated_at` with the date of the newest revision
+    /// that changed its value, and `created_at` with the one that added it
+    /// when the walk gets there. Newest first, `concurrency` revisions at a
+    /// time, at most `MAX_REVISIONS` back, stopping after the batch in which
+    /// every `updated_at` became known; a variable unchanged for longer keeps
+    /// no date.
+    async fn date(&self, entries: &mut [Entry]) -> Result<()> {
+        let env = self.env().await?;
+        let revisions = self.esc.revisions(env, MAX_REVISIONS + 1).await?;
+        let mut newer: Option<(Option<String>, u64, Definition)> = None;
+        for batch in revisions.chunks(self.concurrency) {
+            let texts = join_all(batch.iter().map(|r| self.esc.definition_at(env, r.number))).await;
+            for (revision, text) in batch.iter().zip(texts) {
+                let context = || format!("revision {} of ESC environment `{env}`", revision.number);
+                let older = Definition::parse(text?).with_context(context)?;
+                if let Some((date, _, definition)) = &newer {
+                    let since = definition.since(&older).with_context(context)?;
+                    for entry in entries.iter_mut() {
+                        let Some(since) = since.get(&entry.name) else { continue };
+                        if *since != Since::Same && entry.updated_at.is_none() {
+                            entry.updated_at = date.clone();
+                        }
+                        if *since == Since::Added && entry.created_at.is_none() {
+                            entry.created_at = date.clone();
+                        }
+                    }
+                }
+                newer = Some((revision.created.clone(), revision.number, older));
+            }
+            if entries.iter().all(|e| e.updated_at.is_some()) {
+                break;
+            }
+        }
+        // What the very first revision holds was created in it.
+        if let Some((date, 1, first)) = newer {
+            let held: HashSet<String> = first.variables()?.into_iter().map(|v| v.name).collect();
+            for entry in entries.iter_mut().filter(|e| held.contains(&e.name)) {
+                entry.updated_at = entry.updated_at.take().or_else(|| date.clone());
+                entry.created_at = entry.created_at.take().or_else(|| date.clone());
+            }
+        }
+        Ok(())
+    }
+}
+
+fn conflict(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<HttpError>().is_some_and(|h| h.status == Some(409))
+}
+
+impl Target for EscTarget {
+    fn name(&self) -> String {
+        format!("ESC environment {}", self.env)
+    }
+
+    fn check(&self, vars: &[Var]) -> Result<()> {
+        let mut problems = super::env_var_problems(vars);
+        for key in &self.plaintext {
+            if !vars.iter().any(|v| v.name == *key) {
+                problems.push(format!("--plaintext names {key}, which is not being written"));
+            }
+        }
+        if problems.is_empty() {
+            return Ok(());
+        }
+        Err(error::usage(format!(
+            "ESC exports these as environment variables and would not export them, so nothing was sent: {}",
+            problems.join("; ")
+        )))
+    }
+
+    fn list(&self, details: bool) -> BoxFuture<'_, Result<Vec<Entry>>> {
+        Box::pin(async move {
+            let env = self.env().await?;
+            let (text, _) = self.esc.definition(env).await?;
+            let context = || format!("ESC environment `{env}`");
+            let variables = Definition::parse(text).and_then(|d| d.variables()).with_context(context)?;
+            let mut entries: Vec<Entry> =
+                variables.into_iter().map(|v| Entry { name: v.name, secret: v.secret, ..Entry::default() }).collect();
+            if details && !entries.is_empty() {
+                self.date(&mut entries).await?;
+            }
+            Ok(entries)
+        })
+    }
+
+    fn put<'a>(&'a self, vars: &'a [Var], progress: Progress<'a>) -> BoxFuture<'a, Result<Vec<Outcome>>> {
+        self.apply(vars, &[], progress)
+    }
+
+    fn delete<'a>(&'a self, names: &'a [String], progress: Progress<'a>) -> BoxFuture<'a, Result<Vec<Outcome>>> {
+        self.apply(&[], names, progress)
+    }
+
+    /// Writes and deletions in one edit: one new revision.
+    fn apply<'a>(
+        &'a self,
+        vars: &'a [Var],
+        prune: &'a [String],
+        progress: Progress<'a>,
+    ) -> BoxFuture<'a, Result<Vec<Outcome>>> {
+        Box::pin(async move {
+            let secret = |v: &Var| v.secret && !self.plaintext.contains(&v.name);
+            let changes: Vec<Change> = vars
+                .iter()
+                .map(|v| Change { name: &v.name, value: Some(&v.value), secret: secret(v) })
+                .chain(prune.iter().map(|name| Change { name, value: None, secret: false }))
+                .collect();
+            if changes.is_empty() {
+                return Ok(Vec::new());
+            }
+            let existed = self.write(&changes).await?;
+            let outcomes = changes.iter().zip(existed).map(|(change, was)| Outcome {
+                name: change.name.to_string(),
+                result: match (change.value, was) {
+                    (Some(_), true) => Ok(Action::Update),
+                    (Some(_), false) => Ok(Action::Create),
+                    (None, true) => Ok(Action::Delete),
+                    (None, false) => {
+                        Err(error::backend(format!("{} is not in the definition of the {}", change.name, self.name())))
+                    }
+                },
+            });
+            Ok(outcomes.inspect(|o| progress(o)).collect())
+        })
+    }
+}
