@@ -1035,3 +1035,339 @@ fn oidc_login_needs_no_stored_token() {
     assert_eq!(run.step("login").code, Some(2), "{}", run.explain());
     assert!(run.step("login").stderr.contains("id-token: write"), "{}", run.explain());
 }
+
+// ---------------------------------------------------------------------------------------
+// The prebuilt download (install.sh, install_prebuilt), against a file server on loopback
+// ---------------------------------------------------------------------------------------
+
+/// A static file server on 127.0.0.1 (Python's http.server) serving a temporary
+/// directory, which logs each request it answers as `GET /path 200`; stopped on drop.
+struct FileServer {
+    child: std::process::Child,
+    // Held open: the server exits when its stdin closes, even if the test is killed.
+    _stdin: std::process::ChildStdin,
+    url: String,
+    root: tempfile::TempDir,
+    log: PathBuf,
+}
+
+const FILE_SERVER: &str = r#"
+import functools, http.server, sys, threading
+root, log = sys.argv[1], sys.argv[2]
+class Handler(http.server.SimpleHTTPRequestHandler):
+    def log_request(self, code="-", size="-"):
+        with open(log, "a") as f:
+            f.write("%s %s %s\n" % (self.command, self.path, getattr(code, "value", code)))
+    def log_message(self, *args):
+        pass
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=root))
+threading.Thread(target=server.serve_forever, daemon=True).start()
+print("READY http://127.0.0.1:%d" % server.server_address[1], flush=True)
+sys.stdin.read()
+"#;
+
+impl FileServer {
+    fn start() -> FileServer {
+        use std::io::BufRead;
+        let root = tempfile::tempdir().unwrap();
+        let log = root.path().join(".requests");
+        std::fs::write(&log, "").unwrap();
+        let mut child = Command::new("python3")
+            .args(["-c", FILE_SERVER])
+            .arg(root.path())
+            .arg(&log)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("python3 runs the file server");
+        let stdin = child.stdin.take().unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let url = line.trim().strip_prefix("READY ").unwrap_or_else(|| panic!("file server said {line:?}")).to_string();
+        FileServer { child, _stdin: stdin, url, root, log }
+    }
+
+    /// Serve `bytes` at `path` (relative to the root).
+    fn put(&self, path: &str, bytes: &[u8]) {
+        let file = self.root.path().join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, bytes).unwrap();
+    }
+
+    /// The requests answered so far: `GET /path STATUS`.
+    fn requests(&self) -> Vec<String> {
+        common::read(&self.log).lines().map(String::from).collect()
+    }
+}
+
+impl Drop for FileServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The release asset's target for this machine, as install.sh's release_target names it.
+fn release_target() -> &'static str {
+    match runner_os_arch() {
+        ("Linux", "X64") => "x86_64-unknown-linux-musl",
+        ("Linux", "ARM64") => "aarch64-unknown-linux-musl",
+        ("macOS", "X64") => "x86_64-apple-darwin",
+        ("macOS", "ARM64") => "aarch64-apple-darwin",
+        other => panic!("no release target for {other:?}"),
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    let tool = if Command::new("sha256sum").arg("--version").output().is_ok() {
+        vec!["sha256sum"]
+    } else {
+        vec!["shasum", "-a", "256"]
+    };
+    let mut child =
+        Command::new(tool[0]).args(&tool[1..]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let bytes = bytes.to_vec();
+    let writer = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, &bytes).unwrap());
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    String::from_utf8(out.stdout).unwrap().split_whitespace().next().unwrap().to_string()
+}
+
+/// The escort this suite built, read once (a build running meanwhile cannot change it
+/// between serving it and checking its hash).
+fn escort_bytes() -> Vec<u8> {
+    std::fs::read(escort_bin()).unwrap()
+}
+
+/// The action with only its install step.
+fn install_only() -> Action {
+    let mut a = action();
+    a.steps.retain(|s| s.id == "install");
+    a
+}
+
+/// A checksums file for the test, in the format of the action's checksums.txt (comment
+/// lines, other releases, other targets, a CRLF line), with `entries` (key, sha256).
+fn write_checksums(r: &Runner, entries: &[(&str, &str)]) -> PathBuf {
+    let mut text = String::from("# SHA-256 checksums of escort's release assets\n#\n");
+    text.push_str(&format!("{}  v0.1.0/escort-{}\n", "0".repeat(64), release_target()));
+    text.push_str(&format!("{}  v1.2.3/escort-x86_64-pc-windows-msvc.exe\r\n", "1".repeat(64)));
+    for (key, sha) in entries {
+        text.push_str(&format!("{sha}  {key}\n"));
+    }
+    let path = r._dir.path().join("checksums.txt");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Make `cargo` fail loudly on this runner: a step that falls back to building shows it.
+fn forbid_cargo(r: &mut Runner) {
+    let bin = r._dir.path().join("no-cargo");
+    std::fs::create_dir_all(&bin).unwrap();
+    let cargo = bin.join("cargo");
+    std::fs::write(&cargo, "#!/bin/sh\necho 'escort test: cargo must not run here' >&2\nexit 97\n").unwrap();
+    let mut perms = std::fs::metadata(&cargo).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&cargo, perms).unwrap();
+    let path = format!("{}:{}", bin.display(), r.env.get("PATH").cloned().unwrap_or_default());
+    r.set_env("PATH", &path);
+}
+
+/// Leftovers of a download in RUNNER_TEMP.
+fn download_leftovers(r: &Runner) -> Vec<PathBuf> {
+    std::fs::read_dir(&r.temp)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("escort-download-"))
+        .collect()
+}
+
+/// The default download location, <server_url>/<action_repository>/releases/download:
+/// a good checksum installs the asset into the tool cache, and the next run finds it there.
+#[test]
+fn downloads_the_release_asset_verifies_it_and_caches_it() {
+    let server = FileServer::start();
+    let escort = escort_bytes();
+    let sha = sha256_hex(&escort);
+    let asset = format!("escort-{}", release_target());
+    server.put(&format!("acme/escort/releases/download/v1.2.3/{asset}"), &escort);
+
+    let mut r = Runner::new();
+    forbid_cargo(&mut r);
+    let sums = write_checksums(&r, &[(&format!("v1.2.3/{asset}"), &sha)]);
+    r.set_env("ESCORT_CHECKSUMS", sums.to_str().unwrap());
+    // `uses: acme/escort@v1.2.3` on a server at this URL.
+    r.github.insert("action_ref".into(), "v1.2.3".into());
+    r.github.insert("action_repository".into(), "acme/escort".into());
+    r.github.insert("server_url".into(), server.url.clone());
+
+    let run = r.run_action(&install_only(), &[]);
+    assert!(!run.failed, "{}", run.explain());
+    let install = run.step("install");
+    assert!(install.stderr.contains(&format!("SHA-256 {sha} verified")), "{}", run.explain());
+    assert!(!install.stdout.contains("::warning::"), "{}", run.explain());
+    assert_eq!(server.requests(), [format!("GET /acme/escort/releases/download/v1.2.3/{asset} 200")]);
+    let dir = r.cache_dir("v1.2.3");
+    assert_eq!(
+        sha256_hex(&std::fs::read(dir.join("escort")).unwrap()),
+        sha,
+        "the downloaded binary, in the tool cache"
+    );
+    assert!(dir.with_extension("complete").is_file());
+    assert_eq!(run.outputs["version"], "v1.2.3");
+    assert_eq!(run.outputs["path"], dir.join("escort").display().to_string());
+    assert_eq!(install.path_file, format!("{}\n", dir.display()));
+    assert_eq!(download_leftovers(&r), Vec::<PathBuf>::new());
+
+    // The next job on this runner: from the tool cache, no request.
+    let run = r.run_action(&install_only(), &[]);
+    assert!(!run.failed, "{}", run.explain());
+    assert!(run.step("install").stderr.contains("escort v1.2.3 from the tool cache"), "{}", run.explain());
+    assert_eq!(server.requests().len(), 1, "{:?}", server.requests());
+}
+
+/// An asset that is not the one recorded in checksums.txt fails the step: nothing
+/// installed, nothing run, no fallback to building.
+#[test]
+fn a_download_with_the_wrong_checksum_fails_closed() {
+    let server = FileServer::start();
+    let canary = tempfile::tempdir().unwrap();
+    let ran = canary.path().join("tampered-binary-ran");
+    let asset = format!("escort-{}", release_target());
+    // A replaced asset: a script that would leave a trace if it were ever run.
+    let tampered = format!("#!/bin/sh\ntouch '{}'\necho 'escort 9.9.9'\n", ran.display());
+    server.put(&format!("mirror/v1.2.3/{asset}"), tampered.as_bytes());
+    let good = sha256_hex(&escort_bytes());
+    let bad = sha256_hex(tampered.as_bytes());
+
+    let mut r = Runner::new();
+    forbid_cargo(&mut r);
+    let sums = write_checksums(&r, &[(&format!("v1.2.3/{asset}"), &good)]);
+    r.set_env("ESCORT_CHECKSUMS", sums.to_str().unwrap());
+    r.set_env("ESCORT_DOWNLOAD_BASE", &format!("{}/mirror/", server.url));
+    let run = r.run_action(&action(), &[("version", "v1.2.3"), ("environment", ENV), ("token", TOKEN)]);
+    assert!(run.failed);
+    let install = run.step("install");
+    assert_eq!(install.code, Some(3), "{}", run.explain());
+    assert!(install.stderr.contains("::error::escort action: checksum mismatch"), "{}", run.explain());
+    assert!(install.stderr.contains(&good) && install.stderr.contains(&bad), "names both hashes: {}", install.stderr);
+    assert!(!install.stderr.contains("building") && !install.stderr.contains("cargo"), "{}", run.explain());
+    assert_eq!(run.step("load").code, None, "the job's later steps do not run");
+    assert!(!ran.exists(), "the tampered download was run");
+    assert!(!r.tool_cache.join("escort").exists(), "nothing in the tool cache");
+    assert_eq!(download_leftovers(&r), Vec::<PathBuf>::new(), "the download is removed");
+    assert_eq!((install.path_file.as_str(), install.output_file.as_str()), ("", ""));
+    assert_eq!(server.requests(), [format!("GET /mirror/v1.2.3/{asset} 200")], "fetched once, no retry");
+}
+
+/// No such asset on the server (404, after curl's retries): a warning, and the build of
+/// the action's own checkout, as when there is no release at all.
+#[test]
+fn a_missing_asset_falls_back_to_building() {
+    let server = FileServer::start();
+    let asset = format!("escort-{}", release_target());
+    let target_dir = escort_bin().parent().unwrap().parent().unwrap().to_path_buf();
+    let mut r = Runner::new();
+    let sums = write_checksums(&r, &[(&format!("v1.2.3/{asset}"), &"a".repeat(64))]);
+    r.set_env("ESCORT_CHECKSUMS", sums.to_str().unwrap());
+    r.set_env("ESCORT_DOWNLOAD_BASE", &server.url);
+    r.set_env("ESCORT_INSTALL_PROFILE", "debug");
+    r.set_env("CARGO_TARGET_DIR", target_dir.to_str().unwrap());
+    r.set_env("CARGO_NET_OFFLINE", "true");
+    let run = r.run_action(&install_only(), &[("version", "v1.2.3")]);
+    assert!(!run.failed, "{}", run.explain());
+    let install = run.step("install");
+    assert!(
+        install.stdout.contains(&format!("::warning::escort action: could not download {}/v1.2.3/{asset}", server.url)),
+        "{}",
+        run.explain()
+    );
+    assert!(install.stderr.contains("building escort from"), "{}", run.explain());
+    let requests = server.requests();
+    assert!(!requests.is_empty() && requests.iter().all(|q| *q == format!("GET /v1.2.3/{asset} 404")), "{requests:?}");
+    let version = &run.outputs["version"];
+    assert!(version.starts_with("local-"), "{version}");
+    assert!(r.cache_dir(version).join("escort").is_file());
+    assert!(!r.cache_dir("v1.2.3").exists(), "nothing filed under the version that was not downloaded");
+    assert_eq!(download_leftovers(&r), Vec::<PathBuf>::new());
+}
+
+/// Only release tags with a line in checksums.txt are downloaded: a branch, a commit, a
+/// local-<hash>, a tag the action's checksums.txt does not list, or no known download
+/// location go to the fallback (here: the tool cache entry of the action's own ref)
+/// without a request.
+#[test]
+fn no_download_without_a_release_tag_a_checksum_and_a_location() {
+    let server = FileServer::start();
+    let escort = escort_bytes();
+    let sha = sha256_hex(&escort);
+    let asset = format!("escort-{}", release_target());
+    let commit = "0123456789abcdef0123456789abcdef01234567";
+    let versions = ["main", commit, "local-0123456789abcdef", "v1.2.3"];
+    let mut entries = Vec::new();
+    for v in versions {
+        server.put(&format!("{v}/{asset}"), &escort);
+        entries.push((format!("{v}/{asset}"), sha.clone()));
+    }
+    let entries: Vec<(&str, &str)> = entries.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+
+    let mut r = Runner::new();
+    forbid_cargo(&mut r);
+    let sums = write_checksums(&r, &entries);
+    r.github.insert("action_ref".into(), "feature-x".into());
+    r.seed_cache("feature-x");
+    let base = [("ESCORT_DOWNLOAD_BASE", server.url.clone()), ("ESCORT_CHECKSUMS", sums.display().to_string())];
+    // (version, the job's download settings, the note install.sh gives)
+    type Case<'a> = (&'a str, &'a [(&'a str, String)], String);
+    let cases: [Case; 5] = [
+        ("main", &base, "main is not a release tag".into()),
+        (commit, &base, format!("{commit} is not a release tag")),
+        ("local-0123456789abcdef", &base, "local-0123456789abcdef is not a release tag".into()),
+        // The action's own checksums.txt (no ESCORT_CHECKSUMS), which lists no such tag.
+        ("v0.0.0-test", &base[..1], format!("no checksum for v0.0.0-test/{asset}")),
+        // No ESCORT_DOWNLOAD_BASE, and no github.action_repository (a local action).
+        ("v1.2.3", &base[1..], "the action's repository is not known".into()),
+    ];
+    for (version, env, note) in cases {
+        for k in ["ESCORT_DOWNLOAD_BASE", "ESCORT_CHECKSUMS"] {
+            r.env.remove(k);
+        }
+        for (k, v) in env {
+            r.set_env(k, v);
+        }
+        let run = r.run_action(&install_only(), &[("version", version)]);
+        assert!(!run.failed, "{version}: {}", run.explain());
+        let install = run.step("install");
+        assert!(install.stderr.contains(&note), "{version}: {}", run.explain());
+        assert!(install.stdout.contains(&format!("::warning::escort action: no prebuilt escort {version}")));
+        assert!(install.stderr.contains("escort feature-x from the tool cache"), "{version}: {}", run.explain());
+        assert_eq!(run.outputs["version"], "feature-x");
+        assert_eq!(server.requests(), Vec::<String>::new(), "{version}: no download");
+    }
+}
+
+/// The action's checksums.txt: comments, and lines `<sha256>  <tag>/escort-<target>[.exe]`
+/// that install.sh can use.
+#[test]
+fn checksums_txt_is_well_formed() {
+    let text = common::read(&common::repo().join("checksums.txt"));
+    assert!(text.starts_with('#'), "a header comment explains the file");
+    let targets = [
+        "x86_64-unknown-linux-musl",
+        "aarch64-unknown-linux-musl",
+        "x86_64-apple-darwin",
+        "aarch64-apple-darwin",
+        "x86_64-pc-windows-msvc.exe",
+    ];
+    let mut seen = std::collections::BTreeSet::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#')) {
+        let (sha, key) = line.split_once("  ").unwrap_or_else(|| panic!("not `<sha256>  <key>`: {line:?}"));
+        assert!(sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()), "{line:?}");
+        let (tag, file) = key.split_once('/').unwrap_or_else(|| panic!("no <tag>/ in {line:?}"));
+        assert!(tag.starts_with('v') && !tag.contains(char::is_whitespace), "{line:?}");
+        assert!(targets.iter().any(|t| file == format!("escort-{t}")), "unknown asset in {line:?}");
+        assert!(seen.insert(key.to_string()), "{key} listed twice");
+    }
+}

@@ -4,13 +4,15 @@
 # Order:
 #   1. the runner's tool cache: $RUNNER_TOOL_CACHE/escort/<version>/<arch>/escort[.exe]
 #      (a hit must run `escort --version`);
-#   2. the verified prebuilt release asset: install_prebuilt below, NOT YET WRITTEN;
+#   2. the prebuilt release asset for this runner, downloaded with curl and verified
+#      against the action's checksums.txt (install_prebuilt below), then stored in the
+#      tool cache; a checksum mismatch fails the step (no fallback);
 #   3. `cargo install --locked --path $GITHUB_ACTION_PATH` (the action's own checkout),
 #      then stored in the tool cache for the next job on this runner.
 # The binary's directory is appended to $GITHUB_PATH; the step outputs are `path` (the
 # binary) and `version` (the tool-cache version it is filed under).
 #
-# Environment:
+# Environment (install_prebuilt lists the download's own):
 #   ESCORT_VERSION          the `version` input (empty: the action's ref)
 #   ESCORT_ACTION_REF       ${{ github.action_ref }}, given through `env:` by action.yml
 #                           (the runner leaves $GITHUB_ACTION_REF empty in composite actions)
@@ -110,22 +112,128 @@ release_target() {
     esac
 }
 
+# The SHA-256 that checksums.txt records for asset key $2 (`<tag>/escort-<target>[.exe]`)
+# in file $1: printed in lowercase; nothing (status 0) when there is no line for it.
+# Lines are `<sha256>  <key>`; `#` comments and blank lines are skipped, as is a `\r` at
+# the end of a line. A malformed line for the key, or two different ones, is an error:
+# the file ships with the action and must be exact.
+expected_checksum() {
+    local file="$1" key="$2" found n
+    found="$(awk -v key="$key" '
+        { sub(/\r$/, "") }
+        NF == 0 || /^[ \t]*#/ { next }
+        { name = $2; sub(/^\*/, "", name) }
+        name == key { print $1 }
+    ' "$file" | LC_ALL=C sort -u)" || action_fail "could not read $file" 2
+    [ -n "$found" ] || return 0
+    n="$(printf '%s\n' "$found" | wc -l | tr -d ' ')"
+    [ "$n" = 1 ] || action_fail "$file has $n different checksums for $key" 2
+    case "$found" in
+    *[!0-9a-fA-F]*) action_fail "$file: the checksum for $key is not a SHA-256: $found" 2 ;;
+    esac
+    [ "${#found}" = 64 ] || action_fail "$file: the checksum for $key is not a SHA-256: $found" 2
+    printf '%s' "$found" | tr 'A-F' 'a-f'
+}
+
+# Whether $1 looks like a release tag: v1, v1.2, v1.2.3, v1.2.3-rc.1. Branch names,
+# commit hashes and local-<hash> do not, and are never downloaded.
+is_release_tag() {
+    local re='^v[0-9]+(\.[0-9]+){0,2}(-[0-9A-Za-z][0-9A-Za-z.]*)?$'
+    [[ "$1" =~ $re ]]
+}
+
+# curl with the options every download here uses: fail on HTTP errors, follow redirects,
+# retry (every error, where this curl knows --retry-all-errors: curl 7.71 and later),
+# and time out.
+download() {
+    local url="$1" out="$2" retry_all=()
+    if curl --retry-all-errors --version >/dev/null 2>&1; then retry_all=(--retry-all-errors); fi
+    curl --fail --location --silent --show-error \
+        --retry 3 ${retry_all[@]+"${retry_all[@]}"} --connect-timeout 10 --max-time 120 \
+        --user-agent "escort-action" --output "$out" "$url" >&2
+}
+
 # ---------------------------------------------------------------------------------------
-# PREBUILT DOWNLOAD: NOT YET WRITTEN (a later issue adds it).
-# It is to: download the release asset of escort version $1 for release_target from the
-# GitHub release of the action's repository, compute its SHA-256 (sha256_of_stdin) and
-# compare it with the line for that asset in "$ACTION_DIR/checksums.txt" (shipped in the
-# action, so a tampered release cannot pass), unpack it and copy the binary to path $2.
-# On any failure (no release, no asset for this runner, no checksum line, a mismatch,
-# no network) it returns 1 with a notice, and install.sh falls back to building.
-# Until then it always returns 1.
+# The prebuilt release asset of escort version $1 for this runner, downloaded to path $2
+# and verified against the SHA-256 for it in the action's own checksums.txt (shipped with
+# the action, so a replaced release asset cannot pass).
+#
+# Returns 1, with a note, when there is nothing to download or it could not be fetched
+# (not a release tag, no asset for this runner, no checksum line, no download location,
+# no curl, a failed download): install.sh then builds from source.
+# A download whose SHA-256 differs is NOT a reason to fall back: it fails the step
+# (::error::, exit 3) and nothing is installed.
+#
+# Environment (besides the runner's):
+#   ESCORT_SERVER_URL         ${{ github.server_url }}, given by action.yml
+#                             (default: $GITHUB_SERVER_URL, then https://github.com)
+#   ESCORT_ACTION_REPOSITORY  ${{ github.action_repository }}, given by action.yml
+#   ESCORT_DOWNLOAD_BASE      where the releases are instead of
+#                             <server>/<action repository>/releases/download: a mirror,
+#                             or GitHub Enterprise Server; assets are fetched from
+#                             <base>/<tag>/escort-<target>[.exe]
+#   ESCORT_CHECKSUMS          the checksums file instead of $GITHUB_ACTION_PATH/checksums.txt
+#                             (a mirror serving its own builds; escort's tests)
 # ---------------------------------------------------------------------------------------
 install_prebuilt() {
-    local version="$1" dest="$2" target
-    target="$(release_target)" || return 1
-    [ -f "$ACTION_DIR/checksums.txt" ] || return 1
-    log "no prebuilt download yet for $version ($target); building from source (${dest##*/})"
-    return 1
+    local version="$1" dest="$2" target asset key checksums expected base url part actual
+    if ! is_release_tag "$version"; then
+        log "$version is not a release tag: no prebuilt download"
+        return 1
+    fi
+    if ! target="$(release_target)"; then
+        log "no prebuilt escort for ${RUNNER_OS:-this OS}/$(tool_arch)"
+        return 1
+    fi
+    asset="escort-$target$EXE"
+    key="$version/$asset"
+    checksums="${ESCORT_CHECKSUMS:-$ACTION_DIR/checksums.txt}"
+    if [ ! -f "$checksums" ]; then
+        log "no $checksums: no prebuilt download"
+        return 1
+    fi
+    # (set -e does not apply in here: install_prebuilt runs as an `if` condition.)
+    expected="$(expected_checksum "$checksums" "$key")" || exit $?
+    if [ -z "$expected" ]; then
+        log "no checksum for $key in $checksums (this ref of the action predates that release, or it has no such asset): no prebuilt download"
+        return 1
+    fi
+    base="${ESCORT_DOWNLOAD_BASE:-}"
+    if [ -z "$base" ]; then
+        case "${ESCORT_ACTION_REPOSITORY:-}" in
+        [A-Za-z0-9]*/[A-Za-z0-9._-]*) ;;
+        *)
+            log "the action's repository is not known (a local action?) and ESCORT_DOWNLOAD_BASE is not set: no prebuilt download"
+            return 1
+            ;;
+        esac
+        base="${ESCORT_SERVER_URL:-${GITHUB_SERVER_URL:-https://github.com}}/$ESCORT_ACTION_REPOSITORY/releases/download"
+    fi
+    url="${base%/}/$version/$asset"
+    if ! command -v curl >/dev/null 2>&1; then
+        printf '::warning::%s\n' "$(escape_data "escort action: curl is not installed: cannot download $url")"
+        return 1
+    fi
+    mkdir -p "${dest%/*}"
+    part="$dest.part"
+    rm -f "$part"
+    log "downloading $url"
+    if ! download "$url" "$part"; then
+        rm -f "$part"
+        rmdir "${dest%/*}" 2>/dev/null || true
+        printf '::warning::%s\n' "$(escape_data "escort action: could not download $url")"
+        return 1
+    fi
+    actual="$(sha256_of_stdin <"$part")" || actual=""
+    [ -n "$actual" ] || { rm -f "$part"; rmdir "${dest%/*}" 2>/dev/null; action_fail "could not compute the SHA-256 of the download (no sha256sum or shasum)" 3; }
+    if [ "$actual" != "$expected" ]; then
+        rm -f "$part"
+        rmdir "${dest%/*}" 2>/dev/null || true
+        action_fail "checksum mismatch for $url: SHA-256 $actual, but $checksums has $expected for $key. Not installing it, and not falling back: the release asset is not the one that was published." 3
+    fi
+    chmod 755 "$part"
+    mv -f "$part" "$dest"
+    log "downloaded $key, SHA-256 $actual verified"
 }
 
 # Build the action's own checkout with cargo; print the built binary's path.
@@ -177,15 +285,22 @@ if [ -n "$CACHE_ROOT" ] && usable "$(cache_dir "$WANTED")/escort$EXE"; then
     log "escort $version from the tool cache"
 fi
 
-# 2. The verified prebuilt release asset.
+# 2. The verified prebuilt release asset (a checksum mismatch exits here).
 if [ -z "$bin" ]; then
-    download="$TEMP_ROOT/escort-download-$$/escort$EXE"
-    if install_prebuilt "$WANTED" "$download" && usable "$download"; then
-        version="$WANTED"
-        bin="$download"
-        if [ -n "$CACHE_ROOT" ]; then
-            store_in_cache "$download" "$(cache_dir "$version")"
-            bin="$(cache_dir "$version")/escort$EXE"
+    download_dir="$TEMP_ROOT/escort-download-$$"
+    download="$download_dir/escort$EXE"
+    if install_prebuilt "$WANTED" "$download"; then
+        if usable "$download"; then
+            version="$WANTED"
+            bin="$download"
+            if [ -n "$CACHE_ROOT" ]; then
+                store_in_cache "$download" "$(cache_dir "$version")"
+                bin="$(cache_dir "$version")/escort$EXE"
+                rm -rf "$download_dir"
+            fi
+        else
+            printf '::warning::%s\n' "$(escape_data "escort action: the downloaded escort $WANTED (checksum verified) does not run on this runner")"
+            rm -rf "$download_dir"
         fi
     fi
 fi
