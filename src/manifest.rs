@@ -46,6 +46,22 @@ pub struct SecretSpec {
     pub rules: Vec<Rule>,
 }
 
+#[cfg(test)]
+impl SecretSpec {
+    /// A required secret with no rules, for tests.
+    pub fn example(name: &str, group: Option<&str>) -> Self {
+        SecretSpec {
+            name: name.into(),
+            group: group.map(String::from),
+            description: None,
+            required: true,
+            secret: true,
+            default: None,
+            rules: Vec::new(),
+        }
+    }
+}
+
 pub struct OneOf {
     pub name: String,
     pub keys: Vec<String>,

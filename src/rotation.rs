@@ -331,15 +331,7 @@ mod tests {
     }
 
     fn manifest() -> Manifest {
-        let spec = |name: &str, group: Option<&str>| SecretSpec {
-            name: name.into(),
-            group: group.map(String::from),
-            description: None,
-            required: true,
-            secret: true,
-            default: None,
-            rules: Vec::new(),
-        };
+        let spec = SecretSpec::example;
         Manifest {
             path: PathBuf::from("escort.toml"),
             sources: Vec::new(),

@@ -121,15 +121,7 @@ mod tests {
     use crate::manifest::{Group, OneOf, Rule};
 
     fn spec(name: &str, group: Option<&str>) -> SecretSpec {
-        SecretSpec {
-            name: name.into(),
-            group: group.map(String::from),
-            description: None,
-            required: true,
-            secret: true,
-            default: None,
-            rules: Vec::new(),
-        }
+        SecretSpec::example(name, group)
     }
 
     #[test]

@@ -256,14 +256,6 @@ impl Target for DotenvTarget {
         })
     }
 
-    fn put<'a>(&'a self, vars: &'a [Var], progress: Progress<'a>) -> BoxFuture<'a, Result<Vec<Outcome>>> {
-        Box::pin(async move { self.change(vars, &[], progress) })
-    }
-
-    fn delete<'a>(&'a self, names: &'a [String], progress: Progress<'a>) -> BoxFuture<'a, Result<Vec<Outcome>>> {
-        Box::pin(async move { self.change(&[], names, progress) })
-    }
-
     fn apply<'a>(
         &'a self,
         vars: &'a [Var],
@@ -284,15 +276,7 @@ mod tests {
     }
 
     fn spec(name: &str, group: Option<&str>) -> SecretSpec {
-        SecretSpec {
-            name: name.into(),
-            group: group.map(String::from),
-            description: None,
-            required: true,
-            secret: true,
-            default: None,
-            rules: Vec::new(),
-        }
+        SecretSpec::example(name, group)
     }
 
     fn manifest() -> Manifest {

@@ -178,14 +178,6 @@ impl Target for EscTarget {
         })
     }
 
-    fn put<'a>(&'a self, vars: &'a [Var], progress: Progress<'a>) -> BoxFuture<'a, Result<Vec<Outcome>>> {
-        self.apply(vars, &[], progress)
-    }
-
-    fn delete<'a>(&'a self, names: &'a [String], progress: Progress<'a>) -> BoxFuture<'a, Result<Vec<Outcome>>> {
-        self.apply(&[], names, progress)
-    }
-
     /// Writes and deletions in one edit: one new revision.
     fn apply<'a>(
         &'a self,

@@ -201,14 +201,6 @@ impl Target for Fly {
         Box::pin(async move { Ok(self.listing().await?.to_vec()) })
     }
 
-    fn put<'a>(&'a self, vars: &'a [Var], progress: Progress<'a>) -> BoxFuture<'a, Result<Vec<Outcome>>> {
-        Box::pin(self.change(vars, &[], progress))
-    }
-
-    fn delete<'a>(&'a self, names: &'a [String], progress: Progress<'a>) -> BoxFuture<'a, Result<Vec<Outcome>>> {
-        Box::pin(self.change(&[], names, progress))
-    }
-
     fn apply<'a>(
         &'a self,
         vars: &'a [Var],

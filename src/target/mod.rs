@@ -79,26 +79,23 @@ pub trait Target: Send + Sync {
     /// The secrets in the target. `details` adds facts that cost a request
     /// per secret.
     fn list(&self, details: bool) -> BoxFuture<'_, Result<Vec<Entry>>>;
-    /// Write each variable. `Err` when none could be tried (no key, no
-    /// access); otherwise one outcome per variable, in order.
-    fn put<'a>(&'a self, vars: &'a [Var], progress: Progress<'a>) -> BoxFuture<'a, Result<Vec<Outcome>>>;
-    /// Delete each named secret; results as for `put`.
-    fn delete<'a>(&'a self, names: &'a [String], progress: Progress<'a>) -> BoxFuture<'a, Result<Vec<Outcome>>>;
-    /// Write `vars` and delete `prune` (`sync --prune`). Targets that can make
-    /// both changes at once (Fly: one request; a .env file: one write) do.
+    /// Write `vars` and delete `prune`: one outcome per name, writes first, in
+    /// order; `Err` when none could be tried (no key, no access). Targets that
+    /// can make both changes at once (ESC: one revision; Fly: one request; a
+    /// .env file: one write) do.
     fn apply<'a>(
         &'a self,
         vars: &'a [Var],
         prune: &'a [String],
         progress: Progress<'a>,
-    ) -> BoxFuture<'a, Result<Vec<Outcome>>> {
-        Box::pin(async move {
-            let mut outcomes = self.put(vars, progress).await?;
-            if !prune.is_empty() {
-                outcomes.extend(self.delete(prune, progress).await?);
-            }
-            Ok(outcomes)
-        })
+    ) -> BoxFuture<'a, Result<Vec<Outcome>>>;
+    /// Write each variable (`set`).
+    fn put<'a>(&'a self, vars: &'a [Var], progress: Progress<'a>) -> BoxFuture<'a, Result<Vec<Outcome>>> {
+        self.apply(vars, &[], progress)
+    }
+    /// Delete each named secret (`rm`).
+    fn delete<'a>(&'a self, names: &'a [String], progress: Progress<'a>) -> BoxFuture<'a, Result<Vec<Outcome>>> {
+        self.apply(&[], names, progress)
     }
 }
 

@@ -346,31 +346,34 @@ impl Target for GitHub {
         })
     }
 
-    fn put<'a>(&'a self, vars: &'a [Var], progress: Progress<'a>) -> BoxFuture<'a, Result<Vec<Outcome>>> {
+    fn apply<'a>(
+        &'a self,
+        vars: &'a [Var],
+        prune: &'a [String],
+        progress: Progress<'a>,
+    ) -> BoxFuture<'a, Result<Vec<Outcome>>> {
         Box::pin(async move {
-            if vars.is_empty() {
-                return Ok(Vec::new());
+            let mut outcomes = Vec::new();
+            if !vars.is_empty() {
+                // What every write needs comes first, so that a bad token or an
+                // unknown repository is one error rather than one per secret.
+                let key = self.key().await?;
+                let ids = self.repo_ids().await?;
+                let needs_existing =
+                    self.scope.level.has_visibility() && self.visibility.is_none() && self.repos.is_empty();
+                let existing = if needs_existing { self.listing().await? } else { &[] };
+                outcomes = bounded(vars, self.concurrency, progress, |v| async move {
+                    Outcome { name: v.name.clone(), result: self.put_one(v, key, ids, existing).await }
+                })
+                .await;
             }
-            // What every write needs comes first, so that a bad token or an
-            // unknown repository is one error rather than one per secret.
-            let key = self.key().await?;
-            let ids = self.repo_ids().await?;
-            let needs_existing =
-                self.scope.level.has_visibility() && self.visibility.is_none() && self.repos.is_empty();
-            let existing = if needs_existing { self.listing().await? } else { &[] };
-            Ok(bounded(vars, self.concurrency, progress, |v| async move {
-                Outcome { name: v.name.clone(), result: self.put_one(v, key, ids, existing).await }
-            })
-            .await)
-        })
-    }
-
-    fn delete<'a>(&'a self, names: &'a [String], progress: Progress<'a>) -> BoxFuture<'a, Result<Vec<Outcome>>> {
-        Box::pin(async move {
-            Ok(bounded(names, self.concurrency, progress, |name| async move {
-                Outcome { name: name.clone(), result: self.delete_one(name).await }
-            })
-            .await)
+            outcomes.extend(
+                bounded(prune, self.concurrency, progress, |name| async move {
+                    Outcome { name: name.clone(), result: self.delete_one(name).await }
+                })
+                .await,
+            );
+            Ok(outcomes)
         })
     }
 }
