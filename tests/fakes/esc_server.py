@@ -69,7 +69,6 @@ import json
 import re
 import socket
 import sys
-import threading
 import time
 from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -286,52 +285,25 @@ class Env:
         return self.revisions[n - 1] if n else None
 
 
-class State:
+class State(fakelib.Recorder):
     def __init__(self, data):
         if not isinstance(data, dict):
             raise BadState("state must be a JSON object")
+        fakelib.Recorder.__init__(self, data.get("faults") or [])
         token = data.get("token")
         if not isinstance(token, str) or not token:
             raise BadState("state needs a non-empty string 'token'")
-        self.lock = threading.Lock()
         self.auth_ok = "token " + token
         self.default_org = data.get("default_org")
         self.require_if_match = bool(data.get("require_if_match", False))
         base = datetime(2024, 1, 1, tzinfo=timezone.utc)
         self.envs = {n: Env(n, s, base) for n, s in (data.get("environments") or {}).items()}
-        self.faults = self._check_faults(data.get("faults") or [])
         self.sessions = {}
         self.next_session = 40001
-        self.log = []
         self.oidc = data.get("oidc")
         self.actions = data.get("actions")
 
-    @staticmethod
-    def _check_faults(faults):
-        if not isinstance(faults, list) or not all(isinstance(f, dict) for f in faults):
-            raise BadState("faults must be a list of objects")
-        out = []
-        for f in faults:
-            f = dict(f)
-            f.setdefault("op", "any")
-            f.setdefault("times", 1)
-            out.append(f)
-        return out
 
-    def take_fault(self, op, path):
-        with self.lock:
-            for f in self.faults:
-                if f["op"] not in ("any", op):
-                    continue
-                pc = f.get("path_contains")
-                if pc and pc not in path:
-                    continue
-                if f["times"] == 0:
-                    continue
-                if f["times"] > 0:
-                    f["times"] -= 1
-                return dict(f)
-        return None
 
     def new_session(self, env, rev):
         with self.lock:
@@ -384,7 +356,7 @@ class Handler(fakelib.Handler):
         op, handler = self._route(method, path)
         head_only = method == "HEAD"
 
-        fault = st.take_fault(op, path) if op else None
+        fault = st.take_fault(path, op=op) if op else None
         if fault:
             if fault.get("delay_ms"):
                 time.sleep(fault["delay_ms"] / 1000.0)
@@ -711,26 +683,10 @@ class Handler(fakelib.Handler):
     # ---- control ----------------------------------------------------------------------------
 
     def _control(self, method, path, body):
+        handled = self.server.state.control(method, path, body)
+        if handled is not None:
+            return handled
         st = self.server.state
-        ok = (200, {"Content-Type": JSON}, b'{"ok":true}')
-        if path == "/_fake/faults" and method == "POST":
-            try:
-                faults = State._check_faults(json.loads(body or b"[]"))
-            except (ValueError, BadState) as e:
-                return _err(400, f"bad faults: {e}")
-            with st.lock:
-                st.faults = faults
-            return ok
-        if path == "/_fake/faults" and method == "GET":
-            with st.lock:
-                return 200, {"Content-Type": JSON}, dumps(st.faults)
-        if path == "/_fake/requests" and method == "GET":
-            with st.lock:
-                return 200, {"Content-Type": JSON}, dumps(st.log)
-        if path == "/_fake/reset-log" and method == "POST":
-            with st.lock:
-                st.log = []
-            return ok
         if path == "/_fake/sessions" and method == "GET":
             with st.lock:
                 s = {k: {"env": v[0], "revision": v[1].number} for k, v in st.sessions.items()}

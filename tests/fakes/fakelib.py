@@ -78,6 +78,66 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
+def json_response(status, obj):
+    return status, {"Content-Type": "application/json"}, dumps(obj)
+
+
+class Recorder:
+    """What every fake's state keeps for tests: faults to inject and a log of requests.
+
+    A fault is an object with `times` (default 1; -1 = forever), an optional
+    `path_contains`, and optional attributes (`op`, `method`) that must match the request's
+    when present; the first matching fault with times left is used up and returned.
+    """
+
+    def __init__(self, faults):
+        self.lock = threading.Lock()
+        self.faults = self.check_faults(faults)
+        self.log = []
+
+    @staticmethod
+    def check_faults(faults):
+        if not isinstance(faults, list) or not all(isinstance(f, dict) for f in faults):
+            raise BadState("faults must be a list of objects")
+        return [dict(f, times=f.get("times", 1)) for f in faults]
+
+    def take_fault(self, path, **request):
+        with self.lock:
+            for f in self.faults:
+                if any(f.get(k, "any") not in ("any", v) for k, v in request.items()):
+                    continue
+                if f.get("path_contains") and f["path_contains"] not in path:
+                    continue
+                if f["times"] == 0:
+                    continue
+                if f["times"] > 0:
+                    f["times"] -= 1
+                return dict(f)
+        return None
+
+    def control(self, method, path, body):
+        """The control endpoints every fake has; None for any other path."""
+        if path == "/_fake/faults" and method == "POST":
+            try:
+                faults = self.check_faults(json.loads(body or b"[]"))
+            except (ValueError, BadState) as e:
+                return json_response(400, {"message": f"bad faults: {e}", "code": 400})
+            with self.lock:
+                self.faults = faults
+            return json_response(200, {"ok": True})
+        if path == "/_fake/faults" and method == "GET":
+            with self.lock:
+                return json_response(200, self.faults)
+        if path == "/_fake/requests" and method == "GET":
+            with self.lock:
+                return json_response(200, self.log)
+        if path == "/_fake/reset-log" and method == "POST":
+            with self.lock:
+                self.log = []
+            return json_response(200, {"ok": True})
+        return None
+
+
 def is_loopback(host):
     if host == "localhost":
         return True

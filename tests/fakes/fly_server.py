@@ -58,7 +58,6 @@ import http
 import json
 import re
 import sys
-import threading
 import time
 from datetime import datetime, timezone
 from urllib.parse import unquote, urlsplit
@@ -88,14 +87,14 @@ def _digest(value):
     return hashlib.sha256(value.encode("utf-8")).hexdigest()[:16]
 
 
-class State:
+class State(fakelib.Recorder):
     def __init__(self, data):
         if not isinstance(data, dict):
             raise BadState("state must be a JSON object")
+        fakelib.Recorder.__init__(self, data.get("faults") or [])
         token = data.get("token")
         if not isinstance(token, str) or not token:
             raise BadState("state needs a non-empty string 'token'")
-        self.lock = threading.Lock()
         self.auth_ok = token if token.startswith(RAW_PREFIX) else "Bearer " + token
         self.apps = {}
         for app, spec in (data.get("apps") or {}).items():
@@ -111,28 +110,8 @@ class State:
                 }
             self.apps[app] = secrets
         self.version = 1
-        self.faults = self._check_faults(data.get("faults") or [])
-        self.log = []
 
-    @staticmethod
-    def _check_faults(faults):
-        if not isinstance(faults, list) or not all(isinstance(f, dict) for f in faults):
-            raise BadState("faults must be a list of objects")
-        return [dict(f, times=f.get("times", 1)) for f in faults]
 
-    def take_fault(self, method, path):
-        with self.lock:
-            for f in self.faults:
-                if f.get("method") and f["method"] != method:
-                    continue
-                if f.get("path_contains") and f["path_contains"] not in path:
-                    continue
-                if f["times"] == 0:
-                    continue
-                if f["times"] > 0:
-                    f["times"] -= 1
-                return dict(f)
-        return None
 
 
 def _listed(secrets):
@@ -179,7 +158,7 @@ class Handler(fakelib.Handler):
             if self.headers.get(h) is not None:
                 entry["headers"][h] = self.headers.get(h)
 
-        fault = st.take_fault(method, path)
+        fault = st.take_fault(path, method=method)
         if fault and fault.get("delay_ms"):
             time.sleep(fault["delay_ms"] / 1000.0)
         if fault and fault.get("status") is not None:
@@ -235,23 +214,10 @@ class Handler(fakelib.Handler):
             return _ok({"secrets": _listed(secrets), "version": st.version})
 
     def _control(self, method, path, body):
+        handled = self.server.state.control(method, path, body)
+        if handled is not None:
+            return handled
         st = self.server.state
-        ok = _ok({"ok": True})
-        if path == "/_fake/faults" and method == "POST":
-            try:
-                faults = State._check_faults(json.loads(body or b"[]"))
-            except (ValueError, BadState) as e:
-                return _err(400, f"bad faults: {e}")
-            with st.lock:
-                st.faults = faults
-            return ok
-        if path == "/_fake/requests" and method == "GET":
-            with st.lock:
-                return _ok(st.log)
-        if path == "/_fake/reset-log" and method == "POST":
-            with st.lock:
-                st.log = []
-            return ok
         if path.startswith("/_fake/secrets/") and method == "GET":
             app = unquote(path[len("/_fake/secrets/"):])
             with st.lock:

@@ -67,7 +67,6 @@ import http
 import json
 import re
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -108,14 +107,14 @@ def _ok(obj, status=200, headers=None):
     return status, hs, dumps(obj)
 
 
-class State:
+class State(fakelib.Recorder):
     def __init__(self, data):
         if not isinstance(data, dict):
             raise BadState("state must be a JSON object")
+        fakelib.Recorder.__init__(self, data.get("faults") or [])
         token = data.get("token")
         if not isinstance(token, str) or not token:
             raise BadState("state needs a non-empty string 'token'")
-        self.lock = threading.Lock()
         self.auth_ok = ("Bearer " + token, "token " + token)
         raw = data.get("private_key")
         self.private = PrivateKey(base64.b64decode(raw)) if raw else PrivateKey.generate()
@@ -148,36 +147,11 @@ class State:
                 }
         self.latency = float(data.get("latency_ms") or 0) / 1000.0
         self.validate_with = data.get("validate_with")
-        self.faults = self._check_faults(data.get("faults") or [])
-        self.log = []
         self.requests = 0
         self.in_flight = 0
         self.max_in_flight = 0
 
-    @staticmethod
-    def _check_faults(faults):
-        if not isinstance(faults, list) or not all(isinstance(f, dict) for f in faults):
-            raise BadState("faults must be a list of objects")
-        out = []
-        for f in faults:
-            f = dict(f)
-            f.setdefault("times", 1)
-            out.append(f)
-        return out
 
-    def take_fault(self, method, path):
-        with self.lock:
-            for f in self.faults:
-                if f.get("method") and f["method"] != method:
-                    continue
-                if f.get("path_contains") and f["path_contains"] not in path:
-                    continue
-                if f["times"] == 0:
-                    continue
-                if f["times"] > 0:
-                    f["times"] -= 1
-                return dict(f)
-        return None
 
     def repo(self, owner, name):
         return self.repos.get(f"{owner}/{name}".lower())
@@ -267,7 +241,7 @@ class Handler(fakelib.Handler):
         if st.latency:
             time.sleep(st.latency)
 
-        fault = st.take_fault(method, path)
+        fault = st.take_fault(path, method=method)
         if fault and fault.get("delay_ms"):
             time.sleep(fault["delay_ms"] / 1000.0)
         if fault and fault.get("status") is not None:
@@ -446,23 +420,10 @@ class Handler(fakelib.Handler):
     # ---- control ----------------------------------------------------------------------------
 
     def _control(self, method, path, body):
+        handled = self.server.state.control(method, path, body)
+        if handled is not None:
+            return handled
         st = self.server.state
-        ok = _ok({"ok": True})
-        if path == "/_fake/faults" and method == "POST":
-            try:
-                faults = State._check_faults(json.loads(body or b"[]"))
-            except (ValueError, BadState) as e:
-                return _err(400, f"bad faults: {e}")
-            with st.lock:
-                st.faults = faults
-            return ok
-        if path == "/_fake/requests" and method == "GET":
-            with st.lock:
-                return _ok(st.log)
-        if path == "/_fake/reset-log" and method == "POST":
-            with st.lock:
-                st.log = []
-            return ok
         if path == "/_fake/secrets" and method == "GET":
             with st.lock:
                 return _ok(st.secrets)
