@@ -6,55 +6,11 @@
 mod common;
 mod github_support;
 
+use common::prism::Prism;
 use github_support::{escort, github, state, with_existing};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
-/// Prism on a free loopback port, stopped on drop.
-struct Prism {
-    child: Child,
-    url: String,
-}
-
-impl Prism {
-    fn start() -> Prism {
-        let bin = common::repo().join("tests/peers/node_modules/.bin/prism");
-        assert!(bin.exists(), "{} is missing: run scripts/setup-peers.sh", bin.display());
-        let spec = spec();
-        assert!(spec.exists(), "{} is missing", spec.display());
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new(bin)
-            .args(["mock", "-h", "127.0.0.1", "-p", &port.to_string()])
-            .arg(&spec)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("Prism starts");
-        let prism = Prism { child, url: format!("http://127.0.0.1:{port}") };
-        let deadline = Instant::now() + Duration::from_secs(90);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "Prism did not listen on port {port} within 90 s");
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        prism
-    }
-}
-
-impl Drop for Prism {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn spec() -> PathBuf {
-    common::repo().join("../shared/specs/github-secrets.openapi.json")
-}
 
 /// The request's path with names replaced by the OpenAPI template's parameters.
 fn template(method: &str, path: &str) -> String {
@@ -76,7 +32,7 @@ fn template(method: &str, path: &str) -> String {
 
 #[test]
 fn prism_finds_nothing_wrong_with_any_request() {
-    let prism = Prism::start();
+    let prism = Prism::start("github-secrets.openapi.json");
     let mut st = with_existing(state(), "repos/acme/app/actions", 130);
     st["validate_with"] = json!(prism.url);
     st["secrets"]["orgs/acme/codespaces"] =

@@ -1,4 +1,4 @@
-//! The Pulumi ESC API (SPEC §3, `shared/specs/esc.openapi.yaml`).
+//! The Pulumi ESC API (SPEC §3, `tests/specs/esc.openapi.yaml`).
 
 pub mod definition;
 pub mod value;

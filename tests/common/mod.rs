@@ -5,6 +5,7 @@
 
 pub mod corpus;
 pub mod github_env;
+pub mod prism;
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -131,6 +132,18 @@ pub fn assert_absent(haystack: &[u8], needles: &[&str], what: &str) {
     for n in needles {
         assert!(!text.contains(n), "{what} shows a canary ({n:?}):\n{text}");
     }
+}
+
+/// Run `cmd` (feeding it `stdin`), assert that no needle shows on its stdout or
+/// stderr, and return its exit code: the body of every canary table.
+pub fn code_showing_none(mut cmd: assert_cmd::Command, stdin: Option<&str>, needles: &[&str], what: &str) -> Option<i32> {
+    if let Some(input) = stdin {
+        cmd.write_stdin(input.to_string());
+    }
+    let out = cmd.output().unwrap();
+    assert_absent(&out.stdout, needles, &format!("{what}: stdout"));
+    assert_absent(&out.stderr, needles, &format!("{what}: stderr"));
+    out.status.code()
 }
 
 pub fn read(path: &Path) -> String {

@@ -2,45 +2,20 @@
 //! the official ESC OpenAPI description, to judge the requests escort sent to
 //! the fake ESC.
 
-use crate::common::repo;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::net::TcpStream;
 
-/// A Prism mock on a free loopback port, stopped on drop.
-pub struct Prism {
-    child: Child,
-    port: u16,
+pub use crate::common::prism::Prism;
+
+/// Judging ESC requests with the official ESC description.
+pub trait EscRequests {
+    fn complaints(&self, method: &str, target: &str, content_type: Option<&str>, body: &[u8]) -> Vec<String>;
 }
 
-impl Prism {
-    pub fn start() -> Prism {
-        let bin = repo().join("tests/peers/node_modules/.bin/prism");
-        assert!(bin.exists(), "{} is missing: run scripts/setup-peers.sh", bin.display());
-        let spec = repo().join("../shared/specs/esc.openapi.yaml");
-        assert!(spec.exists(), "{} is missing", spec.display());
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new(bin)
-            .args(["mock", "-h", "127.0.0.1", "-p", &port.to_string()])
-            .arg(&spec)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("Prism starts");
-        let prism = Prism { child, port };
-        let deadline = Instant::now() + Duration::from_secs(90);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "Prism did not listen on port {port} within 90 s");
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        prism
-    }
-
+impl EscRequests for Prism {
     /// What Prism finds wrong with a request (`target`: path and query under
     /// the API base `/api/esc`); empty when the description allows it.
-    pub fn complaints(&self, method: &str, target: &str, content_type: Option<&str>, body: &[u8]) -> Vec<String> {
+    fn complaints(&self, method: &str, target: &str, content_type: Option<&str>, body: &[u8]) -> Vec<String> {
         let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
         let mut head = format!(
             "{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: token t\r\nContent-Length: {}\r\nConnection: close\r\n",
@@ -72,12 +47,5 @@ impl Prism {
             out.push(format!("Prism answered {status}"));
         }
         out
-    }
-}
-
-impl Drop for Prism {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }

@@ -1,6 +1,6 @@
 //! GitHub secrets (SPEC §7) as a `Target`: list, write (sealed to the
 //! target's public key) and delete, for every level and app `scope` knows.
-//! Requests follow `shared/specs/github-secrets.openapi.json`.
+//! Requests follow `tests/specs/github-secrets.openapi.json` (GitHub's own description).
 
 mod scope;
 mod seal;
