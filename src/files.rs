@@ -42,9 +42,7 @@ pub fn private_dir(parent: &Path) -> Result<tempfile::TempDir> {
     // Created with the mode, not chmod-ed after: no moment when others can enter.
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700));
-    builder
-        .tempdir_in(parent)
-        .with_context(|| format!("could not create a private directory in {}", parent.display()))
+    builder.tempdir_in(parent).with_context(|| format!("could not create a private directory in {}", parent.display()))
 }
 
 /// Write each file variable's content to its own 0600 file in `dir` and export

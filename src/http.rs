@@ -3,8 +3,8 @@
 //! errors that name the operation and status but never a token or a value.
 
 use crate::secret::{self, Secret};
-use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, RETRY_AFTER};
 use reqwest::Method;
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, RETRY_AFTER};
 use std::fmt;
 use std::time::Duration;
 use zeroize::Zeroizing;
@@ -128,10 +128,8 @@ impl fmt::Display for HttpError {
         write!(f, "{} failed: {} {}", self.op, self.method, self.path)?;
         match self.status {
             Some(status) => {
-                let reason = reqwest::StatusCode::from_u16(status)
-                    .ok()
-                    .and_then(|s| s.canonical_reason())
-                    .unwrap_or("");
+                let reason =
+                    reqwest::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("");
                 write!(f, " returned {status} {reason}")?;
                 if !self.detail.is_empty() {
                     write!(f, ": {}", self.detail)?;
@@ -364,7 +362,10 @@ mod tests {
             api_message(br#"{"diagnostics":[{"summary":"unknown key","range":{"begin":{"line":3,"column":5}}}]}"#),
             "unknown key (line 3, column 5)"
         );
-        assert_eq!(api_message(br#"{"error":"invalid_grant","error_description":"expired"}"#), "invalid_grant: expired");
+        assert_eq!(
+            api_message(br#"{"error":"invalid_grant","error_description":"expired"}"#),
+            "invalid_grant: expired"
+        );
         assert_eq!(api_message(b"<html>oops</html>"), "(a non-JSON body of 17 bytes)");
     }
 

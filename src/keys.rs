@@ -47,7 +47,10 @@ impl Selection {
             .map(|(_, from)| from.as_str())
             .collect();
         if !missing.is_empty() {
-            return Err(error::usage(format!("--keys names variables the source does not have: {}", missing.join(", "))));
+            return Err(error::usage(format!(
+                "--keys names variables the source does not have: {}",
+                missing.join(", ")
+            )));
         }
         let mut picked: Vec<Var> = self
             .picks

@@ -44,8 +44,13 @@ pub async fn github_id_token(http: &Http, audience: &str) -> Result<Secret> {
     struct IdToken {
         value: Option<String>,
     }
-    let parsed: IdToken = serde_json::from_slice(&resp.body).map_err(|_| error::backend("the ID token answer is not JSON"))?;
-    let id = parsed.value.filter(|v| !v.is_empty()).map(Secret::new).ok_or_else(|| error::backend("the ID token answer has no value"))?;
+    let parsed: IdToken =
+        serde_json::from_slice(&resp.body).map_err(|_| error::backend("the ID token answer is not JSON"))?;
+    let id = parsed
+        .value
+        .filter(|v| !v.is_empty())
+        .map(Secret::new)
+        .ok_or_else(|| error::backend("the ID token answer has no value"))?;
     secret::register(&id);
     Ok(id)
 }
@@ -78,7 +83,8 @@ pub async fn exchange(http: &Http, api: &str, id_token: &Secret, ex: &Exchange<'
     struct Issued {
         access_token: Option<String>,
     }
-    let issued: Issued = serde_json::from_slice(&resp.body).map_err(|_| error::backend(format!("{op}: the answer is not JSON")))?;
+    let issued: Issued =
+        serde_json::from_slice(&resp.body).map_err(|_| error::backend(format!("{op}: the answer is not JSON")))?;
     let token = issued
         .access_token
         .filter(|t| !t.is_empty())

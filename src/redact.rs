@@ -28,7 +28,10 @@ impl Redactor {
         sorted.sort();
         sorted.dedup();
         let ac = (!sorted.is_empty()).then(|| {
-            AhoCorasick::builder().match_kind(MatchKind::LeftmostLongest).build(&sorted).expect("patterns are plain bytes")
+            AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(&sorted)
+                .expect("patterns are plain bytes")
         });
         let max_len = sorted.iter().map(Vec::len).max().unwrap_or(0);
         Redactor { ac, sorted, max_len, pending: Vec::new() }

@@ -61,10 +61,10 @@ static KNOWN: Mutex<Vec<Secret>> = Mutex::new(Vec::new());
 /// Remember a secret value (or token) so that `scrub` can remove it from any
 /// text that is about to be shown.
 pub fn register(value: &Secret) {
-    if value.len() >= MIN_REDACT_LEN {
-        if let Ok(mut known) = KNOWN.lock() {
-            known.push(value.clone());
-        }
+    if value.len() >= MIN_REDACT_LEN
+        && let Ok(mut known) = KNOWN.lock()
+    {
+        known.push(value.clone());
     }
 }
 

@@ -4,11 +4,12 @@
 
 mod common;
 
-use common::{assert_absent, escort, Fake};
-use serde_json::{json, Value};
+use common::{Fake, assert_absent, escort};
+use serde_json::{Value, json};
 
 const TOKEN: &str = "tok-CANARY-token-0001";
-const VALUES: &[&str] = &["CANARY-secret-alpha", "CANARY-line-one", "CANARY-line-two", "CANARY-leaf-beta", "CANARY-file-gamma"];
+const VALUES: &[&str] =
+    &["CANARY-secret-alpha", "CANARY-line-one", "CANARY-line-two", "CANARY-leaf-beta", "CANARY-file-gamma"];
 
 fn all_canaries() -> Vec<&'static str> {
     let mut v = VALUES.to_vec();
@@ -65,7 +66,10 @@ fn backend_failures_show_no_value_or_token() {
         (json!({"op": "read", "malformed": true}), 3),
         (json!({"op": "read", "truncate": true, "times": -1}), 3),
         // A server that echoes the token back in its error message.
-        (json!({"op": "open", "status": 400, "body": format!("{{\"message\":\"bad token {TOKEN}\",\"code\":400}}")}), 3),
+        (
+            json!({"op": "open", "status": 400, "body": format!("{{\"message\":\"bad token {TOKEN}\",\"code\":400}}")}),
+            3,
+        ),
     ] {
         check_error_path(json!([fault]), LOAD, code);
     }

@@ -14,8 +14,6 @@ use std::process::Command;
 const ESC_TOKEN: &str = "tok-dotenv-target";
 const HEADER: &str = "# Written by escort, which rewrites the whole file: comments and layout are not kept.\n";
 
-
-
 fn map(pairs: &[(&str, String)]) -> BTreeMap<String, String> {
     pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
 }

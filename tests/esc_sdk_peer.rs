@@ -3,8 +3,8 @@
 
 mod common;
 
-use common::{escort, Fake};
-use serde_json::{json, Value};
+use common::{Fake, escort};
+use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::process::Command;
 

@@ -3,8 +3,8 @@
 
 mod common;
 
-use common::{escort, Fake};
-use serde_json::{json, Value};
+use common::{Fake, escort};
+use serde_json::{Value, json};
 
 const TOKEN: &str = "tok-faults";
 
@@ -118,7 +118,10 @@ fn nothing_reaches_github_env_when_loading_fails() {
 fn the_default_org_is_asked_for_when_not_given() {
     let fake = fake_with(json!([]));
     let mut cmd = escort();
-    cmd.env("ESC_API_URL", &fake.url).env("ESC_TOKEN", TOKEN).env("ESC_ENV", "app/dev").args(["load", "--format", "json"]);
+    cmd.env("ESC_API_URL", &fake.url)
+        .env("ESC_TOKEN", TOKEN)
+        .env("ESC_ENV", "app/dev")
+        .args(["load", "--format", "json"]);
     cmd.assert().success();
     assert_eq!(count(&fake, "/api/user/organizations/default"), 1);
     // ESC_ORG skips the lookup.

@@ -11,7 +11,6 @@ use github_support::{escort, github, state, with_existing};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
-
 /// The request's path with names replaced by the OpenAPI template's parameters.
 fn template(method: &str, path: &str) -> String {
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();

@@ -3,19 +3,16 @@
 
 mod common;
 
-use common::{escort, github_env, Fake};
-use serde_json::{json, Value};
+use common::{Fake, escort, github_env};
+use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::process::Command;
 
 const TOKEN: &str = "tok-load-test";
 
-
 fn state(vars: &[(&str, String)], secret: bool) -> Value {
-    let ev: serde_json::Map<String, Value> = vars
-        .iter()
-        .map(|(k, v)| (k.to_string(), if secret { json!({"fn::secret": v}) } else { json!(v) }))
-        .collect();
+    let ev: serde_json::Map<String, Value> =
+        vars.iter().map(|(k, v)| (k.to_string(), if secret { json!({"fn::secret": v}) } else { json!(v) })).collect();
     json!({
         "token": TOKEN,
         "default_org": "acme",
@@ -48,8 +45,7 @@ fn github_format_round_trips_through_the_runner_parser() {
         .assert()
         .success();
     for file in [&env_file, &out_file] {
-        let parsed: BTreeMap<String, String> =
-            github_env::parse(&common::read(file)).unwrap().into_iter().collect();
+        let parsed: BTreeMap<String, String> = github_env::parse(&common::read(file)).unwrap().into_iter().collect();
         assert_eq!(parsed, expected(), "{}", file.display());
     }
     // Masks only: nothing else on stdout could carry a value.
@@ -124,7 +120,6 @@ fn json_format_round_trips() {
     assert_eq!(got, expected());
 }
 
-
 #[test]
 fn dotenv_output_is_read_back_by_python_dotenv() {
     let fake = Fake::esc(&state(&common::corpus::hostile(), true));
@@ -136,7 +131,10 @@ fn dotenv_output_is_read_back_by_python_dotenv() {
         assert!(stderr.contains(&format!("warning: {name}:")), "no warning for {name}: {stderr}");
     }
     let read = Command::new(common::peer_python())
-        .args(["-c", "import json,sys; from dotenv import dotenv_values; print(json.dumps(dotenv_values(sys.argv[1])))"])
+        .args([
+            "-c",
+            "import json,sys; from dotenv import dotenv_values; print(json.dumps(dotenv_values(sys.argv[1])))",
+        ])
         .arg(&path)
         .output()
         .unwrap();
@@ -188,7 +186,11 @@ fn bad_names_are_refused_and_node_options_is_skipped() {
     assert!(err.contains("`bad-name`") && err.contains("--keys"), "{err}");
     assert!(!env_file.exists(), "nothing written when refused");
     // Renaming makes it loadable.
-    load(&fake).env("GITHUB_ENV", &env_file).args(["--format", "github", "--keys", "GOOD,BAD_NAME=bad-name"]).assert().success();
+    load(&fake)
+        .env("GITHUB_ENV", &env_file)
+        .args(["--format", "github", "--keys", "GOOD,BAD_NAME=bad-name"])
+        .assert()
+        .success();
     assert_eq!(github_env::parse(&common::read(&env_file)).unwrap().len(), 2);
 
     let fake = Fake::esc(&state(&[("NODE_OPTIONS", "--inspect".into()), ("A", "1".into())], false));
@@ -239,7 +241,11 @@ fn github_format_needs_the_job_files() {
 
 #[test]
 fn demo_needs_no_account_and_no_network() {
-    let out = escort().args(["load", "--demo", "--format", "json"]).env("ESC_API_URL", "http://127.0.0.1:9").assert().success();
+    let out = escort()
+        .args(["load", "--demo", "--format", "json"])
+        .env("ESC_API_URL", "http://127.0.0.1:9")
+        .assert()
+        .success();
     let got: BTreeMap<String, String> = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert_eq!(got["APP_ENV"], "demo");
     assert!(got["DEMO_TLS_KEY"].ends_with("/DEMO_TLS_KEY"));

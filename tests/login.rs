@@ -3,8 +3,8 @@
 
 mod common;
 
-use common::{assert_absent, escort, github_env, Fake};
-use serde_json::{json, Value};
+use common::{Fake, assert_absent, escort, github_env};
+use serde_json::{Value, json};
 
 const ID_TOKEN: &str = "jwt-CANARY-id-token";
 const ACCESS: &str = "tok-CANARY-access";
@@ -99,7 +99,15 @@ fn exchange_errors_are_shown_without_tokens() {
         ("acme", ID_TOKEN, Some("team:x"), "invalid_scope"),
     ] {
         let mut cmd = escort();
-        cmd.env("ESC_API_URL", &fake.url).args(["login", "--oidc-organization", org, "--format", "json", "--oidc-token", "-"]);
+        cmd.env("ESC_API_URL", &fake.url).args([
+            "login",
+            "--oidc-organization",
+            org,
+            "--format",
+            "json",
+            "--oidc-token",
+            "-",
+        ]);
         if let Some(s) = scope {
             cmd.args(["--oidc-scope", s]);
         }

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{escort, Fake};
+use common::{Fake, escort};
 use serde_json::json;
 
 const TOKEN: &str = "tok-run";
@@ -57,10 +57,7 @@ fn secrets_are_redacted_in_stdout_and_stderr_even_when_written_in_pieces() {
     "#;
     let a = run(&fake, script).assert().success();
     let (stdout, stderr) = out(&a);
-    assert_eq!(
-        stdout,
-        "s=*** p=visible-plain-value short=ab\nsplit: ***\n***\nonly-second: ***\n"
-    );
+    assert_eq!(stdout, "s=*** p=visible-plain-value short=ab\nsplit: ***\n***\nonly-second: ***\n");
     assert_eq!(stderr, "***\n");
 }
 
@@ -76,7 +73,9 @@ fn no_redact_passes_output_through() {
 #[test]
 fn files_exist_during_the_run_and_are_gone_after() {
     let fake = fake();
-    let a = run(&fake, r#"ls -l "$CERT" | cut -c1-10; ls -ld "$(dirname "$CERT")" | cut -c1-10; echo "$CERT""#).assert().success();
+    let a = run(&fake, r#"ls -l "$CERT" | cut -c1-10; ls -ld "$(dirname "$CERT")" | cut -c1-10; echo "$CERT""#)
+        .assert()
+        .success();
     let stdout = out(&a).0;
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(&lines[..2], ["-rw-------", "drwx------"]);

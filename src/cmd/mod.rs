@@ -1,22 +1,22 @@
 //! One file per command. Each returns the exit code of a successful run.
 
+pub mod check;
+pub mod init;
 pub mod load;
 pub mod login;
-pub mod run;
+pub mod ls;
 pub mod report;
 pub mod rm;
+pub mod rotation;
+pub mod run;
 pub mod set;
 pub mod sync;
-pub mod ls;
-pub mod check;
 pub mod template;
-pub mod rotation;
-pub mod init;
 
 use crate::cli::{Command, SourceArgs};
 use crate::keys::Selection;
 use crate::sink;
-use crate::source::{self, esc::EscSource, Source};
+use crate::source::{self, Source, esc::EscSource};
 use crate::vars::Var;
 use anyhow::Result;
 

@@ -56,11 +56,7 @@ pub async fn run(args: RunArgs) -> Result<u8> {
 }
 
 /// Copy a child's stream to ours through the redactor.
-async fn pump(
-    mut from: impl AsyncRead + Unpin,
-    mut to: impl AsyncWrite + Unpin,
-    mut redactor: Redactor,
-) -> Result<()> {
+async fn pump(mut from: impl AsyncRead + Unpin, mut to: impl AsyncWrite + Unpin, mut redactor: Redactor) -> Result<()> {
     let mut buf = vec![0u8; 16 * 1024];
     loop {
         let n = from.read(&mut buf).await?;
@@ -81,7 +77,7 @@ async fn pump(
 /// are passed on.
 #[cfg(unix)]
 async fn wait_forwarding_signals(child: &mut tokio::process::Child) -> Result<std::process::ExitStatus> {
-    use tokio::signal::unix::{signal, SignalKind};
+    use tokio::signal::unix::{SignalKind, signal};
     let mut int = signal(SignalKind::interrupt())?;
     let mut term = signal(SignalKind::terminate())?;
     let mut hup = signal(SignalKind::hangup())?;

@@ -113,8 +113,8 @@ impl Esc {
         }
         let op = format!("find the default organization for `{env}` (set ESC_ORG to skip this)");
         let resp = self.http.send(self.request(op.clone(), Method::GET, "/api/user/organizations/default")).await?;
-        let found: DefaultOrg = serde_json::from_slice(&resp.body)
-            .map_err(|e| error::backend(format!("{op}: {}", json_problem(&e))))?;
+        let found: DefaultOrg =
+            serde_json::from_slice(&resp.body).map_err(|e| error::backend(format!("{op}: {}", json_problem(&e))))?;
         found
             .login
             .filter(|l| !l.is_empty())
@@ -138,8 +138,8 @@ impl Esc {
         let op = format!("open ESC environment `{full}`");
         // Opening twice only makes a second session, so a retry is safe.
         let resp = self.http.send(self.request(op.clone(), Method::POST, &open_path).retry(true)).await?;
-        let opened: Opened = serde_json::from_slice(&resp.body)
-            .map_err(|e| error::backend(format!("{op}: {}", json_problem(&e))))?;
+        let opened: Opened =
+            serde_json::from_slice(&resp.body).map_err(|e| error::backend(format!("{op}: {}", json_problem(&e))))?;
         let id = match opened.id {
             serde_json::Value::String(s) => s,
             serde_json::Value::Number(n) => n.to_string(),
@@ -148,8 +148,8 @@ impl Esc {
 
         let op = format!("read ESC environment `{full}`");
         let resp = self.http.send(self.request(op.clone(), Method::GET, &format!("{base}/open/{id}"))).await?;
-        let environment: value::Environment = serde_json::from_slice(&resp.body)
-            .map_err(|e| error::backend(format!("{op}: {}", json_problem(&e))))?;
+        let environment: value::Environment =
+            serde_json::from_slice(&resp.body).map_err(|e| error::backend(format!("{op}: {}", json_problem(&e))))?;
         let (vars, skipped) = value::decode(environment.properties);
         for v in &vars {
             for s in v.sensitive(false) {
@@ -205,8 +205,8 @@ impl Esc {
         let op = format!("list the revisions of ESC environment `{env}`");
         let path = format!("{}/versions?count={count}", self.definition_path(env).await?);
         let resp = self.http.send(self.request(op.clone(), Method::GET, &path)).await?;
-        let mut revisions: Vec<Revision> = serde_json::from_slice(&resp.body)
-            .map_err(|e| error::backend(format!("{op}: {}", json_problem(&e))))?;
+        let mut revisions: Vec<Revision> =
+            serde_json::from_slice(&resp.body).map_err(|e| error::backend(format!("{op}: {}", json_problem(&e))))?;
         revisions.sort_by_key(|r| std::cmp::Reverse(r.number));
         revisions.truncate(count);
         Ok(revisions)
@@ -222,7 +222,8 @@ pub struct Revision {
 }
 
 fn utf8(op: &str, body: &[u8]) -> Result<Zeroizing<String>> {
-    let text = std::str::from_utf8(body).map_err(|_| error::backend(format!("{op}: the definition is not UTF-8 text")))?;
+    let text =
+        std::str::from_utf8(body).map_err(|_| error::backend(format!("{op}: the definition is not UTF-8 text")))?;
     Ok(Zeroizing::new(text.to_string()))
 }
 
@@ -253,7 +254,10 @@ mod tests {
     #[test]
     fn env_refs() {
         let r = EnvRef::parse("acme/app/dev@3").unwrap();
-        assert_eq!((r.org.as_deref(), r.project.as_str(), r.env.as_str(), r.version.as_deref()), (Some("acme"), "app", "dev", Some("3")));
+        assert_eq!(
+            (r.org.as_deref(), r.project.as_str(), r.env.as_str(), r.version.as_deref()),
+            (Some("acme"), "app", "dev", Some("3"))
+        );
         let r = EnvRef::parse("sophia/dev").unwrap();
         assert_eq!((r.org, r.project.as_str(), r.env.as_str()), (None, "sophia", "dev"));
         let r = EnvRef::parse("dev@stable").unwrap();

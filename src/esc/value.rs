@@ -6,8 +6,8 @@
 
 use crate::secret::Secret;
 use crate::vars::Var;
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::fmt;
 
 /// One ESC `Value`: `{"value": ..., "secret": bool?, "unknown": bool?, "trace": ...}`.
@@ -269,11 +269,16 @@ mod tests {
             }},{T}}}}}}}"#
         );
         let (vars, _) = parse(&json);
-        let got: Vec<(&str, &str, bool)> =
-            vars.iter().map(|v| (v.name.as_str(), v.value.expose(), v.secret)).collect();
+        let got: Vec<(&str, &str, bool)> = vars.iter().map(|v| (v.name.as_str(), v.value.expose(), v.secret)).collect();
         assert_eq!(
             got,
-            vec![("S", "shh", true), ("N", "3", false), ("F", "1.5", false), ("B", "false", false), ("P", "plain", false)]
+            vec![
+                ("S", "shh", true),
+                ("N", "3", false),
+                ("F", "1.5", false),
+                ("B", "false", false),
+                ("P", "plain", false)
+            ]
         );
     }
 

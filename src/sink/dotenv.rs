@@ -40,8 +40,7 @@ impl Render for Dotenv {
 /// Append `value` quoted; false when no form is read identically by both
 /// parsers.
 pub fn push_quoted(out: &mut String, value: &str) -> bool {
-    let single_ok =
-        !value.contains('\'') && !value.contains('\r') && !value.contains("\\\\") && !value.ends_with('\\');
+    let single_ok = !value.contains('\'') && !value.contains('\r') && !value.contains("\\\\") && !value.ends_with('\\');
     if single_ok {
         out.push('\'');
         out.push_str(value);
@@ -79,6 +78,6 @@ mod tests {
         assert_eq!(quoted("a\\\\b"), ("\"a\\\\\\\\b\"".into(), true));
         assert_eq!(quoted("l1\nl2"), ("'l1\nl2'".into(), true));
         assert_eq!(quoted("it's $5"), ("\"it's \\$5\"".into(), false));
-        assert_eq!(quoted("a\r\nb").1, false);
+        assert!(!quoted("a\r\nb").1);
     }
 }

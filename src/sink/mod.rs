@@ -8,7 +8,7 @@ pub mod shell;
 
 use crate::error;
 use crate::ui;
-use crate::vars::{valid_name, Var};
+use crate::vars::{Var, valid_name};
 use anyhow::Result;
 use zeroize::Zeroizing;
 
@@ -36,7 +36,10 @@ pub fn drop_unexportable(vars: Vec<Var>) -> Vec<Var> {
         .filter(|v| {
             let nul = v.value.expose().contains('\0');
             if nul {
-                ui::warn(&format!("{}: the value contains a NUL byte, which no environment variable can hold; skipped", v.name));
+                ui::warn(&format!(
+                    "{}: the value contains a NUL byte, which no environment variable can hold; skipped",
+                    v.name
+                ));
             }
             !nul
         })

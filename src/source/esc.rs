@@ -1,9 +1,9 @@
 //! An opened Pulumi ESC environment as a source, or the built-in demo.
 
 use super::{BoxFuture, Source};
-use crate::esc::{value, EnvRef, Esc};
-use crate::{error, ui};
+use crate::esc::{EnvRef, Esc, value};
 use crate::vars::Var;
+use crate::{error, ui};
 use anyhow::Result;
 
 /// An environment's read response, shipped in the binary: `escort load --demo`
@@ -22,7 +22,9 @@ impl EscSource {
             .map(str::to_string)
             .or_else(|| std::env::var("ESC_ENV").ok())
             .filter(|e| !e.trim().is_empty())
-            .ok_or_else(|| error::usage("no ESC environment: pass --env or set ESC_ENV (try --demo for a built-in one)"))?;
+            .ok_or_else(|| {
+            error::usage("no ESC environment: pass --env or set ESC_ENV (try --demo for a built-in one)")
+        })?;
         Ok(EscSource::Remote(EnvRef::parse(&text)?))
     }
 }

@@ -46,9 +46,5 @@ pub fn check(spec: &str) -> Result<(), String> {
         Some(("esc" | "dotenv", rest)) => !rest.trim().is_empty(),
         Some(_) => false,
     };
-    if known {
-        Ok(())
-    } else {
-        Err(format!("unknown source `{spec}`: use esc, esc:ENV, env or dotenv:PATH"))
-    }
+    if known { Ok(()) } else { Err(format!("unknown source `{spec}`: use esc, esc:ENV, env or dotenv:PATH")) }
 }

@@ -163,7 +163,9 @@ pub fn open(spec: &str, flags: &TargetFlags, access: &AccessFlags) -> Result<Box
 /// elsewhere rather than ignored.
 fn refuse_github_flags(spec: &str, flags: &TargetFlags, access: &AccessFlags) -> Result<()> {
     if flags.app.is_some() || access.visibility.is_some() || !access.repos.is_empty() {
-        return Err(crate::error::usage(format!("--app, --visibility and --repos are for GitHub targets, not `{spec}`")));
+        return Err(crate::error::usage(format!(
+            "--app, --visibility and --repos are for GitHub targets, not `{spec}`"
+        )));
     }
     Ok(())
 }

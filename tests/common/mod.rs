@@ -77,7 +77,8 @@ impl Fake {
         let stdin = child.stdin.take().unwrap();
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let url = line.trim().strip_prefix("READY ").unwrap_or_else(|| panic!("fake {script} said {line:?}")).to_string();
+        let url =
+            line.trim().strip_prefix("READY ").unwrap_or_else(|| panic!("fake {script} said {line:?}")).to_string();
         Fake { child, _stdin: stdin, url, _state: dir }
     }
 
@@ -136,7 +137,12 @@ pub fn assert_absent(haystack: &[u8], needles: &[&str], what: &str) {
 
 /// Run `cmd` (feeding it `stdin`), assert that no needle shows on its stdout or
 /// stderr, and return its exit code: the body of every canary table.
-pub fn code_showing_none(mut cmd: assert_cmd::Command, stdin: Option<&str>, needles: &[&str], what: &str) -> Option<i32> {
+pub fn code_showing_none(
+    mut cmd: assert_cmd::Command,
+    stdin: Option<&str>,
+    needles: &[&str],
+    what: &str,
+) -> Option<i32> {
     if let Some(input) = stdin {
         cmd.write_stdin(input.to_string());
     }
