@@ -62,12 +62,10 @@ fn table(entries: &[Entry]) -> String {
     if secrecy {
         columns.push(5);
     }
-    let widths: Vec<usize> =
-        (0..rows[0].len()).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    let shown: Vec<Vec<String>> = rows.iter().map(|r| columns.iter().map(|&c| r[c].clone()).collect()).collect();
     let mut out = String::new();
-    for row in &rows {
-        let cells: Vec<String> = columns.iter().map(|&c| format!("{:w$}", row[c], w = widths[c])).collect();
-        out.push_str(cells.join("  ").trim_end());
+    for row in super::report::pad_columns(&shown) {
+        out.push_str(row.join("  ").trim_end());
         out.push('\n');
     }
     out

@@ -124,3 +124,13 @@ pub fn finish(
     }
     .into())
 }
+
+/// Pad every cell to its column's widest (in characters), for plain-text
+/// tables; colour, if any, goes on after padding so codes do not count.
+pub fn pad_columns(rows: &[Vec<String>]) -> Vec<Vec<String>> {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|cell| cell.chars().count()).max().unwrap_or(0))
+        .collect();
+    rows.iter().map(|r| r.iter().zip(&widths).map(|(cell, w)| format!("{cell:w$}")).collect()).collect()
+}

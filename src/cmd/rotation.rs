@@ -201,28 +201,23 @@ const HEADER: [&str; 8] = ["STATUS", "SECRET", "TARGET", "GROUP", "UPDATED", "AG
 /// colour codes do not upset the widths.
 fn table(rows: &[Row]) -> String {
     let days = |d: Option<i64>| d.map_or_else(|| "-".to_string(), |d| format!("{d}d"));
-    let cells: Vec<[String; 8]> = rows
-        .iter()
-        .map(|r| {
-            [
-                r.status.label().to_string(),
-                r.name.clone(),
-                r.target.clone(),
-                r.group.clone().unwrap_or_else(|| "-".to_string()),
-                r.updated_date().unwrap_or_else(|| "-".to_string()),
-                days(r.age_days),
-                days(r.rotate_days.map(i64::from)),
-                due(r),
-            ]
-        })
-        .collect();
-    let widths: [usize; 8] =
-        std::array::from_fn(|c| cells.iter().map(|r| r[c].chars().count()).chain([HEADER[c].len()]).max().unwrap_or(0));
+    let mut cells: Vec<Vec<String>> = vec![HEADER.map(String::from).to_vec()];
+    cells.extend(rows.iter().map(|r| {
+        vec![
+            r.status.label().to_string(),
+            r.name.clone(),
+            r.target.clone(),
+            r.group.clone().unwrap_or_else(|| "-".to_string()),
+            r.updated_date().unwrap_or_else(|| "-".to_string()),
+            days(r.age_days),
+            days(r.rotate_days.map(i64::from)),
+            due(r),
+        ]
+    }));
+    let padded = super::report::pad_columns(&cells);
     let mut out = String::new();
-    let header: Vec<String> = HEADER.iter().zip(widths).map(|(h, w)| format!("{h:w$}")).collect();
-    let _ = writeln!(out, "{}", header.join("  ").trim_end());
-    for (row, cells) in rows.iter().zip(cells) {
-        let padded: Vec<String> = cells.iter().zip(widths).map(|(c, w)| format!("{c:w$}")).collect();
+    let _ = writeln!(out, "{}", padded[0].join("  ").trim_end());
+    for (row, padded) in rows.iter().zip(&padded[1..]) {
         let status = match row.status {
             Status::Overdue => style(&padded[0]).red().bold(),
             Status::DueSoon | Status::Unknown => style(&padded[0]).yellow(),
