@@ -10,7 +10,8 @@ use std::path::PathBuf;
     about = "Get secrets from Pulumi ESC to where they are used, safely and fast.",
     after_help = "Exit codes: 0 ok, 1 check failed or a secret overdue, 2 usage or configuration error, \
                   3 a backend refused or could not be reached, 4 partial write.\n\
-                  Configuration: ESC_ENV, ESC_TOKEN (or PULUMI_ACCESS_TOKEN), ESC_API_URL, ESC_ORG."
+                  Configuration: ESC_ENV, ESC_TOKEN (or PULUMI_ACCESS_TOKEN), ESC_API_URL, ESC_ORG;\n\
+                  GITHUB_TOKEN (or GH_TOKEN), GITHUB_API_URL; FLY_API_TOKEN, FLY_API_URL. NO_COLOR is honoured."
 )]
 pub struct Cli {
     /// Print nothing but results and errors.
