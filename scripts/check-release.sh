@@ -36,18 +36,8 @@ bin="$1"
 budget="${ESCORT_SIZE_BUDGET:-6000000}"
 [[ "$budget" =~ ^[0-9]+$ ]] || die "ESCORT_SIZE_BUDGET must be a number of bytes, not '$budget'"
 
-# `apt-get install` a Debian package as root, or with `sudo -n` when that works.
-apt_install() {
-    local sudo=""
-    command -v apt-get >/dev/null 2>&1 || return 1
-    if [ "$(id -u)" != 0 ]; then
-        sudo -n true 2>/dev/null || return 1
-        sudo="sudo -n"
-    fi
-    note "installing $* with apt-get"
-    $sudo apt-get install -y -qq "$@" >/dev/null 2>&1 \
-        || { $sudo apt-get update -qq >/dev/null 2>&1 && $sudo apt-get install -y -qq "$@" >/dev/null 2>&1; }
-}
+# shellcheck source=scripts/apt.sh
+. "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
 
 is_elf() { [ "$(head -c 4 "$1" | od -An -c | tr -d ' ')" = '177ELF' ]; }
 
