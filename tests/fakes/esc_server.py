@@ -287,12 +287,8 @@ class Env:
 
 class State(fakelib.Recorder):
     def __init__(self, data):
-        if not isinstance(data, dict):
-            raise BadState("state must be a JSON object")
-        fakelib.Recorder.__init__(self, data.get("faults") or [])
-        token = data.get("token")
-        if not isinstance(token, str) or not token:
-            raise BadState("state needs a non-empty string 'token'")
+        super().__init__(data)
+        token = self.token
         self.auth_ok = "token " + token
         self.default_org = data.get("default_org")
         self.require_if_match = bool(data.get("require_if_match", False))

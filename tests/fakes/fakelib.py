@@ -83,16 +83,22 @@ def json_response(status, obj):
 
 
 class Recorder:
-    """What every fake's state keeps for tests: faults to inject and a log of requests.
+    """What every fake's state has: the token it requires (`self.token`), faults to
+    inject and a log of requests, read from the common part of its state file.
 
     A fault is an object with `times` (default 1; -1 = forever), an optional
     `path_contains`, and optional attributes (`op`, `method`) that must match the request's
     when present; the first matching fault with times left is used up and returned.
     """
 
-    def __init__(self, faults):
+    def __init__(self, data):
+        if not isinstance(data, dict):
+            raise BadState("state must be a JSON object")
+        self.token = data.get("token")
+        if not isinstance(self.token, str) or not self.token:
+            raise BadState("state needs a non-empty string 'token'")
         self.lock = threading.Lock()
-        self.faults = self.check_faults(faults)
+        self.faults = self.check_faults(data.get("faults") or [])
         self.log = []
 
     @staticmethod

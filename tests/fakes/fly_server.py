@@ -89,12 +89,8 @@ def _digest(value):
 
 class State(fakelib.Recorder):
     def __init__(self, data):
-        if not isinstance(data, dict):
-            raise BadState("state must be a JSON object")
-        fakelib.Recorder.__init__(self, data.get("faults") or [])
-        token = data.get("token")
-        if not isinstance(token, str) or not token:
-            raise BadState("state needs a non-empty string 'token'")
+        super().__init__(data)
+        token = self.token
         self.auth_ok = token if token.startswith(RAW_PREFIX) else "Bearer " + token
         self.apps = {}
         for app, spec in (data.get("apps") or {}).items():

@@ -109,12 +109,8 @@ def _ok(obj, status=200, headers=None):
 
 class State(fakelib.Recorder):
     def __init__(self, data):
-        if not isinstance(data, dict):
-            raise BadState("state must be a JSON object")
-        fakelib.Recorder.__init__(self, data.get("faults") or [])
-        token = data.get("token")
-        if not isinstance(token, str) or not token:
-            raise BadState("state needs a non-empty string 'token'")
+        super().__init__(data)
+        token = self.token
         self.auth_ok = ("Bearer " + token, "token " + token)
         raw = data.get("private_key")
         self.private = PrivateKey(base64.b64decode(raw)) if raw else PrivateKey.generate()
