@@ -1,81 +1,9 @@
-//! escort: parse the arguments, run the command, map errors to exit codes.
-
-mod check;
-mod cli;
-mod cmd;
-mod error;
-mod esc;
-mod files;
-mod http;
-mod keys;
-mod manifest;
-mod oidc;
-mod redact;
-mod rotation;
-mod secret;
-mod sink;
-mod source;
-mod target;
-mod ui;
-mod vars;
-
-use clap::Parser;
-use std::process::ExitCode;
+//! The `escort` binary: everything is in the library (`escort::run`).
 
 #[cfg(target_env = "musl")]
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn main() -> ExitCode {
-    // A panic message could quote whatever was being handled: show it scrubbed.
-    std::panic::set_hook(Box::new(|info| eprintln!("{}", panic_message(info))));
-
-    let cli = cli::Cli::parse();
-    ui::set_quiet(cli.quiet);
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("escort: error: could not start: {e}");
-            return ExitCode::from(error::Kind::Usage.exit_code());
-        }
-    };
-    match runtime.block_on(cmd::dispatch(cli.command)) {
-        Ok(code) => ExitCode::from(code),
-        Err(err) => {
-            eprintln!("escort: error: {}", secret::scrub(&format!("{err:#}")));
-            ExitCode::from(error::kind_of(&err).exit_code())
-        }
-    }
-}
-
-/// What a panic shows: where, and the message scrubbed of every known secret.
-fn panic_message(info: &std::panic::PanicHookInfo) -> String {
-    let what = info
-        .payload()
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| info.payload().downcast_ref::<String>().cloned())
-        .unwrap_or_default();
-    let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
-    format!("escort: internal error{at}: {} (please report this)", secret::scrub(&what))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::{Arc, Mutex};
-
-    #[test]
-    fn panics_are_scrubbed() {
-        secret::register(&secret::Secret::new("panic-canary-value"));
-        let seen = Arc::new(Mutex::new(String::new()));
-        let sink = seen.clone();
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| *sink.lock().unwrap() = panic_message(info)));
-        let _ = std::panic::catch_unwind(|| panic!("failed on panic-canary-value"));
-        std::panic::set_hook(previous);
-        let shown = seen.lock().unwrap().clone();
-        assert!(shown.starts_with("escort: internal error at src/main.rs:"), "{shown}");
-        assert!(shown.contains("failed on ***") && !shown.contains("canary"), "{shown}");
-    }
+fn main() -> std::process::ExitCode {
+    escort::run()
 }

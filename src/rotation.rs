@@ -8,7 +8,7 @@
 //! and a date crate would add weight to the static binary for a few lines.
 
 use crate::manifest::Manifest;
-use crate::target::Entry;
+use crate::targets::Entry;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 

@@ -3,7 +3,7 @@
 //! each is secret. Never a value.
 
 use super::report::ReportFormat;
-use crate::target::{self, AccessFlags, Entry, TargetFlags};
+use crate::targets::{self, AccessFlags, Entry, TargetFlags};
 use crate::ui;
 use anyhow::Result;
 use clap::Args;
@@ -23,7 +23,7 @@ pub struct LsArgs {
 }
 
 pub async fn ls(args: LsArgs) -> Result<u8> {
-    let target = target::open(&args.target, &args.flags, &AccessFlags::default())?;
+    let target = targets::open(&args.target, &args.flags, &AccessFlags::default())?;
     let entries = target.list(true).await?;
     match args.format {
         ReportFormat::Json => {

@@ -3,7 +3,7 @@
 
 use crate::error::{self, Failure, Kind};
 use crate::secret;
-use crate::target::{Action, Outcome};
+use crate::targets::{Action, Outcome};
 use crate::ui;
 use anyhow::Result;
 use clap::ValueEnum;

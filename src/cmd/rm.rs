@@ -2,7 +2,7 @@
 //! (`--yes` in scripts).
 
 use super::report::{self, ReportFormat};
-use crate::target::{self, AccessFlags, Action, TargetFlags};
+use crate::targets::{self, AccessFlags, Action, TargetFlags};
 use crate::ui;
 use anyhow::Result;
 use clap::Args;
@@ -34,7 +34,7 @@ pub struct RmArgs {
 }
 
 pub async fn rm(args: RmArgs) -> Result<u8> {
-    let target = target::open(&args.target, &args.flags, &AccessFlags::default())?;
+    let target = targets::open(&args.target, &args.flags, &AccessFlags::default())?;
     let names = if args.all { target.list(false).await?.into_iter().map(|e| e.name).collect() } else { args.names };
     if names.is_empty() {
         ui::note(&format!("no secrets in the {}: nothing to delete", target.name()));

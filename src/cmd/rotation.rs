@@ -12,7 +12,7 @@ use crate::error::{self, Failure, Kind};
 use crate::manifest::{self, Manifest};
 use crate::rotation::{self, Clock, Row, Status, Timestamp};
 use crate::secret;
-use crate::target::{self, AccessFlags, TargetFlags};
+use crate::targets::{self, AccessFlags, TargetFlags};
 use anyhow::{Context, Result};
 use clap::Args;
 use console::style;
@@ -80,7 +80,7 @@ pub async fn rotation(args: RotationArgs) -> Result<u8> {
     let targets = args
         .targets
         .iter()
-        .map(|spec| target::open(spec, &args.flags, &AccessFlags::default()))
+        .map(|spec| targets::open(spec, &args.flags, &AccessFlags::default()))
         .collect::<Result<Vec<_>>>()?;
     // `details`: some targets date their secrets only at a request each (ESC revisions).
     let listings = join_all(targets.iter().map(|t| t.list(true))).await;

@@ -3,7 +3,7 @@
 
 use crate::error;
 use crate::secret::{self, Secret};
-use crate::target::{self, AccessFlags, TargetFlags};
+use crate::targets::{self, AccessFlags, TargetFlags};
 use crate::ui;
 use crate::vars::Var;
 use anyhow::{Context, Result};
@@ -30,7 +30,7 @@ pub struct SetArgs {
 }
 
 pub async fn set(args: SetArgs) -> Result<u8> {
-    let target = target::open(&args.target, &args.flags, &args.access)?;
+    let target = targets::open(&args.target, &args.flags, &args.access)?;
     // A bad name is refused before anyone types a value for it.
     target.check(&[Var::secret(args.name.as_str(), "")])?;
     let value = read_value(&args.name)?;

@@ -6,7 +6,7 @@ use crate::error;
 use crate::keys::Selection;
 use crate::secret;
 use crate::source;
-use crate::target::{self, AccessFlags, Action, Entry, Target, TargetFlags};
+use crate::targets::{self, AccessFlags, Action, Entry, Target, TargetFlags};
 use crate::ui;
 use crate::vars::Var;
 use anyhow::Result;
@@ -118,7 +118,7 @@ impl Plan {
 pub async fn sync(args: SyncArgs) -> Result<u8> {
     let keys = Selection::parse(&args.keys)?;
     let source = source::parse(&args.from)?;
-    let target = target::open(&args.to, &args.target, &args.access)?;
+    let target = targets::open(&args.to, &args.target, &args.access)?;
 
     if args.from == "env" && takes_everything(&args.keys) {
         return Err(error::usage(

@@ -2,7 +2,7 @@
 //! both read back as the exact value.
 //!
 //! The two parsers agree on less than one would hope (tested in
-//! `tests/dotenv_roundtrip.rs`): dotenvy reads single quotes literally but
+//! `tests/it/dotenv_source.rs`): dotenvy reads single quotes literally but
 //! trips on a backslash before a quote; python-dotenv decodes `\\` and `\'`
 //! there. In double quotes dotenvy knows only `\n \\ \" \' \$` and expands
 //! `$NAME`, while python-dotenv keeps `\$` as two characters. A carriage

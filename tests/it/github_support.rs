@@ -1,7 +1,6 @@
 //! What the GitHub tests share: the fake GitHub (tests/fakes/github_server.py,
 //! run with the peers' Python for PyNaCl), a standard state, and `escort`
 //! pointed at it.
-#![allow(dead_code)] // each test binary uses a different part of this module
 
 use crate::common::{self, Fake};
 use serde_json::{Map, Value, json};

@@ -3,11 +3,10 @@
 //! back with the official Python ESC SDK, requests judged by Prism with the
 //! official ESC OpenAPI description.
 
-mod common;
-mod esc_target_support;
+use crate::common;
 
-use common::{Fake, assert_absent, peer_python, repo};
-use esc_target_support::{EscRequests, Prism};
+use crate::common::{Fake, assert_absent, peer_python, repo};
+use crate::esc_target_support::{EscRequests, Prism};
 use serde_json::{Value, json};
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -113,7 +112,7 @@ fn peer(script: &str, fake: &Fake) -> Output {
 fn sdk_read(fake: &Fake) -> (Value, Value) {
     let values = peer("tests/peers/esc_sdk_read.py", fake);
     assert!(values.status.success(), "SDK: {}", text(&values.stderr));
-    let secrets = peer("tests/esc_target_support/sdk_secret_names.py", fake);
+    let secrets = peer("tests/it/esc_target_support/sdk_secret_names.py", fake);
     assert!(secrets.status.success(), "SDK: {}", text(&secrets.stderr));
     (serde_json::from_slice(&values.stdout).unwrap(), serde_json::from_slice(&secrets.stdout).unwrap())
 }

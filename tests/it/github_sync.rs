@@ -1,10 +1,9 @@
 //! `escort sync` to GitHub secrets, against the fake GitHub
 //! (tests/fakes/github_server.py), which opens every sealed box with PyNaCl.
 
-mod common;
-mod github_support;
+use crate::common;
 
-use github_support::{escort, github, state, stored, text, value, with_existing, writes};
+use crate::github_support::{escort, github, state, stored, text, value, with_existing, writes};
 use serde_json::{Value, json};
 
 const REPO: &str = "repos/acme/app/actions";

@@ -1,9 +1,9 @@
 //! `escort load` against the fake ESC: every format round-trips a hostile
 //! corpus through the reader that would consume it in real life.
 
-mod common;
+use crate::common;
 
-use common::{Fake, escort, github_env};
+use crate::common::{Fake, escort, github_env};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::process::Command;

@@ -1,11 +1,11 @@
 //! `escort check`: precedence over ESC, the environment and .env files; every
 //! status and rule; one_of; exit codes; no value in any output; the text
-//! report against snapshots (tests/snapshots/check_*.txt; set
+//! report against snapshots (tests/it/snapshots/check_*.txt; set
 //! UPDATE_SNAPSHOTS=1 to rewrite them after a deliberate change).
 
-mod common;
+use crate::common;
 
-use common::{Fake, assert_absent, escort};
+use crate::common::{Fake, assert_absent, escort};
 use serde_json::{Value, json};
 use std::path::Path;
 
@@ -332,9 +332,9 @@ secret = false
     }
 }
 
-/// Compare with tests/snapshots/NAME, or write it when UPDATE_SNAPSHOTS is set.
+/// Compare with tests/it/snapshots/NAME, or write it when UPDATE_SNAPSHOTS is set.
 fn snapshot(name: &str, text: &str) {
-    let path = common::repo().join("tests/snapshots").join(name);
+    let path = common::repo().join("tests/it/snapshots").join(name);
     if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, text).unwrap();

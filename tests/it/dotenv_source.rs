@@ -7,9 +7,8 @@
 //! outcome, so a change on either side fails here; the differences are
 //! documented in the README ("How escort reads .env files").
 
-mod common;
 
-use common::{escort, peer_python};
+use crate::common::{escort, peer_python};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;

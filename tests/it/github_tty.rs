@@ -2,10 +2,9 @@
 //! `rm` confirmations, a progress line per secret, and `set`'s prompt that
 //! does not echo what is typed.
 
-mod common;
-mod github_support;
+use crate::common;
 
-use github_support::{TOKEN, github, state, stored, value, with_existing};
+use crate::github_support::{TOKEN, github, state, stored, value, with_existing};
 use serde_json::Value;
 use std::process::Command;
 

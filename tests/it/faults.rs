@@ -1,9 +1,8 @@
 //! How `escort load` behaves when ESC misbehaves: retries where they help,
 //! clear errors and exit 3 where they do not, and nothing written on failure.
 
-mod common;
 
-use common::{Fake, escort};
+use crate::common::{Fake, escort};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "tok-faults";

@@ -1,7 +1,6 @@
 //! Test support shared by the integration tests: fakes on loopback, the real
 //! peers, the runner's file-command parser, and an `escort` command with a
 //! clean environment.
-#![allow(dead_code)] // each test binary uses a different part of this module
 
 pub mod corpus;
 pub mod github_env;

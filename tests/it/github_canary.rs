@@ -2,11 +2,10 @@
 //! every path: success, dry run, prune, retries, partial and total failure,
 //! refusals, and a server that echoes values and tokens in its errors.
 
-mod common;
-mod github_support;
+use crate::common;
 
-use common::assert_absent;
-use github_support::{escort, github, state};
+use crate::common::assert_absent;
+use crate::github_support::{escort, github, state};
 use serde_json::json;
 
 const TOKEN: &str = "ghp-CANARY-token-77f3a1";

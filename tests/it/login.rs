@@ -1,9 +1,9 @@
 //! `escort login`: an OIDC ID token exchanged at the fake ESC for an access
 //! token, exported as ESC_TOKEN (masked in a job), then used by `load`.
 
-mod common;
+use crate::common;
 
-use common::{Fake, assert_absent, escort, github_env};
+use crate::common::{Fake, assert_absent, escort, github_env};
 use serde_json::{Value, json};
 
 const ID_TOKEN: &str = "jwt-CANARY-id-token";

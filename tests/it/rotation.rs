@@ -3,11 +3,10 @@
 //! several targets, one that cannot be read, bad input, and no value or token
 //! in any output.
 
-mod common;
-mod github_support;
+use crate::common;
 
-use common::assert_absent;
-use github_support::{escort, github, state, text};
+use crate::common::assert_absent;
+use crate::github_support::{escort, github, state, text};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 

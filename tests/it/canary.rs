@@ -2,9 +2,8 @@
 //! Values appear only where they are the product: the export itself
 //! (stdout of shell/dotenv/json, `::add-mask::` lines in a GitHub job).
 
-mod common;
 
-use common::{Fake, assert_absent, escort};
+use crate::common::{Fake, assert_absent, escort};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "tok-CANARY-token-0001";

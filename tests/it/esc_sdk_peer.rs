@@ -1,9 +1,9 @@
 //! The fake ESC speaks the real protocol: the official Python SDK
 //! (pulumi-esc-sdk) opens and reads it and gets exactly what escort gets.
 
-mod common;
+use crate::common;
 
-use common::{Fake, escort};
+use crate::common::{Fake, escort};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::process::Command;

@@ -3,9 +3,9 @@
 //! by the manifest, replaced atomically with mode 0600, and left untouched
 //! when escort refuses them. Ends with a canary run over every path.
 
-mod common;
+use crate::common;
 
-use common::{Fake, escort, peer_python};
+use crate::common::{Fake, escort, peer_python};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::Path;

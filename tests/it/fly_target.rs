@@ -2,9 +2,9 @@
 //! Machines API (tests/fakes/fly_server.py), including a canary run over
 //! every path.
 
-mod common;
+use crate::common;
 
-use common::{Fake, assert_absent};
+use crate::common::{Fake, assert_absent};
 use serde_json::{Map, Value, json};
 
 const TOKEN: &str = "fly-test-token-3c1d";

@@ -2,10 +2,9 @@
 //! sealed box escort sent (taken from the fake's request log) with the
 //! matching private key.
 
-mod common;
-mod github_support;
+use crate::common;
 
-use github_support::{PRIVATE_KEY, escort, github, state, writes};
+use crate::github_support::{PRIVATE_KEY, escort, github, state, writes};
 use serde_json::{Map, Value, json};
 use std::io::Write;
 use std::process::{Command, Stdio};

@@ -1,9 +1,7 @@
 //! `escort ls`, `set` and `rm` on GitHub secrets, against the fake GitHub.
 
-mod common;
-mod github_support;
 
-use github_support::{escort, github, state, stored, text, value, with_existing, writes};
+use crate::github_support::{escort, github, state, stored, text, value, with_existing, writes};
 use serde_json::{Value, json};
 
 const REPO: &str = "repos/acme/app/actions";

@@ -3,11 +3,9 @@
 //! sends. escort talks to the fake GitHub (which has real keys); the fake
 //! hands each request to Prism too and logs Prism's complaints.
 
-mod common;
-mod github_support;
 
-use common::prism::Prism;
-use github_support::{escort, github, state, with_existing};
+use crate::common::prism::Prism;
+use crate::github_support::{escort, github, state, with_existing};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 

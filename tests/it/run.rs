@@ -1,8 +1,7 @@
 //! `escort run -- CMD`: variables set, output redacted, exit code passed on.
 
-mod common;
 
-use common::{Fake, escort};
+use crate::common::{Fake, escort};
 use serde_json::json;
 
 const TOKEN: &str = "tok-run";

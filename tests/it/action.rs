@@ -12,9 +12,9 @@
 //! proves the lint can fail.
 #![cfg(unix)]
 
-mod common;
+use crate::common;
 
-use common::Fake;
+use crate::common::Fake;
 use serde_json::{Value as Json, json};
 use serde_norway::Value as Yaml;
 use std::collections::BTreeMap;

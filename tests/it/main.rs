@@ -1,0 +1,30 @@
+//! The integration tests: one binary, one module per area. Each drives the
+//! real `escort` binary against fakes on 127.0.0.1 (`common::Fake`) and checks
+//! results with the real peers that scripts/setup-peers.sh installs.
+
+mod common;
+mod esc_target_support;
+mod github_support;
+
+mod action;
+mod canary;
+mod check;
+mod dotenv_source;
+mod dotenv_target;
+mod esc_sdk_peer;
+mod esc_target;
+mod faults;
+mod fly_target;
+mod github_canary;
+mod github_cmds;
+mod github_crypto;
+mod github_prism;
+mod github_sync;
+mod github_tty;
+mod init;
+mod load;
+mod login;
+mod rotation;
+mod run;
+mod specs;
+mod template;
