@@ -106,8 +106,13 @@ pub fn kind_of(err: &anyhow::Error) -> Kind {
         if cause.downcast_ref::<crate::source::dotenv::Malformed>().is_some() {
             return Kind::Usage;
         }
-        if cause.downcast_ref::<std::io::Error>().is_some() {
-            return Kind::Local;
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            // A path that does not exist is the user's to fix; a full disk or
+            // a read-only directory is not.
+            return match io.kind() {
+                std::io::ErrorKind::NotFound => Kind::Usage,
+                _ => Kind::Local,
+            };
         }
     }
     Kind::Internal
@@ -123,6 +128,8 @@ mod tests {
         let io = std::io::Error::new(std::io::ErrorKind::StorageFull, "no space left on device");
         let err = Err::<(), _>(io).context("could not write x").unwrap_err();
         assert_eq!(kind_of(&err), Kind::Local);
+        let missing = Err::<(), _>(std::io::Error::from(std::io::ErrorKind::NotFound)).context("no x").unwrap_err();
+        assert_eq!(kind_of(&missing), Kind::Usage);
         assert_eq!(kind_of(&usage("bad flag").context("while parsing")), Kind::Usage);
         assert_eq!(kind_of(&anyhow::anyhow!("something unforeseen")), Kind::Internal);
         // An explicit kind wins over an I/O error below it.
