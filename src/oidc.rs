@@ -3,8 +3,8 @@
 //! no stored ESC token.
 
 use crate::error;
-use crate::json;
 use crate::http::{Auth, Http, Request};
+use crate::json;
 use crate::secret::{self, Secret};
 use crate::settings::Runner;
 use anyhow::Result;

@@ -133,7 +133,9 @@ impl EscTarget {
 pub fn parse(env: &str) -> Result<EnvRef> {
     let env = EnvRef::parse(env)?;
     if let Some(version) = &env.version {
-        return Err(error::usage(format!("revision `{version}` cannot be written; name the environment without @{version}")));
+        return Err(error::usage(format!(
+            "revision `{version}` cannot be written; name the environment without @{version}"
+        )));
     }
     Ok(env)
 }
