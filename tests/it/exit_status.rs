@@ -2,6 +2,7 @@
 //! stdout early ends output quietly and the command's own status stands; a
 //! local failure is exit 5, never a usage error.
 
+use crate::common::Fake;
 use crate::common::run::Run;
 use crate::github_support::{self, TOKEN, github, with_existing};
 use serde_json::json;
@@ -25,12 +26,17 @@ fn a_closed_stdout_is_not_an_error_for_any_command_that_prints() {
     let manifest = "[secrets.PORT]\nsecret = false\n[groups.api-keys]\nrotate_days = 90\n[secrets.OLD_000]\ngroup = \"api-keys\"\n";
     let fake = github(&with_existing(github_support::state(), REPO, 3));
     let id_token = "header.payload.signature";
+    let esc = Fake::esc(&json!({
+        "token": "tok-exit",
+        "environments": {"acme/app/dev": {"values": {"environmentVariables": {"A": "1"}}}}
+    }));
     let cases: Vec<(&str, Run)> = vec![
         ("--help", Run::new().args(["--help"])),
         ("--version", Run::new().args(["--version"])),
         ("load shell", Run::new().args(["load", "--demo", "--format", "shell"])),
         ("load json", Run::new().args(["load", "--demo", "--format", "json"])),
         ("load dotenv", Run::new().args(["load", "--demo", "--format", "dotenv"])),
+        ("load from ESC", Run::new().esc(&esc, "tok-exit").args(["load", "--env", "acme/app/dev"])),
         ("template", Run::new().file("escort.toml", manifest).args(["template"])),
         (
             "check",

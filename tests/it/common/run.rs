@@ -6,7 +6,6 @@
 //! ```
 
 use super::{Fake, escort_std};
-use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 pub struct Run {
@@ -27,11 +26,6 @@ impl Run {
         let mut cmd = escort_std();
         cmd.current_dir(dir.path()).env("ESCORT_MAX_RETRY_WAIT", "5");
         Run { cmd, dir }
-    }
-
-    /// The scratch directory the command runs in (removed with the `Run`).
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
     }
 
     /// Write `text` to `name` in the scratch directory.
