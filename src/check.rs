@@ -242,7 +242,7 @@ mod tests {
     }
 
     fn manifest(secrets: Vec<SecretSpec>, one_of: Vec<OneOf>) -> Manifest {
-        Manifest { path: PathBuf::from("escort.toml"), sources: Vec::new(), groups: Vec::new(), secrets, one_of }
+        Manifest { path: PathBuf::from("escort.toml"), secrets, one_of, ..Manifest::default() }
     }
 
     fn read(name: &str, vars: &[(&str, &str)]) -> SourceRead {

@@ -69,6 +69,14 @@ pub enum Command {
         Exit 4 when some secrets were written and some not (each is named).")]
     Sync(SyncArgs),
 
+    /// Is every copy current? Each route's keys × targets: ok, stale, drifted, missing, extra, unknown.
+    #[command(after_help = "Examples:\n  \
+        escort status                          # every [sync.NAME] route of escort.toml\n  \
+        escort status prod --format json\n\n\
+        Exit 0 when nothing is stale, drifted or missing (nor extra on a route with prune = \"all\"),\n\
+        1 otherwise, 3 when a source or target could not be read (it is named; the rest is reported).")]
+    Status(StatusArgs),
+
     /// List a target's secrets: names, dates, visibility. Never a value.
     #[command(after_help = "Examples:\n  \
         escort ls github:acme/app\n  \
@@ -328,13 +336,21 @@ pub fn target_options(
 
 #[derive(Args, Debug)]
 pub struct SyncArgs {
+    /// The manifest's routes to run (default: all of them, when there is no --from/--to).
+    #[arg(value_name = "ROUTE")]
+    pub routes: Vec<String>,
+
     /// Where the values come from: esc[:ENV], dotenv:PATH or env (with --keys).
-    #[arg(long, value_name = "SOURCE")]
-    pub from: SourceSpec,
+    #[arg(long, value_name = "SOURCE", requires = "to")]
+    pub from: Option<SourceSpec>,
 
     /// Where they go: github:OWNER/REPO[@ENVIRONMENT], github-org:ORG, github-user, fly:APP, esc:ENV or dotenv:PATH.
-    #[arg(long, value_name = "TARGET")]
-    pub to: TargetSpec,
+    #[arg(long, value_name = "TARGET", requires = "from")]
+    pub to: Option<TargetSpec>,
+
+    /// Write every copy, current or not (by default only missing, stale, drifted and unknown ones).
+    #[arg(long)]
+    pub force: bool,
 
     /// Which variables, and under which names: `NAME`, `TO=FROM`, `*`; comma- or newline-separated.
     #[arg(long, value_name = "LIST", default_value = "")]
@@ -362,6 +378,24 @@ pub struct SyncArgs {
     pub access: AccessArgs,
 
     /// How to print the plan and the results.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: ReportFormat,
+}
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// The routes to report (default: all).
+    #[arg(value_name = "ROUTE")]
+    pub routes: Vec<String>,
+
+    /// The manifest [default: escort.toml, else .env.example, in the working directory].
+    #[arg(long, value_name = "PATH")]
+    pub manifest: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub concurrency: ConcurrencyArg,
+
+    /// How to print the report.
     #[arg(long, value_enum, default_value_t)]
     pub format: ReportFormat,
 }

@@ -38,6 +38,11 @@ impl Selection {
         Ok(sel)
     }
 
+    /// Every variable, under its own name (an empty list).
+    pub fn everything() -> Self {
+        Selection { all: true, picks: Vec::new() }
+    }
+
     /// Whether it takes every variable (empty, or with `*`).
     pub fn takes_everything(&self) -> bool {
         self.all

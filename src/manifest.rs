@@ -5,6 +5,7 @@
 //! the TOML parser's own rendering is not used because it quotes the line.
 
 use crate::error;
+use crate::routes::{RawRoute, Route};
 use crate::source::{SourceSpec, dotenv};
 use crate::vars::valid_name;
 use anyhow::{Context, Result};
@@ -21,6 +22,7 @@ fn default_sources() -> Vec<SourceSpec> {
     vec![SourceSpec::Esc(None), SourceSpec::Env, SourceSpec::Dotenv(".env".into())]
 }
 
+#[derive(Default)]
 pub struct Manifest {
     pub path: PathBuf,
     /// Source names in precedence order: the first that has a value wins.
@@ -29,6 +31,8 @@ pub struct Manifest {
     /// In manifest order; keys named only in a `one_of` come last.
     pub secrets: Vec<SecretSpec>,
     pub one_of: Vec<OneOf>,
+    /// `[sync.NAME]` routes, in file order.
+    pub routes: Vec<Route>,
 }
 
 pub struct Group {
@@ -165,17 +169,8 @@ pub fn load(path: &Path) -> Result<Manifest> {
 /// A `.env.example`: every key is a required secret; its values are only
 /// placeholders and are ignored.
 fn from_env_example(path: &Path) -> Result<Manifest> {
-    let secrets = dotenv::read(path)?
-        .into_iter()
-        .map(|(name, _)| SecretSpec::required(name))
-        .collect();
-    Ok(Manifest {
-        path: path.to_path_buf(),
-        sources: default_sources(),
-        groups: Vec::new(),
-        secrets,
-        one_of: Vec::new(),
-    })
+    let secrets = dotenv::read(path)?.into_iter().map(|(name, _)| SecretSpec::required(name)).collect();
+    Ok(Manifest { path: path.to_path_buf(), sources: default_sources(), secrets, ..Manifest::default() })
 }
 
 #[derive(Deserialize)]
@@ -188,6 +183,8 @@ struct RawManifest {
     secrets: BTreeMap<Spanned<String>, RawSecret>,
     #[serde(default)]
     one_of: BTreeMap<Spanned<String>, RawOneOf>,
+    #[serde(default)]
+    sync: BTreeMap<Spanned<String>, RawRoute>,
 }
 
 #[derive(Deserialize)]
@@ -358,7 +355,9 @@ fn from_toml(path: &Path, text: &str) -> Result<Manifest> {
         one_of.push(OneOf { name: name.into_inner(), keys });
     }
 
-    Ok(Manifest { path: path.to_path_buf(), sources, groups, secrets, one_of })
+    let group_names: Vec<String> = groups.iter().map(|g| g.name.clone()).collect();
+    let routes = crate::routes::build(in_file_order(raw.sync), &group_names, |span, msg| at.err(span, msg))?;
+    Ok(Manifest { path: path.to_path_buf(), sources, groups, secrets, one_of, routes })
 }
 
 /// TOML tables come out of serde sorted by name; the spans give the order the

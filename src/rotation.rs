@@ -334,7 +334,6 @@ mod tests {
         let spec = SecretSpec::example;
         Manifest {
             path: PathBuf::from("escort.toml"),
-            sources: Vec::new(),
             groups: vec![
                 Group { name: "api-keys".into(), rotate_days: Some(90), description: None },
                 Group { name: "misc".into(), rotate_days: None, description: None },
@@ -349,7 +348,7 @@ mod tests {
                 spec("MISC", Some("misc")),
                 spec("LOOSE", None),
             ],
-            one_of: Vec::new(),
+            ..Manifest::default()
         }
     }
 

@@ -2,6 +2,7 @@
 //! `Context`, and returns how it finished (`ExitStatus`) or an error.
 
 pub mod check;
+mod fleet;
 pub mod init;
 pub mod load;
 pub mod login;
@@ -11,6 +12,7 @@ pub mod rm;
 pub mod rotation;
 pub mod run;
 pub mod set;
+pub mod status;
 pub mod sync;
 pub mod template;
 
@@ -32,6 +34,7 @@ pub async fn dispatch(command: Command, ctx: &Context) -> Result<ExitStatus> {
         Command::Run(args) => run::run(args, ctx).await,
         Command::Login(args) => login::login(args, ctx).await,
         Command::Sync(args) => sync::sync(args, ctx).await,
+        Command::Status(args) => status::status(args, ctx).await,
         Command::Ls(args) => ls::ls(args, ctx).await,
         Command::Set(args) => set::set(args, ctx).await,
         Command::Rm(args) => rm::rm(args, ctx).await,

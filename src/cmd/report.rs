@@ -59,51 +59,90 @@ pub fn progress(total: usize) -> impl Fn(&Outcome) + Sync {
     }
 }
 
+/// The results of writing to one target.
+pub struct Results<'a> {
+    /// "Actions secrets of acme/app".
+    pub target: String,
+    pub outcomes: &'a [Outcome],
+    /// What was planned for a name, to say what failed.
+    pub planned: Box<dyn Fn(&str) -> Action + 'a>,
+}
+
 /// Print one row per secret, then decide the exit: 0 when everything went
 /// through; otherwise an error naming each secret that did not, exit 4 when
 /// some did (a partial write) and 3 when none did. The exit stands even when
 /// the table cannot be printed: what was written was written.
-pub fn finish(
+pub fn finish<'a>(
     target: &str,
-    outcomes: &[Outcome],
-    planned: impl Fn(&str) -> Action,
+    outcomes: &'a [Outcome],
+    planned: impl Fn(&str) -> Action + 'a,
     format: ReportFormat,
 ) -> Result<ExitStatus> {
-    let errors: Vec<Option<String>> =
-        outcomes.iter().map(|o| o.result.as_ref().err().map(|e| secret::scrub(&format!("{e:#}")))).collect();
-    let action = |o: &Outcome| match &o.result {
+    finish_all(&[Results { target: target.to_string(), outcomes, planned: Box::new(planned) }], format)
+}
+
+/// `finish` for several targets: one table (or JSON object) each.
+pub fn finish_all(all: &[Results<'_>], format: ReportFormat) -> Result<ExitStatus> {
+    let action = |r: &Results<'_>, o: &Outcome| match &o.result {
         Ok(done) => *done,
-        Err(_) => planned(&o.name),
+        Err(_) => (r.planned)(&o.name),
     };
+    let error = |o: &Outcome| o.result.as_ref().err().map(|e| secret::scrub(&format!("{e:#}")));
     let printed = match format {
         ReportFormat::Json => {
-            let rows: Vec<serde_json::Value> = outcomes
+            let objects: Vec<serde_json::Value> = all
                 .iter()
-                .zip(&errors)
-                .map(|(o, err)| {
-                    serde_json::json!({"name": o.name, "action": action(o), "ok": err.is_none(), "error": err})
+                .map(|r| {
+                    let rows: Vec<serde_json::Value> = r
+                        .outcomes
+                        .iter()
+                        .map(|o| {
+                            let err = error(o);
+                            serde_json::json!({"name": o.name, "action": action(r, o), "ok": err.is_none(), "error": err})
+                        })
+                        .collect();
+                    let ok = r.outcomes.iter().all(|o| o.result.is_ok());
+                    serde_json::json!({"ok": ok, "target": r.target, "results": rows})
                 })
                 .collect();
-            let ok = errors.iter().all(Option::is_none);
-            output::json(&serde_json::json!({"ok": ok, "target": target, "results": rows}))
+            match objects.as_slice() {
+                [one] => output::json(one),
+                _ => {
+                    let ok = all.iter().all(|r| r.outcomes.iter().all(|o| o.result.is_ok()));
+                    output::json(&serde_json::json!({"ok": ok, "targets": objects}))
+                }
+            }
         }
-        ReportFormat::Text if !outcomes.is_empty() => {
-            let width = outcomes.iter().map(|o| o.name.len()).max().unwrap_or(0).max(4);
-            let header = format!("{:width$}  {:7}  RESULT", "NAME", "ACTION");
-            let rows = outcomes.iter().zip(&errors).map(|(o, err)| {
-                let result = match err {
-                    None => "ok".to_string(),
-                    Some(e) => format!("FAILED: {e}"),
-                };
-                format!("{:width$}  {:7}  {result}", o.name, action(o).as_str())
-            });
-            output::lines(std::iter::once(header).chain(rows))
+        ReportFormat::Text => {
+            let mut lines = Vec::new();
+            for r in all.iter().filter(|r| !r.outcomes.is_empty()) {
+                if all.len() > 1 {
+                    lines.push(format!("The {}:", r.target));
+                }
+                let width = r.outcomes.iter().map(|o| o.name.len()).max().unwrap_or(0).max(4);
+                lines.push(format!("{:width$}  {:9}  RESULT", "NAME", "ACTION"));
+                for o in r.outcomes {
+                    let result = error(o).map_or("ok".to_string(), |e| format!("FAILED: {e}"));
+                    lines.push(
+                        format!("{:width$}  {:9}  {result}", o.name, action(r, o).as_str()).trim_end().to_string(),
+                    );
+                }
+            }
+            output::lines(lines)
         }
-        ReportFormat::Text => Ok(()),
     };
 
-    let failed: Vec<String> =
-        outcomes.iter().filter(|o| o.result.is_err()).map(|o| format!("{} {}", action(o).as_str(), o.name)).collect();
+    let tried: usize =
+        all.iter().map(|r| r.outcomes.iter().filter(|o| o.result.is_err() || action(r, o).changes()).count()).sum();
+    let failed: Vec<String> = all
+        .iter()
+        .flat_map(|r| {
+            r.outcomes
+                .iter()
+                .filter(|o| o.result.is_err())
+                .map(move |o| format!("{} {} in the {}", action(r, o).as_str(), o.name, r.target))
+        })
+        .collect();
     if failed.is_empty() {
         printed?;
         return Ok(ExitStatus::Success);
@@ -111,15 +150,10 @@ pub fn finish(
     if let Err(e) = printed {
         ui::warn(&format!("{e:#}"));
     }
-    let kind = if failed.len() < outcomes.len() { Kind::Partial } else { Kind::Backend };
+    let kind = if failed.len() < tried { Kind::Partial } else { Kind::Backend };
     Err(Failure {
         kind,
-        message: format!(
-            "{} of {} changes to the {target} failed, so these were not done: {}",
-            failed.len(),
-            outcomes.len(),
-            failed.join(", ")
-        ),
+        message: format!("{} of {tried} changes failed, so these were not done: {}", failed.len(), failed.join(", ")),
     }
     .into())
 }

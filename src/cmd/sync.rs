@@ -1,45 +1,52 @@
-//! `escort sync --from SOURCE --to TARGET`: copy a source's values into a
-//! target, and with --prune delete what the source does not have.
+//! `escort sync`: copy a source's values into targets, writing only the
+//! copies that are missing, stale, drifted or unknown (`--force` writes all).
+//! With `--from`/`--to`, one source and one target; without, the manifest's
+//! routes (all, or those named).
 
-use super::report;
+use super::fleet::{self, Survey};
+use super::report::{self, Results};
 use crate::cli::{self, ReportFormat, SyncArgs};
-use crate::error::{self, ExitStatus};
-use crate::secret;
+use crate::error::{self, ExitStatus, Failure, Kind};
+use crate::manifest;
 use crate::settings::Context;
 use crate::source::{self, SourceSpec};
-use crate::targets::{self, Action, Entry, Target};
+use crate::status::{Cell, Status};
+use crate::targets::{self, Action, Outcome, Target, TargetSpec};
 use crate::vars::Var;
 use crate::{output, ui};
 use anyhow::Result;
-use std::collections::HashSet;
 
-/// What a sync will do, by name, from the target's list.
+/// What a sync will do to one target, by name, from its cells.
 struct Plan {
+    /// (name, create or update): the variables to write.
     writes: Vec<(String, Action)>,
+    unchanged: Vec<String>,
     prune: Vec<String>,
-    /// Target secrets the source lacks, left alone without --prune.
+    /// Target secrets the source lacks, left alone without pruning.
     extra: usize,
 }
 
 impl Plan {
-    fn new(target: &dyn Target, vars: &[Var], existing: &[Entry], prune: bool) -> Plan {
-        let have: HashSet<String> = existing.iter().map(|e| target.canonical(&e.name)).collect();
-        let wanted: HashSet<String> = vars.iter().map(|v| target.canonical(&v.name)).collect();
-        let writes = vars
-            .iter()
-            .map(|v| {
-                let action = if have.contains(&target.canonical(&v.name)) { Action::Update } else { Action::Create };
-                (v.name.clone(), action)
-            })
-            .collect();
-        let gone: Vec<String> =
-            existing.iter().filter(|e| !wanted.contains(&target.canonical(&e.name))).map(|e| e.name.clone()).collect();
-        let extra = gone.len();
-        Plan { writes, prune: if prune { gone } else { Vec::new() }, extra: if prune { 0 } else { extra } }
+    fn new(cells: &[Cell], prune: bool, force: bool) -> Plan {
+        let mut plan = Plan { writes: Vec::new(), unchanged: Vec::new(), prune: Vec::new(), extra: 0 };
+        for cell in cells {
+            match cell.status {
+                Status::Extra if prune => plan.prune.push(cell.key.clone()),
+                Status::Extra => plan.extra += 1,
+                Status::Missing => plan.writes.push((cell.key.clone(), Action::Create)),
+                status if force || status.needs_write() => plan.writes.push((cell.key.clone(), Action::Update)),
+                _ => plan.unchanged.push(cell.key.clone()),
+            }
+        }
+        plan
     }
 
     fn action(&self, name: &str) -> Action {
         self.writes.iter().find(|(n, _)| n == name).map_or(Action::Delete, |(_, a)| *a)
+    }
+
+    fn vars(&self, vars: &[Var]) -> Vec<Var> {
+        vars.iter().filter(|v| self.writes.iter().any(|(n, _)| *n == v.name)).cloned().collect()
     }
 
     fn count(&self, action: Action) -> usize {
@@ -48,9 +55,10 @@ impl Plan {
 
     fn summary(&self) -> String {
         format!(
-            "{} to create, {} to update, {} to prune",
+            "{} to create, {} to update, {} unchanged, {} to prune",
             self.count(Action::Create),
             self.count(Action::Update),
+            self.unchanged.len(),
             self.prune.len()
         )
     }
@@ -60,6 +68,7 @@ impl Plan {
             .writes
             .iter()
             .map(|(n, a)| (n.as_str(), a.as_str()))
+            .chain(self.unchanged.iter().map(|n| (n.as_str(), "unchanged")))
             .chain(self.prune.iter().map(|n| (n.as_str(), "prune")));
         match format {
             ReportFormat::Json => {
@@ -69,28 +78,43 @@ impl Plan {
             }
             ReportFormat::Text => output::lines(
                 std::iter::once(format!("Plan for the {target}, from {from} (dry run: nothing was written):"))
-                    .chain(rows.map(|(name, action)| format!("  {action:7} {name}")))
+                    .chain(rows.map(|(name, action)| format!("  {action:9} {name}")))
                     .chain(std::iter::once(self.summary())),
             ),
         }
     }
+
+    /// The outcomes of the names not written, to report beside the written.
+    fn unchanged_outcomes(&self) -> impl Iterator<Item = Outcome> + '_ {
+        self.unchanged.iter().map(|name| Outcome { name: name.clone(), result: Ok(Action::Unchanged) })
+    }
 }
 
 pub async fn sync(args: SyncArgs, ctx: &Context) -> Result<ExitStatus> {
-    if args.from == SourceSpec::Env && args.keys.takes_everything() {
+    match (&args.from, &args.to) {
+        (Some(from), Some(to)) if args.routes.is_empty() => one(&args, from, to, ctx).await,
+        (Some(_), Some(_)) => Err(error::usage("name routes, or --from and --to, not both")),
+        (None, None) => routes(&args, ctx).await,
+        _ => Err(error::usage("--from and --to go together (without both, sync runs the manifest's routes)")),
+    }
+}
+
+/// `--from SOURCE --to TARGET`.
+async fn one(args: &SyncArgs, from: &SourceSpec, to: &TargetSpec, ctx: &Context) -> Result<ExitStatus> {
+    if *from == SourceSpec::Env && args.keys.takes_everything() {
         return Err(error::usage(
             "--from env needs --keys naming the variables to copy: the whole environment is not a set of secrets",
         ));
     }
-    let source = source::open(&args.from, ctx)?;
+    let source = source::open(from, ctx)?;
     let mut options = cli::target_options(&args.app, Some(&args.concurrency), Some(&args.access));
-    options.manifest = super::grouping(&args.to, args.access.manifest.as_deref())?;
-    let target = targets::open(&args.to, &options, ctx)?;
+    options.manifest = super::grouping(to, args.access.manifest.as_deref())?;
+    let target = targets::open(to, &options, ctx)?;
 
     let vars = args.keys.apply(source.load().await?)?;
     if !source.scrubbed() {
         // Picked from the environment to become secrets: from now on they are.
-        vars.iter().for_each(|v| secret::register(&v.value));
+        vars.iter().for_each(|v| crate::secret::register(&v.value));
     }
     // Every name and size is checked before the first request to the target.
     target.check(&vars)?;
@@ -100,9 +124,10 @@ pub async fn sync(args: SyncArgs, ctx: &Context) -> Result<ExitStatus> {
             source.name()
         )));
     }
-
-    let existing = target.list(false).await?;
-    let plan = Plan::new(&*target, &vars, &existing, args.prune);
+    let names: Vec<String> = vars.iter().map(|v| v.name.clone()).collect();
+    let changed = source.changed_at(&names).await?;
+    let cells = fleet::compare("", &vars, &changed, to, &*target).await?;
+    let plan = Plan::new(&cells, args.prune, args.force);
     if plan.extra > 0 {
         ui::note(&format!(
             "{} secret(s) in the {} are not in {}; --prune would delete them",
@@ -115,10 +140,86 @@ pub async fn sync(args: SyncArgs, ctx: &Context) -> Result<ExitStatus> {
         plan.print(&source.name(), &target.name(), args.format)?;
         return Ok(ExitStatus::Success);
     }
-
     report::confirm_delete(&target.name(), &plan.prune, args.yes)?;
     ui::note(&format!("syncing {} to the {}: {}", source.name(), target.name(), plan.summary()));
-    let progress = report::progress(vars.len() + plan.prune.len());
-    let outcomes = target.apply(&vars, &plan.prune, &progress).await?;
+    let outcomes = write(&*target, &plan, &vars).await?;
     report::finish(&target.name(), &outcomes, |name| plan.action(name), args.format)
+}
+
+/// Write what `plan` says, and report the unchanged beside it.
+async fn write(target: &dyn Target, plan: &Plan, vars: &[Var]) -> Result<Vec<Outcome>> {
+    let writes = plan.vars(vars);
+    let mut outcomes = Vec::new();
+    if !writes.is_empty() || !plan.prune.is_empty() {
+        let progress = report::progress(writes.len() + plan.prune.len());
+        outcomes = target.apply(&writes, &plan.prune, &progress).await?;
+    }
+    outcomes.extend(plan.unchanged_outcomes());
+    Ok(outcomes)
+}
+
+/// The manifest's routes: every target of each, at once.
+async fn routes(args: &SyncArgs, ctx: &Context) -> Result<ExitStatus> {
+    let manifest = manifest::load(&manifest::locate(args.access.manifest.clone())?)?;
+    let routes = fleet::select(&manifest, &args.routes)?;
+    let (surveys, unread) = fleet::survey(&manifest, &routes, args.concurrency.concurrency.into(), ctx).await?;
+    if args.dry_run {
+        output::write(super::status::text(&surveys, &unread).as_bytes())?;
+        return Ok(ExitStatus::Success);
+    }
+    let plans: Vec<Vec<Plan>> = surveys
+        .iter()
+        .map(|s| s.copies.iter().flatten().map(|c| Plan::new(&c.cells, s.prune, args.force)).collect())
+        .collect();
+    for (survey, plans) in surveys.iter().zip(&plans) {
+        for (copy, plan) in survey.copies.iter().flatten().zip(plans) {
+            copy.target.check(&plan.vars(&survey.vars))?;
+            report::confirm_delete(&copy.target.name(), &plan.prune, args.yes)?;
+        }
+    }
+    let jobs = surveys.iter().zip(&plans).flat_map(|(survey, plans)| {
+        survey.copies.iter().flatten().zip(plans).map(move |(copy, plan)| async move {
+            (write(&*copy.target, plan, &survey.vars).await, copy, plan, survey)
+        })
+    });
+    let done = futures_util::future::join_all(jobs).await;
+    let mut failures = Vec::new();
+    let mut kept = Vec::new();
+    for (result, copy, plan, survey) in &done {
+        match result {
+            Ok(outcomes) => kept.push((label(survey, copy.target.as_ref()), outcomes, *plan)),
+            Err(e) => failures.push(format!("the {}: {}", copy.target.name(), crate::secret::scrub(&format!("{e:#}")))),
+        }
+    }
+    let results: Vec<Results<'_>> = kept
+        .iter()
+        .map(|(target, outcomes, plan)| Results {
+            target: target.clone(),
+            outcomes,
+            planned: Box::new(move |n: &str| plan.action(n)),
+        })
+        .collect();
+    let status = report::finish_all(&results, args.format);
+    failures.extend(unread.iter().map(|u| format!("{}: {}", u.what, crate::secret::scrub(&format!("{:#}", u.error)))));
+    if failures.is_empty() {
+        return status;
+    }
+    let wrote =
+        kept.iter().any(|(_, outcomes, _)| outcomes.iter().any(|o| o.result.as_ref().is_ok_and(|a| a.changes())));
+    let failed = Failure {
+        kind: if wrote || matches!(&status, Err(e) if error::kind_of(e) == Kind::Partial) {
+            Kind::Partial
+        } else {
+            Kind::Backend
+        },
+        message: format!("not written: {}", failures.join("; ")),
+    };
+    Err(match status {
+        Err(e) => anyhow::Error::new(failed).context(format!("{e:#}")),
+        Ok(_) => failed.into(),
+    })
+}
+
+fn label(survey: &Survey, target: &dyn Target) -> String {
+    format!("{} (route {})", target.name(), survey.route)
 }

@@ -36,6 +36,18 @@ impl Source for DotenvSource {
         false
     }
 
+    /// The file's modification time, for every key: a file has no finer dates.
+    fn changed_at<'a>(&'a self, names: &'a [String]) -> BoxFuture<'a, Result<HashMap<String, String>>> {
+        Box::pin(async move {
+            let modified = std::fs::metadata(&self.path)
+                .and_then(|m| m.modified())
+                .with_context(|| format!("could not read the date of {}", self.path.display()))?;
+            let seconds = modified.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+            let at = crate::rotation::Timestamp::from_unix(i64::try_from(seconds).unwrap_or(i64::MAX)).rfc3339();
+            Ok(names.iter().map(|n| (n.clone(), at.clone())).collect())
+        })
+    }
+
     fn read(&self) -> BoxFuture<'_, Result<Vec<Var>>> {
         Box::pin(
             async move { Ok(read(&self.path)?.into_iter().map(|(name, value)| Var::secret(name, value)).collect()) },

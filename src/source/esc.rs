@@ -1,11 +1,17 @@
 //! An opened Pulumi ESC environment as a source, or the built-in demo.
 
 use super::{BoxFuture, Source};
+use crate::esc::definition::Definition;
 use crate::esc::{EnvRef, Esc, value};
 use crate::settings::Context;
+use crate::targets::Entry;
 use crate::ui;
 use crate::vars::Var;
 use anyhow::Result;
+use std::collections::{HashMap, HashSet};
+
+/// Revisions read at once when dating keys.
+const CONCURRENCY: usize = 4;
 
 /// An environment's read response, shipped in the binary: `escort load --demo`
 /// runs the whole export path with no account and no network.
@@ -30,6 +36,25 @@ impl Source for EscSource {
             EscSource::Remote(_, env) => format!("esc:{env}"),
             EscSource::Demo => "esc:demo".to_string(),
         }
+    }
+
+    /// From the revisions: the newest that changed each key. A key unchanged
+    /// in every revision looked at changed no later than the oldest of them.
+    /// Keys the definition does not hold (imports, computed values) stay unknown.
+    fn changed_at<'a>(&'a self, names: &'a [String]) -> BoxFuture<'a, Result<HashMap<String, String>>> {
+        Box::pin(async move {
+            let EscSource::Remote(esc, env) = self else { return Ok(HashMap::new()) };
+            let env = esc.resolve(env).await?;
+            let (text, _) = esc.definition(&env).await?;
+            let own: HashSet<String> = Definition::parse(text)?.variables()?.into_iter().map(|v| v.name).collect();
+            let mut entries: Vec<Entry> = names
+                .iter()
+                .filter(|n| own.contains(*n))
+                .map(|n| Entry { name: n.clone(), ..Entry::default() })
+                .collect();
+            let oldest = crate::targets::esc::date(esc, &env, &mut entries, CONCURRENCY).await?;
+            Ok(entries.into_iter().filter_map(|e| Some((e.name, e.updated_at.or_else(|| oldest.clone())?))).collect())
+        })
     }
 
     fn read(&self) -> BoxFuture<'_, Result<Vec<Var>>> {

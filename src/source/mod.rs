@@ -13,6 +13,7 @@ use crate::settings::Context;
 use crate::vars::Var;
 use crate::{error, secret};
 use anyhow::Result;
+use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::path::PathBuf;
@@ -86,6 +87,11 @@ pub trait Source: Send + Sync {
     /// scrubbing those would garble every message.
     fn scrubbed(&self) -> bool {
         true
+    }
+    /// When each of `names` last changed at the source (RFC 3339), for the
+    /// names it can tell; the others are `unknown` to `escort status`.
+    fn changed_at<'a>(&'a self, _names: &'a [String]) -> BoxFuture<'a, Result<HashMap<String, String>>> {
+        Box::pin(async { Ok(HashMap::new()) })
     }
     /// Read every variable, registering each secret value so that no message
     /// escort shows can quote it: with the token settings, the one place a

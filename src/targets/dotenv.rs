@@ -14,7 +14,7 @@
 //! substituted value, losing the reference and copying another variable's
 //! value into the file.
 
-use super::{Action, Entry, Outcome, Progress, Target};
+use super::{Action, Entry, Outcome, Progress, Target, Values};
 use crate::error;
 use crate::manifest::Manifest;
 use crate::secret::{self, Secret};
@@ -244,6 +244,10 @@ impl Target for DotenvTarget {
         })
     }
 
+    fn values(&self) -> BoxFuture<'_, Result<Option<Values>>> {
+        Box::pin(async move { Ok(Some(self.entries()?)) })
+    }
+
     fn apply<'a>(
         &'a self,
         vars: &'a [Var],
@@ -271,14 +275,13 @@ mod tests {
         let group = |name: &str| Group { name: name.into(), rotate_days: None, description: None };
         Manifest {
             path: PathBuf::from("escort.toml"),
-            sources: Vec::new(),
             groups: vec![group("api-keys"), group("database")],
             secrets: vec![
                 spec("DB_URL", Some("database")),
                 spec("OPENAI", Some("api-keys")),
                 spec("ANTHROPIC", Some("api-keys")),
             ],
-            one_of: Vec::new(),
+            ..Manifest::default()
         }
     }
 

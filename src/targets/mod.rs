@@ -10,6 +10,7 @@ pub mod github;
 use crate::error;
 use crate::esc::EnvRef;
 use crate::manifest::Manifest;
+use crate::secret::Secret;
 use crate::settings::Context;
 use crate::source::BoxFuture;
 use crate::vars::Var;
@@ -45,6 +46,8 @@ pub enum Action {
     Create,
     Update,
     Delete,
+    /// Already current: nothing sent (`sync`).
+    Unchanged,
 }
 
 impl Action {
@@ -53,6 +56,7 @@ impl Action {
             Action::Create => "create",
             Action::Update => "update",
             Action::Delete => "delete",
+            Action::Unchanged => "unchanged",
         }
     }
 
@@ -61,7 +65,13 @@ impl Action {
             Action::Create => "created",
             Action::Update => "updated",
             Action::Delete => "deleted",
+            Action::Unchanged => "unchanged",
         }
+    }
+
+    /// Whether it sends a write.
+    pub fn changes(self) -> bool {
+        self != Action::Unchanged
     }
 }
 
@@ -70,6 +80,9 @@ pub struct Outcome {
     pub name: String,
     pub result: Result<Action>,
 }
+
+/// A readable target's names and values, in its order.
+pub type Values = Vec<(String, Secret)>;
 
 /// Told each outcome as soon as it is known (progress lines).
 pub type Progress<'a> = &'a (dyn Fn(&Outcome) + Sync);
@@ -87,6 +100,11 @@ pub trait Target: Send + Sync {
     /// The secrets in the target. `details` adds facts that cost a request
     /// per secret.
     fn list(&self, details: bool) -> BoxFuture<'_, Result<Vec<Entry>>>;
+    /// The values it holds, for targets whose values can be read back (a .env
+    /// file): `escort status` compares those by value. `None` for the others.
+    fn values(&self) -> BoxFuture<'_, Result<Option<Values>>> {
+        Box::pin(async { Ok(None) })
+    }
     /// Write `vars` and delete `prune`: one outcome per name, writes first, in
     /// order; `Err` when none could be tried (no key, no access). Targets that
     /// can make both changes at once (ESC: one revision; Fly: one request; a

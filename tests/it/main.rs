@@ -15,6 +15,7 @@ mod esc_sdk_peer;
 mod esc_target;
 mod exit_status;
 mod faults;
+mod fleet;
 mod fly_target;
 mod github_canary;
 mod github_cmds;

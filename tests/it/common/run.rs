@@ -6,11 +6,13 @@
 //! ```
 
 use super::{Fake, escort_std};
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 pub struct Run {
     cmd: Command,
-    dir: tempfile::TempDir,
+    dir: PathBuf,
+    _scratch: Option<tempfile::TempDir>,
 }
 
 impl Default for Run {
@@ -22,15 +24,22 @@ impl Default for Run {
 impl Run {
     /// escort in a new empty directory, with none of the caller's configuration.
     pub fn new() -> Run {
-        let dir = tempfile::tempdir().unwrap();
+        let scratch = tempfile::tempdir().unwrap();
+        let mut run = Run::new_in(scratch.path());
+        run._scratch = Some(scratch);
+        run
+    }
+
+    /// escort in `dir`, which the caller keeps (for tests of several steps).
+    pub fn new_in(dir: &Path) -> Run {
         let mut cmd = escort_std();
-        cmd.current_dir(dir.path()).env("ESCORT_MAX_RETRY_WAIT", "5");
-        Run { cmd, dir }
+        cmd.current_dir(dir).env("ESCORT_MAX_RETRY_WAIT", "5");
+        Run { cmd, dir: dir.to_path_buf(), _scratch: None }
     }
 
     /// Write `text` to `name` in the scratch directory.
     pub fn file(self, name: &str, text: &str) -> Run {
-        let path = self.dir.path().join(name);
+        let path = self.dir.join(name);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, text).unwrap();
         self

@@ -1,0 +1,177 @@
+//! What `status` and `sync` share: reading a route's source once and each of
+//! its targets once, and comparing them key by key (`crate::status`).
+
+use crate::manifest::Manifest;
+use crate::routes::Route;
+use crate::secret::Secret;
+use crate::settings::Context;
+use crate::source::{self, Source};
+use crate::status::{self, Cell, SourceKey, Status, TargetKey};
+use crate::targets::{self, Options, Target, TargetSpec};
+use crate::vars::Var;
+use crate::{error, secret};
+use anyhow::Result;
+use futures_util::future::join_all;
+use std::collections::HashMap;
+
+/// One target of a route, read and compared.
+pub struct Copy {
+    pub spec: TargetSpec,
+    pub target: Box<dyn Target>,
+    /// One per key of the source or the target.
+    pub cells: Vec<Cell>,
+}
+
+/// A route's source, read, and each of its targets, or why it could not be read.
+pub struct Survey {
+    pub route: String,
+    pub source: String,
+    pub vars: Vec<Var>,
+    pub prune: bool,
+    pub copies: Vec<Result<Copy, (TargetSpec, anyhow::Error)>>,
+}
+
+/// What escort could not read: a source or a target, named.
+pub struct Unread {
+    pub what: String,
+    pub error: anyhow::Error,
+}
+
+/// The routes `names` asks for (all when empty), or a usage error naming
+/// the unknown ones.
+pub fn select<'a>(manifest: &'a Manifest, names: &[String]) -> Result<Vec<&'a Route>> {
+    if manifest.routes.is_empty() {
+        return Err(error::usage(format!(
+            "{} has no [sync.NAME] routes: add one (README, \"Routes\"), or pass --from and --to",
+            manifest.path.display()
+        )));
+    }
+    let unknown: Vec<&str> =
+        names.iter().filter(|n| !manifest.routes.iter().any(|r| &r.name == *n)).map(String::as_str).collect();
+    if !unknown.is_empty() {
+        return Err(error::usage(format!("no such route in {}: {}", manifest.path.display(), unknown.join(", "))));
+    }
+    Ok(manifest.routes.iter().filter(|r| names.is_empty() || names.contains(&r.name)).collect())
+}
+
+/// Read every route's source and targets, all targets at once. What could
+/// not be read is returned beside the surveys, and the rest still surveyed.
+pub async fn survey(
+    manifest: &Manifest,
+    routes: &[&Route],
+    concurrency: usize,
+    ctx: &Context,
+) -> Result<(Vec<Survey>, Vec<Unread>)> {
+    // Targets are opened (and so checked) before anything is read.
+    let mut opened = Vec::new();
+    for route in routes {
+        let options = Options {
+            app: route.app,
+            concurrency,
+            visibility: route.visibility,
+            repos: route.repos.clone(),
+            ..Options::default()
+        };
+        let targets = route
+            .to
+            .iter()
+            .map(|spec| Ok((spec.clone(), targets::open(spec, &options, ctx)?)))
+            .collect::<Result<Vec<_>>>()?;
+        opened.push((route, source::open(&route.from, ctx)?, targets));
+    }
+    let mut unread = Vec::new();
+    let reads =
+        join_all(opened.into_iter().map(|(route, source, targets)| read_route(manifest, route, source, targets))).await;
+    let mut surveys = Vec::new();
+    for read in reads {
+        match read {
+            Ok(survey) => {
+                for copy in &survey.copies {
+                    if let Err((spec, e)) = copy {
+                        unread.push(Unread { what: spec.to_string(), error: anyhow::anyhow!("{}", scrubbed(e)) });
+                    }
+                }
+                surveys.push(survey);
+            }
+            Err(u) => unread.push(u),
+        }
+    }
+    Ok((surveys, unread))
+}
+
+fn scrubbed(e: &anyhow::Error) -> String {
+    secret::scrub(&format!("{e:#}"))
+}
+
+async fn read_route(
+    manifest: &Manifest,
+    route: &Route,
+    source: Box<dyn Source>,
+    targets: Vec<(TargetSpec, Box<dyn Target>)>,
+) -> Result<Survey, Unread> {
+    let unread = |error| Unread { what: format!("{} (route {})", source.name(), route.name), error };
+    let vars = source.load().await.and_then(|vars| route.keys.apply(vars)).map_err(unread)?;
+    let vars = in_groups(manifest, route, vars);
+    if !source.scrubbed() {
+        // Picked to be copied as secrets: from now on they are.
+        vars.iter().for_each(|v| secret::register(&v.value));
+    }
+    let names: Vec<String> = vars.iter().map(|v| v.name.clone()).collect();
+    let changed = source.changed_at(&names).await.map_err(unread)?;
+    let copies = join_all(targets.into_iter().map(|(spec, target)| async {
+        match compare(&route.name, &vars, &changed, &spec, &*target).await {
+            Ok(cells) => Ok(Copy { spec, target, cells }),
+            Err(e) => Err((spec, e)),
+        }
+    }))
+    .await;
+    Ok(Survey { route: route.name.clone(), source: source.name(), vars, prune: route.prune, copies })
+}
+
+/// The route's `groups`: only the manifest secrets of those groups.
+fn in_groups(manifest: &Manifest, route: &Route, vars: Vec<Var>) -> Vec<Var> {
+    if route.groups.is_empty() {
+        return vars;
+    }
+    let group_of = |name: &str| manifest.secrets.iter().find(|s| s.name == name).and_then(|s| s.group.as_ref());
+    vars.into_iter().filter(|v| group_of(&v.name).is_some_and(|g| route.groups.contains(g))).collect()
+}
+
+/// One cell per key of the source and of the target.
+pub async fn compare(
+    route: &str,
+    vars: &[Var],
+    changed: &HashMap<String, String>,
+    spec: &TargetSpec,
+    target: &dyn Target,
+) -> Result<Vec<Cell>> {
+    let entries = target.list(false).await?;
+    let values: Option<HashMap<String, Secret>> =
+        target.values().await?.map(|vs| vs.into_iter().map(|(k, v)| (target.canonical(&k), v)).collect());
+    let held: HashMap<String, &targets::Entry> = entries.iter().map(|e| (target.canonical(&e.name), e)).collect();
+    let cell = |key: &str, status: Status, changed_at: Option<&String>, updated_at: Option<&String>| Cell {
+        route: route.to_string(),
+        key: key.to_string(),
+        target: spec.to_string(),
+        status,
+        source_changed_at: changed_at.cloned(),
+        target_updated_at: updated_at.cloned(),
+    };
+    let mut cells = Vec::new();
+    for var in vars {
+        let canonical = target.canonical(&var.name);
+        let entry = held.get(&canonical);
+        let source = SourceKey { value: &var.value, changed_at: changed.get(&var.name).map(String::as_str) };
+        let copy = entry.map(|e| TargetKey {
+            updated_at: e.updated_at.as_deref(),
+            value: values.as_ref().and_then(|vs| vs.get(&canonical)),
+        });
+        let status = status::compare(Some(&source), copy.as_ref());
+        cells.push(cell(&var.name, status, changed.get(&var.name), entry.and_then(|e| e.updated_at.as_ref())));
+    }
+    let wanted: Vec<String> = vars.iter().map(|v| target.canonical(&v.name)).collect();
+    for e in entries.iter().filter(|e| !wanted.contains(&target.canonical(&e.name))) {
+        cells.push(cell(&e.name, Status::Extra, None, e.updated_at.as_ref()));
+    }
+    Ok(cells)
+}

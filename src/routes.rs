@@ -1,0 +1,103 @@
+//! Sync routes: the manifest's `[sync.NAME]` tables (README, "Routes"). Each
+//! says where a set of secrets comes from and every copy it must reach, so
+//! `escort status` and `escort sync` need no flags to know the whole fleet.
+
+use crate::keys::Selection;
+use crate::source::SourceSpec;
+use crate::targets::TargetSpec;
+use crate::targets::github::{App, Visibility};
+use anyhow::Result;
+use serde::Deserialize;
+use std::ops::Range;
+use toml::Spanned;
+
+#[derive(Clone, Debug)]
+pub struct Route {
+    pub name: String,
+    pub from: SourceSpec,
+    pub to: Vec<TargetSpec>,
+    pub keys: Selection,
+    /// Only the manifest secrets of these groups (empty: no such filter).
+    pub groups: Vec<String>,
+    /// Delete what a target has and the source lacks.
+    pub prune: bool,
+    pub app: Option<App>,
+    pub visibility: Option<Visibility>,
+    pub repos: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRoute {
+    from: Spanned<String>,
+    to: Spanned<Vec<Spanned<String>>>,
+    keys: Option<Spanned<Vec<String>>>,
+    groups: Option<Vec<Spanned<String>>>,
+    prune: Option<Spanned<String>>,
+    app: Option<Spanned<String>>,
+    visibility: Option<Spanned<String>>,
+    repos: Option<Vec<String>>,
+}
+
+/// Check each raw route; `err` makes a `FILE:LINE: message` error from a span,
+/// and `groups` are the manifest's group names.
+pub fn build(
+    raw: Vec<(Spanned<String>, RawRoute)>,
+    groups: &[String],
+    err: impl Fn(Option<Range<usize>>, String) -> anyhow::Error,
+) -> Result<Vec<Route>> {
+    let mut routes = Vec::with_capacity(raw.len());
+    for (name, r) in raw {
+        let at = |what: &str| format!("sync.{}: {what}", name.get_ref());
+        let parse = |s: &Spanned<String>, what: &str| -> Result<String> {
+            let text = s.get_ref().trim();
+            if text.is_empty() { Err(err(Some(s.span()), at(&format!("`{what}` is empty")))) } else { Ok(text.into()) }
+        };
+        let from: SourceSpec = parse(&r.from, "from")?.parse().map_err(|e: String| err(Some(r.from.span()), at(&e)))?;
+        if r.to.get_ref().is_empty() {
+            return Err(err(Some(r.to.span()), at("`to` is empty: name at least one target")));
+        }
+        let to =
+            r.to.get_ref()
+                .iter()
+                .map(|t| parse(t, "to")?.parse::<TargetSpec>().map_err(|e| err(Some(t.span()), at(&e))))
+                .collect::<Result<Vec<_>>>()?;
+        let keys = match &r.keys {
+            None => Selection::everything(),
+            Some(list) => list.get_ref().join(",").parse().map_err(|e: String| err(Some(list.span()), at(&e)))?,
+        };
+        let mut route_groups = Vec::new();
+        for g in r.groups.unwrap_or_default() {
+            if !groups.contains(g.get_ref()) {
+                return Err(err(Some(g.span()), at(&format!("group `{}` is not defined", g.get_ref()))));
+            }
+            route_groups.push(g.into_inner());
+        }
+        let choice = |value: &Option<Spanned<String>>, field: &str, allowed: &[&str]| -> Result<Option<String>> {
+            match value {
+                None => Ok(None),
+                Some(v) if allowed.contains(&v.get_ref().as_str()) => Ok(Some(v.get_ref().clone())),
+                Some(v) => Err(err(
+                    Some(v.span()),
+                    at(&format!("`{field}` is `{}`: use {}", v.get_ref(), allowed.join(" or "))),
+                )),
+            }
+        };
+        let prune = choice(&r.prune, "prune", &["none", "all"])?.as_deref() == Some("all");
+        let app = choice(&r.app, "app", &App::NAMES)?.map(|a| a.parse().expect("one of App::NAMES"));
+        let visibility =
+            choice(&r.visibility, "visibility", &Visibility::NAMES)?.map(|v| v.parse().expect("one of the names"));
+        routes.push(Route {
+            name: name.into_inner(),
+            from,
+            to,
+            keys,
+            groups: route_groups,
+            prune,
+            app,
+            visibility,
+            repos: r.repos.unwrap_or_default(),
+        });
+    }
+    Ok(routes)
+}
