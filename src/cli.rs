@@ -509,8 +509,9 @@ pub struct RotationArgs {
     pub manifest: Option<PathBuf>,
 
     /// Where to look (repeatable): github:OWNER/REPO[@ENVIRONMENT], github-org:ORG,
-    /// github-user, and the other targets `escort ls` takes.
-    #[arg(long = "target", value_name = "TARGET", required = true)]
+    /// github-user, and the other targets `escort ls` takes [default: the manifest's
+    /// routes, each secret dated at its source].
+    #[arg(long = "target", value_name = "TARGET")]
     pub targets: Vec<TargetSpec>,
 
     #[command(flatten)]

@@ -72,7 +72,7 @@ impl Timestamp {
     }
 
     /// The UTC calendar day, as days since 1970-01-01.
-    fn day(self) -> i64 {
+    pub fn day(self) -> i64 {
         self.0.div_euclid(DAY)
     }
 

@@ -70,6 +70,8 @@ pub struct Settings {
     pub runner: Runner,
     /// `ESCORT_NOW`: reports as of this instant (reproducible reports).
     pub now: Option<Timestamp>,
+    /// `ESCORT_GITHUB_SECRETS`: a workflow's secrets as JSON, for the `github-secrets` source.
+    pub github_secrets: Option<Secret>,
 }
 
 impl Settings {
@@ -122,6 +124,8 @@ impl Settings {
                 id_token_request: token(&["ACTIONS_ID_TOKEN_REQUEST_TOKEN"]),
             },
             now,
+            // The whole object, as one secret: its values are registered when read.
+            github_secrets: text(crate::source::github_secrets::VARIABLE).map(Secret::new),
         })
     }
 }

@@ -27,8 +27,15 @@ pub struct Survey {
     pub route: String,
     pub source: String,
     pub vars: Vec<Var>,
+    /// Each key's last change at the source (RFC 3339), where it can tell.
+    pub changed: HashMap<String, String>,
     pub prune: bool,
     pub copies: Vec<Result<Copy, (TargetSpec, anyhow::Error)>>,
+}
+
+/// Every cell of every target read.
+pub fn cells(surveys: &[Survey]) -> impl Iterator<Item = &Cell> {
+    surveys.iter().flat_map(|s| s.copies.iter().flatten().flat_map(|c| c.cells.iter()))
 }
 
 /// What escort could not read: a source or a target, named.
@@ -38,11 +45,11 @@ pub struct Unread {
 }
 
 /// The routes `names` asks for (all when empty), or a usage error naming
-/// the unknown ones.
-pub fn select<'a>(manifest: &'a Manifest, names: &[String]) -> Result<Vec<&'a Route>> {
+/// the unknown ones; `otherwise` says what to do without routes.
+pub fn select<'a>(manifest: &'a Manifest, names: &[String], otherwise: &str) -> Result<Vec<&'a Route>> {
     if manifest.routes.is_empty() {
         return Err(error::usage(format!(
-            "{} has no [sync.NAME] routes: add one (README, \"Routes\"), or pass --from and --to",
+            "{} has no [sync.NAME] routes: add one (README, \"Routes\"), {otherwise}",
             manifest.path.display()
         )));
     }
@@ -125,7 +132,7 @@ async fn read_route(
         }
     }))
     .await;
-    Ok(Survey { route: route.name.clone(), source: source.name(), vars, prune: route.prune, copies })
+    Ok(Survey { route: route.name.clone(), source: source.name(), vars, changed, prune: route.prune, copies })
 }
 
 /// The route's `groups`: only the manifest secrets of those groups.

@@ -120,12 +120,11 @@ pub fn finish_all(all: &[Results<'_>], format: ReportFormat) -> Result<ExitStatu
                     lines.push(format!("The {}:", r.target));
                 }
                 let width = r.outcomes.iter().map(|o| o.name.len()).max().unwrap_or(0).max(4);
-                lines.push(format!("{:width$}  {:9}  RESULT", "NAME", "ACTION"));
+                let act = r.outcomes.iter().map(|o| action(r, o).as_str().len()).max().unwrap_or(0).max(7);
+                lines.push(format!("{:width$}  {:act$}  RESULT", "NAME", "ACTION"));
                 for o in r.outcomes {
                     let result = error(o).map_or("ok".to_string(), |e| format!("FAILED: {e}"));
-                    lines.push(
-                        format!("{:width$}  {:9}  {result}", o.name, action(r, o).as_str()).trim_end().to_string(),
-                    );
+                    lines.push(format!("{:width$}  {:act$}  {result}", o.name, action(r, o).as_str()));
                 }
             }
             output::lines(lines)

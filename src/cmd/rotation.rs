@@ -7,12 +7,13 @@
 //! backend) rather than 1 or 0, so that a report with a hole never passes
 //! for a complete one.
 
+use super::fleet;
 use crate::cli::{self, ReportFormat, RotationArgs};
 use crate::error::{self, ExitStatus, Failure, Kind};
 use crate::manifest::{self, Manifest};
 use crate::rotation::{self, Clock, Row, Status, Timestamp};
 use crate::settings::Context;
-use crate::targets;
+use crate::targets::{self, Entry};
 use crate::{output, secret};
 use anyhow::{Context as _, Result};
 use console::style;
@@ -45,14 +46,29 @@ struct JsonReport<'a> {
     due_soon_days: u32,
     targets: &'a [TargetRead],
     secrets: &'a [Row],
+    /// Without --target: each copy of a route, and how long after the change it was written.
+    #[serde(skip_serializing_if = "<[Copy]>::is_empty")]
+    copies: &'a [Copy],
     summary: BTreeMap<Status, usize>,
 }
 
-pub async fn rotation(args: RotationArgs, ctx: &Context) -> Result<ExitStatus> {
-    let clock = Clock { now: now(ctx)?, due_soon_days: args.due_soon };
-    let manifest = manifest::load(&manifest::locate(args.manifest)?)?;
+/// A copy of a route's key: written how many whole days after the source's
+/// last change, or stale (older than it).
+#[derive(Serialize)]
+struct Copy {
+    route: String,
+    key: String,
+    target: String,
+    status: crate::status::Status,
+    lag_days: Option<i64>,
+}
+
+type Report = (Vec<TargetRead>, Vec<Row>, Vec<Copy>);
+
+/// `--target`: each secret's age is its copy's `updated_at` in each target.
+async fn in_targets(manifest: &Manifest, clock: &Clock, args: &RotationArgs, ctx: &Context) -> Result<Report> {
     let options = cli::target_options(&args.app, Some(&args.concurrency), None);
-    let mut specs = args.targets;
+    let mut specs = args.targets.clone();
     // A target named twice is read and reported once.
     let mut seen = std::collections::HashSet::new();
     specs.retain(|s| seen.insert(s.to_string()));
@@ -65,33 +81,90 @@ pub async fn rotation(args: RotationArgs, ctx: &Context) -> Result<ExitStatus> {
     let mut rows = Vec::new();
     for ((spec, target), listing) in specs.iter().zip(&targets).zip(listings) {
         let spec = spec.to_string();
-        let mut read = TargetRead {
-            target: spec.clone(),
-            name: target.name(),
-            ok: true,
-            secrets: None,
-            detail: None,
-            failure: None,
-        };
+        let mut read = TargetRead::new(spec.clone(), target.name());
         match listing {
             Ok(entries) => {
                 read.secrets = Some(entries.len());
-                rows.extend(rotation::assess(&manifest, &spec, &entries, |n| target.canonical(n), &clock));
+                rows.extend(rotation::assess(manifest, &spec, &entries, |n| target.canonical(n), clock));
             }
-            Err(e) => {
-                read.ok = false;
-                read.detail = Some(secret::scrub(&format!("{e:#}")));
-                read.failure = Some(error::kind_of(&e));
-            }
+            Err(e) => read.failed(&e),
         }
         reads.push(read);
     }
+    Ok((reads, rows, Vec::new()))
+}
+
+/// No `--target`: the manifest's routes. A secret's age is its last change at
+/// the source (README, "escort rotation"), whenever its copies were written.
+async fn at_the_sources(manifest: &Manifest, clock: &Clock, args: &RotationArgs, ctx: &Context) -> Result<Report> {
+    let routes = fleet::select(manifest, &[], "or pass --target")?;
+    let (surveys, unread) = fleet::survey(manifest, &routes, args.concurrency.concurrency.into(), ctx).await?;
+    let mut reads = Vec::new();
+    let mut rows = Vec::new();
+    let mut copies = Vec::new();
+    for survey in &surveys {
+        let label = format!("{} (route {})", survey.source, survey.route);
+        let entries: Vec<Entry> = survey
+            .vars
+            .iter()
+            .map(|v| Entry {
+                name: v.name.clone(),
+                updated_at: survey.changed.get(&v.name).cloned(),
+                ..Entry::default()
+            })
+            .collect();
+        let mut read = TargetRead::new(label.clone(), survey.source.clone());
+        read.secrets = Some(entries.len());
+        reads.push(read);
+        rows.extend(rotation::assess(manifest, &label, &entries, str::to_string, clock));
+        for cell in fleet::cells(&surveys[..]).filter(|c| c.route == survey.route) {
+            let day = |t: &Option<String>| t.as_deref().and_then(Timestamp::parse).map(Timestamp::day);
+            let lag_days = match (cell.status, day(&cell.source_changed_at), day(&cell.target_updated_at)) {
+                (crate::status::Status::Ok, Some(changed), Some(written)) => Some(written - changed),
+                _ => None,
+            };
+            copies.push(Copy {
+                route: cell.route.clone(),
+                key: cell.key.clone(),
+                target: cell.target.clone(),
+                status: cell.status,
+                lag_days,
+            });
+        }
+    }
+    for u in unread {
+        let mut read = TargetRead::new(u.what.clone(), u.what);
+        read.failed(&u.error);
+        reads.push(read);
+    }
+    Ok((reads, rows, copies))
+}
+
+impl TargetRead {
+    fn new(target: String, name: String) -> Self {
+        TargetRead { target, name, ok: true, secrets: None, detail: None, failure: None }
+    }
+
+    fn failed(&mut self, e: &anyhow::Error) {
+        self.ok = false;
+        self.detail = Some(secret::scrub(&format!("{e:#}")));
+        self.failure = Some(error::kind_of(e));
+    }
+}
+
+pub async fn rotation(args: RotationArgs, ctx: &Context) -> Result<ExitStatus> {
+    let clock = Clock { now: now(ctx)?, due_soon_days: args.due_soon };
+    let manifest = manifest::load(&manifest::locate(args.manifest.clone())?)?;
+    let (reads, mut rows, copies) = match args.targets.is_empty() {
+        true => at_the_sources(&manifest, &clock, &args, ctx).await?,
+        false => in_targets(&manifest, &clock, &args, ctx).await?,
+    };
     rotation::sort(&mut rows);
     let summary = rotation::summary(&rows);
     let overdue = summary[&Status::Overdue] > 0;
 
     let out = match args.format {
-        ReportFormat::Text => text(&manifest, &clock, &reads, &rows, &summary),
+        ReportFormat::Text => text(&manifest, &clock, &reads, &rows, &summary) + &copies_text(&copies),
         ReportFormat::Json => {
             let report = JsonReport {
                 ok: !overdue && reads.iter().all(|r| r.ok),
@@ -100,6 +173,7 @@ pub async fn rotation(args: RotationArgs, ctx: &Context) -> Result<ExitStatus> {
                 due_soon_days: clock.due_soon_days,
                 targets: &reads,
                 secrets: &rows,
+                copies: &copies,
                 summary,
             };
             serde_json::to_string_pretty(&report)? + "\n"
@@ -117,6 +191,28 @@ pub async fn rotation(args: RotationArgs, ctx: &Context) -> Result<ExitStatus> {
         .into());
     }
     Ok(if overdue { ExitStatus::Failed } else { ExitStatus::Success })
+}
+
+/// Each copy's lag behind the source, as lines under the table.
+fn copies_text(copies: &[Copy]) -> String {
+    if copies.is_empty() {
+        return String::new();
+    }
+    let mut rows = vec![["KEY", "COPY", "WRITTEN"].map(String::from).to_vec()];
+    for c in copies {
+        let written = match (c.status, c.lag_days) {
+            (_, Some(days)) => format!("{days} days after the change"),
+            (status, None) => status.as_str().to_string(),
+        };
+        rows.push(vec![c.key.clone(), c.target.clone(), written]);
+    }
+    let mut out = String::from("\nCopies:\n");
+    for row in super::report::pad_columns(&rows) {
+        out.push_str("  ");
+        out.push_str(row.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
 }
 
 /// The report's instant: `ESCORT_NOW` (RFC 3339) for reproducible reports,

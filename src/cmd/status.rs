@@ -12,9 +12,9 @@ use anyhow::Result;
 
 pub async fn status(args: StatusArgs, ctx: &Context) -> Result<ExitStatus> {
     let manifest = manifest::load(&manifest::locate(args.manifest)?)?;
-    let routes = fleet::select(&manifest, &args.routes)?;
+    let routes = fleet::select(&manifest, &args.routes, "then run status again")?;
     let (surveys, unread) = fleet::survey(&manifest, &routes, args.concurrency.concurrency.into(), ctx).await?;
-    let cells: Vec<&Cell> = cells(&surveys).collect();
+    let cells: Vec<&Cell> = fleet::cells(&surveys).collect();
     let failing =
         surveys.iter().any(|s| s.copies.iter().flatten().any(|c| c.cells.iter().any(|x| x.status.fails(s.prune))));
     match args.format {
@@ -26,11 +26,6 @@ pub async fn status(args: StatusArgs, ctx: &Context) -> Result<ExitStatus> {
         ReportFormat::Text => output::write(text(&surveys, &unread).as_bytes())?,
     }
     finish(&unread, failing)
-}
-
-/// Every cell of every target read.
-pub fn cells(surveys: &[Survey]) -> impl Iterator<Item = &Cell> {
-    surveys.iter().flat_map(|s| s.copies.iter().flatten().flat_map(|c| c.cells.iter()))
 }
 
 /// Exit 3 naming what could not be read; else 1 when a copy fails.
@@ -80,7 +75,7 @@ pub fn text(surveys: &[Survey], unread: &[Unread]) -> String {
     for u in unread {
         out.push_str(&format!("could not read {}\n", u.what));
     }
-    let all: Vec<&Cell> = cells(surveys).collect();
+    let all: Vec<&Cell> = fleet::cells(surveys).collect();
     let summary = status::summary(all.iter().copied());
     let parts: Vec<String> = summary.iter().filter(|(_, n)| **n > 0).map(|(s, n)| format!("{n} {s}")).collect();
     out.push_str(&format!(

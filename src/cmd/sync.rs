@@ -54,13 +54,16 @@ impl Plan {
     }
 
     fn summary(&self) -> String {
-        format!(
-            "{} to create, {} to update, {} unchanged, {} to prune",
+        let mut text = format!(
+            "{} to create, {} to update, {} to prune",
             self.count(Action::Create),
             self.count(Action::Update),
-            self.unchanged.len(),
             self.prune.len()
-        )
+        );
+        if !self.unchanged.is_empty() {
+            text.push_str(&format!(", {} unchanged", self.unchanged.len()));
+        }
+        text
     }
 
     fn print(&self, from: &str, target: &str, format: ReportFormat) -> Result<()> {
@@ -70,6 +73,7 @@ impl Plan {
             .map(|(n, a)| (n.as_str(), a.as_str()))
             .chain(self.unchanged.iter().map(|n| (n.as_str(), "unchanged")))
             .chain(self.prune.iter().map(|n| (n.as_str(), "prune")));
+        let width = if self.unchanged.is_empty() { 7 } else { 9 };
         match format {
             ReportFormat::Json => {
                 let plan: Vec<_> =
@@ -78,7 +82,7 @@ impl Plan {
             }
             ReportFormat::Text => output::lines(
                 std::iter::once(format!("Plan for the {target}, from {from} (dry run: nothing was written):"))
-                    .chain(rows.map(|(name, action)| format!("  {action:9} {name}")))
+                    .chain(rows.map(|(name, action)| format!("  {action:width$} {name}")))
                     .chain(std::iter::once(self.summary())),
             ),
         }
@@ -161,7 +165,7 @@ async fn write(target: &dyn Target, plan: &Plan, vars: &[Var]) -> Result<Vec<Out
 /// The manifest's routes: every target of each, at once.
 async fn routes(args: &SyncArgs, ctx: &Context) -> Result<ExitStatus> {
     let manifest = manifest::load(&manifest::locate(args.access.manifest.clone())?)?;
-    let routes = fleet::select(&manifest, &args.routes)?;
+    let routes = fleet::select(&manifest, &args.routes, "or pass --from and --to")?;
     let (surveys, unread) = fleet::survey(&manifest, &routes, args.concurrency.concurrency.into(), ctx).await?;
     if args.dry_run {
         output::write(super::status::text(&surveys, &unread).as_bytes())?;

@@ -1,4 +1,4 @@
-//! Where values come from: `esc[:ENV]`, `env` and `dotenv:PATH`.
+//! Where values come from: `esc[:ENV]`, `env`, `dotenv:PATH` and `github-secrets`.
 //!
 //! A spec is parsed once, where the user gave it (a flag, a manifest), into a
 //! `SourceSpec`; `open` makes the source from it. Adding a kind of source is
@@ -7,6 +7,7 @@
 pub mod dotenv;
 pub mod env;
 pub mod esc;
+pub mod github_secrets;
 
 use crate::esc::EnvRef;
 use crate::settings::Context;
@@ -31,6 +32,8 @@ pub enum SourceSpec {
     Demo,
     Env,
     Dotenv(PathBuf),
+    /// `github-secrets`: the JSON object a workflow passes in `ESCORT_GITHUB_SECRETS`.
+    GithubSecrets,
 }
 
 impl FromStr for SourceSpec {
@@ -41,11 +44,12 @@ impl FromStr for SourceSpec {
         match spec.split_once(':') {
             None if spec == "esc" => Ok(SourceSpec::Esc(None)),
             None if spec == "env" => Ok(SourceSpec::Env),
+            None if spec == "github-secrets" => Ok(SourceSpec::GithubSecrets),
             Some(("esc", env)) if !env.trim().is_empty() => {
                 EnvRef::parse(env).map(|e| SourceSpec::Esc(Some(e))).map_err(|e| format!("`{spec}`: {e}"))
             }
             Some(("dotenv", path)) if !path.trim().is_empty() => Ok(SourceSpec::Dotenv(PathBuf::from(path))),
-            _ => Err(format!("unknown source `{spec}`: use esc, esc:ENV, env or dotenv:PATH")),
+            _ => Err(format!("unknown source `{spec}`: use esc, esc:ENV, env, dotenv:PATH or github-secrets")),
         }
     }
 }
@@ -58,6 +62,7 @@ impl fmt::Display for SourceSpec {
             SourceSpec::Demo => f.write_str("esc:demo"),
             SourceSpec::Env => f.write_str("env"),
             SourceSpec::Dotenv(path) => write!(f, "dotenv:{}", path.display()),
+            SourceSpec::GithubSecrets => f.write_str("github-secrets"),
         }
     }
 }
@@ -69,6 +74,7 @@ pub fn open(spec: &SourceSpec, ctx: &Context) -> Result<Box<dyn Source>> {
         SourceSpec::Demo => Box::new(esc::EscSource::Demo),
         SourceSpec::Env => Box::new(env::EnvSource),
         SourceSpec::Dotenv(path) => Box::new(dotenv::DotenvSource::new(path.clone())),
+        SourceSpec::GithubSecrets => Box::new(github_secrets::GithubSecrets::new(ctx.settings.github_secrets.clone())),
     })
 }
 
@@ -129,6 +135,7 @@ mod tests {
             ("esc:acme/app/dev", "esc:acme/app/dev"),
             ("env", "env"),
             ("dotenv:.env.local", "dotenv:.env.local"),
+            ("github-secrets", "github-secrets"),
             (" dotenv:a b ", "dotenv:a b"),
         ] {
             assert_eq!(text.parse::<SourceSpec>().unwrap().to_string(), shown, "{text}");

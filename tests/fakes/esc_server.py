@@ -31,7 +31,9 @@ State file (JSON):
           "tags": {"stable": 1},     # optional revision tags -> revision number
           "history": [               # optional older revisions, oldest first; each
             {"yaml": "...", "values": {...}, "properties_raw": null}
-          ]                          # {yaml, values|properties_raw}; current = len(history)+1
+          ],                         # {yaml, values|properties_raw}; current = len(history)+1
+          "created": null            # optional on each revision (and the current one): its
+                                     # date, RFC 3339; default 2024-01-01 plus i-1 minutes
         }
       },
       "faults": [],                  # see below
@@ -96,6 +98,13 @@ def _err(status, message):
     return status, {"Content-Type": JSON}, dumps({"message": message, "code": status})
 
 
+
+
+def _parse_time(text):
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (TypeError, ValueError):
+        raise BadState(f"created must be an RFC 3339 time: {text!r}")
 
 
 def _rfc3339(dt):
@@ -250,7 +259,7 @@ class Env:
             y = rev.get("yaml")
             if y is None:
                 y = default_yaml(rev.get("values"))
-            created = base_time + timedelta(minutes=i)
+            created = _parse_time(rev["created"]) if rev.get("created") else base_time + timedelta(minutes=i)
             self.revisions.append(Revision(i + 1, y, read_body, created))
         self.tags = {}
         for tag, num in (spec.get("tags") or {}).items():

@@ -145,13 +145,16 @@ fn an_existing_file_is_merged_and_prune_removes_what_the_source_lacks() {
 
     let before = common::read(&path);
     let out = sync_env(dir.path(), &vars, "dotenv:.env", &["--dry-run", "--prune"]).success();
-    assert!(text(&out.get_output().stdout).contains("prune   KEEP"));
+    // OLD and NEW hold the values being synced already: nothing to write for them.
+    let plan = text(&out.get_output().stdout);
+    assert!(plan.contains("prune     KEEP") && plan.contains("unchanged OLD"), "{plan}");
     assert_eq!(common::read(&path), before, "a dry run writes nothing");
     sync_env(dir.path(), &vars, "dotenv:.env", &["--prune"]).code(2); // nobody to confirm
     assert_eq!(common::read(&path), before);
 
     let out = sync_env(dir.path(), &vars, "dotenv:.env", &["--prune", "--yes"]).success();
-    assert!(text(&out.get_output().stdout).contains("KEEP  delete   ok"));
+    let table = text(&out.get_output().stdout);
+    assert!(table.contains("KEEP  delete     ok") && table.contains("OLD   unchanged  ok"), "{table}");
     assert_eq!(common::read(&path), format!("{HEADER}OLD='2'\nNEW=\"it's 3\"\n"));
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temp files left");
 }

@@ -132,7 +132,8 @@ fn status_then_sync_then_nothing_then_exactly_what_changed() {
     gh.call("POST", "/_fake/reset-log", None);
     let (code, out) = run(escort(dir.path(), &esc, &gh), &["sync", "prod"]);
     assert_eq!(code, 0, "{out}");
-    let written: Vec<String> = writes(&gh).iter().map(|r| r["path"].as_str().unwrap().to_string()).collect();
+    let mut written: Vec<String> = writes(&gh).iter().map(|r| r["path"].as_str().unwrap().to_string()).collect();
+    written.sort();
     assert_eq!(written, ["/repos/acme/app/actions/secrets/A", "/repos/acme/web/actions/secrets/A"], "{out}");
     let env_file = std::fs::read_to_string(dir.path().join("prod.env")).unwrap();
     assert!(env_file.contains("A='canary-a-third'"), "the .env copy was not updated");
@@ -163,7 +164,7 @@ fn a_one_off_sync_skips_current_copies() {
     assert!(writes(&gh).is_empty(), "{out}");
     let (code, out) = sync(&["--dry-run"]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("0 to create, 0 to update, 3 unchanged"), "{out}");
+    assert!(out.contains("0 to create, 0 to update, 0 to prune, 3 unchanged"), "{out}");
 }
 
 #[test]
@@ -205,4 +206,56 @@ fn an_unreadable_target_is_named_and_the_others_reported() {
     assert!(err.contains("github:acme/nope"), "{err}");
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(cells(&report).len(), 6, "{report}");
+}
+
+#[test]
+fn github_secrets_merge_into_esc_in_one_revision() {
+    let (esc, gh) = (esc(), github(&github_support::state()));
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = r#"{"github_token": "ghs-canary-job-token", "NPM_TOKEN": "canary-npm", "C": "canary-c-value"}"#;
+    let (code, out) = run(
+        escort(dir.path(), &esc, &gh).env("ESCORT_GITHUB_SECRETS", secrets),
+        &["sync", "--from", "github-secrets", "--to", "esc:acme/app/prod"],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("canary-npm") && !out.contains("ghs-canary"), "{out}");
+    let patches: Vec<Value> = esc.requests().into_iter().filter(|r| r["method"] == "PATCH").collect();
+    assert_eq!(patches.len(), 1, "one revision");
+    let (_, listed) = run(escort(dir.path(), &esc, &gh), &["ls", "esc:acme/app/prod", "--format", "json"]);
+    let listed: Value = serde_json::from_str(listed.lines().next().unwrap()).unwrap();
+    let names: Vec<&str> = listed["secrets"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["A", "B", "C", "NPM_TOKEN"], "github_token is dropped");
+}
+
+#[test]
+fn rotation_dates_a_key_at_its_source_not_at_its_fresh_copy() {
+    // A changed 200 days ago in ESC; its group rotates every 90 days.
+    let long_ago = "2026-05-13T00:00:00Z";
+    let values = json!({"environmentVariables": {"A": {"fn::secret": "canary-a-first"}}});
+    let yaml = "values:\n  environmentVariables:\n    A: {fn::secret: canary-a-first}\n";
+    let state = json!({"token": ESC_TOKEN, "environments": {"acme/app/prod": {
+        "yaml": yaml, "values": values, "created": long_ago
+    }}});
+    let esc = Fake::start_with(&peer_python(), "esc_server.py", &state);
+    let gh = github(&github_support::state());
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = "[groups.api-keys]\nrotate_days = 90\n[secrets.A]\ngroup = \"api-keys\"\n\
+                    [sync.prod]\nfrom = \"esc:acme/app/prod\"\nto = [\"github:acme/app\"]\n";
+    std::fs::write(dir.path().join("escort.toml"), manifest).unwrap();
+    let at = |r: Run| r.env("ESCORT_NOW", "2026-11-29T00:00:00Z");
+    // The copy is written now: by its own date it is fresh.
+    assert_eq!(run(escort(dir.path(), &esc, &gh), &["sync"]).0, 0);
+    let (code, out) = run(at(escort(dir.path(), &esc, &gh)), &["rotation", "--target", "github:acme/app"]);
+    assert_eq!(code, 0, "{out}");
+    // Dated at the source, it is 200 days old: overdue.
+    let (code, out) = run(at(escort(dir.path(), &esc, &gh)), &["rotation", "--format", "json"]);
+    assert_eq!(code, 1, "{out}");
+    let report: Value = serde_json::from_str(&out[..out.rfind('}').unwrap() + 1]).unwrap();
+    let row = &report["secrets"][0];
+    assert_eq!(
+        (row["name"].as_str(), row["status"].as_str(), row["age_days"].as_i64()),
+        (Some("A"), Some("overdue"), Some(200))
+    );
+    assert_eq!(report["copies"][0]["target"], "github:acme/app");
+    assert_eq!(report["copies"][0]["status"], "ok");
 }
