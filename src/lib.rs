@@ -40,7 +40,7 @@ pub fn run() -> ExitCode {
     match runtime.block_on(cmd::dispatch(cli.command)) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            eprintln!("escort: error: {}", secret::scrub(&format!("{err:#}")));
+            eprintln!("escort: error: {}", ui::escape(&secret::scrub(&format!("{err:#}"))));
             ExitCode::from(error::kind_of(&err).exit_code())
         }
     }
@@ -55,7 +55,7 @@ fn panic_message(info: &std::panic::PanicHookInfo) -> String {
         .or_else(|| info.payload().downcast_ref::<String>().cloned())
         .unwrap_or_default();
     let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
-    format!("escort: internal error{at}: {} (please report this)", secret::scrub(&what))
+    format!("escort: internal error{at}: {} (please report this)", ui::escape(&secret::scrub(&what)))
 }
 
 #[cfg(test)]
