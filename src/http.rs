@@ -25,10 +25,7 @@ pub struct Settings {
 impl Settings {
     pub fn from_env() -> Self {
         let secs = |name: &str, default: u64| {
-            std::env::var(name)
-                .ok()
-                .and_then(|v| seconds(&v))
-                .unwrap_or(Duration::from_secs(default))
+            std::env::var(name).ok().and_then(|v| seconds(&v)).unwrap_or(Duration::from_secs(default))
         };
         Settings {
             connect_timeout: secs("ESCORT_CONNECT_TIMEOUT", 10),
@@ -299,14 +296,11 @@ fn retry_wait(resp: &Response, attempt: u32, max_wait: Duration) -> Option<Durat
     if !(resp.status == 429 || resp.status >= 500 || rate_limited) {
         return None;
     }
-    let told = resp
-        .header(RETRY_AFTER.as_str())
-        .and_then(seconds)
-        .or_else(|| {
-            let reset = resp.header("x-ratelimit-reset")?.trim().parse::<u64>().ok()?;
-            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
-            Some(Duration::from_secs(reset.saturating_sub(now) + 1))
-        });
+    let told = resp.header(RETRY_AFTER.as_str()).and_then(seconds).or_else(|| {
+        let reset = resp.header("x-ratelimit-reset")?.trim().parse::<u64>().ok()?;
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+        Some(Duration::from_secs(reset.saturating_sub(now) + 1))
+    });
     match told {
         // A wait longer than we are willing to sit through is a failure now,
         // not a hang that ends in one.
@@ -500,7 +494,13 @@ mod tests {
     #[test]
     fn f09_plain_http_only_to_loopback() {
         let refused = |u: &str| plain_http_refused(&reqwest::Url::parse(u).unwrap());
-        for ok in ["https://api.example.com", "http://127.0.0.1:8080/x", "http://127.9.9.9", "http://[::1]:1/", "http://LOCALHOST"] {
+        for ok in [
+            "https://api.example.com",
+            "http://127.0.0.1:8080/x",
+            "http://127.9.9.9",
+            "http://[::1]:1/",
+            "http://LOCALHOST",
+        ] {
             assert_eq!(refused(ok), None, "{ok}");
         }
         let msg = refused("http://user:pw@api.example.com/api?q=1").unwrap();

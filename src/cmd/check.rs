@@ -8,7 +8,7 @@ use crate::check::{self, Report, SecretLine, Shown, SourceRead, SourceState, Sou
 use crate::esc::EnvRef;
 use crate::manifest::{self, Manifest};
 use crate::source::{self, dotenv::Malformed};
-use crate::{error, secret};
+use crate::{error, secret, ui};
 use anyhow::Result;
 use clap::Args;
 use console::style;
@@ -46,6 +46,12 @@ pub struct CheckArgs {
 }
 
 pub async fn check(args: CheckArgs) -> Result<u8> {
+    // escort's own tokens are never shown, under their names or any other.
+    for name in check::OWN_TOKENS {
+        if let Ok(token) = std::env::var(name) {
+            secret::register(&secret::Secret::new(token));
+        }
+    }
     let path = manifest::locate(args.manifest.clone())?;
     let manifest = manifest::load(&path)?;
     let mut reads = Vec::new();
@@ -135,7 +141,7 @@ fn text(manifest: &Manifest, report: &Report) -> String {
     );
 
     out.push_str("\nSources\n");
-    let width = widest(report.sources.iter().map(|s| s.name.as_str()));
+    let width = widest(report.sources.iter().map(|s| ui::escape(&s.name)));
     for s in &report.sources {
         let icon = match s.status {
             SourceStatus::Ok => OK,
@@ -147,7 +153,7 @@ fn text(manifest: &Manifest, report: &Report) -> String {
             SourceStatus::Unavailable => style(format!("could not be read: {detail}")).yellow().to_string(),
             _ => detail.to_string(),
         };
-        let _ = writeln!(out, "  {icon} {:<width$}  {detail}", s.name);
+        let _ = writeln!(out, "  {icon} {:<width$}  {}", ui::escape(&s.name), ui::escape(&detail));
     }
 
     out.push_str("\nSecrets\n");
@@ -209,8 +215,8 @@ fn whence(s: &SecretLine) -> &str {
     }
 }
 
-fn widest<'a>(names: impl Iterator<Item = &'a str>) -> usize {
-    names.map(|n| n.chars().count()).max().unwrap_or(0)
+fn widest<S: AsRef<str>>(names: impl Iterator<Item = S>) -> usize {
+    names.map(|n| n.as_ref().chars().count()).max().unwrap_or(0)
 }
 
 fn summary(report: &Report) -> String {
@@ -239,7 +245,8 @@ fn summary(report: &Report) -> String {
         let _ = writeln!(out, "{FAIL} {}: {}", style("Check failed").red().bold(), counted(&parts));
     }
     if !unreadable.is_empty() {
-        let _ = writeln!(out, "{WARN} could not read {}; the other sources were used", unreadable.join(", "));
+        let _ =
+            writeln!(out, "{WARN} could not read {}; the other sources were used", ui::escape(&unreadable.join(", ")));
     }
     out
 }

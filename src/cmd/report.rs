@@ -38,7 +38,7 @@ pub fn confirm_delete(target: &str, names: &[String], yes: bool) -> Result<()> {
     let term = Term::stderr();
     term.write_line(&format!("These secrets will be deleted from the {target}:"))?;
     for name in names {
-        term.write_line(&format!("  {name}"))?;
+        term.write_line(&format!("  {}", ui::escape(name)))?;
     }
     term.write_str(&format!("Delete {} secret(s)? [y/N] ", names.len()))?;
     let answer = term.read_line()?;
@@ -94,14 +94,14 @@ pub fn finish(
             println!("{}", serde_json::json!({"ok": ok, "target": target, "results": rows}));
         }
         ReportFormat::Text if !outcomes.is_empty() => {
-            let width = outcomes.iter().map(|o| o.name.len()).max().unwrap_or(0).max(4);
+            let width = outcomes.iter().map(|o| ui::escape(&o.name).len()).max().unwrap_or(0).max(4);
             println!("{:width$}  {:7}  RESULT", "NAME", "ACTION");
             for (o, err) in outcomes.iter().zip(&errors) {
                 let result = match err {
                     None => "ok".to_string(),
-                    Some(e) => format!("FAILED: {e}"),
+                    Some(e) => format!("FAILED: {}", ui::escape(e)),
                 };
-                println!("{:width$}  {:7}  {result}", o.name, action(o).as_str());
+                println!("{:width$}  {:7}  {result}", ui::escape(&o.name), action(o).as_str());
             }
         }
         ReportFormat::Text => {}

@@ -107,7 +107,7 @@ impl Plan {
             ReportFormat::Text => {
                 println!("Plan for the {target}, from {from} (dry run: nothing was written):");
                 for (name, action) in rows {
-                    println!("  {action:7} {name}");
+                    println!("  {action:7} {}", crate::ui::escape(name));
                 }
                 println!("{}", self.summary());
             }

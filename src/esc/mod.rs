@@ -151,7 +151,8 @@ impl Esc {
             login: Option<String>,
         }
         let op = format!("find the default organization for `{env}` (set ESC_ORG to skip this)");
-        let resp = self.http.send(self.request(op.clone(), Method::GET, &["user", "organizations", "default"], None)).await?;
+        let resp =
+            self.http.send(self.request(op.clone(), Method::GET, &["user", "organizations", "default"], None)).await?;
         let found: DefaultOrg =
             serde_json::from_slice(&resp.body).map_err(|e| error::backend(format!("{op}: {}", json_problem(&e))))?;
         found
@@ -175,7 +176,8 @@ impl Esc {
         }
         let op = format!("open ESC environment `{full}`");
         // Opening twice only makes a second session, so a retry is safe.
-        let resp = self.http.send(self.request(op.clone(), Method::POST, &open_path, Some("duration=1h")).retry(true)).await?;
+        let resp =
+            self.http.send(self.request(op.clone(), Method::POST, &open_path, Some("duration=1h")).retry(true)).await?;
         let opened: Opened =
             serde_json::from_slice(&resp.body).map_err(|e| error::backend(format!("{op}: {}", json_problem(&e))))?;
         let id = match opened.id {
@@ -188,7 +190,8 @@ impl Esc {
         }
 
         let op = format!("read ESC environment `{full}`");
-        let resp = self.http.send(self.request(op.clone(), Method::GET, &[&base[..], &["open", &id]].concat(), None)).await?;
+        let resp =
+            self.http.send(self.request(op.clone(), Method::GET, &[&base[..], &["open", &id]].concat(), None)).await?;
         let environment: value::Environment =
             serde_json::from_slice(&resp.body).map_err(|e| error::backend(format!("{op}: {}", json_problem(&e))))?;
         let (vars, skipped) = value::decode(environment.properties);
@@ -248,7 +251,8 @@ impl Esc {
         let op = format!("list the revisions of ESC environment `{env}`");
         let mut path = self.definition_path(env).await?;
         path.push("versions".to_string());
-        let resp = self.http.send(self.request(op.clone(), Method::GET, &path, Some(&format!("count={count}")))).await?;
+        let resp =
+            self.http.send(self.request(op.clone(), Method::GET, &path, Some(&format!("count={count}")))).await?;
         let mut revisions: Vec<Revision> =
             serde_json::from_slice(&resp.body).map_err(|e| error::backend(format!("{op}: {}", json_problem(&e))))?;
         revisions.sort_by_key(|r| std::cmp::Reverse(r.number));
