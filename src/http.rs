@@ -20,6 +20,8 @@ pub struct Settings {
     pub attempts: u32,
     pub max_wait: Duration,
     pub max_body: usize,
+    /// `ESCORT_ALLOW_HTTP=1`: plain HTTP to hosts other than this machine.
+    pub allow_http: bool,
 }
 
 impl Settings {
@@ -37,6 +39,7 @@ impl Settings {
                 .unwrap_or(4),
             max_wait: secs("ESCORT_MAX_RETRY_WAIT", 60),
             max_body: 64 << 20,
+            allow_http: std::env::var(ALLOW_HTTP).is_ok_and(|v| v.trim() == "1"),
         }
     }
 }
@@ -53,6 +56,7 @@ fn seconds(text: &str) -> Option<Duration> {
     Some(Duration::try_from_secs_f64(secs).map_or(MAX_DURATION, |d| d.min(MAX_DURATION)))
 }
 
+#[derive(Clone)]
 pub struct Http {
     client: reqwest::Client,
     settings: Settings,
@@ -163,10 +167,6 @@ fn status_hint(status: u16) -> Option<&'static str> {
 }
 
 impl Http {
-    pub fn new() -> anyhow::Result<Self> {
-        Self::with_settings(Settings::from_env())
-    }
-
     pub fn with_settings(settings: Settings) -> anyhow::Result<Self> {
         // reqwest is built without a bundled crypto provider so we can choose
         // ring (small, pure enough for a static musl build).
@@ -196,7 +196,7 @@ impl Http {
             status,
             detail,
         };
-        if let Some(refused) = url.as_ref().and_then(plain_http_refused) {
+        if let Some(refused) = url.as_ref().filter(|_| !self.settings.allow_http).and_then(plain_http_refused) {
             return Err(fail(None, refused));
         }
         let mut attempt = 0;
@@ -320,9 +320,9 @@ fn backoff(attempt: u32) -> Duration {
 const ALLOW_HTTP: &str = "ESCORT_ALLOW_HTTP";
 
 /// Why a request must not go out: plain `http://` to anything but loopback
-/// would send the token in clear, unless the user opted in.
+/// would send the token in clear (unless the user opted in: see `send`).
 fn plain_http_refused(url: &reqwest::Url) -> Option<String> {
-    if url.scheme() != "http" || std::env::var(ALLOW_HTTP).is_ok_and(|v| v == "1") {
+    if url.scheme() != "http" {
         return None;
     }
     let host = url.host_str().unwrap_or("").trim_start_matches('[').trim_end_matches(']');

@@ -20,7 +20,7 @@ pub fn set_annotate(on: bool) {
 pub fn warn(msg: &str) {
     let msg = escape(&crate::secret::scrub(msg)).into_owned();
     if ANNOTATE.load(Ordering::Relaxed) {
-        println!("::warning::{}", escape_data(&msg));
+        let _ = crate::output::line(format!("::warning::{}", escape_data(&msg)));
     } else {
         eprintln!("escort: warning: {msg}");
     }
