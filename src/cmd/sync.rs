@@ -119,6 +119,6 @@ pub async fn sync(args: SyncArgs, ctx: &Context) -> Result<ExitStatus> {
     report::confirm_delete(&target.name(), &plan.prune, args.yes)?;
     ui::note(&format!("syncing {} to the {}: {}", source.name(), target.name(), plan.summary()));
     let progress = report::progress(vars.len() + plan.prune.len());
-    let outcomes = target.apply(&vars, &plan.prune, &progress).await?;
+    let outcomes = crate::audit::write(&target.name(), target.apply(&vars, &plan.prune, &progress).await)?;
     report::finish(&target.name(), &outcomes, |name| plan.action(name), args.format)
 }
