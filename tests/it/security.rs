@@ -306,3 +306,125 @@ fn f17_job_files_are_created_0600() {
         assert!(std::fs::read_to_string(file).unwrap().contains(SECRET));
     }
 }
+
+/// Every line of the audit log at `path`, parsed (a line that is not whole
+/// JSON fails the test).
+fn audit_lines(path: &std::path::Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: a broken audit line ({} bytes)", l.len())))
+        .collect()
+}
+
+#[test]
+fn audit_log_records_reads_and_writes_never_a_value() {
+    use std::os::unix::fs::PermissionsExt;
+    const PLAIN: &str = "CANARY-plain-value-77aa";
+    const TYPED: &str = "CANARY-set-value-3b9d";
+    let fake = esc(json!({"S": {"fn::secret": SECRET}, "P": PLAIN}));
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.jsonl");
+    std::fs::write(dir.path().join("src.env"), format!("DOT_A={SECRET}\nDOT_B={PLAIN}\n")).unwrap();
+    let needles = [TOKEN, SECRET, PLAIN, TYPED, "CANARY"];
+    let run = |args: &[&str], stdin: Option<&str>, code: i32| {
+        let mut cmd = escort();
+        cmd.current_dir(dir.path())
+            .env("ESC_API_URL", &fake.url)
+            .env("ESC_TOKEN", TOKEN)
+            .env("ESC_ENV", "acme/app/dev")
+            .env("ESCORT_RETRIES", "0")
+            .env("GITHUB_RUN_ID", "4242")
+            .env("GITHUB_ACTOR", "octocat")
+            .env("GITHUB_REPOSITORY", "acme/app")
+            .arg("--audit-log")
+            .arg(&log)
+            .args(args);
+        assert_eq!(common::code_showing_none(cmd, stdin, &needles, &args.join(" ")), Some(code), "{args:?}");
+    };
+    run(&["load", "--format", "json", "--output", "out.json"], None, 0);
+    // A revision the service does not have: a failed read, its revision named.
+    run(&["load", "--env", "acme/app/dev@3", "--output", "out.sh"], None, 3);
+    run(&["sync", "--from", "dotenv:src.env", "--keys", "*", "--to", "dotenv:dst.env"], None, 0);
+    run(&["set", "dotenv:dst.env", "TYPED"], Some(TYPED), 0);
+    run(&["rm", "dotenv:dst.env", "TYPED", "NOPE", "--yes"], None, 4);
+    // A refused read, the server echoing the token.
+    fake.set_faults(json!([{"op": "open", "status": 403, "message": format!("no for {TOKEN}")}]));
+    run(&["load"], None, 3);
+
+    let text = std::fs::read(&log).unwrap();
+    assert_absent(&text, &needles, "the audit log");
+    assert_eq!(std::fs::metadata(&log).unwrap().permissions().mode() & 0o777, 0o600);
+    let lines = audit_lines(&log);
+    let brief: Vec<(String, String, String)> = lines
+        .iter()
+        .map(|l| {
+            let s = |k: &str| l[k].as_str().unwrap_or("").to_string();
+            (s("command"), s("event"), s("outcome"))
+        })
+        .collect();
+    let want = [
+        ("load", "read", "ok"),
+        ("load", "read", "failed"),
+        ("sync", "read", "ok"),
+        ("sync", "write", "ok"),
+        ("set", "write", "ok"),
+        ("rm", "write", "partial"),
+        ("load", "read", "failed"),
+    ];
+    let want: Vec<(String, String, String)> =
+        want.iter().map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string())).collect();
+    assert_eq!(brief, want);
+    for l in &lines {
+        assert!(l["time"].as_str().unwrap().ends_with('Z'), "{l}");
+        assert_eq!(
+            (&l["run_id"], &l["actor"], &l["repository"]),
+            (&json!("4242"), &json!("octocat"), &json!("acme/app"))
+        );
+    }
+    assert_eq!((&lines[0]["esc_env"], &lines[0]["revision"]), (&json!("acme/app/dev"), &json!("latest")));
+    assert_eq!(lines[0]["keys"], json!(["P", "S"]));
+    assert_eq!(lines[1]["revision"], "3");
+    assert_eq!(lines[2]["source"], "dotenv:src.env");
+    assert_eq!(
+        lines[3]["keys"],
+        json!([{"key": "DOT_A", "action": "create", "ok": true}, {"key": "DOT_B", "action": "create", "ok": true}])
+    );
+    assert_eq!(lines[5]["keys"][1], json!({"key": "NOPE", "ok": false}));
+    assert!(lines[6]["error"].as_str().unwrap().contains("403"), "{}", lines[6]);
+    // The variable works as the flag does.
+    let mut cmd = escort();
+    cmd.env("ESCORT_AUDIT_LOG", &log).args(["load", "--demo", "--format", "json"]);
+    cmd.assert().success();
+    assert_eq!(audit_lines(&log).last().unwrap()["source"], "esc:demo");
+}
+
+#[test]
+fn audit_lines_of_concurrent_processes_never_interleave() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.jsonl");
+    // Lines of some 100 KB each: far beyond any pipe or stdio buffer.
+    let big: String = (0..1500).map(|i| format!("A_RATHER_LONG_VARIABLE_NAME_FOR_THE_AUDIT_{i:05}=v{i}\n")).collect();
+    std::fs::write(dir.path().join("big.env"), big).unwrap();
+    let children: Vec<std::process::Child> = (0..6)
+        .map(|i| {
+            std::process::Command::new(assert_cmd::cargo::cargo_bin("escort"))
+                .current_dir(dir.path())
+                .env("ESCORT_AUDIT_LOG", &log)
+                .args(["sync", "--from", "dotenv:big.env", "--keys", "*", "--to", &format!("dotenv:out{i}.env")])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success());
+    }
+    let lines = audit_lines(&log);
+    assert_eq!(lines.len(), 12, "a read and a write per process");
+    for l in &lines {
+        let keys = l["keys"].as_array().unwrap();
+        assert_eq!(keys.len(), 1500, "{}", l["event"]);
+    }
+}
