@@ -8,8 +8,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Replace `path` with `bytes`: write a private temp file beside it, fsync,
-/// rename over the target. Only a regular file is replaced (README, "Files
-/// escort writes"): a rename over a device, FIFO or socket would replace the
+/// rename over the target. Only a regular file is replaced (README, `escort
+/// load`, `--output`): a rename over a device, FIFO or socket would replace the
 /// node itself (as root, `/dev/null` would become a file holding the
 /// secrets), and over a symlink it would replace the link, not the file it
 /// names, so both are refused.
