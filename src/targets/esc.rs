@@ -1,4 +1,4 @@
-//! A Pulumi ESC environment as a `Target` (`esc:ENV`, SPEC §7): variables
+//! A Pulumi ESC environment as a `Target` (`esc:ENV`; README, "Targets"): variables
 //! under `values.environmentVariables` of its definition, secrets as
 //! `fn::secret`. Every write is one PATCH of the whole definition carrying its
 //! ETag; when someone else changed it in between (409), the definition is
