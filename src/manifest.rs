@@ -165,10 +165,7 @@ pub fn load(path: &Path) -> Result<Manifest> {
 /// A `.env.example`: every key is a required secret; its values are only
 /// placeholders and are ignored.
 fn from_env_example(path: &Path) -> Result<Manifest> {
-    let secrets = dotenv::read(path)?
-        .into_iter()
-        .map(|(name, _)| SecretSpec::required(name))
-        .collect();
+    let secrets = dotenv::read(path)?.into_iter().map(|(name, _)| SecretSpec::required(name)).collect();
     Ok(Manifest {
         path: path.to_path_buf(),
         sources: default_sources(),
