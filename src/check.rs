@@ -16,6 +16,9 @@ const HINT_MIN_CHARS: usize = 20;
 /// Plain (non-secret) values are shown, up to this many characters.
 const PLAIN_MAX_CHARS: usize = 60;
 
+/// escort's own credentials: secret whatever a manifest says of them.
+pub const OWN_TOKENS: &[&str] = &["ESC_TOKEN", "PULUMI_ACCESS_TOKEN", "GITHUB_TOKEN", "GH_TOKEN", "FLY_API_TOKEN"];
+
 /// One source, as read by the caller.
 pub struct SourceRead {
     pub name: String,
@@ -189,7 +192,11 @@ fn resolve(spec: &SecretSpec, reads: &[SourceRead]) -> SecretLine {
 
     let value = var.value.expose();
     line.source = Some(winner.name.clone());
-    let secret = spec.secret || (winner.knows_secrecy && var.secret);
+    // The manifest can make a value secret, never un-secret one that is a
+    // token or that its source marks secret (whole or in part).
+    let secret = spec.secret
+        || OWN_TOKENS.contains(&spec.name.as_str())
+        || (winner.knows_secrecy && (var.secret || !var.secret_parts.is_empty()));
     line.shown = if secret { hint(value) } else { plain(value) };
 
     let failed: Vec<String> = spec
@@ -223,8 +230,10 @@ fn hint(value: &str) -> Shown {
     }
 }
 
+/// A plain value, escaped, with any registered secret or token in it
+/// replaced (a plain `DATABASE_URL` may embed a password known elsewhere).
 fn plain(value: &str) -> Shown {
-    let escaped: String = value.escape_debug().collect();
+    let escaped: String = crate::secret::scrub(value).escape_debug().collect();
     match escaped.char_indices().nth(PLAIN_MAX_CHARS) {
         Some((cut, _)) => Shown::Plain(format!("{}…", &escaped[..cut])),
         None => Shown::Plain(escaped),
@@ -408,5 +417,25 @@ mod tests {
         let r = evaluate(&manifest(vec![s], vec![]), &[esc], false);
         assert_eq!(r.secrets[0].shown, Shown::Hint("***1234".into()));
         assert_eq!(manifest::placeholder("K"), "your_k_here");
+    }
+
+    #[test]
+    fn f02_tokens_and_secret_parts_are_never_plain() {
+        let plain_spec = |name: &str| SecretSpec { secret: false, ..spec(name) };
+        for token in OWN_TOKENS {
+            let r =
+                evaluate(&manifest(vec![plain_spec(token)], vec![]), &[read("env", &[(token, "tok-canary")])], false);
+            assert_eq!(r.secrets[0].shown, Shown::Hint("***".into()), "{token}");
+        }
+        let mut json = Var::plain("J", r#"{"k":"leaf-canary"}"#);
+        json.secret_parts.push(crate::secret::Secret::new("leaf-canary"));
+        let esc = SourceRead {
+            name: "esc".into(),
+            state: SourceState::Read,
+            vars: HashMap::from([("J".to_string(), json)]),
+            knows_secrecy: true,
+        };
+        let r = evaluate(&manifest(vec![plain_spec("J")], vec![]), &[esc], false);
+        assert_eq!(r.secrets[0].shown, Shown::Hint("***".into()));
     }
 }

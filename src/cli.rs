@@ -28,6 +28,10 @@ pub struct Cli {
     #[arg(long, short, global = true)]
     pub quiet: bool,
 
+    /// Append one JSON line per read and per write to this file (names, never values).
+    #[arg(long, global = true, value_name = "PATH", env = "ESCORT_AUDIT_LOG")]
+    pub audit_log: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }

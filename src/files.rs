@@ -8,8 +8,27 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Replace `path` with `bytes`: write a private temp file beside it, fsync,
-/// rename over the target.
+/// rename over the target. Only a regular file is replaced (README, `escort
+/// load`, `--output`): a rename over a device, FIFO or socket would replace the
+/// node itself (as root, `/dev/null` would become a file holding the
+/// secrets), and over a symlink it would replace the link, not the file it
+/// names, so both are refused.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        let kind = meta.file_type();
+        if kind.is_symlink() {
+            return Err(crate::error::usage(format!(
+                "{} is a symbolic link: escort replaces only regular files; give the path of the file itself",
+                path.display()
+            )));
+        }
+        if !kind.is_file() {
+            return Err(crate::error::usage(format!(
+                "{} is not a regular file (a directory, device, FIFO or socket): escort replaces only regular files",
+                path.display()
+            )));
+        }
+    }
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -25,13 +44,25 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     write().with_context(|| format!("could not write {}", path.display()))
 }
 
-/// Append to a file that another program owns ($GITHUB_ENV), in one write.
+/// Append to a file that another program owns (.gitignore), in one write.
 pub fn append(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(path)
-        .with_context(|| format!("could not open {}", path.display()))?;
+    append_mode(path, bytes, 0o666)
+}
+
+/// Append values to a file another program owns ($GITHUB_ENV), in one
+/// write; created 0600 when absent, like every file escort puts values in.
+pub fn append_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    append_mode(path, bytes, 0o600)
+}
+
+fn append_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.append(true).create(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, mode);
+    #[cfg(not(unix))]
+    let _ = mode;
+    let mut f = opts.open(path).with_context(|| format!("could not open {}", path.display()))?;
     f.write_all(bytes).and_then(|_| f.flush()).with_context(|| format!("could not write {}", path.display()))
 }
 
@@ -99,6 +130,40 @@ mod tests {
         std::fs::write(path.join("keep"), "old").unwrap();
         assert!(write_atomic(&path, b"new").is_err());
         assert_eq!(std::fs::read_to_string(path.join("keep")).unwrap(), "old");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn f04_only_regular_files_are_replaced() {
+        use std::os::unix::fs::FileTypeExt;
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.env");
+        std::fs::write(&real, "old").unwrap();
+        let link = dir.path().join("link.env");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let fifo = dir.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        for path in [link.as_path(), fifo.as_path(), Path::new("/dev/null")] {
+            let err = write_atomic(path, b"f04-canary").unwrap_err();
+            assert_eq!(crate::error::kind_of(&err), crate::error::Kind::Usage, "{err}");
+            assert!(err.to_string().contains("escort replaces only regular files"), "{err}");
+        }
+        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+        assert_eq!(std::fs::read_to_string(&real).unwrap(), "old");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn f17_private_appends_create_0600() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("github_env");
+        append_private(&path, b"A<<x\n1\nx\n").unwrap();
+        append_private(&path, b"B<<x\n2\nx\n").unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "A<<x\n1\nx\nB<<x\n2\nx\n");
     }
 
     #[test]

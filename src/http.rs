@@ -20,30 +20,40 @@ pub struct Settings {
     pub attempts: u32,
     pub max_wait: Duration,
     pub max_body: usize,
+    /// `ESCORT_ALLOW_HTTP=1`: plain HTTP to hosts other than this machine.
+    pub allow_http: bool,
 }
 
 impl Settings {
     pub fn from_env() -> Self {
-        let secs = |name: &str, default: f64| {
-            std::env::var(name)
-                .ok()
-                .and_then(|v| v.parse::<f64>().ok())
-                .filter(|v| *v >= 0.0)
-                .map(Duration::from_secs_f64)
-                .unwrap_or(Duration::from_secs_f64(default))
+        let secs = |name: &str, default: u64| {
+            std::env::var(name).ok().and_then(|v| seconds(&v)).unwrap_or(Duration::from_secs(default))
         };
         Settings {
-            connect_timeout: secs("ESCORT_CONNECT_TIMEOUT", 10.0),
-            timeout: secs("ESCORT_TIMEOUT", 30.0),
+            connect_timeout: secs("ESCORT_CONNECT_TIMEOUT", 10),
+            timeout: secs("ESCORT_TIMEOUT", 30),
             attempts: std::env::var("ESCORT_RETRIES")
                 .ok()
                 .and_then(|v| v.parse::<u32>().ok())
                 .map(|r| r + 1)
                 .unwrap_or(4),
-            max_wait: secs("ESCORT_MAX_RETRY_WAIT", 60.0),
+            max_wait: secs("ESCORT_MAX_RETRY_WAIT", 60),
             max_body: 64 << 20,
+            allow_http: std::env::var(ALLOW_HTTP).is_ok_and(|v| v.trim() == "1"),
         }
     }
+}
+
+/// The longest duration escort works with: about 136 years, far beyond any
+/// wait it will sit through, yet small enough that adding it to "now" cannot
+/// overflow a clock.
+const MAX_DURATION: Duration = Duration::from_secs(u32::MAX as u64);
+
+/// A non-negative number of seconds (`1.5`, `1e300`, `inf`), saturated at
+/// `MAX_DURATION`; `None` for anything else (negative, NaN, not a number).
+fn seconds(text: &str) -> Option<Duration> {
+    let secs = text.trim().parse::<f64>().ok().filter(|s| *s >= 0.0)?;
+    Some(Duration::try_from_secs_f64(secs).map_or(MAX_DURATION, |d| d.min(MAX_DURATION)))
 }
 
 #[derive(Clone)]
@@ -161,8 +171,12 @@ impl Http {
         // reqwest is built without a bundled crypto provider so we can choose
         // ring (small, pure enough for a static musl build).
         let _ = rustls::crypto::ring::default_provider().install_default();
+        check_proxies()?;
         let client = reqwest::Client::builder()
             .user_agent(USER_AGENT)
+            // A redirect would carry the token and the body to wherever it
+            // points: API calls never follow one (`send` reports it).
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.timeout)
             .build()
@@ -173,7 +187,8 @@ impl Http {
     /// Send a request, retrying where that is safe. A non-2xx answer is an
     /// `HttpError`; callers that expect a status (404, 409) match on it.
     pub async fn send(&self, req: Request<'_>) -> Result<Response, HttpError> {
-        let path = path_of(&req.url);
+        let url = reqwest::Url::parse(&req.url).ok();
+        let path = url.as_ref().map_or_else(|| "(invalid URL)".to_string(), |u| u.path().to_string());
         let fail = |status: Option<u16>, detail: String| HttpError {
             op: req.op.clone(),
             method: req.method.clone(),
@@ -181,12 +196,18 @@ impl Http {
             status,
             detail,
         };
+        if let Some(refused) = url.as_ref().filter(|_| !self.settings.allow_http).and_then(plain_http_refused) {
+            return Err(fail(None, refused));
+        }
         let mut attempt = 0;
         loop {
             attempt += 1;
             let last = attempt >= self.settings.attempts || !req.retry;
             match self.send_once(&req).await {
                 Ok(resp) if (200..300).contains(&resp.status) => return Ok(resp),
+                Ok(resp) if (300..400).contains(&resp.status) => {
+                    return Err(fail(Some(resp.status), redirect_detail(url.as_ref(), &resp)));
+                }
                 Ok(resp) => {
                     let wait = retry_wait(&resp, attempt, self.settings.max_wait);
                     match wait {
@@ -275,15 +296,11 @@ fn retry_wait(resp: &Response, attempt: u32, max_wait: Duration) -> Option<Durat
     if !(resp.status == 429 || resp.status >= 500 || rate_limited) {
         return None;
     }
-    let told = resp
-        .header(RETRY_AFTER.as_str())
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .map(|s| Duration::from_secs_f64(s.max(0.0)))
-        .or_else(|| {
-            let reset = resp.header("x-ratelimit-reset")?.trim().parse::<u64>().ok()?;
-            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
-            Some(Duration::from_secs(reset.saturating_sub(now) + 1))
-        });
+    let told = resp.header(RETRY_AFTER.as_str()).and_then(seconds).or_else(|| {
+        let reset = resp.header("x-ratelimit-reset")?.trim().parse::<u64>().ok()?;
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+        Some(Duration::from_secs(reset.saturating_sub(now) + 1))
+    });
     match told {
         // A wait longer than we are willing to sit through is a failure now,
         // not a hang that ends in one.
@@ -299,11 +316,69 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(cap / 2 + rand::random_range(0..=cap / 2))
 }
 
-fn path_of(url: &str) -> String {
-    match reqwest::Url::parse(url) {
-        Ok(u) => u.path().to_string(),
-        Err(_) => "(invalid URL)".to_string(),
+/// The opt-in for plain HTTP to a host other than this machine (README, "Configuration").
+const ALLOW_HTTP: &str = "ESCORT_ALLOW_HTTP";
+
+/// Why a request must not go out: plain `http://` to anything but loopback
+/// would send the token in clear (unless the user opted in: see `send`).
+fn plain_http_refused(url: &reqwest::Url) -> Option<String> {
+    if url.scheme() != "http" {
+        return None;
     }
+    let host = url.host_str().unwrap_or("").trim_start_matches('[').trim_end_matches(']');
+    let loopback =
+        host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    (!loopback).then(|| {
+        format!(
+            "refusing plain HTTP to {}: the token would travel in clear; use https:// (or set {ALLOW_HTTP}=1)",
+            origin(url)
+        )
+    })
+}
+
+/// `scheme://host:port` of a URL: where a request goes, without its path,
+/// query or user info.
+fn origin(url: &reqwest::Url) -> String {
+    let host = url.host_str().unwrap_or("");
+    match url.port_or_known_default() {
+        Some(port) => format!("{}://{host}:{port}", url.scheme()),
+        None => format!("{}://{host}", url.scheme()),
+    }
+}
+
+/// A 3xx is not followed (it would take the token and the body along): say
+/// where it pointed, by origin only.
+fn redirect_detail(from: Option<&reqwest::Url>, resp: &Response) -> String {
+    let to = resp.header("location").and_then(|l| match from {
+        Some(base) => base.join(l).ok(),
+        None => reqwest::Url::parse(l).ok(),
+    });
+    match to {
+        Some(to) => format!("redirected to {}, which escort does not follow for API calls", origin(&to)),
+        None => "a redirect, which escort does not follow for API calls".to_string(),
+    }
+}
+
+/// The proxy variables reqwest reads. A malformed one would be ignored
+/// silently and the request sent direct: refuse it instead. The value is not
+/// quoted, since it may hold a password.
+fn check_proxies() -> anyhow::Result<()> {
+    for name in ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"] {
+        let Ok(value) = std::env::var(name) else { continue };
+        let value = value.trim();
+        if value.is_empty() {
+            continue;
+        }
+        let full = if value.contains("://") { value.to_string() } else { format!("http://{value}") };
+        let ok = reqwest::Url::parse(&full)
+            .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty()));
+        if !ok {
+            return Err(crate::error::usage(format!(
+                "{name} is not a proxy URL escort can use (http://HOST:PORT or https://HOST:PORT)"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The human part of an API error body: ESC's `message` or `diagnostics`,
@@ -401,5 +476,47 @@ mod tests {
         assert!(retry_wait(&resp(403, &[("retry-after", "1")]), 1, max).is_some());
         assert!(retry_wait(&resp(403, &[("x-ratelimit-remaining", "0")]), 1, max).is_some());
         assert!(retry_wait(&resp(429, &[("retry-after", "3600")]), 1, max).is_none());
+    }
+
+    #[test]
+    fn f05_huge_or_infinite_seconds_saturate() {
+        let max = Duration::from_secs(60);
+        for huge in ["1e300", "inf", "+infinity", "18446744073709551616"] {
+            assert_eq!(seconds(huge), Some(MAX_DURATION), "{huge}");
+            assert!(retry_wait(&resp(429, &[("retry-after", huge)]), 1, max).is_none(), "{huge}");
+        }
+        assert_eq!(seconds("0.25"), Some(Duration::from_millis(250)));
+        for bad in ["-1", "NaN", "soon", ""] {
+            assert_eq!(seconds(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn f09_plain_http_only_to_loopback() {
+        let refused = |u: &str| plain_http_refused(&reqwest::Url::parse(u).unwrap());
+        for ok in [
+            "https://api.example.com",
+            "http://127.0.0.1:8080/x",
+            "http://127.9.9.9",
+            "http://[::1]:1/",
+            "http://LOCALHOST",
+        ] {
+            assert_eq!(refused(ok), None, "{ok}");
+        }
+        let msg = refused("http://user:pw@api.example.com/api?q=1").unwrap();
+        assert!(msg.contains("http://api.example.com:80:") && !msg.contains("pw") && !msg.contains("q=1"), "{msg}");
+        assert!(refused("http://10.0.0.1").is_some() && refused("http://localhost.evil.com").is_some());
+    }
+
+    #[test]
+    fn f08_redirects_name_only_the_origin() {
+        let from = reqwest::Url::parse("http://127.0.0.1:1/api/x").unwrap();
+        let r = resp(307, &[("location", "https://evil.example:8443/steal?token=abc")]);
+        assert_eq!(
+            redirect_detail(Some(&from), &r),
+            "redirected to https://evil.example:8443, which escort does not follow for API calls"
+        );
+        let r = resp(302, &[("location", "/elsewhere")]);
+        assert!(redirect_detail(Some(&from), &r).contains("http://127.0.0.1:1,"));
     }
 }

@@ -1,6 +1,7 @@
 //! escort as a library: `run` parses the arguments, runs one command and maps
 //! its result to an exit code (README, "Exit codes"). `main.rs` only calls it.
 
+mod audit;
 mod check;
 mod cli;
 mod cmd;
@@ -25,7 +26,7 @@ mod targets;
 mod ui;
 mod vars;
 
-use clap::Parser;
+use clap::FromArgMatches;
 use settings::{Context, Settings};
 use std::process::ExitCode;
 
@@ -34,10 +35,13 @@ pub fn run() -> ExitCode {
     // A panic message could quote whatever was being handled: show it scrubbed.
     std::panic::set_hook(Box::new(|info| eprintln!("{}", panic_message(info))));
 
-    let cli = cli::Cli::parse();
+    let matches = <cli::Cli as clap::CommandFactory>::command().get_matches();
+    let cli = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let command = matches.subcommand_name().unwrap_or_default().to_string();
     ui::set_quiet(cli.quiet);
     let outcome = std::panic::catch_unwind(|| {
         let ctx = Context::new(Settings::from_env()?);
+        audit::open(cli.audit_log.as_deref(), &command, |name| std::env::var(name).ok())?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -47,7 +51,7 @@ pub fn run() -> ExitCode {
     let code = match outcome {
         Ok(Ok(status)) => status.code(),
         Ok(Err(err)) => {
-            eprintln!("escort: error: {}", secret::scrub(&format!("{err:#}")));
+            eprintln!("escort: error: {}", ui::escape(&secret::scrub(&format!("{err:#}"))));
             error::kind_of(&err).exit_code()
         }
         // The panic hook has said what happened.
@@ -65,7 +69,7 @@ fn panic_message(info: &std::panic::PanicHookInfo) -> String {
         .or_else(|| info.payload().downcast_ref::<String>().cloned())
         .unwrap_or_default();
     let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
-    format!("escort: internal error{at}: {} (please report this)", secret::scrub(&what))
+    format!("escort: internal error{at}: {} (please report this)", ui::escape(&secret::scrub(&what)))
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Messages to the person running escort: warnings and notes, on stderr, or
 //! as workflow annotations inside a GitHub job. Never a value.
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 static QUIET: AtomicBool = AtomicBool::new(false);
@@ -17,7 +18,7 @@ pub fn set_annotate(on: bool) {
 }
 
 pub fn warn(msg: &str) {
-    let msg = crate::secret::scrub(msg);
+    let msg = escape(&crate::secret::scrub(msg)).into_owned();
     if ANNOTATE.load(Ordering::Relaxed) {
         let _ = crate::output::line(format!("::warning::{}", escape_data(&msg)));
     } else {
@@ -27,11 +28,45 @@ pub fn warn(msg: &str) {
 
 pub fn note(msg: &str) {
     if !QUIET.load(Ordering::Relaxed) {
-        eprintln!("escort: {}", crate::secret::scrub(msg));
+        eprintln!("escort: {}", escape(&crate::secret::scrub(msg)));
     }
+}
+
+/// Text made safe to print on one line: control characters (newlines above
+/// all, which would let a name start a workflow command such as `::error::`
+/// or `::stop-commands::` on a line of its own, or move the cursor on a
+/// terminal) and Unicode line separators become visible escapes (`\n`,
+/// `\u{1b}`). Every name and message escort prints goes through it.
+pub fn escape(text: &str) -> Cow<'_, str> {
+    let unsafe_char = |c: char| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}');
+    if !text.contains(unsafe_char) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// Escape text for a workflow command's data part, as the runner unescapes it.
 pub fn escape_data(text: &str) -> String {
     text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn f06_control_characters_are_escaped() {
+        assert_eq!(escape("A\n::stop-commands::x\r\n::error::y"), "A\\n::stop-commands::x\\r\\n::error::y");
+        assert_eq!(escape("tab\tesc\u{1b}[2Jnel\u{85}ls\u{2028}"), "tab\\tesc\\u{1b}[2Jnel\\u{85}ls\\u{2028}");
+        assert!(matches!(escape("plain `NAME` — ok ✅"), Cow::Borrowed(_)));
+        assert!(!escape("a\nb\rc").contains(['\n', '\r']));
+    }
 }

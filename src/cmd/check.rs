@@ -9,7 +9,7 @@ use crate::error::{self, ExitStatus};
 use crate::manifest::{self, Manifest};
 use crate::settings::Context;
 use crate::source::{self, SourceSpec, dotenv::Malformed};
-use crate::{output, secret};
+use crate::{output, secret, ui};
 use anyhow::Result;
 use console::style;
 use std::collections::HashMap;
@@ -98,7 +98,7 @@ fn text(manifest: &Manifest, report: &Report) -> String {
     );
 
     out.push_str("\nSources\n");
-    let width = widest(report.sources.iter().map(|s| s.name.as_str()));
+    let width = widest(report.sources.iter().map(|s| ui::escape(&s.name)));
     for s in &report.sources {
         let icon = match s.status {
             SourceStatus::Ok => OK,
@@ -110,7 +110,7 @@ fn text(manifest: &Manifest, report: &Report) -> String {
             SourceStatus::Unavailable => style(format!("could not be read: {detail}")).yellow().to_string(),
             _ => detail.to_string(),
         };
-        let _ = writeln!(out, "  {icon} {:<width$}  {detail}", s.name);
+        let _ = writeln!(out, "  {icon} {:<width$}  {}", ui::escape(&s.name), ui::escape(&detail));
     }
 
     out.push_str("\nSecrets\n");
@@ -172,8 +172,8 @@ fn whence(s: &SecretLine) -> &str {
     }
 }
 
-fn widest<'a>(names: impl Iterator<Item = &'a str>) -> usize {
-    names.map(|n| n.chars().count()).max().unwrap_or(0)
+fn widest<S: AsRef<str>>(names: impl Iterator<Item = S>) -> usize {
+    names.map(|n| n.as_ref().chars().count()).max().unwrap_or(0)
 }
 
 fn summary(report: &Report) -> String {
@@ -202,7 +202,8 @@ fn summary(report: &Report) -> String {
         let _ = writeln!(out, "{FAIL} {}: {}", style("Check failed").red().bold(), counted(&parts));
     }
     if !unreadable.is_empty() {
-        let _ = writeln!(out, "{WARN} could not read {}; the other sources were used", unreadable.join(", "));
+        let _ =
+            writeln!(out, "{WARN} could not read {}; the other sources were used", ui::escape(&unreadable.join(", ")));
     }
     out
 }

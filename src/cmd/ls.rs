@@ -39,7 +39,14 @@ fn table(entries: &[Entry]) -> String {
             Some(false) => "no",
             None => "-",
         };
-        rows.push(vec![e.name.clone(), date(&e.updated_at), date(&e.created_at), visibility, repos, secret.into()]);
+        rows.push(vec![
+            crate::ui::escape(&e.name).into_owned(),
+            date(&e.updated_at),
+            date(&e.created_at),
+            visibility,
+            repos,
+            secret.into(),
+        ]);
     }
     let mut columns = vec![0, 1, 2];
     if access {

@@ -31,7 +31,7 @@ pub fn confirm_delete(target: &str, names: &[String], yes: bool) -> Result<()> {
     let term = Term::stderr();
     term.write_line(&format!("These secrets will be deleted from the {target}:"))?;
     for name in names {
-        term.write_line(&format!("  {name}"))?;
+        term.write_line(&format!("  {}", ui::escape(name)))?;
     }
     term.write_str(&format!("Delete {} secret(s)? [y/N] ", names.len()))?;
     let answer = term.read_line()?;
@@ -119,12 +119,12 @@ pub fn finish_all(all: &[Results<'_>], format: ReportFormat) -> Result<ExitStatu
                 if all.len() > 1 {
                     lines.push(format!("The {}:", r.target));
                 }
-                let width = r.outcomes.iter().map(|o| o.name.len()).max().unwrap_or(0).max(4);
+                let width = r.outcomes.iter().map(|o| ui::escape(&o.name).len()).max().unwrap_or(0).max(4);
                 let act = r.outcomes.iter().map(|o| action(r, o).as_str().len()).max().unwrap_or(0).max(7);
                 lines.push(format!("{:width$}  {:act$}  RESULT", "NAME", "ACTION"));
                 for o in r.outcomes {
-                    let result = error(o).map_or("ok".to_string(), |e| format!("FAILED: {e}"));
-                    lines.push(format!("{:width$}  {:act$}  {result}", o.name, action(r, o).as_str()));
+                    let result = error(o).map_or("ok".to_string(), |e| format!("FAILED: {}", ui::escape(&e)));
+                    lines.push(format!("{:width$}  {:act$}  {result}", ui::escape(&o.name), action(r, o).as_str()));
                 }
             }
             output::lines(lines)

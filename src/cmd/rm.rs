@@ -20,6 +20,6 @@ pub async fn rm(args: RmArgs, ctx: &Context) -> Result<ExitStatus> {
     }
     report::confirm_delete(&target.name(), &names, args.yes)?;
     let progress = report::progress(names.len());
-    let outcomes = target.delete(&names, &progress).await?;
+    let outcomes = crate::audit::write(&target.name(), target.delete(&names, &progress).await)?;
     report::finish(&target.name(), &outcomes, |_| Action::Delete, args.format)
 }

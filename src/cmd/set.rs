@@ -24,7 +24,8 @@ pub async fn set(args: SetArgs, ctx: &Context) -> Result<ExitStatus> {
     let vars = [Var::secret(args.name, value)];
     target.check(&vars)?;
 
-    let outcome = target.put(&vars, &|_| {}).await?.pop().expect("one outcome per variable");
+    let outcome =
+        crate::audit::write(&target.name(), target.put(&vars, &|_| {}).await)?.pop().expect("one outcome per variable");
     let action = outcome.result?;
     ui::note(&format!("{} {} in the {}", action.done(), outcome.name, target.name()));
     Ok(ExitStatus::Success)

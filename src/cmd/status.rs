@@ -63,7 +63,7 @@ pub fn text(surveys: &[Survey], unread: &[Unread]) -> String {
             let statuses = copies.iter().map(|c| {
                 c.cells.iter().find(|x| x.key == key).map_or("-".to_string(), |x| x.status.as_str().to_string())
             });
-            rows.push(std::iter::once(key.to_string()).chain(statuses).collect());
+            rows.push(std::iter::once(crate::ui::escape(key).to_string()).chain(statuses).collect());
         }
         for row in super::report::pad_columns(&rows) {
             out.push_str("  ");

@@ -82,7 +82,7 @@ impl Plan {
             }
             ReportFormat::Text => output::lines(
                 std::iter::once(format!("Plan for the {target}, from {from} (dry run: nothing was written):"))
-                    .chain(rows.map(|(name, action)| format!("  {action:width$} {name}")))
+                    .chain(rows.map(|(name, action)| format!("  {action:width$} {}", crate::ui::escape(name))))
                     .chain(std::iter::once(self.summary())),
             ),
         }
@@ -156,7 +156,7 @@ async fn write(target: &dyn Target, plan: &Plan, vars: &[Var]) -> Result<Vec<Out
     let mut outcomes = Vec::new();
     if !writes.is_empty() || !plan.prune.is_empty() {
         let progress = report::progress(writes.len() + plan.prune.len());
-        outcomes = target.apply(&writes, &plan.prune, &progress).await?;
+        outcomes = crate::audit::write(&target.name(), target.apply(&writes, &plan.prune, &progress).await)?;
     }
     outcomes.extend(plan.unchanged_outcomes());
     Ok(outcomes)

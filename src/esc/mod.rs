@@ -26,16 +26,24 @@ pub struct EnvRef {
 impl EnvRef {
     pub fn parse(text: &str) -> Result<Self> {
         let text = text.trim();
+        let shown = crate::ui::escape(text);
         let (path, version) = match text.split_once('@') {
             Some((p, v)) if !v.is_empty() => (p, Some(v.to_string())),
-            Some(_) => return Err(error::usage(format!("environment `{text}`: nothing after `@`"))),
+            Some(_) => return Err(error::usage(format!("environment `{shown}`: nothing after `@`"))),
             None => (text, None),
         };
         let parts: Vec<&str> = path.split('/').collect();
-        if parts.iter().any(|p| p.is_empty() || !p.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))) {
+        if !parts.iter().all(|p| is_name(p)) {
             return Err(error::usage(format!(
-                "environment `{text}` is not of the form [org/][project/]env[@version], \
-                 with names of letters, digits, `-`, `_` and `.`"
+                "environment `{shown}` is not of the form [org/][project/]env[@version], \
+                 with names of letters, digits, `-`, `_` and `.` (not `.` or `..`)"
+            )));
+        }
+        // A version is a revision number or a tag: the same characters as a name.
+        if version.as_deref().is_some_and(|v| !is_name(v)) {
+            return Err(error::usage(format!(
+                "environment `{shown}`: the part after `@` must be a revision number or a tag \
+                 (letters, digits, `-`, `_` and `.`)"
             )));
         }
         let (org, project, env) = match parts.as_slice() {
@@ -43,10 +51,19 @@ impl EnvRef {
             [env] => (None, "default", *env),
             [project, env] => (None, *project, *env),
             [org, project, env] => (Some(org.to_string()), *project, *env),
-            _ => return Err(error::usage(format!("environment `{text}` has more than three parts"))),
+            _ => return Err(error::usage(format!("environment `{shown}` has more than three parts"))),
         };
         Ok(EnvRef { org, project: project.to_string(), env: env.to_string(), version })
     }
+}
+
+/// An organization, project, environment or tag name: one URL path segment
+/// that cannot climb (`.`, `..`) or end the path (`/`, `?`, `#`).
+fn is_name(part: &str) -> bool {
+    !part.is_empty()
+        && part != "."
+        && part != ".."
+        && part.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
 }
 
 impl fmt::Display for EnvRef {
@@ -88,24 +105,47 @@ impl Esc {
         Ok(Esc { http: ctx.http()?, api, token, default_org: s.esc_org.clone() })
     }
 
-    fn request(&self, op: String, method: Method, path: &str) -> Request<'_> {
-        Request::new(op, method, format!("{}{path}", self.api))
+    /// A request to `API/api/SEGMENTS...?QUERY`. Each segment is percent-encoded
+    /// on its own, so no name can reach another path.
+    fn request<S: AsRef<str>>(&self, op: String, method: Method, segments: &[S], query: Option<&str>) -> Request<'_> {
+        let url = match reqwest::Url::parse(&self.api) {
+            Ok(mut url) => {
+                if let Ok(mut path) = url.path_segments_mut() {
+                    path.pop_if_empty().push("api").extend(segments);
+                }
+                url.set_query(query);
+                url.to_string()
+            }
+            // `send` reports an unparsable URL as such.
+            Err(_) => self.api.clone(),
+        };
+        Request::new(op, method, url)
             .auth(Auth::Scheme("token", &self.token))
             .header("accept", "application/vnd.pulumi+8")
     }
 
     /// The organization for a reference with fewer than three parts.
     async fn org_for(&self, env: &EnvRef) -> Result<String> {
-        if let Some(org) = env.org.clone().or_else(|| self.default_org.clone()) {
-            return Ok(org);
+        let org = match env.org.clone().or_else(|| self.default_org.clone()) {
+            Some(org) => org,
+            None => self.default_org_of_user(env).await?,
+        };
+        if !is_name(&org) {
+            let org = crate::ui::escape(&org);
+            return Err(error::usage(format!("the organization `{org}` of `{env}` is not a name (ESC_ORG?)")));
         }
+        Ok(org)
+    }
+
+    async fn default_org_of_user(&self, env: &EnvRef) -> Result<String> {
         #[derive(serde::Deserialize)]
         struct DefaultOrg {
             #[serde(rename = "gitHubLogin")]
             login: Option<String>,
         }
         let op = format!("find the default organization for `{env}` (set ESC_ORG to skip this)");
-        let resp = self.http.send(self.request(op.clone(), Method::GET, "/api/user/organizations/default")).await?;
+        let resp =
+            self.http.send(self.request(op.clone(), Method::GET, &["user", "organizations", "default"], None)).await?;
         let found: DefaultOrg = json::decode(&op, &resp.body)?;
         found
             .login
@@ -115,13 +155,12 @@ impl Esc {
 
     /// Open the environment and read its variables and files.
     pub async fn open_and_read(&self, env: &EnvRef) -> Result<(Vec<Var>, value::Skipped)> {
-        let org = self.org_for(env).await?;
-        let base = format!("/api/esc/environments/{org}/{}/{}", env.project, env.env);
+        let full = self.resolve(env).await?;
+        let base = env_path(&full);
         let open_path = match &env.version {
-            Some(v) => format!("{base}/versions/{v}/open?duration=1h"),
-            None => format!("{base}/open?duration=1h"),
+            Some(v) => [&base[..], &["versions", v, "open"]].concat(),
+            None => [&base[..], &["open"]].concat(),
         };
-        let full = EnvRef { org: Some(org), ..env.clone() };
 
         #[derive(serde::Deserialize)]
         struct Opened {
@@ -129,16 +168,21 @@ impl Esc {
         }
         let op = format!("open ESC environment `{full}`");
         // Opening twice only makes a second session, so a retry is safe.
-        let resp = self.http.send(self.request(op.clone(), Method::POST, &open_path).retry(true)).await?;
+        let resp =
+            self.http.send(self.request(op.clone(), Method::POST, &open_path, Some("duration=1h")).retry(true)).await?;
         let opened: Opened = json::decode(&op, &resp.body)?;
         let id = match opened.id {
             serde_json::Value::String(s) => s,
             serde_json::Value::Number(n) => n.to_string(),
             _ => return Err(error::backend(format!("{op}: the answer has no session id"))),
         };
+        if !is_name(&id) {
+            return Err(error::backend(format!("{op}: the session id is not a plain name")));
+        }
 
         let op = format!("read ESC environment `{full}`");
-        let resp = self.http.send(self.request(op.clone(), Method::GET, &format!("{base}/open/{id}"))).await?;
+        let resp =
+            self.http.send(self.request(op.clone(), Method::GET, &[&base[..], &["open", &id]].concat(), None)).await?;
         let environment: value::Environment = json::decode(&op, &resp.body)?;
         Ok(value::decode(environment.properties))
     }
@@ -148,23 +192,25 @@ impl Esc {
         Ok(EnvRef { org: Some(self.org_for(env).await?), ..env.clone() })
     }
 
-    async fn definition_path(&self, env: &EnvRef) -> Result<String> {
-        Ok(format!("/api/esc/environments/{}/{}/{}", self.org_for(env).await?, env.project, env.env))
+    /// The segments of `env`'s definition, below `api/`.
+    async fn definition_path(&self, env: &EnvRef) -> Result<Vec<String>> {
+        Ok(env_path(&self.resolve(env).await?).iter().map(|s| s.to_string()).collect())
     }
 
     /// The definition (YAML) and its `ETag`.
     pub async fn definition(&self, env: &EnvRef) -> Result<(Zeroizing<String>, Option<String>)> {
         let op = format!("read the definition of ESC environment `{env}`");
         let path = self.definition_path(env).await?;
-        let resp = self.http.send(self.request(op.clone(), Method::GET, &path)).await?;
+        let resp = self.http.send(self.request(op.clone(), Method::GET, &path, None)).await?;
         Ok((utf8(&op, &resp.body)?, resp.header("etag").map(str::to_string)))
     }
 
     /// The definition as it was at revision `number`.
     pub async fn definition_at(&self, env: &EnvRef, number: u64) -> Result<Zeroizing<String>> {
         let op = format!("read revision {number} of ESC environment `{env}`");
-        let path = format!("{}/versions/{number}", self.definition_path(env).await?);
-        let resp = self.http.send(self.request(op.clone(), Method::GET, &path)).await?;
+        let mut path = self.definition_path(env).await?;
+        path.extend(["versions".to_string(), number.to_string()]);
+        let resp = self.http.send(self.request(op.clone(), Method::GET, &path, None)).await?;
         utf8(&op, &resp.body)
     }
 
@@ -174,7 +220,7 @@ impl Esc {
         let op = format!("update the definition of ESC environment `{env}`");
         let path = self.definition_path(env).await?;
         let req = self
-            .request(op, Method::PATCH, &path)
+            .request(op, Method::PATCH, &path, None)
             .header("content-type", "application/x-yaml")
             .header("if-match", etag)
             .body(text.as_bytes().to_vec())
@@ -187,13 +233,20 @@ impl Esc {
     /// The latest `count` revisions, newest first.
     pub async fn revisions(&self, env: &EnvRef, count: usize) -> Result<Vec<Revision>> {
         let op = format!("list the revisions of ESC environment `{env}`");
-        let path = format!("{}/versions?count={count}", self.definition_path(env).await?);
-        let resp = self.http.send(self.request(op.clone(), Method::GET, &path)).await?;
+        let mut path = self.definition_path(env).await?;
+        path.push("versions".to_string());
+        let resp =
+            self.http.send(self.request(op.clone(), Method::GET, &path, Some(&format!("count={count}")))).await?;
         let mut revisions: Vec<Revision> = json::decode(&op, &resp.body)?;
         revisions.sort_by_key(|r| std::cmp::Reverse(r.number));
         revisions.truncate(count);
         Ok(revisions)
     }
+}
+
+/// `esc/environments/ORG/PROJECT/ENV` of a reference whose organization is known.
+fn env_path(env: &EnvRef) -> [&str; 5] {
+    ["esc", "environments", env.org.as_deref().unwrap_or_default(), &env.project, &env.env]
 }
 
 /// One revision of a definition, from `GET .../versions`.
@@ -229,5 +282,37 @@ mod tests {
         for bad in ["", "a//b", "a/b/c/d", "a/b@", "a b/c", "a/b?x=1"] {
             assert!(EnvRef::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn f07_every_part_is_a_name() {
+        for bad in [
+            "acme/app/dev@../../../../api/orgs/x?role=admin",
+            "acme/../dev",
+            "./app/dev",
+            "acme/app/..",
+            "a/b/c@..",
+            "a/b/c@v#1",
+            "a/b/c@1/2",
+            "a/b/c@v?x",
+            "a/b/c@v\n::error::x",
+            "a/b\n/c",
+        ] {
+            let err = EnvRef::parse(bad).expect_err(bad).to_string();
+            assert!(!err.contains('\n'), "{err}");
+        }
+        assert_eq!(EnvRef::parse("a.b/c_d/e-f@v1.2").unwrap().version.as_deref(), Some("v1.2"));
+    }
+
+    #[test]
+    fn f07_urls_are_built_by_segments() {
+        let esc = Esc {
+            http: Http::with_settings(crate::http::Settings::from_env()).unwrap(),
+            api: "https://api.example.com/prefix/".into(),
+            token: Secret::new("t"),
+            default_org: None,
+        };
+        let r = esc.request("op".into(), Method::GET, &["esc", "a b", "x?y#z", "%2e%2e"], Some("count=2"));
+        assert_eq!(r.url, "https://api.example.com/prefix/api/esc/a%20b/x%3Fy%23z/%252e%252e?count=2");
     }
 }

@@ -1,9 +1,9 @@
 //! The GitHub job (SPEC §6): masks on stdout first, then `$GITHUB_ENV` and
 //! `$GITHUB_OUTPUT` entries as heredocs with a fresh delimiter each.
 
-use crate::files;
 use crate::ui::{self, escape_data};
 use crate::vars::Var;
+use crate::{error, files};
 use anyhow::Result;
 use std::collections::HashSet;
 use std::io::Write;
@@ -23,7 +23,10 @@ pub struct GithubJob {
 const REFUSED: &[&str] = &["NODE_OPTIONS"];
 
 impl GithubJob {
+    /// Masks go to `stdout` (the process's own, which the runner reads), then
+    /// the entries to the job's files: none of them when a mask could not go out.
     pub fn export(&self, vars: &[Var], stdout: &mut dyn Write) -> Result<()> {
+        stdout_reaches_runner()?;
         let vars: Vec<&Var> = vars
             .iter()
             .filter(|v| {
@@ -50,13 +53,34 @@ impl GithubJob {
         }
         let entries = Zeroizing::new(heredocs(&vars));
         if let Some(path) = &self.env_file {
-            files::append(path, entries.as_bytes())?;
+            files::append_private(path, entries.as_bytes())?;
         }
         if let Some(path) = &self.output_file {
-            files::append(path, entries.as_bytes())?;
+            files::append_private(path, entries.as_bytes())?;
         }
         Ok(())
     }
+}
+
+/// The runner learns the masks from our stdout. When stdout was closed (the
+/// Rust runtime then opens `/dev/null` in its place, and writes to a closed
+/// descriptor would "succeed" too), no mask would reach it: refuse before
+/// anything is exported.
+fn stdout_reaches_runner() -> Result<()> {
+    let unreachable =
+        || error::usage("stdout is closed or /dev/null, so no mask can reach the runner: nothing was exported");
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        use std::os::unix::fs::MetadataExt;
+        let fd = std::io::stdout().as_fd().try_clone_to_owned().map_err(|_| unreachable())?;
+        let meta = std::fs::File::from(fd).metadata().map_err(|_| unreachable())?;
+        let null = std::fs::metadata("/dev/null").ok();
+        if null.is_some_and(|n| n.rdev() == meta.rdev() && meta.file_type() == n.file_type()) {
+            return Err(unreachable());
+        }
+    }
+    Ok(())
 }
 
 /// `::add-mask::` lines for each sensitive text, each of its lines, once each.

@@ -104,7 +104,7 @@ pub trait Source: Send + Sync {
     /// value enters escort.
     fn load(&self) -> BoxFuture<'_, Result<Vec<Var>>> {
         Box::pin(async move {
-            let vars = self.read().await?;
+            let vars = crate::audit::read(&self.name(), self.read().await)?;
             if self.scrubbed() {
                 vars.iter().flat_map(|v| v.sensitive(false)).for_each(secret::register);
             }

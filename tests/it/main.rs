@@ -28,5 +28,6 @@ mod load;
 mod login;
 mod rotation;
 mod run;
+mod security;
 mod specs;
 mod template;

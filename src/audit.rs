@@ -1,0 +1,207 @@
+//! The audit trail (README, "Audit log"): with `ESCORT_AUDIT_LOG=PATH` or
+//! `--audit-log PATH`, one JSON line per read of a source and per write to a
+//! target: when, which command, which source or target (and ESC environment
+//! and revision), which key names, how it ended, and the GitHub run when there
+//! is one. Never a value or a token: a line is built only from names and
+//! messages that are scrubbed like everything escort shows.
+//!
+//! The file is created 0600 and opened `O_APPEND`; each line goes out in one
+//! `write(2)`, so lines of concurrent escort processes never interleave.
+
+use crate::esc::EnvRef;
+use crate::rotation::Timestamp;
+use crate::targets::Outcome;
+use crate::vars::Var;
+use crate::{secret, ui};
+use anyhow::{Context as _, Result};
+use serde_json::{Map, Value, json};
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
+use std::sync::OnceLock;
+
+/// The variables naming the GitHub run, recorded when set.
+const RUN_VARS: [(&str, &str); 3] =
+    [("GITHUB_RUN_ID", "run_id"), ("GITHUB_ACTOR", "actor"), ("GITHUB_REPOSITORY", "repository")];
+
+struct Log {
+    file: File,
+    /// What every line of this process shares: the command and the run.
+    common: Map<String, Value>,
+}
+
+static LOG: OnceLock<Log> = OnceLock::new();
+
+/// Start the trail for this process (`path` of `None`: no trail). A log that
+/// cannot be opened stops the command before it reads or writes anything.
+pub fn open(path: Option<&Path>, command: &str, var: impl Fn(&str) -> Option<String>) -> Result<()> {
+    let Some(path) = path.filter(|p| !p.as_os_str().is_empty()) else {
+        return Ok(());
+    };
+    let mut opts = std::fs::OpenOptions::new();
+    opts.append(true).create(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let file = opts.open(path).with_context(|| format!("could not open the audit log {}", path.display()))?;
+    let mut common = Map::new();
+    common.insert("command".into(), json!(command));
+    common.insert("pid".into(), json!(std::process::id()));
+    for (name, key) in RUN_VARS {
+        if let Some(v) = var(name).filter(|v| !v.is_empty()) {
+            common.insert(key.into(), json!(v));
+        }
+    }
+    // Opened once per process: a second call (unit tests) keeps the first.
+    let _ = LOG.set(Log { file, common });
+    Ok(())
+}
+
+/// Record a read of `source` (as the user names it: `esc:acme/app/dev@3`,
+/// `dotenv:.env`) and pass its result on.
+pub fn read(source: &str, result: Result<Vec<Var>>) -> Result<Vec<Var>> {
+    if let Some(log) = LOG.get() {
+        let mut line = Map::new();
+        line.insert("event".into(), json!("read"));
+        line.insert("source".into(), json!(source));
+        if let Some(env) = source.strip_prefix("esc:").and_then(|e| EnvRef::parse(e).ok()) {
+            let revision = env.version.clone().unwrap_or_else(|| "latest".into());
+            line.insert("esc_env".into(), json!(EnvRef { version: None, ..env }.to_string()));
+            line.insert("revision".into(), json!(revision));
+        }
+        match &result {
+            Ok(vars) => {
+                line.insert("keys".into(), json!(vars.iter().map(|v| v.name.as_str()).collect::<Vec<_>>()));
+                line.insert("outcome".into(), json!("ok"));
+            }
+            Err(e) => failed(&mut line, e),
+        }
+        log.append(line);
+    }
+    result
+}
+
+/// Record a write to `target` (each key, what was done and whether it was)
+/// and pass its result on.
+pub fn write(target: &str, result: Result<Vec<Outcome>>) -> Result<Vec<Outcome>> {
+    if let Some(log) = LOG.get() {
+        let mut line = Map::new();
+        line.insert("event".into(), json!("write"));
+        line.insert("target".into(), json!(target));
+        match &result {
+            Ok(outcomes) => {
+                let keys: Vec<Value> = outcomes
+                    .iter()
+                    .map(|o| match &o.result {
+                        Ok(action) => json!({"key": o.name, "action": action.as_str(), "ok": true}),
+                        Err(_) => json!({"key": o.name, "ok": false}),
+                    })
+                    .collect();
+                let done = outcomes.iter().filter(|o| o.result.is_ok()).count();
+                let outcome = match done {
+                    _ if done == outcomes.len() => "ok",
+                    0 => "failed",
+                    _ => "partial",
+                };
+                line.insert("keys".into(), Value::Array(keys));
+                line.insert("outcome".into(), json!(outcome));
+            }
+            Err(e) => failed(&mut line, e),
+        }
+        log.append(line);
+    }
+    result
+}
+
+fn failed(line: &mut Map<String, Value>, err: &anyhow::Error) {
+    line.insert("outcome".into(), json!("failed"));
+    line.insert("error".into(), json!(secret::scrub(&format!("{err:#}"))));
+}
+
+impl Log {
+    fn append(&self, event: Map<String, Value>) {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let mut line = Map::new();
+        line.insert("time".into(), json!(Timestamp::from_unix(now.as_secs() as i64).rfc3339()));
+        line.extend(self.common.clone());
+        line.extend(event);
+        let mut bytes = Value::Object(line).to_string().into_bytes();
+        bytes.push(b'\n');
+        // One write(2): with O_APPEND, the line lands whole after every other.
+        match (&self.file).write(&bytes) {
+            Ok(n) if n == bytes.len() => {}
+            Ok(_) => ui::warn("the audit log took only part of a line (is the disk full?)"),
+            Err(e) => ui::warn(&format!("could not append to the audit log: {e}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::targets::Action;
+
+    /// The process's one log, in a directory kept for the whole test run.
+    fn log_path() -> &'static Path {
+        static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+        let dir = DIR.get_or_init(|| tempfile::tempdir().unwrap());
+        let path = dir.path().join("audit.jsonl");
+        let vars = |name: &str| (name == "GITHUB_ACTOR").then(|| "octocat".to_string());
+        open(Some(&path), "sync", vars).unwrap();
+        Box::leak(path.into_boxed_path())
+    }
+
+    fn lines_with(path: &Path, marker: &str) -> Vec<Value> {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|v| v.to_string().contains(marker))
+            .collect()
+    }
+
+    #[test]
+    fn reads_record_names_environment_and_revision_never_values() {
+        let path = log_path();
+        secret::register(&secret::Secret::new("audit-canary-token"));
+        let vars = vec![Var::secret("AUDIT_A", "audit-canary-value"), Var::plain("AUDIT_B", "audit-canary-plain")];
+        assert_eq!(read("esc:acme/app/audit@7", Ok(vars)).unwrap().len(), 2);
+        let err = anyhow::anyhow!("refused audit-canary-token");
+        assert!(read("esc:acme/app/audit-failed", Err(err)).is_err());
+
+        let text = std::fs::read_to_string(path).unwrap();
+        assert!(!text.contains("canary-value") && !text.contains("canary-plain") && !text.contains("canary-token"));
+        let ok = &lines_with(path, "AUDIT_A")[0];
+        assert_eq!(ok["event"], "read");
+        assert_eq!(ok["command"], "sync");
+        assert_eq!(ok["actor"], "octocat");
+        assert_eq!(ok["esc_env"], "acme/app/audit");
+        assert_eq!(ok["revision"], "7");
+        assert_eq!(ok["keys"], json!(["AUDIT_A", "AUDIT_B"]));
+        assert_eq!(ok["outcome"], "ok");
+        assert!(ok["time"].as_str().unwrap().ends_with('Z') && ok.get("run_id").is_none());
+        let bad = &lines_with(path, "audit-failed")[0];
+        assert_eq!((bad["outcome"].as_str(), bad["error"].as_str()), (Some("failed"), Some("refused ***")));
+    }
+
+    #[test]
+    fn writes_record_each_key_and_the_outcome() {
+        let path = log_path();
+        let outcomes = vec![
+            Outcome { name: "W_ONE".into(), result: Ok(Action::Create) },
+            Outcome { name: "W_TWO".into(), result: Err(anyhow::anyhow!("no")) },
+        ];
+        write("audit test target", Ok(outcomes)).unwrap();
+        let line = &lines_with(path, "audit test target")[0];
+        assert_eq!(line["event"], "write");
+        assert_eq!(line["outcome"], "partial");
+        assert_eq!(
+            line["keys"],
+            json!([{"key": "W_ONE", "action": "create", "ok": true}, {"key": "W_TWO", "ok": false}])
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+    }
+}
