@@ -331,13 +331,12 @@ def instructions(cmd, env):
 
 
 def max_rss(cmd, env):
-    """Peak resident memory of one run of cmd, in bytes (the child's own rusage)."""
-    proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode:
-        raise BenchError(f"{shlex.join(cmd)} failed (exit {proc.returncode})")
-    return usage.ru_maxrss * 1024  # KiB on Linux
+    """Peak resident memory of one run of cmd, in bytes, from GNU time: a child this
+    program started itself would count this program's own memory (Linux keeps the high-water
+    mark of the address space a child starts from, and exec does not reset it)."""
+    out = WORK / "rss.txt"
+    run(["/usr/bin/time", "-f", "%M", "-o", str(out), *cmd], env)
+    return int(out.read_text().split()[-1]) * 1024  # KiB
 
 
 def bench_cost(b):
@@ -346,40 +345,42 @@ def bench_cost(b):
     big, small = 10_000, 200
     rnd = random.Random(42)
     envs = {f"acme/bench/n{n}": {"environmentVariables": variables(n, rnd)} for n in (0, small, big)}
-    have_valgrind = shutil.which("valgrind") is not None
+    tools = {"GNU time": os.access("/usr/bin/time", os.X_OK), "valgrind": shutil.which("valgrind") is not None}
     formats = ("json",) if b.quick else ("json", "shell")
+    mem_rows, instr_rows = [], []
     with Fake("esc_server", esc_state(envs)) as esc:
         body = len(response_body(esc.url, f"acme/bench/n{big}"))
-        mem_rows, instr_rows = [], []
         for build in b.builds:
-            def cmd(fmt):
-                return [str(build.path), "load", "--format", fmt]
-            rss = {n: statistics.median(max_rss(cmd("json"), b.esc_env(esc.url, f"acme/bench/n{n}")) for _ in range(3)) for n in (0, big)}
-            growth = rss[big] - rss[0]
-            mem_rows.append([build.label, f"{rss[0] / MIB:.1f}", f"{rss[big] / MIB:.1f}", f"{growth / MIB:.1f}", f"{body / MIB:.2f}", f"{growth / body:.2f}"])
-            s.goal(f"load of {big:,} variables: peak memory growth at most 3× the body, {build.label}", f"{growth / body:.2f}×", growth <= 3 * body)
-            for fmt in formats if have_valgrind else ():
-                count = {n: instructions(cmd(fmt), b.esc_env(esc.url, f"acme/bench/n{n}")) for n in (0, small, big)}
+            def load(fmt, n):
+                return [str(build.path), "load", "--format", fmt], b.esc_env(esc.url, f"acme/bench/n{n}")
+            if tools["GNU time"]:
+                rss = {n: statistics.median(max_rss(*load("json", n)) for _ in range(3)) for n in (0, big)}
+                growth = rss[big] - rss[0]
+                mem_rows.append([build.label, f"{rss[0] / MIB:.1f}", f"{rss[big] / MIB:.1f}", f"{growth / MIB:.1f}", f"{body / MIB:.2f}", f"{growth / body:.2f}"])
+                s.goal(f"load of {big:,} variables: peak memory growth at most 3× the body, {build.label}", f"{growth / body:.2f}×", growth <= 3 * body)
+                print(f"  cost: {build.label}: memory growth {growth / MIB:.1f} MiB for a {body / MIB:.2f} MiB body", flush=True)
+            for fmt in formats if tools["valgrind"] else ():
+                count = {n: instructions(*load(fmt, n)) for n in (0, small, big)}
                 per = {n: (count[n] - count[0]) / n for n in (small, big)}
                 ratio = per[big] / per[small] if per[small] > 0 else None
                 instr_rows.append([f"{build.label}, {fmt}", f"{count[0]:,}", f"{per[small]:,.0f}", f"{per[big]:,.0f}", "n/a" if ratio is None else f"{ratio:.2f}"])
                 s.goal(f"load: at most 3,000 instructions per variable at {big:,}, {build.label}, {fmt}", f"{per[big]:,.0f}", per[big] <= 3000)
                 s.goal(f"load: cost per variable from {small} to {big:,} within 2×, {build.label}, {fmt}",
                        "n/a" if ratio is None else f"{ratio:.2f}×", ratio is not None and 0.5 <= ratio <= 2)
-            print(f"  cost: {build.label}: growth {growth / MIB:.1f} MiB for a {body / MIB:.2f} MiB body", flush=True)
-
-    s.say(f"Peak resident memory (the child's own `ru_maxrss`, median of 3) of `escort load --format json` on {big:,}",
-          "variables, over the same command on an empty environment, against the size of the read",
-          "response's body (goal: growth at most 3× the body):")
-    s.table(["build", "empty (MiB)", f"{big:,} variables (MiB)", "growth (MiB)", "body (MiB)", "growth / body (≤ 3)"], mem_rows)
-    if not have_valgrind:
-        s.goal("load: instructions per variable", "valgrind missing", None)
-        return s
-    s.say("Instructions escort executes (valgrind's cachegrind, all threads; repeatable run to run). The",
-          "cost per variable at n is (cost(n) − cost(0)) / n, so the fixed cost (start-up, TLS roots, the",
-          f"two requests) cannot hide superlinear growth; the ratio is that cost at {big:,} over that at {small}",
-          "(1.00: exactly linear). Goals: at most 3,000 per variable, ratio within 2×.")
-    s.table(["command", "instructions, empty", f"per variable at {small}", f"per variable at {big:,}", "ratio"], instr_rows)
+                print(f"  cost: {build.label}, {fmt}: {per[big]:,.0f} instructions per variable", flush=True)
+    for tool in (t for t, there in tools.items() if not there):
+        s.goal(f"load: {'memory' if tool == 'GNU time' else 'instructions'} per variable", f"{tool} missing", None)
+    if mem_rows:
+        s.say(f"Peak resident memory (GNU time's maximum resident set size, median of 3) of `escort load --format",
+              f"json` on {big:,} variables, over the same command on an empty environment, against the size of",
+              "the read response's body (goal: growth at most 3× the body):")
+        s.table(["build", "empty (MiB)", f"{big:,} variables (MiB)", "growth (MiB)", "body (MiB)", "growth / body (≤ 3)"], mem_rows)
+    if instr_rows:
+        s.say("Instructions escort executes (valgrind's cachegrind, all threads; repeatable run to run). The",
+              "cost per variable at n is (cost(n) − cost(0)) / n, so the fixed cost (start-up, TLS roots, the",
+              f"two requests) cannot hide superlinear growth; the ratio is that cost at {big:,} over that at {small}",
+              "(1.00: exactly linear). Goals: at most 3,000 per variable, ratio within 2×.")
+        s.table(["command", "instructions, empty", f"per variable at {small}", f"per variable at {big:,}", "ratio"], instr_rows)
     return s
 
 
