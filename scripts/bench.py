@@ -93,14 +93,12 @@ class Section:
 
     def goal(self, goal, measured, ok):
         self.goals.append(Goal(goal, measured, ok))
-        return ok
 
 
 @dataclass
 class Timing:
     median: float  # seconds, launcher start-up subtracted
     stddev: float
-    runs: int
 
 
 def ms(seconds):
@@ -120,10 +118,10 @@ def base_env(**extra):
     return env
 
 
-def run(cmd, env=None, *, stdin=subprocess.DEVNULL, what=None):
+def run(cmd, env=None, *, what=None):
     """Run cmd (argv, or a string for sh) and return its stdout; a failure is a BenchError
     naming the command and quoting its stderr (escort's stderr never holds a value)."""
-    r = subprocess.run(cmd, env=env or base_env(), shell=isinstance(cmd, str), stdin=stdin, capture_output=True)
+    r = subprocess.run(cmd, env=env or base_env(), shell=isinstance(cmd, str), stdin=subprocess.DEVNULL, capture_output=True)
     if r.returncode:
         name = what or (cmd if isinstance(cmd, str) else shlex.join(map(str, cmd)))
         raise BenchError(f"{name[:200]} failed (exit {r.returncode}): {r.stderr.decode(errors='replace')[-600:]}")
@@ -170,7 +168,7 @@ class Timer:
                 break
             times.append(self.once(cmd, env))
         times = [max(t - overhead, 0.0) for t in times]
-        return Timing(statistics.median(times), statistics.pstdev(times), len(times))
+        return Timing(statistics.median(times), statistics.pstdev(times))
 
 
 class Fake:
@@ -266,7 +264,7 @@ class Bench:
 
 
 def bench_load(b):
-    """escort load vs curl and the official SDKs (README: Development; SPEC targets kept)."""
+    """escort load vs curl and the official SDKs, per size and build."""
     s = Section("load: escort against curl and the official SDKs")
     sizes = [200] if b.quick else [10, 200, 10_000]
     rnd = random.Random(42)
@@ -569,14 +567,19 @@ def bench_check(b):
     return s
 
 
-def github_sync(b, state, *args):
-    """(seconds, requests) of one `escort sync ARGS` against a fresh fake GitHub with this state."""
-    with Fake("github_server", {"token": GITHUB_TOKEN, **state}) as gh:
-        env = base_env(GITHUB_TOKEN=GITHUB_TOKEN, GITHUB_API_URL=gh.url)
-        start = time.perf_counter()
-        run([str(b.escort), "--quiet", "sync", *args], env)
-        took = time.perf_counter() - start
-        return took, gh.get("/_fake/stats")["requests"]
+def github(state):
+    """The fake GitHub with this state (repositories, secrets, latency_ms) and the bench's token."""
+    return Fake("github_server", {"token": GITHUB_TOKEN, **state})
+
+
+def timed_sync(b, gh, *args):
+    """(seconds, requests made) of one `escort sync ARGS` against the fake GitHub gh."""
+    env = base_env(GITHUB_TOKEN=GITHUB_TOKEN, GITHUB_API_URL=gh.url)
+    before = gh.get("/_fake/stats")["requests"]
+    start = time.perf_counter()
+    run([str(b.escort), "--quiet", "sync", *args], env)
+    took = time.perf_counter() - start
+    return took, gh.get("/_fake/stats")["requests"] - before
 
 
 def bench_sync(b):
@@ -586,13 +589,15 @@ def bench_sync(b):
     rnd = random.Random(7)
     source = WORK / "sync.env"
     source.write_text("".join(f"SECRET_{i:04d}='{''.join(rnd.choice(ALNUM) for _ in range(40))}'\n" for i in range(n)))
-    state = {"orgs": ["acme"], "repos": {"acme/app": {"id": 1}}, "latency_ms": latency}
+    state = {"orgs": ["acme"], "repos": {"acme/app": {"id": 1}}, "latency_ms": latency}  # each run on a fresh one
     args = ["--from", f"dotenv:{source}", "--to", "github:acme/app"]
     rows = []
     if not b.quick:
-        took, requests = github_sync(b, state, *args, "--concurrency", "1")
+        with github(state) as gh:
+            took, requests = timed_sync(b, gh, *args, "--concurrency", "1")
         rows.append(["--concurrency 1", f"{took:.2f}", requests])
-    took, requests = github_sync(b, state, *args)
+    with github(state) as gh:
+        took, requests = timed_sync(b, gh, *args)
     bound = requests * latency / 1000
     rows.append(["default concurrency", f"{took:.2f}", requests])
     rows.insert(0, ["serial lower bound (requests × latency)", f"{bound:.2f}", requests])
