@@ -97,12 +97,17 @@ class Section:
 
 @dataclass
 class Timing:
-    median: float  # seconds, launcher start-up subtracted
+    median: float  # seconds
     stddev: float
 
 
 def ms(seconds):
     return f"{seconds * 1000:.2f}"
+
+
+def mbps(nbytes, seconds):
+    rate = nbytes / max(seconds, 1e-9) / 1e6
+    return f"{rate:,.0f}" if rate >= 10 else f"{rate:.2f}"
 
 
 def verdict(ok):
@@ -129,16 +134,15 @@ def run(cmd, env=None, *, what=None):
 
 
 class Timer:
-    """Median wall time of a command, the launcher's own start-up subtracted (a bare
-    process for argv, `sh -c :` for shell strings). A command slower than `cap` seconds
-    is timed once: the run-to-run noise is small beside it."""
+    """Median wall time of a command: of the process as its parent sees it for argv, less
+    the shell's own start-up (`sh -c :`) for shell strings. A command slower than `cap`
+    seconds is timed once: the run-to-run noise is small beside it."""
 
     def __init__(self, quick):
         self.min_runs, self.max_runs = (5, 50) if quick else (30, 300)
         self.budget, self.cap = (0.5, 2.0) if quick else (3.0, 10.0)
-        self.overhead = {False: 0.0, True: 0.0}  # while timing the launchers themselves
-        launch = {False: self.time(["true"], min_runs=20, budget=0.2), True: self.time(":", min_runs=20, budget=0.2)}
-        self.overhead = {shell: t.median for shell, t in launch.items()}
+        self.shell = 0.0  # while timing the shell itself
+        self.shell = self.time(":", min_runs=20, budget=0.2).median
 
     @staticmethod
     def once(cmd, env):
@@ -156,7 +160,7 @@ class Timer:
         env = env or base_env()
         min_runs, max_runs = min_runs or self.min_runs, max_runs or self.max_runs
         budget = self.budget if budget is None else budget
-        overhead = self.overhead[isinstance(cmd, str)]
+        overhead = self.shell if isinstance(cmd, str) else 0.0
         if first is None:
             first = self.once(cmd, env)  # warm-up: caches, the fake's first connection
         times, start = [], time.perf_counter()
@@ -312,7 +316,7 @@ def bench_load(b):
         slowest = max(times[10_000, f"{bu.key} {f}"].median for bu in b.builds for f in ("json", "shell"))
         s.goal("10,000 variables loaded and exported in under 150 ms (slowest build and format)", f"{ms(slowest)} ms", slowest < 0.150)
     names = list(dict.fromkeys(k[1] for k in times))
-    s.say("Median wall time in ms ± standard deviation (launcher start-up subtracted); 0 variables is the",
+    s.say("Median wall time in ms ± standard deviation (for curl, the shell's start-up subtracted); 0 variables is the",
           "fixed cost of a load (process start, root certificates, the two requests):")
     s.table(["variables", *names], [[f"{n:,}", *(f"{ms(times[n, c].median)} ± {ms(times[n, c].stddev)}" if (n, c) in times else "–" for c in names)] for n in [0, *sizes]])
     return s
@@ -502,9 +506,9 @@ def bench_dotenv(b):
           f"single-quoted value of 20 MiB ({size:,} bytes), against the same on a 32-byte value (the rest of",
           "the check) and `cat FILE` (reading the bytes). Goal: the whole check under 0.2 s.")
     s.table(["command", "median (ms)", "MB/s of the file"],
-            [["escort check, 20 MiB value", ms(t["big"]), f"{size / max(reader, 1e-6) / 1e6:,.0f} (reader alone)"],
+            [["escort check, 20 MiB value", ms(t["big"]), f"{mbps(size, reader)} (reader alone)"],
              ["escort check, 32-byte value", ms(t["small"]), ""],
-             ["cat FILE", ms(t["cat"]), f"{size / max(t['cat'], 1e-6) / 1e6:,.0f}"]])
+             ["cat FILE", ms(t["cat"]), mbps(size, t["cat"])]])
     s.goal("a .env file with one 20 MiB value is read in under 0.2 s (the whole `escort check`)",
            f"{ms(t['big'])} ms ({t['big'] / max(t['cat'], 1e-6):,.0f}× cat)", t["big"] < 0.2)
     print(f"  dotenv: check {ms(t['big'])} ms, cat {ms(t['cat'])} ms", flush=True)
@@ -681,12 +685,13 @@ def document(header, sections, quick):
              "Written by `scripts/bench.py --publish`: do not edit by hand. escort against references doing the",
              "same work on the same data (curl, the official ESC SDKs, `cat`, the serial bound), all on the",
              "loopback fakes of `tests/fakes/`. The goals come from the README and the project's issues.", "",
-             *header, "- **Method**: median wall times of repeated runs (the launcher's start-up subtracted), "
+             *header, "- **Method**: median wall times of repeated runs, "
              + ("a quick run (`--quick`): fewer sizes, runs and bytes" if quick else "at least 30 runs and about 3 s of each fast command, fewer of the slow ones"), "",
              "## Goals", "", "| goal | measured | |", "|---|---:|---|"]
     lines += [f"| {g.goal} | {g.measured} | {verdict(g.ok)} |" for s in sections for g in s.goals]
     for s in sections:
-        lines += ["", f"## {s.title[0].upper()}{s.title[1:]}", "", *s.lines]
+        lines += ["", f"## {s.title[0].upper()}{s.title[1:]}", "", *s.lines[:-1]]
+    lines.append("")
     lines += ["## Reproduce", "", "```sh",
               "scripts/bench.py --publish   # both builds, every benchmark; rewrites this file",
               "scripts/bench.py --quick     # a smoke run of everything, printed only (about two minutes)",
@@ -710,6 +715,7 @@ def main():
         ap.error(f"unknown benchmark {', '.join(unknown)}; there are {', '.join(BENCHMARKS)}")
 
     WORK.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
     b = Bench(args)
     try:
         prepare(args, b)
@@ -727,7 +733,8 @@ def main():
             print(f"bench: {name} failed: {e}", file=sys.stderr)
             sections.append(Section(name, [f"Failed to run: {e}", ""], [Goal(f"the {name} benchmark ran", "failed", False)]))
     load_after = " ".join(open("/proc/loadavg").read().split()[:3])
-    header = [*machine(b), f"- **Load average** (1, 5, 15 min) before the run: {load_before}; after: {load_after}"]
+    header = [*machine(b), f"- **Load average** (1, 5, 15 min) before the run: {load_before}; after: {load_after};"
+              f" the run took {time.monotonic() - started:.0f} s"]
     text = document(header, sections, args.quick)
     print("\n" + text)
     if args.publish:
