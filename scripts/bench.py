@@ -703,7 +703,7 @@ def document(header, sections, quick):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("Usage:")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="a smoke run: fewer sizes, runs and bytes")
     ap.add_argument("--publish", action="store_true", help="build the static binary too and rewrite docs/benchmarks.md")
     ap.add_argument("--no-build", action="store_true", help="use the binaries as they are")
