@@ -123,10 +123,11 @@ def base_env(**extra):
     return env
 
 
-def run(cmd, env=None, *, what=None):
+def run(cmd, env=None, *, what=None, timeout=None):
     """Run cmd (argv, or a string for sh) and return its stdout; a failure is a BenchError
     naming the command and quoting its stderr (escort's stderr never holds a value)."""
-    r = subprocess.run(cmd, env=env or base_env(), shell=isinstance(cmd, str), stdin=subprocess.DEVNULL, capture_output=True)
+    r = subprocess.run(cmd, env=env or base_env(), shell=isinstance(cmd, str), stdin=subprocess.DEVNULL,
+                       capture_output=True, timeout=timeout)
     if r.returncode:
         name = what or (cmd if isinstance(cmd, str) else shlex.join(map(str, cmd)))
         raise BenchError(f"{name[:200]} failed (exit {r.returncode}): {r.stderr.decode(errors='replace')[-600:]}")
@@ -494,8 +495,16 @@ def bench_dotenv(b):
 
     def check(name):
         return [str(b.escort), "check", "--manifest", str(manifest), "--sources", f"dotenv:{files[name]}", "--format", "json"]
+    # A smoke run does not wait for a reader that is far off the goal (the quadratic one took 8 s
+    # to a minute): it says so and goes on.
+    limit = 10 if b.quick else None
     start = time.perf_counter()
-    report = json.loads(run(check("big")))
+    try:
+        report = json.loads(run(check("big"), timeout=limit))
+    except subprocess.TimeoutExpired:
+        s.say(f"Stopped: `escort check` took over {limit} s on the 20 MiB value.")
+        s.goal("a .env file with one 20 MiB value is read in under 0.2 s (the whole `escort check`)", f"over {limit} s", False)
+        return s
     first = time.perf_counter() - start
     if [x["status"] for x in report["secrets"]] != ["ok"] or report["sources"][0]["status"] != "ok":
         raise BenchError(f"escort check did not read BIG from the .env file: {report['sources']}")
