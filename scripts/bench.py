@@ -623,6 +623,40 @@ def bench_sync(b):
     return s
 
 
+def bench_noop_sync(b):
+    """A route of 200 keys to 5 repositories at 50 ms per request: a sync with nothing changed
+    against the same with --force (every copy rewritten, as every sync did before routes)."""
+    s = Section("no-op sync: a route of 200 keys to 5 repositories at 50 ms per request")
+    n, repos, latency = 200, 5, 50
+    rnd = random.Random(11)
+    source = WORK / "route.env"
+    source.write_text("".join(f"KEY_{i:04d}='{''.join(rnd.choice(ALNUM) for _ in range(40))}'\n" for i in range(n)))
+    # Changed a day ago: every copy written now is after it.
+    day_ago = time.time() - 86400
+    os.utime(source, (day_ago, day_ago))
+    names = [f"app{i}" for i in range(repos)]
+    manifest = WORK / "route.toml"
+    targets = ", ".join(f'"github:acme/{r}"' for r in names)
+    manifest.write_text(f'[sync.bench]\nfrom = "dotenv:{source}"\nto = [{targets}]\n')
+    state = {"orgs": ["acme"], "repos": {f"acme/{r}": {"id": i + 1} for i, r in enumerate(names)},
+             "latency_ms": latency}
+    args = ["--manifest", str(manifest)]
+    with github(state) as gh:
+        timed_sync(b, gh, *args)  # the first sync writes every copy
+        noop, noop_requests = timed_sync(b, gh, *args)
+        forced, forced_requests = timed_sync(b, gh, *args, "--force")
+    s.say(f"`escort sync` of one route ({n} keys from a .env file to {repos} repositories of the fake GitHub,",
+          f"which waits {latency} ms before answering each request), after a first sync wrote every copy:",
+          "again with nothing changed, and with `--force` (what every sync did before it compared copies).")
+    s.table(["run", "wall time (s)", "requests"],
+            [["nothing changed", f"{noop:.2f}", noop_requests], ["--force", f"{forced:.2f}", forced_requests]])
+    fewer, faster = forced_requests / max(noop_requests, 1), forced / noop
+    s.goal("no-op sync: at least 20× fewer requests than --force", f"{fewer:.1f}×", fewer >= 20)
+    s.goal("no-op sync: at least 10× faster than --force", f"{faster:.1f}×", faster >= 10)
+    print(f"  no-op sync: {noop:.2f} s / {noop_requests} requests; --force {forced:.2f} s / {forced_requests}", flush=True)
+    return s
+
+
 # Each runs on its own and returns its section; `--only` picks them by name.
 BENCHMARKS = {
     "load": bench_load,
@@ -632,6 +666,7 @@ BENCHMARKS = {
     "dotenv": bench_dotenv,
     "check": bench_check,
     "sync": bench_sync,
+    "noop-sync": bench_noop_sync,
 }
 
 
