@@ -537,11 +537,14 @@ fn fake_esc() -> Fake {
     }))
 }
 
-/// A runner with the fake's URL in the job's environment and escort in the tool cache
-/// under `version`.
-fn runner_for(fake: &Fake, version: &str) -> Runner {
+/// A runner with the fake's URL in the job's environment, and escort in the tool cache as
+/// release `release` (exact: v1.0.0), vouched for by the checksums the action is given.
+fn runner_for(fake: &Fake, release: &str) -> Runner {
     let mut r = Runner::new();
-    r.seed_cache(version);
+    r.seed_cache(release);
+    let sha = sha256_hex(&escort_bytes());
+    let sums = write_checksums(&r, &[(&format!("{release}/escort-{}", release_target()), &sha)]);
+    r.set_env("ESCORT_CHECKSUMS", sums.to_str().unwrap());
     r.set_env("ESC_API_URL", &fake.url);
     r
 }
@@ -746,7 +749,7 @@ fn loads_into_github_env_with_masks_first() {
 #[test]
 fn environment_and_token_default_to_the_jobs_esc_env_and_esc_token() {
     let esc = fake_esc();
-    let mut r = runner_for(&esc, "v1");
+    let mut r = runner_for(&esc, "v1.0.0");
     r.set_env("ESC_ENV", ENV);
     r.set_env("ESC_TOKEN", TOKEN);
     let run = r.run_action(&action(), &[("version", "v1")]);
@@ -759,7 +762,7 @@ fn environment_and_token_default_to_the_jobs_esc_env_and_esc_token() {
 #[test]
 fn keys_mask_all_outputs_and_no_export() {
     let esc = fake_esc();
-    let mut r = runner_for(&esc, "v1");
+    let mut r = runner_for(&esc, "v1.0.0");
     let run = r.run_action(
         &action(),
         &[
@@ -790,7 +793,7 @@ fn keys_mask_all_outputs_and_no_export() {
 #[test]
 fn a_bad_token_fails_the_step_and_exports_nothing() {
     let esc = fake_esc();
-    let mut r = runner_for(&esc, "v1");
+    let mut r = runner_for(&esc, "v1.0.0");
     let before = r.env.clone();
     let run = r.run_action(
         &action(),
@@ -810,7 +813,7 @@ fn a_bad_token_fails_the_step_and_exports_nothing() {
 #[test]
 fn a_bad_input_fails_with_a_clear_error() {
     let esc = fake_esc();
-    let mut r = runner_for(&esc, "v1");
+    let mut r = runner_for(&esc, "v1.0.0");
     let run = r.run_action(&action(), &[("environment", ENV), ("token", TOKEN), ("version", "v1"), ("outputs", "yes")]);
     let load = run.step("load");
     assert_eq!(load.code, Some(2), "{}", run.explain());
@@ -860,7 +863,7 @@ fn inputs_with_shell_metacharacters_are_passed_literally() {
             given.push(("oidc-organization", "acme"));
         }
         given.push((input, &p));
-        let mut r = runner_for(&esc, "v1");
+        let mut r = runner_for(&esc, "v1.0.0");
         let run = r.run_action(&action(), &given);
         for suffix in ["a", "b", "c", "d", "e", "f"] {
             let c = format!("{}-{suffix}", canary(input).display());
@@ -905,15 +908,15 @@ fn inputs_with_shell_metacharacters_are_passed_literally() {
         }
     }
 
-    // A shorter version payload is filed under a path-safe name.
+    // A shorter version payload: not a release tag, so the action's own checkout is built.
     let c = canary("short");
     let p = format!("v1$(touch {c}-a)`touch {c}-b`;touch {c}-c", c = c.display());
-    let safe: String =
-        p.chars().map(|c| if c.is_ascii_alphanumeric() || "._+-".contains(c) { c } else { '_' }).collect();
-    let mut r = runner_for(&esc, &safe);
+    let mut r = runner_for(&esc, "v1.0.0");
+    let builds = fake_cargo(&mut r);
     let run = r.run_action(&action(), &[("environment", ENV), ("token", TOKEN), ("version", &p)]);
     assert!(!run.failed, "{}", run.explain());
-    assert_eq!(run.outputs["version"], safe);
+    assert_eq!(common::read(&builds).lines().count(), 1, "built from source");
+    assert!(run.outputs["version"].starts_with("local-"), "{}", run.outputs["version"]);
     for suffix in ["a", "b", "c"] {
         assert!(!Path::new(&format!("{}-{suffix}", c.display())).exists(), "version: the payload ran");
     }
@@ -926,7 +929,7 @@ fn manifest_runs_the_check_after_loading() {
         panic!("escort check is not there yet");
     }
     let esc = fake_esc();
-    let mut r = runner_for(&esc, "v1");
+    let mut r = runner_for(&esc, "v1.0.0");
     std::fs::write(
         r.workspace.join("escort.toml"),
         "sources = [\"esc\", \"env\"]\n[secrets.API_KEY]\nprefix = \"sk-\"\n[secrets.LOG_LEVEL]\nsecret = false\n",
@@ -963,9 +966,9 @@ fn manifest_runs_the_check_after_loading() {
     assert_eq!(run.step("check").code, Some(3), "strict: {}", run.explain());
 }
 
-/// No tool-cache entry: install.sh builds the action's checkout with `cargo install`
-/// (debug profile, this suite's target dir: the compiled dependencies are reused), files
-/// it in the tool cache, and the next job on the runner finds it there.
+/// No release to install: install.sh builds the action's checkout with `cargo install`
+/// (debug profile, this suite's target dir: the compiled dependencies are reused) into
+/// RUNNER_TEMP, for this job only.
 #[test]
 fn installs_with_cargo_when_the_tool_cache_is_empty() {
     let esc = fake_esc();
@@ -982,23 +985,24 @@ fn installs_with_cargo_when_the_tool_cache_is_empty() {
     let version = run.outputs["version"].clone();
     assert!(version.starts_with("local-") && version.len() == "local-".len() + 16, "{version}");
     let dir = r.cache_dir(&version);
-    assert!(dir.join("escort").is_file());
-    assert!(dir.with_extension("complete").is_file(), "marked complete like @actions/tool-cache");
-    assert_eq!(run.step("install").path_file, format!("{}\n", dir.display()));
+    assert!(!dir.exists(), "a build from source is not kept in the shared tool cache");
+    assert!(run.step("install").path_file.starts_with(&r.temp.display().to_string()), "{}", run.explain());
     assert_eq!(parse_env(&run.step("load").env_file), pairs(&[("LOG_LEVEL", "debug")]));
 
-    // A later job on the same runner (same tool cache): no build.
+    // A later job on the same runner (same tool cache): built again, since nothing
+    // could vouch for a build kept in the shared cache (f03).
     let mut again = Runner::new();
     again.set_env("ESC_API_URL", &esc.url);
     again.set_env("RUNNER_TOOL_CACHE", r.tool_cache.to_str().unwrap());
-    again.set_env("CARGO_TARGET_DIR", "/nonexistent/escort-must-not-build");
+    let builds = fake_cargo(&mut again);
     let run = again.run_action(&action(), &given);
     assert!(!run.failed, "{}", run.explain());
-    assert!(run.step("install").stderr.contains("from the tool cache"), "{}", run.explain());
+    assert!(!run.step("install").stderr.contains("from the tool cache"), "{}", run.explain());
+    assert_eq!(common::read(&builds).lines().count(), 1);
     assert_eq!(run.outputs["version"], version);
 
-    // A version with no prebuilt binary (none exist yet): a warning, and the build of
-    // the action's own checkout (here: from the cache) under its own version.
+    // A version with no prebuilt binary: a warning, and the build of the action's own
+    // checkout under its own version.
     let run = again.run_action(&action(), &[("version", "v9.9.9"), ("environment", ENV), ("token", TOKEN)]);
     assert!(!run.failed, "{}", run.explain());
     assert!(
@@ -1007,6 +1011,7 @@ fn installs_with_cargo_when_the_tool_cache_is_empty() {
         run.explain()
     );
     assert_eq!(run.outputs["version"], version);
+    assert_eq!(common::read(&builds).lines().count(), 2);
 }
 
 /// OIDC: the login step exchanges the job's ID token, and the load step uses the
@@ -1014,7 +1019,7 @@ fn installs_with_cargo_when_the_tool_cache_is_empty() {
 #[test]
 fn oidc_login_needs_no_stored_token() {
     let esc = fake_esc();
-    let mut r = runner_for(&esc, "v1");
+    let mut r = runner_for(&esc, "v1.0.0");
     r.set_env("ACTIONS_ID_TOKEN_REQUEST_URL", &format!("{}/_actions/idtoken?api-version=2.0", esc.url));
     r.set_env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", REQUEST_TOKEN);
     let run = r.run_action(
@@ -1030,7 +1035,7 @@ fn oidc_login_needs_no_stored_token() {
     assert!(!run.all_output().contains(ID_TOKEN), "the ID token is never shown");
 
     // Without the id-token permission the step fails and says why.
-    let mut r = runner_for(&esc, "v1");
+    let mut r = runner_for(&esc, "v1.0.0");
     let run = r.run_action(&action(), &[("environment", ENV), ("version", "v1"), ("oidc-organization", "acme")]);
     assert_eq!(run.step("login").code, Some(2), "{}", run.explain());
     assert!(run.step("login").stderr.contains("id-token: write"), "{}", run.explain());
@@ -1175,6 +1180,29 @@ fn forbid_cargo(r: &mut Runner) {
     r.set_env("PATH", &path);
 }
 
+/// A `cargo` on this runner whose `cargo install --root DIR` puts the escort this suite
+/// built at DIR/bin/escort in an instant; returns the file where each call adds a line.
+fn fake_cargo(r: &mut Runner) -> PathBuf {
+    let bin = r._dir.path().join("fake-cargo");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = bin.join("calls");
+    std::fs::write(&log, "").unwrap();
+    let script = format!(
+        "#!/bin/sh\necho \"$*\" >> '{log}'\nwhile [ \"$1\" != --root ]; do shift; done\n\
+         mkdir -p \"$2/bin\" && cp '{escort}' \"$2/bin/escort\"\n",
+        log = log.display(),
+        escort = escort_bin().display()
+    );
+    let cargo = bin.join("cargo");
+    std::fs::write(&cargo, script).unwrap();
+    let mut perms = std::fs::metadata(&cargo).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&cargo, perms).unwrap();
+    let path = format!("{}:{}", bin.display(), r.env.get("PATH").cloned().unwrap_or_default());
+    r.set_env("PATH", &path);
+    log
+}
+
 /// Leftovers of a download in RUNNER_TEMP.
 fn download_leftovers(r: &Runner) -> Vec<PathBuf> {
     std::fs::read_dir(&r.temp)
@@ -1287,17 +1315,14 @@ fn a_missing_asset_falls_back_to_building() {
     assert!(install.stderr.contains("building escort from"), "{}", run.explain());
     let requests = server.requests();
     assert!(!requests.is_empty() && requests.iter().all(|q| *q == format!("GET /v1.2.3/{asset} 404")), "{requests:?}");
-    let version = &run.outputs["version"];
-    assert!(version.starts_with("local-"), "{version}");
-    assert!(r.cache_dir(version).join("escort").is_file());
-    assert!(!r.cache_dir("v1.2.3").exists(), "nothing filed under the version that was not downloaded");
+    assert!(run.outputs["version"].starts_with("local-"), "{}", run.outputs["version"]);
+    assert!(!r.tool_cache.join("escort").exists(), "a build from source is not kept in the shared cache");
     assert_eq!(download_leftovers(&r), Vec::<PathBuf>::new());
 }
 
 /// Only release tags with a line in checksums.txt are downloaded: a branch, a commit, a
 /// local-<hash>, a tag the action's checksums.txt does not list, or no known download
-/// location go to the fallback (here: the tool cache entry of the action's own ref)
-/// without a request.
+/// location go to the fallback (the build of the action's own checkout) without a request.
 #[test]
 fn no_download_without_a_release_tag_a_checksum_and_a_location() {
     let server = FileServer::start();
@@ -1314,10 +1339,9 @@ fn no_download_without_a_release_tag_a_checksum_and_a_location() {
     let entries: Vec<(&str, &str)> = entries.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
 
     let mut r = Runner::new();
-    forbid_cargo(&mut r);
+    let builds = fake_cargo(&mut r);
     let sums = write_checksums(&r, &entries);
     r.github.insert("action_ref".into(), "feature-x".into());
-    r.seed_cache("feature-x");
     let base = [("ESCORT_DOWNLOAD_BASE", server.url.clone()), ("ESCORT_CHECKSUMS", sums.display().to_string())];
     // (version, the job's download settings, the note install.sh gives)
     type Case<'a> = (&'a str, &'a [(&'a str, String)], String);
@@ -1342,10 +1366,11 @@ fn no_download_without_a_release_tag_a_checksum_and_a_location() {
         let install = run.step("install");
         assert!(install.stderr.contains(&note), "{version}: {}", run.explain());
         assert!(install.stdout.contains(&format!("::warning::escort action: no prebuilt escort {version}")));
-        assert!(install.stderr.contains("escort feature-x from the tool cache"), "{version}: {}", run.explain());
+        assert!(install.stderr.contains("building escort from"), "{version}: {}", run.explain());
         assert_eq!(run.outputs["version"], "feature-x");
         assert_eq!(server.requests(), Vec::<String>::new(), "{version}: no download");
     }
+    assert_eq!(common::read(&builds).lines().count(), 5);
 }
 
 /// The action's checksums.txt: comments, and lines `<sha256>  <tag>/escort-<target>[.exe]`
@@ -1370,4 +1395,97 @@ fn checksums_txt_is_well_formed() {
         assert!(targets.iter().any(|t| file == format!("escort-{t}")), "unknown asset in {line:?}");
         assert!(seen.insert(key.to_string()), "{key} listed twice");
     }
+}
+
+/// A binary that leaves a trace when run, and claims to be escort.
+fn planted_binary(dir: &Path, ran: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    let bin = dir.join("escort");
+    std::fs::write(&bin, format!("#!/bin/sh\ntouch '{}'\necho 'escort 1.2.3'\n", ran.display())).unwrap();
+    let mut perms = std::fs::metadata(&bin).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&bin, perms).unwrap();
+}
+
+/// F3: the tool cache outlives jobs on a self-hosted runner and anyone's job may write it.
+/// A binary planted there, under a release the action vouches for or under the ref of a
+/// build from source, is never run (it would get ESC_TOKEN in the load step): the release
+/// is downloaded and verified instead, the source is built again.
+#[test]
+fn f03_a_binary_planted_in_the_tool_cache_is_not_run() {
+    let canary = tempfile::tempdir().unwrap();
+    let ran = canary.path().join("planted-binary-ran");
+    let esc = fake_esc();
+    let server = FileServer::start();
+    let escort = escort_bytes();
+    let asset = format!("escort-{}", release_target());
+    server.put(&format!("v1.2.3/{asset}"), &escort);
+
+    let mut r = Runner::new();
+    forbid_cargo(&mut r);
+    r.set_env("ESC_API_URL", &esc.url);
+    let sums = write_checksums(&r, &[(&format!("v1.2.3/{asset}"), &sha256_hex(&escort))]);
+    r.set_env("ESCORT_CHECKSUMS", sums.to_str().unwrap());
+    r.set_env("ESCORT_DOWNLOAD_BASE", &server.url);
+    planted_binary(&r.cache_dir("v1.2.3"), &ran);
+    let given = [("environment", ENV), ("token", TOKEN), ("version", "v1.2.3")];
+    let run = r.run_action(&action(), &given);
+    assert!(!run.failed, "{}", run.explain());
+    assert!(!ran.exists(), "the planted binary ran:\n{}", run.explain());
+    let install = run.step("install");
+    assert!(install.stdout.contains("::warning::escort action: the tool cache's escort v1.2.3 is not the release"));
+    assert_eq!(server.requests(), [format!("GET /v1.2.3/{asset} 200")]);
+    assert_eq!(std::fs::read(r.cache_dir("v1.2.3").join("escort")).unwrap(), escort, "replaced by the release");
+    assert!(run.step("load").ok());
+
+    // A build from source (a branch ref) is never taken from the shared cache.
+    let mut r = Runner::new();
+    let builds = fake_cargo(&mut r);
+    r.set_env("ESC_API_URL", &esc.url);
+    r.github.insert("action_ref".into(), "main".into());
+    planted_binary(&r.cache_dir("main"), &ran);
+    let run = r.run_action(&action(), &[("environment", ENV), ("token", TOKEN)]);
+    assert!(!run.failed, "{}", run.explain());
+    assert!(!ran.exists(), "the planted binary ran:\n{}", run.explain());
+    assert_eq!(common::read(&builds).lines().count(), 1, "built from source");
+    assert_eq!(run.outputs["version"], "main");
+}
+
+/// A moving major tag (`uses: OWNER/escort@v1`, which the release workflow moves to each
+/// release) installs the newest v1.x.y that the action's checksums.txt lists for this
+/// runner, verified; never a v10, a pre-release or another runner's asset.
+#[test]
+fn a_moving_major_tag_installs_the_newest_verified_release_under_it() {
+    let server = FileServer::start();
+    let escort = escort_bytes();
+    let sha = sha256_hex(&escort);
+    let asset = format!("escort-{}", release_target());
+    server.put(&format!("v1.10.2/{asset}"), &escort);
+    let mut r = Runner::new();
+    forbid_cargo(&mut r);
+    let other = "x86_64-pc-windows-msvc.exe";
+    let keys = [
+        (format!("v1.2.0/{asset}"), "b".repeat(64)),
+        (format!("v1.10.2/{asset}"), sha.clone()),
+        (format!("v1.9.9/{asset}"), "c".repeat(64)),
+        (format!("v1.11.0-rc.1/{asset}"), "d".repeat(64)),
+        (format!("v10.0.0/{asset}"), "e".repeat(64)),
+        (format!("v1.12.0/escort-{other}"), "f".repeat(64)),
+    ];
+    let entries: Vec<(&str, &str)> = keys.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let sums = write_checksums(&r, &entries);
+    r.set_env("ESCORT_CHECKSUMS", sums.to_str().unwrap());
+    r.set_env("ESCORT_DOWNLOAD_BASE", &server.url);
+    r.github.insert("action_ref".into(), "v1".into());
+    let run = r.run_action(&install_only(), &[]);
+    assert!(!run.failed, "{}", run.explain());
+    assert!(run.step("install").stderr.contains(&format!("SHA-256 {sha} verified")), "{}", run.explain());
+    assert_eq!(run.outputs["version"], "v1.10.2");
+    assert_eq!(server.requests(), [format!("GET /v1.10.2/{asset} 200")]);
+
+    // v1.10 too; v2 has no release: the build (here forbidden, so the step fails).
+    let run = r.run_action(&install_only(), &[("version", "v1.10")]);
+    assert!(!run.failed && run.step("install").stderr.contains("from the tool cache"), "{}", run.explain());
+    let run = r.run_action(&install_only(), &[("version", "v2")]);
+    assert!(run.step("install").stderr.contains("no release under v2"), "{}", run.explain());
 }
