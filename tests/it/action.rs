@@ -603,25 +603,39 @@ fn action_yml_passes_the_lint_and_declares_the_spec_inputs() {
     let problems = lint(&action);
     assert!(problems.is_empty(), "action.yml: {problems:#?}");
 
+    // Every default is empty: the scripts apply the documented ones, after falling back to
+    // ESC_ACTION_<NAME> as pulumi/esc-action does.
     let want = [
-        ("environment", ""),
-        ("token", ""),
-        ("keys", ""),
-        ("mask", "secrets"),
-        ("export-environment-variables", "true"),
-        ("outputs", "false"),
-        ("manifest", ""),
-        ("strict", "false"),
-        ("version", ""),
-        ("oidc-organization", ""),
-        ("oidc-requested-token-type", "organization"),
-        ("oidc-scope", ""),
-        ("oidc-expiration", ""),
+        "environment",
+        "token",
+        "keys",
+        "mask",
+        "export-environment-variables",
+        "outputs",
+        "manifest",
+        "strict",
+        "version",
+        "cloud-url",
+        "oidc-auth",
+        "oidc-organization",
+        "oidc-requested-token-type",
+        "oidc-scope",
+        "oidc-token-expiration",
+        "oidc-expiration",
     ];
-    for (name, default) in want {
+    for name in want {
         let input = action.inputs.iter().find(|i| i.name == name).unwrap_or_else(|| panic!("no input {name}"));
-        assert_eq!(input.default, default, "default of {name}");
+        assert_eq!(input.default, "", "default of {name}");
     }
+    // lib.sh's list of the inputs read from ESC_ACTION_<NAME>: all but `version`.
+    let lib = common::read(&common::repo().join("scripts/action/lib.sh"));
+    let list = lib.split("INPUT_NAMES=\"").nth(1).and_then(|l| l.split('"').next()).expect("INPUT_NAMES in lib.sh");
+    let mut listed: Vec<String> = list.split_whitespace().map(String::from).collect();
+    let mut inputs: Vec<String> =
+        want.iter().filter(|n| **n != "version").map(|n| n.to_uppercase().replace('-', "_")).collect();
+    listed.sort();
+    inputs.sort();
+    assert_eq!(listed, inputs);
     assert_eq!(action.inputs.len(), want.len(), "inputs: {:?}", action.inputs);
     let outputs: Vec<&str> = action.outputs.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(outputs, ["values", "path", "version"]);
@@ -737,8 +751,9 @@ fn loads_into_github_env_with_masks_first() {
     assert_eq!(load.output_file, "", "no outputs unless asked");
     assert_no_leak(&run, &[API_KEY, DATABASE_URL, MULTI, TOKEN]);
 
-    // No manifest: no check. No outputs asked: `values` is an empty object.
-    assert_eq!(run.step("check").code, None);
+    // No manifest: no check (the step does nothing). No outputs asked: `values` is `{}`.
+    let check = run.step("check");
+    assert_eq!((check.code, check.stdout.as_str(), check.stderr.as_str()), (Some(0), "", ""));
     assert_eq!(serde_json::from_str::<Json>(&run.outputs["values"]).unwrap(), json!({}));
 
     // The request used the token and the environment it was given.
@@ -847,9 +862,12 @@ fn inputs_with_shell_metacharacters_are_passed_literally() {
         "manifest",
         "strict",
         "version",
+        "cloud-url",
+        "oidc-auth",
         "oidc-organization",
         "oidc-requested-token-type",
         "oidc-scope",
+        "oidc-token-expiration",
         "oidc-expiration",
     ];
     for input in inputs {
@@ -951,17 +969,29 @@ fn manifest_runs_the_check_after_loading() {
     assert_eq!(run.step("check").code, Some(1), "{}", run.explain());
     assert!(run.step("check").stdout.contains("NOT_THERE") || run.step("check").stderr.contains("NOT_THERE"));
 
-    // ESC answers the load, then refuses: the check goes on with the job's environment
-    // (where the load put the values), and fails only when strict.
+    // One open per run: the check reads what the load exported, so ESC refusing after
+    // the load changes nothing, even when strict.
+    let opens = || {
+        let is_open = |q: &Json| q["method"] == "POST" && q["path"].as_str().is_some_and(|p| p.ends_with("/open"));
+        esc.requests().iter().filter(|q| is_open(q)).count()
+    };
     let refuse_after_load = json!([
         {"op": "open", "status": null, "times": 1},
         {"op": "open", "status": 401, "times": -1}
     ]);
     esc.set_faults(refuse_after_load.clone());
-    let run = r.run_action(&action(), &with(&[("manifest", "escort.toml")]));
-    assert!(!run.failed, "not strict: {}", run.explain());
-    esc.set_faults(refuse_after_load);
+    let before = opens();
     let run = r.run_action(&action(), &with(&[("manifest", "escort.toml"), ("strict", "true")]));
+    assert!(!run.failed, "{}", run.explain());
+    assert_eq!(opens(), before + 1, "one open per run");
+
+    // Not exported: the check opens ESC itself (the manifest's sources), and strict fails
+    // when ESC refuses then.
+    esc.set_faults(refuse_after_load);
+    let run = r.run_action(
+        &action(),
+        &with(&[("manifest", "escort.toml"), ("strict", "true"), ("export-environment-variables", "false")]),
+    );
     assert!(run.failed);
     assert_eq!(run.step("check").code, Some(3), "strict: {}", run.explain());
 }
@@ -1488,4 +1518,122 @@ fn a_moving_major_tag_installs_the_newest_verified_release_under_it() {
     assert!(!run.failed && run.step("install").stderr.contains("from the tool cache"), "{}", run.explain());
     let run = r.run_action(&install_only(), &[("version", "v2")]);
     assert!(run.step("install").stderr.contains("no release under v2"), "{}", run.explain());
+}
+
+// ---------------------------------------------------------------------------------------
+// pulumi/esc-action's inputs, as its README documents them
+// ---------------------------------------------------------------------------------------
+
+/// `export-environment-variables` as esc-action takes it: a boolean in any of YAML's
+/// spellings, or a mapping list `FOO, BAR=BAZ` (commas and/or newlines) that selects and
+/// renames what is exported; with `keys` too, the step says to pick one.
+#[test]
+fn esc_action_export_mapping_and_booleans() {
+    let esc = fake_esc();
+    let mut r = runner_for(&esc, "v1.0.0");
+    let base = [("environment", ENV), ("token", TOKEN), ("version", "v1")];
+    let with = |extra: &[(&'static str, &'static str)]| -> Vec<(&'static str, &'static str)> {
+        base.iter().chain(extra).copied().collect()
+    };
+    let run = r.run_action(&action(), &with(&[("export-environment-variables", "API_KEY, HTTP_PORT=PORT")]));
+    assert!(!run.failed, "{}", run.explain());
+    assert_eq!(sorted(parse_env(&run.step("load").env_file)), pairs(&[("API_KEY", API_KEY), ("HTTP_PORT", "8080")]));
+
+    let run = r.run_action(&action(), &with(&[("export-environment-variables", "LEVEL=LOG_LEVEL\nPORT\n")]));
+    assert!(!run.failed, "{}", run.explain());
+    assert_eq!(sorted(parse_env(&run.step("load").env_file)), pairs(&[("LEVEL", "debug"), ("PORT", "8080")]));
+
+    for (given, exported) in [("True", 5), ("TRUE", 5), ("False", 0), ("", 5)] {
+        let run = r.run_action(&action(), &with(&[("export-environment-variables", given)]));
+        assert!(!run.failed, "{given}: {}", run.explain());
+        assert_eq!(parse_env(&run.step("load").env_file).len(), exported, "{given}");
+    }
+
+    let run = r.run_action(&action(), &with(&[("export-environment-variables", "API_KEY"), ("keys", "PORT")]));
+    assert_eq!(run.step("load").code, Some(2), "{}", run.explain());
+    assert!(run.step("load").stderr.contains("not both"), "{}", run.explain());
+}
+
+/// Every input also from ESC_ACTION_<NAME> in the job's environment, as esc-action reads
+/// them (the input wins when both are given); `cloud-url` sets the API.
+#[test]
+fn esc_action_inputs_from_the_environment_and_cloud_url() {
+    let esc = fake_esc();
+    let mut r = runner_for(&esc, "v1.0.0");
+    r.env.remove("ESC_API_URL");
+    r.set_env("ESC_TOKEN", TOKEN);
+    r.set_env("ESC_ACTION_ENVIRONMENT", ENV);
+    r.set_env("ESC_ACTION_CLOUD_URL", &esc.url);
+    r.set_env("ESC_ACTION_EXPORT_ENVIRONMENT_VARIABLES", "API_KEY");
+    r.set_env("ESC_ACTION_MASK", "all");
+    let run = r.run_action(&action(), &[("version", "v1")]);
+    assert!(!run.failed, "{}", run.explain());
+    let load = run.step("load");
+    assert_eq!(parse_env(&load.env_file), pairs(&[("API_KEY", API_KEY)]));
+
+    // The input wins over the variable.
+    let run = r.run_action(&action(), &[("version", "v1"), ("export-environment-variables", "PORT")]);
+    assert!(!run.failed, "{}", run.explain());
+    assert_eq!(parse_env(&run.step("load").env_file), pairs(&[("PORT", "8080")]));
+    assert!(masks_first(&run.step("load").stdout).iter().any(|m| m == "8080"), "ESC_ACTION_MASK=all");
+
+    // The manifest too: the check runs on what was loaded.
+    std::fs::write(r.workspace.join("escort.toml"), "sources = [\"esc\"]\n[secrets.API_KEY]\nprefix = \"sk-\"\n")
+        .unwrap();
+    r.set_env("ESC_ACTION_MANIFEST", "escort.toml");
+    let run = r.run_action(&action(), &[("version", "v1")]);
+    assert!(!run.failed, "{}", run.explain());
+    assert!(!run.step("check").stdout.is_empty(), "the check ran: {}", run.explain());
+
+    // A cloud-url input that is no URL: refused by name, nothing exported.
+    let run = r.run_action(&action(), &[("version", "v1"), ("cloud-url", "ftp://example")]);
+    assert_eq!(run.step("load").code, Some(2), "{}", run.explain());
+    assert_eq!(run.step("load").env_file, "");
+}
+
+/// esc-action's OIDC inputs: `oidc-auth`, the `urn:pulumi:token-type:access_token:...`
+/// token types and `oidc-token-expiration` (the former `oidc-expiration` still works;
+/// both, differing, are refused).
+#[test]
+fn esc_action_oidc_inputs() {
+    let esc = fake_esc();
+    let oidc_runner = || {
+        let mut r = runner_for(&esc, "v1.0.0");
+        r.set_env("ACTIONS_ID_TOKEN_REQUEST_URL", &format!("{}/_actions/idtoken?api-version=2.0", esc.url));
+        r.set_env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", REQUEST_TOKEN);
+        r
+    };
+    let base = [("environment", ENV), ("version", "v1"), ("oidc-organization", "acme")];
+    let with = |extra: &[(&'static str, &'static str)]| -> Vec<(&'static str, &'static str)> {
+        base.iter().chain(extra).copied().collect()
+    };
+    let run = oidc_runner().run_action(
+        &action(),
+        &with(&[
+            ("oidc-auth", "true"),
+            ("oidc-requested-token-type", "urn:pulumi:token-type:access_token:organization"),
+            ("oidc-token-expiration", "600"),
+        ]),
+    );
+    assert!(!run.failed, "{}", run.explain());
+    assert_eq!(parse_env(&run.step("login").env_file), pairs(&[("ESC_TOKEN", TOKEN)]));
+    let exchange = esc.requests().into_iter().rev().find(|q| q.to_string().contains("oauth/token"));
+    let exchange = exchange.expect("an OIDC exchange").to_string();
+    assert!(exchange.contains("600"), "the expiration was sent: {exchange}");
+
+    let run = oidc_runner().run_action(&action(), &with(&[("oidc-expiration", "600")]));
+    assert!(!run.failed, "{}", run.explain());
+
+    let run =
+        oidc_runner().run_action(&action(), &with(&[("oidc-expiration", "600"), ("oidc-token-expiration", "900")]));
+    assert_eq!(run.step("login").code, Some(2), "{}", run.explain());
+    assert!(run.step("login").stderr.contains("differ"), "{}", run.explain());
+
+    // oidc-auth: true without an organization; oidc-auth: false skips the login.
+    let run = oidc_runner().run_action(&action(), &[("environment", ENV), ("version", "v1"), ("oidc-auth", "true")]);
+    assert_eq!(run.step("login").code, Some(2), "{}", run.explain());
+    assert!(run.step("login").stderr.contains("needs `oidc-organization`"), "{}", run.explain());
+    let run = oidc_runner().run_action(&action(), &with(&[("oidc-auth", "false"), ("token", TOKEN)]));
+    assert!(!run.failed, "{}", run.explain());
+    assert_eq!(run.step("login").env_file, "", "no login");
 }
