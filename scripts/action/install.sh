@@ -37,6 +37,9 @@ set -euo pipefail
 
 # shellcheck source=scripts/action/lib.sh
 . "${BASH_SOURCE[0]%/*}/lib.sh"
+# shellcheck source=scripts/action/releases.sh
+. "${BASH_SOURCE[0]%/*}/releases.sh"
+release_fail() { action_fail "$1" 2; }
 
 log() { printf 'escort action: %s\n' "$*" >&2; }
 
@@ -69,13 +72,6 @@ exe_suffix() {
     esac
 }
 
-sha256_of_stdin() {
-    if command -v sha256sum >/dev/null 2>&1; then
-        sha256sum | cut -d' ' -f1
-    else
-        shasum -a 256 | cut -d' ' -f1
-    fi
-}
 
 # The version a build of the action's own checkout is named by (the `version` output): its
 # ref, or `local-<hash of the sources>`.
@@ -116,29 +112,6 @@ release_target() {
     esac
 }
 
-# The SHA-256 that checksums.txt records for asset key $2 (`<tag>/escort-<target>[.exe]`)
-# in file $1: printed in lowercase; nothing (status 0) when there is no line for it.
-# Lines are `<sha256>  <key>`; `#` comments and blank lines are skipped, as is a `\r` at
-# the end of a line. A malformed line for the key, or two different ones, is an error:
-# the file ships with the action and must be exact.
-expected_checksum() {
-    local file="$1" key="$2" found n
-    found="$(awk -v key="$key" '
-        { sub(/\r$/, "") }
-        NF == 0 || /^[ \t]*#/ { next }
-        { name = $2; sub(/^\*/, "", name) }
-        name == key { print $1 }
-    ' "$file" | LC_ALL=C sort -u)" || action_fail "could not read $file" 2
-    [ -n "$found" ] || return 0
-    n="$(printf '%s\n' "$found" | wc -l | tr -d ' ')"
-    [ "$n" = 1 ] || action_fail "$file has $n different checksums for $key" 2
-    case "$found" in
-    *[!0-9a-fA-F]*) action_fail "$file: the checksum for $key is not a SHA-256: $found" 2 ;;
-    esac
-    [ "${#found}" = 64 ] || action_fail "$file: the checksum for $key is not a SHA-256: $found" 2
-    printf '%s' "$found" | tr 'A-F' 'a-f'
-}
-
 # Whether $1 looks like a release tag: v1, v1.2, v1.2.3, v1.2.3-rc.1. Branch names,
 # commit hashes and local-<hash> do not, and are never downloaded.
 is_release_tag() {
@@ -155,31 +128,6 @@ download() {
     curl --fail --location --silent --show-error \
         --retry 3 ${retry_all[@]+"${retry_all[@]}"} --connect-timeout 10 --max-time 120 \
         --user-agent "escort-action" --output "$out" "$url" >&2
-}
-
-# The release a tag names, printed: an exact tag (v1.2.3, v1.2.3-rc.1) names itself; a
-# moving tag (v1, v1.2, which the release workflow moves to each release) names the newest
-# release under it (no pre-release) that checksums file $2 lists for asset $3. Nothing
-# (status 0) when it lists none.
-resolve_release() {
-    local tag="$1" file="$2" asset="$3"
-    case "$tag" in
-    v*.*.*)
-        printf '%s' "$tag"
-        return
-        ;;
-    esac
-    awk -v prefix="$tag." -v asset="$asset" '
-        { sub(/\r$/, "") }
-        NF == 0 || /^[ \t]*#/ { next }
-        {
-            key = $2; sub(/^\*/, "", key); n = index(key, "/")
-            tag = substr(key, 1, n - 1); name = substr(key, n + 1)
-        }
-        n > 0 && name == asset && index(tag, prefix) == 1 && tag ~ /^v[0-9]+\.[0-9]+\.[0-9]+$/ {
-            print substr(tag, 2)
-        }
-    ' "$file" | LC_ALL=C sort -t. -k1,1n -k2,2n -k3,3n | tail -n 1 | sed 's/^./v&/'
 }
 
 # What the action vouches for, in globals: RELEASE (the exact tag), ASSET, KEY

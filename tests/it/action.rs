@@ -316,7 +316,7 @@ fn runner_os_arch() -> (&'static str, &'static str) {
     (os, arch)
 }
 
-fn escort_bin() -> PathBuf {
+pub(crate) fn escort_bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin("escort")
 }
 
@@ -1077,11 +1077,11 @@ fn oidc_login_needs_no_stored_token() {
 
 /// A static file server on 127.0.0.1 (Python's http.server) serving a temporary
 /// directory, which logs each request it answers as `GET /path 200`; stopped on drop.
-struct FileServer {
+pub(crate) struct FileServer {
     child: std::process::Child,
     // Held open: the server exits when its stdin closes, even if the test is killed.
     _stdin: std::process::ChildStdin,
-    url: String,
+    pub(crate) url: String,
     root: tempfile::TempDir,
     log: PathBuf,
 }
@@ -1102,7 +1102,7 @@ sys.stdin.read()
 "#;
 
 impl FileServer {
-    fn start() -> FileServer {
+    pub(crate) fn start() -> FileServer {
         use std::io::BufRead;
         let root = tempfile::tempdir().unwrap();
         let log = root.path().join(".requests");
@@ -1124,14 +1124,14 @@ impl FileServer {
     }
 
     /// Serve `bytes` at `path` (relative to the root).
-    fn put(&self, path: &str, bytes: &[u8]) {
+    pub(crate) fn put(&self, path: &str, bytes: &[u8]) {
         let file = self.root.path().join(path);
         std::fs::create_dir_all(file.parent().unwrap()).unwrap();
         std::fs::write(file, bytes).unwrap();
     }
 
     /// The requests answered so far: `GET /path STATUS`.
-    fn requests(&self) -> Vec<String> {
+    pub(crate) fn requests(&self) -> Vec<String> {
         common::read(&self.log).lines().map(String::from).collect()
     }
 }
@@ -1154,7 +1154,7 @@ fn release_target() -> &'static str {
     }
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     let tool = if Command::new("sha256sum").arg("--version").output().is_ok() {
         vec!["sha256sum"]
     } else {
