@@ -25,6 +25,7 @@ mod github_tty;
 mod init;
 mod load;
 mod login;
+mod release;
 mod rotation;
 mod run;
 mod specs;
