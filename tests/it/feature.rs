@@ -159,8 +159,11 @@ fn the_start_command_keeps_keys_added_by_hand() {
     let project = workspace.path().join("services/api");
     std::fs::create_dir_all(&project).unwrap();
     std::fs::write(project.join(".env"), "MY_OWN_KEY=added-by-hand\nAPI_KEY=stale\n").unwrap();
-    std::fs::write(project.join("escort.toml"), "sources = [\"env\", \"dotenv:.env\"]\n[secrets.API_KEY]\nprefix = \"sk-\"\n")
-        .unwrap();
+    std::fs::write(
+        project.join("escort.toml"),
+        "sources = [\"env\", \"dotenv:.env\"]\n[secrets.API_KEY]\nprefix = \"sk-\"\n",
+    )
+    .unwrap();
     // The start script as install.sh leaves it, told the project's directory.
     let share = workspace.path().join("share");
     std::fs::create_dir_all(&share).unwrap();
@@ -189,7 +192,10 @@ fn the_start_command_keeps_keys_added_by_hand() {
     assert!(out.status.success(), "{}", explain(&out));
     let dotenv = common::peer_python();
     let read_back = Command::new(dotenv)
-        .args(["-c", "import json,sys; from dotenv import dotenv_values; print(json.dumps(dotenv_values(sys.argv[1])))"])
+        .args([
+            "-c",
+            "import json,sys; from dotenv import dotenv_values; print(json.dumps(dotenv_values(sys.argv[1])))",
+        ])
         .arg(project.join(".env"))
         .output()
         .unwrap();

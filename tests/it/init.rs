@@ -2,7 +2,6 @@
 //! (escort itself, a YAML parser against action.yml's inputs, a JSON parser,
 //! git), and that it never overwrites without --force.
 
-
 use crate::common::{assert_absent, escort, read, repo};
 use serde_json::Value;
 use serde_norway::Value as Yaml;
@@ -342,7 +341,8 @@ fn the_workflow_passes_actionlint_and_zizmor() {
         let path = format!("{}:{}", repo().join("target/peers/venv/bin").display(), std::env::var("PATH").unwrap());
         let actionlint = Command::new(venv_tool("actionlint")).arg(&workflow).env("PATH", &path).output().unwrap();
         assert!(actionlint.status.success(), "{args:?}: {}{}", text(&actionlint.stdout), text(&actionlint.stderr));
-        let zizmor = Command::new(venv_tool("zizmor")).args(["--offline", "--no-progress"]).arg(&workflow).output().unwrap();
+        let zizmor =
+            Command::new(venv_tool("zizmor")).args(["--offline", "--no-progress"]).arg(&workflow).output().unwrap();
         assert!(zizmor.status.success(), "{args:?}: {}{}", text(&zizmor.stdout), text(&zizmor.stderr));
     }
     // Both can fail: an old checkout with credentials kept, an expression in a script.
@@ -354,7 +354,15 @@ fn the_workflow_passes_actionlint_and_zizmor() {
     )
     .unwrap();
     assert!(!Command::new(venv_tool("actionlint")).arg(&bad).output().unwrap().status.success());
-    assert!(!Command::new(venv_tool("zizmor")).args(["--offline", "--no-progress"]).arg(&bad).output().unwrap().status.success());
+    assert!(
+        !Command::new(venv_tool("zizmor"))
+            .args(["--offline", "--no-progress"])
+            .arg(&bad)
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
 }
 
 /// The workflow's credentials step, run with bash as the runner would in each kind of
@@ -377,7 +385,8 @@ fn the_workflow_skips_with_a_notice_where_github_gives_no_credentials() {
         let mut cmd = Command::new("bash");
         cmd.args(["--noprofile", "--norc", "-eo", "pipefail", "-c", script]).env_clear().env("PATH", "/usr/bin:/bin");
         cmd.env("GITHUB_OUTPUT", &out_file);
-        let defaults = [("ESC_ENV", "acme/app/dev"), ("PULUMI_ORG", ""), ("HAS_TOKEN", "false"), ("RESTRICTED", "false")];
+        let defaults =
+            [("ESC_ENV", "acme/app/dev"), ("PULUMI_ORG", ""), ("HAS_TOKEN", "false"), ("RESTRICTED", "false")];
         for (k, v) in defaults.iter().chain(env) {
             cmd.env(k, v);
         }
@@ -388,7 +397,8 @@ fn the_workflow_skips_with_a_notice_where_github_gives_no_credentials() {
     assert_eq!((code, outputs.as_str()), (Some(0), "ready=true\n"));
     let (code, _, outputs) = run(&[("ACTIONS_ID_TOKEN_REQUEST_URL", "https://x"), ("PULUMI_ORG", "acme")]);
     assert_eq!((code, outputs.as_str()), (Some(0), "oidc-organization=acme\nready=true\n"));
-    for restricted in [&[("RESTRICTED", "true")][..], &[("RESTRICTED", "true"), ("HAS_TOKEN", "true"), ("ESC_ENV", "")]] {
+    for restricted in [&[("RESTRICTED", "true")][..], &[("RESTRICTED", "true"), ("HAS_TOKEN", "true"), ("ESC_ENV", "")]]
+    {
         let (code, stdout, outputs) = run(restricted);
         assert_eq!((code, outputs.as_str()), (Some(0), ""), "{restricted:?}");
         assert!(stdout.lines().any(|l| l.starts_with("::notice::") && l.ends_with("skipped.")), "{stdout}");

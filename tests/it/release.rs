@@ -119,7 +119,10 @@ fn release(c: &Checkout, tag: &str) -> (i32, String) {
         .env("GITHUB_SERVER_URL", "https://github.com")
         .output()
         .unwrap();
-    (out.status.code().unwrap_or(-1), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    (
+        out.status.code().unwrap_or(-1),
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+    )
 }
 
 fn at(c: &Checkout, rev: &str, path: &str) -> String {
