@@ -512,6 +512,26 @@ const DATABASE_URL: &str = "postgres://app:p%40ss%word@db.internal:5432/app";
 const API_KEY: &str = "sk-live-a1b2c3d4e5f6g7h8i9j0";
 const MULTI: &str = "-----BEGIN KEY-----\r\nMIIB line two\nEOF\n::warning::not a command\n-----END KEY-----";
 
+/// The action's inputs, as README.md documents them.
+const INPUTS: [&str; 16] = [
+    "environment",
+    "token",
+    "keys",
+    "mask",
+    "export-environment-variables",
+    "outputs",
+    "manifest",
+    "strict",
+    "version",
+    "cloud-url",
+    "oidc-auth",
+    "oidc-organization",
+    "oidc-requested-token-type",
+    "oidc-scope",
+    "oidc-token-expiration",
+    "oidc-expiration",
+];
+
 fn action() -> Action {
     parse_action(&common::read(&common::repo().join("action.yml"))).unwrap()
 }
@@ -605,24 +625,7 @@ fn action_yml_passes_the_lint_and_declares_the_spec_inputs() {
 
     // Every default is empty: the scripts apply the documented ones, after falling back to
     // ESC_ACTION_<NAME> as pulumi/esc-action does.
-    let want = [
-        "environment",
-        "token",
-        "keys",
-        "mask",
-        "export-environment-variables",
-        "outputs",
-        "manifest",
-        "strict",
-        "version",
-        "cloud-url",
-        "oidc-auth",
-        "oidc-organization",
-        "oidc-requested-token-type",
-        "oidc-scope",
-        "oidc-token-expiration",
-        "oidc-expiration",
-    ];
+    let want = INPUTS;
     for name in want {
         let input = action.inputs.iter().find(|i| i.name == name).unwrap_or_else(|| panic!("no input {name}"));
         assert_eq!(input.default, "", "default of {name}");
@@ -852,25 +855,7 @@ fn inputs_with_shell_metacharacters_are_passed_literally() {
             "A,$(touch {c}-a),`touch {c}-b`,B;touch {c}-c\n'; touch {c}-d; '\"; touch {c}-e; \"|| touch {c}-f &&${{IFS}}x"
         )
     };
-    let inputs = [
-        "environment",
-        "token",
-        "keys",
-        "mask",
-        "export-environment-variables",
-        "outputs",
-        "manifest",
-        "strict",
-        "version",
-        "cloud-url",
-        "oidc-auth",
-        "oidc-organization",
-        "oidc-requested-token-type",
-        "oidc-scope",
-        "oidc-token-expiration",
-        "oidc-expiration",
-    ];
-    for input in inputs {
+    for input in INPUTS {
         let p = payload(input);
         let mut given = vec![("environment", ENV), ("token", TOKEN), ("version", "v1")];
         given.retain(|(k, _)| *k != input);
