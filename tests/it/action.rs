@@ -1182,25 +1182,31 @@ fn write_checksums(r: &Runner, entries: &[(&str, &str)]) -> PathBuf {
     path
 }
 
-/// Make `cargo` fail loudly on this runner: a step that falls back to building shows it.
-fn forbid_cargo(r: &mut Runner) {
-    let bin = r._dir.path().join("no-cargo");
+/// An executable script at `path`.
+pub(crate) fn write_executable(path: &Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// A `cargo` running `script`, first on this runner's PATH.
+fn put_cargo(r: &mut Runner, dir: &str, script: &str) {
+    let bin = r._dir.path().join(dir);
     std::fs::create_dir_all(&bin).unwrap();
-    let cargo = bin.join("cargo");
-    std::fs::write(&cargo, "#!/bin/sh\necho 'escort test: cargo must not run here' >&2\nexit 97\n").unwrap();
-    let mut perms = std::fs::metadata(&cargo).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
-    std::fs::set_permissions(&cargo, perms).unwrap();
+    write_executable(&bin.join("cargo"), script);
     let path = format!("{}:{}", bin.display(), r.env.get("PATH").cloned().unwrap_or_default());
     r.set_env("PATH", &path);
+}
+
+/// Make `cargo` fail loudly on this runner: a step that falls back to building shows it.
+fn forbid_cargo(r: &mut Runner) {
+    put_cargo(r, "no-cargo", "#!/bin/sh\necho 'escort test: cargo must not run here' >&2\nexit 97\n");
 }
 
 /// A `cargo` on this runner whose `cargo install --root DIR` puts the escort this suite
 /// built at DIR/bin/escort in an instant; returns the file where each call adds a line.
 fn fake_cargo(r: &mut Runner) -> PathBuf {
-    let bin = r._dir.path().join("fake-cargo");
-    std::fs::create_dir_all(&bin).unwrap();
-    let log = bin.join("calls");
+    let log = r._dir.path().join("cargo-calls");
     std::fs::write(&log, "").unwrap();
     let script = format!(
         "#!/bin/sh\necho \"$*\" >> '{log}'\nwhile [ \"$1\" != --root ]; do shift; done\n\
@@ -1208,13 +1214,7 @@ fn fake_cargo(r: &mut Runner) -> PathBuf {
         log = log.display(),
         escort = escort_bin().display()
     );
-    let cargo = bin.join("cargo");
-    std::fs::write(&cargo, script).unwrap();
-    let mut perms = std::fs::metadata(&cargo).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
-    std::fs::set_permissions(&cargo, perms).unwrap();
-    let path = format!("{}:{}", bin.display(), r.env.get("PATH").cloned().unwrap_or_default());
-    r.set_env("PATH", &path);
+    put_cargo(r, "fake-cargo", &script);
     log
 }
 
@@ -1415,11 +1415,7 @@ fn checksums_txt_is_well_formed() {
 /// A binary that leaves a trace when run, and claims to be escort.
 fn planted_binary(dir: &Path, ran: &Path) {
     std::fs::create_dir_all(dir).unwrap();
-    let bin = dir.join("escort");
-    std::fs::write(&bin, format!("#!/bin/sh\ntouch '{}'\necho 'escort 1.2.3'\n", ran.display())).unwrap();
-    let mut perms = std::fs::metadata(&bin).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
-    std::fs::set_permissions(&bin, perms).unwrap();
+    write_executable(&dir.join("escort"), &format!("#!/bin/sh\ntouch '{}'\necho 'escort 1.2.3'\n", ran.display()));
 }
 
 /// F3: the tool cache outlives jobs on a self-hosted runner and anyone's job may write it.

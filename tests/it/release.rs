@@ -86,9 +86,8 @@ fn checkout() -> Checkout {
     git(&work, &["remote", "add", "origin", origin.to_str().unwrap()]);
     git(&work, &["push", "-q", "origin", "main"]);
     // `gh release create`, recorded.
-    let gh = bin.join("gh");
-    std::fs::write(&gh, format!("#!/bin/sh\necho \"$*\" >> '{}'\n", bin.join("gh.log").display())).unwrap();
-    std::fs::set_permissions(&gh, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let gh = format!("#!/bin/sh\necho \"$*\" >> '{}'\n", bin.join("gh.log").display());
+    crate::action::write_executable(&bin.join("gh"), &gh);
     Checkout { _dir: dir, work, origin, dist, bin }
 }
 
