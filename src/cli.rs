@@ -310,7 +310,11 @@ pub struct AccessArgs {
 }
 
 /// The target options of a command, from its flags.
-pub fn target_options(app: &AppArg, concurrency: Option<&ConcurrencyArg>, access: Option<&AccessArgs>) -> targets::Options {
+pub fn target_options(
+    app: &AppArg,
+    concurrency: Option<&ConcurrencyArg>,
+    access: Option<&AccessArgs>,
+) -> targets::Options {
     let access = access.cloned().unwrap_or_default();
     targets::Options {
         app: app.app,

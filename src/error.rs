@@ -133,10 +133,8 @@ mod tests {
         assert_eq!(kind_of(&usage("bad flag").context("while parsing")), Kind::Usage);
         assert_eq!(kind_of(&anyhow::anyhow!("something unforeseen")), Kind::Internal);
         // An explicit kind wins over an I/O error below it.
-        let wrapped = anyhow::Error::new(std::io::Error::other("x")).context(Failure {
-            kind: Kind::Backend,
-            message: "the service".into(),
-        });
+        let wrapped = anyhow::Error::new(std::io::Error::other("x"))
+            .context(Failure { kind: Kind::Backend, message: "the service".into() });
         assert_eq!(kind_of(&wrapped), Kind::Backend);
     }
 

@@ -48,19 +48,24 @@ pub struct SecretSpec {
     pub rules: Vec<Rule>,
 }
 
-#[cfg(test)]
 impl SecretSpec {
-    /// A required secret with no rules, for tests.
-    pub fn example(name: &str, group: Option<&str>) -> Self {
+    /// A required secret with no description, default or rules.
+    pub fn required(name: impl Into<String>) -> Self {
         SecretSpec {
             name: name.into(),
-            group: group.map(String::from),
+            group: None,
             description: None,
             required: true,
             secret: true,
             default: None,
             rules: Vec::new(),
         }
+    }
+
+    /// A required secret of `group`, for tests.
+    #[cfg(test)]
+    pub fn example(name: &str, group: Option<&str>) -> Self {
+        SecretSpec { group: group.map(String::from), ..SecretSpec::required(name) }
     }
 }
 
@@ -162,15 +167,7 @@ pub fn load(path: &Path) -> Result<Manifest> {
 fn from_env_example(path: &Path) -> Result<Manifest> {
     let secrets = dotenv::read(path)?
         .into_iter()
-        .map(|(name, _)| SecretSpec {
-            name,
-            group: None,
-            description: None,
-            required: true,
-            secret: true,
-            default: None,
-            rules: Vec::new(),
-        })
+        .map(|(name, _)| SecretSpec::required(name))
         .collect();
     Ok(Manifest {
         path: path.to_path_buf(),
@@ -354,15 +351,7 @@ fn from_toml(path: &Path, text: &str) -> Result<Manifest> {
             }
             // Undeclared keys are secrets with no rules.
             if !secrets.iter().any(|s| &s.name == key.get_ref()) {
-                secrets.push(SecretSpec {
-                    name: key.get_ref().clone(),
-                    group: None,
-                    description: None,
-                    required: false,
-                    secret: true,
-                    default: None,
-                    rules: Vec::new(),
-                });
+                secrets.push(SecretSpec { required: false, ..SecretSpec::required(key.get_ref().clone()) });
             }
             keys.push(key.into_inner());
         }

@@ -3,8 +3,8 @@
 //! no stored ESC token.
 
 use crate::error;
-use crate::json;
 use crate::http::{Auth, Http, Request};
+use crate::json;
 use crate::secret::{self, Secret};
 use crate::settings::Runner;
 use anyhow::Result;
@@ -34,7 +34,7 @@ pub async fn github_id_token(http: &Http, runner: &Runner, audience: &str) -> Re
             "no ID token: pass --oidc-token FILE, or run in a GitHub job with `permissions: id-token: write`",
         ));
     };
-    let mut url = reqwest::Url::parse(&url).map_err(|_| error::usage("ACTIONS_ID_TOKEN_REQUEST_URL is not a URL"))?;
+    let mut url = reqwest::Url::parse(url).map_err(|_| error::usage("ACTIONS_ID_TOKEN_REQUEST_URL is not a URL"))?;
     url.query_pairs_mut().append_pair("audience", audience);
     let req = Request::new("get a GitHub ID token", Method::GET, url.as_str()).auth(Auth::Scheme("Bearer", token));
     let resp = http.send(req).await?;

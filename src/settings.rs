@@ -81,9 +81,7 @@ impl Settings {
     /// Read the settings through `get` (the environment, or a test's table).
     pub fn from_vars(get: impl Fn(&str) -> Option<OsString>) -> Result<Self> {
         // Blank counts as unset: `FOO=` in a workflow is how people clear a value.
-        let text = |name: &str| {
-            get(name).map(|v| v.to_string_lossy().trim().to_string()).filter(|v| !v.is_empty())
-        };
+        let text = |name: &str| get(name).map(|v| v.to_string_lossy().trim().to_string()).filter(|v| !v.is_empty());
         let first = |names: &[&str]| names.iter().find_map(|n| text(n));
         let token = |names: &[&str]| {
             first(names).map(|t| {

@@ -194,12 +194,12 @@ fn advise_devcontainer(path: &Path, feature: &str, options: &str) -> Result<()> 
     if text.contains("/escort/escort:") || text.contains("escort ") {
         ui::note(&format!("left {} as is: it already runs escort", path.display()));
     } else {
-        println!(
+        crate::output::line(format!(
             "{} exists and was left as is. To install escort and merge ESC into .env at each start of a \
              Codespace, add the Feature to its \"features\"\n(with ESC_ENV, ESC_TOKEN as Codespaces secrets):\n  \
              \"{feature}\": {options}",
             path.display()
-        );
+        ))?;
     }
     Ok(())
 }

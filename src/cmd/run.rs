@@ -3,8 +3,8 @@
 
 use crate::cli::RunArgs;
 use crate::error::ExitStatus;
-use crate::settings::Context;
 use crate::redact::Redactor;
+use crate::settings::Context;
 use crate::{error, files, secret};
 use anyhow::{Context as _, Result};
 use std::process::Stdio;

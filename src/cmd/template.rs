@@ -3,10 +3,10 @@
 //! fill in and the default of each value that has one. No source is read, so
 //! no real value can end up in it.
 
-use crate::manifest::{self, Manifest, SecretSpec};
-use crate::sink::dotenv::push_quoted;
 use crate::cli::TemplateArgs;
 use crate::error::ExitStatus;
+use crate::manifest::{self, Manifest, SecretSpec};
+use crate::sink::dotenv::push_quoted;
 use crate::{files, output, ui};
 use anyhow::Result;
 

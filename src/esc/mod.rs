@@ -3,12 +3,12 @@
 pub mod definition;
 pub mod value;
 
+use crate::error;
 use crate::http::{Auth, Http, Request};
 use crate::json;
 use crate::secret::Secret;
 use crate::settings::Context;
 use crate::vars::Var;
-use crate::error;
 use anyhow::Result;
 use reqwest::Method;
 use std::fmt;

@@ -37,7 +37,9 @@ impl Source for DotenvSource {
     }
 
     fn read(&self) -> BoxFuture<'_, Result<Vec<Var>>> {
-        Box::pin(async move { Ok(read(&self.path)?.into_iter().map(|(name, value)| Var::secret(name, value)).collect()) })
+        Box::pin(
+            async move { Ok(read(&self.path)?.into_iter().map(|(name, value)| Var::secret(name, value)).collect()) },
+        )
     }
 }
 

@@ -12,7 +12,7 @@ use anyhow::Result;
 const DEMO: &str = include_str!("../esc/demo.json");
 
 pub enum EscSource {
-    Remote(Esc, EnvRef),
+    Remote(Box<Esc>, EnvRef),
     Demo,
 }
 
@@ -20,7 +20,7 @@ impl EscSource {
     /// `--env` (or `esc:ENV`) if given, else `ESC_ENV`.
     pub fn remote(env: Option<&EnvRef>, ctx: &Context) -> Result<Self> {
         let env = super::esc_env(env, ctx)?;
-        Ok(EscSource::Remote(Esc::new(ctx)?, env))
+        Ok(EscSource::Remote(Box::new(Esc::new(ctx)?), env))
     }
 }
 

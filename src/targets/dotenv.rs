@@ -1,4 +1,4 @@
-//! A .env file as a `Target` (SPEC §7, "dotenv target"): the design notes'
+//! A .env file as a `Target` (README, "escort sync" and "Targets beyond GitHub"): the design notes'
 //! export of a team's secrets to a developer's file.
 //!
 //! Every write reads the file (with escort's own dotenv reader, so a file it

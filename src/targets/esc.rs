@@ -1,4 +1,4 @@
-//! A Pulumi ESC environment as a `Target` (`esc:ENV`, SPEC §7): variables
+//! A Pulumi ESC environment as a `Target` (`esc:ENV`; README, "Targets"): variables
 //! under `values.environmentVariables` of its definition, secrets as
 //! `fn::secret`. Every write is one PATCH of the whole definition carrying its
 //! ETag; when someone else changed it in between (409), the definition is
@@ -133,7 +133,9 @@ impl EscTarget {
 pub fn parse(env: &str) -> Result<EnvRef> {
     let env = EnvRef::parse(env)?;
     if let Some(version) = &env.version {
-        return Err(error::usage(format!("revision `{version}` cannot be written; name the environment without @{version}")));
+        return Err(error::usage(format!(
+            "revision `{version}` cannot be written; name the environment without @{version}"
+        )));
     }
     Ok(env)
 }

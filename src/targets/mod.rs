@@ -120,8 +120,7 @@ pub enum TargetSpec {
     Dotenv(PathBuf),
 }
 
-const KINDS: &str =
-    "use github:OWNER/REPO, github:OWNER/REPO@ENVIRONMENT, github-org:ORG, github-user, fly:APP, esc:ENV or dotenv:PATH";
+const KINDS: &str = "use github:OWNER/REPO, github:OWNER/REPO@ENVIRONMENT, github-org:ORG, github-user, fly:APP, esc:ENV or dotenv:PATH";
 
 impl FromStr for TargetSpec {
     type Err = String;

@@ -1,4 +1,4 @@
-//! GitHub secrets (SPEC §7) as a `Target`: list, write (sealed to the
+//! GitHub secrets (README, "escort sync" and "Targets beyond GitHub") as a `Target`: list, write (sealed to the
 //! target's public key) and delete, for every level and app `scope` knows.
 //! Requests follow `tests/specs/github-secrets.openapi.json` (GitHub's own description).
 
