@@ -12,7 +12,7 @@ target/peers/venv/bin/python -m pytest -q tests/fakes
 bash scripts/lint.sh
 
 # The static release binary: builds it and checks the size budget and that it is
-# static (SPEC §9). Only a toolchain that cannot be fetched skips it, and says so.
+# static (README: "Releasing"). Only a toolchain that cannot be fetched skips it, and says so.
 rc=0
 bash scripts/build-release.sh || rc=$?
 if [ "$rc" -eq 75 ]; then
