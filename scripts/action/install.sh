@@ -1,21 +1,27 @@
 #!/usr/bin/env bash
 # The action's install step: put an `escort` binary for this runner on the job's PATH.
 #
-# Order:
-#   1. the runner's tool cache: $RUNNER_TOOL_CACHE/escort/<version>/<arch>/escort[.exe]
-#      (a hit must run `escort --version`);
-#   2. the prebuilt release asset for this runner, downloaded with curl and verified
-#      against the action's checksums.txt (install_prebuilt below), then stored in the
-#      tool cache; a checksum mismatch fails the step (no fallback);
-#   3. `cargo install --locked --path $GITHUB_ACTION_PATH` (the action's own checkout),
-#      then stored in the tool cache for the next job on this runner.
+# Only a binary the action can vouch for is ever run (the tool cache is shared by every
+# job of a self-hosted runner, and lasts, so anything may have been planted there):
+#   1. a release (a tag v1.2.3, or a moving tag v1 / v1.2: the newest release under it
+#      that the action's checksums.txt lists for this runner): the tool cache's
+#      $RUNNER_TOOL_CACHE/escort/<release>/<arch>/escort[.exe] when its SHA-256 is the one
+#      checksums.txt records; else the release asset, downloaded with curl and verified
+#      against that same line (install_prebuilt below), then stored in the tool cache.
+#      A download whose checksum differs fails the step (no fallback);
+#   2. otherwise (a branch, a commit, a local action, no asset or no line for this runner,
+#      a failed download): `cargo install --locked --path $GITHUB_ACTION_PATH` (the
+#      action's own checkout) into $RUNNER_TEMP. Such a build is never taken from nor put
+#      in the tool cache: nothing could vouch for it there.
 # The binary's directory is appended to $GITHUB_PATH; the step outputs are `path` (the
-# binary) and `version` (the tool-cache version it is filed under).
+# binary) and `version` (the release installed, or the ref / local-<hash> that was built).
 #
 # Environment (install_prebuilt lists the download's own):
 #   ESCORT_VERSION          the `version` input (empty: the action's ref)
 #   ESCORT_ACTION_REF       ${{ github.action_ref }}, given through `env:` by action.yml
 #                           (the runner leaves $GITHUB_ACTION_REF empty in composite actions)
+#   ESCORT_CHECKSUMS        the checksums file instead of $GITHUB_ACTION_PATH/checksums.txt
+#                           (a mirror serving its own builds; escort's tests)
 #   RUNNER_OS, RUNNER_ARCH, RUNNER_TOOL_CACHE, RUNNER_TEMP, GITHUB_ACTION_PATH,
 #   GITHUB_PATH, GITHUB_OUTPUT   as the runner sets them
 #   ESCORT_INSTALL_PROFILE  `debug`: build with `cargo install --debug` (for escort's own
@@ -24,15 +30,16 @@
 #   CARGO_TARGET_DIR        honoured by cargo as usual
 #
 # Without a version or a ref (the action used from a local path, `uses: ./`), the
-# version is `local-` plus a hash of the sources, so a changed checkout never reuses a
-# stale cached binary. A branch ref (`@main`) is filed under the branch name: on a
-# self-hosted runner, whose tool cache lasts, pin the action to a tag or a commit.
+# version is `local-` plus a hash of the sources.
 #
 # Works in Git Bash on Windows and in bash 3.2 on macOS.
 set -euo pipefail
 
 # shellcheck source=scripts/action/lib.sh
 . "${BASH_SOURCE[0]%/*}/lib.sh"
+# shellcheck source=scripts/action/releases.sh
+. "${BASH_SOURCE[0]%/*}/releases.sh"
+release_fail() { action_fail "$1" 2; }
 
 log() { printf 'escort action: %s\n' "$*" >&2; }
 
@@ -65,16 +72,9 @@ exe_suffix() {
     esac
 }
 
-sha256_of_stdin() {
-    if command -v sha256sum >/dev/null 2>&1; then
-        sha256sum | cut -d' ' -f1
-    else
-        shasum -a 256 | cut -d' ' -f1
-    fi
-}
 
-# The version to file a build of the action's own checkout under: its ref, or
-# `local-<hash of the sources>`.
+# The version a build of the action's own checkout is named by (the `version` output): its
+# ref, or `local-<hash of the sources>`.
 source_version() {
     if [ -n "${ESCORT_ACTION_REF:-}" ]; then
         path_safe "$ESCORT_ACTION_REF"
@@ -112,29 +112,6 @@ release_target() {
     esac
 }
 
-# The SHA-256 that checksums.txt records for asset key $2 (`<tag>/escort-<target>[.exe]`)
-# in file $1: printed in lowercase; nothing (status 0) when there is no line for it.
-# Lines are `<sha256>  <key>`; `#` comments and blank lines are skipped, as is a `\r` at
-# the end of a line. A malformed line for the key, or two different ones, is an error:
-# the file ships with the action and must be exact.
-expected_checksum() {
-    local file="$1" key="$2" found n
-    found="$(awk -v key="$key" '
-        { sub(/\r$/, "") }
-        NF == 0 || /^[ \t]*#/ { next }
-        { name = $2; sub(/^\*/, "", name) }
-        name == key { print $1 }
-    ' "$file" | LC_ALL=C sort -u)" || action_fail "could not read $file" 2
-    [ -n "$found" ] || return 0
-    n="$(printf '%s\n' "$found" | wc -l | tr -d ' ')"
-    [ "$n" = 1 ] || action_fail "$file has $n different checksums for $key" 2
-    case "$found" in
-    *[!0-9a-fA-F]*) action_fail "$file: the checksum for $key is not a SHA-256: $found" 2 ;;
-    esac
-    [ "${#found}" = 64 ] || action_fail "$file: the checksum for $key is not a SHA-256: $found" 2
-    printf '%s' "$found" | tr 'A-F' 'a-f'
-}
-
 # Whether $1 looks like a release tag: v1, v1.2, v1.2.3, v1.2.3-rc.1. Branch names,
 # commit hashes and local-<hash> do not, and are never downloaded.
 is_release_tag() {
@@ -153,14 +130,46 @@ download() {
         --user-agent "escort-action" --output "$out" "$url" >&2
 }
 
+# What the action vouches for, in globals: RELEASE (the exact tag), ASSET, KEY
+# (`<release>/<asset>`) and EXPECTED (its SHA-256 in checksums.txt). Returns 1, with a
+# note, when there is none: not a release tag, no asset for this runner, no such line.
+vouched() {
+    local wanted="$1" target
+    RELEASE="" ASSET="" KEY="" EXPECTED=""
+    if ! is_release_tag "$wanted"; then
+        log "$wanted is not a release tag: no prebuilt escort"
+        return 1
+    fi
+    if ! target="$(release_target)"; then
+        log "no prebuilt escort for ${RUNNER_OS:-this OS}/$(tool_arch)"
+        return 1
+    fi
+    ASSET="escort-$target$EXE"
+    if [ ! -f "$CHECKSUMS" ]; then
+        log "no $CHECKSUMS: no prebuilt escort"
+        return 1
+    fi
+    # (set -e does not apply in here: vouched runs as an `if` condition.)
+    RELEASE="$(resolve_release "$wanted" "$CHECKSUMS" "$ASSET")" || exit $?
+    if [ -z "$RELEASE" ]; then
+        log "no release under $wanted in $CHECKSUMS for $ASSET: no prebuilt escort"
+        return 1
+    fi
+    KEY="$RELEASE/$ASSET"
+    EXPECTED="$(expected_checksum "$CHECKSUMS" "$KEY")" || exit $?
+    if [ -z "$EXPECTED" ]; then
+        log "no checksum for $KEY in $CHECKSUMS (this ref of the action predates that release, or it has no such asset): no prebuilt escort"
+        return 1
+    fi
+}
+
 # ---------------------------------------------------------------------------------------
-# The prebuilt release asset of escort version $1 for this runner, downloaded to path $2
-# and verified against the SHA-256 for it in the action's own checksums.txt (shipped with
-# the action, so a replaced release asset cannot pass).
+# The prebuilt release asset KEY (see vouched), downloaded to path $1 and verified against
+# EXPECTED from the action's own checksums.txt (shipped with the action, so a replaced
+# release asset cannot pass).
 #
-# Returns 1, with a note, when there is nothing to download or it could not be fetched
-# (not a release tag, no asset for this runner, no checksum line, no download location,
-# no curl, a failed download): install.sh then builds from source.
+# Returns 1, with a warning, when it could not be fetched (no download location, no curl,
+# a failed download): install.sh then builds from source.
 # A download whose SHA-256 differs is NOT a reason to fall back: it fails the step
 # (::error::, exit 3) and nothing is installed.
 #
@@ -172,32 +181,9 @@ download() {
 #                             <server>/<action repository>/releases/download: a mirror,
 #                             or GitHub Enterprise Server; assets are fetched from
 #                             <base>/<tag>/escort-<target>[.exe]
-#   ESCORT_CHECKSUMS          the checksums file instead of $GITHUB_ACTION_PATH/checksums.txt
-#                             (a mirror serving its own builds; escort's tests)
 # ---------------------------------------------------------------------------------------
 install_prebuilt() {
-    local version="$1" dest="$2" target asset key checksums expected base url part actual
-    if ! is_release_tag "$version"; then
-        log "$version is not a release tag: no prebuilt download"
-        return 1
-    fi
-    if ! target="$(release_target)"; then
-        log "no prebuilt escort for ${RUNNER_OS:-this OS}/$(tool_arch)"
-        return 1
-    fi
-    asset="escort-$target$EXE"
-    key="$version/$asset"
-    checksums="${ESCORT_CHECKSUMS:-$ACTION_DIR/checksums.txt}"
-    if [ ! -f "$checksums" ]; then
-        log "no $checksums: no prebuilt download"
-        return 1
-    fi
-    # (set -e does not apply in here: install_prebuilt runs as an `if` condition.)
-    expected="$(expected_checksum "$checksums" "$key")" || exit $?
-    if [ -z "$expected" ]; then
-        log "no checksum for $key in $checksums (this ref of the action predates that release, or it has no such asset): no prebuilt download"
-        return 1
-    fi
+    local dest="$1" base url part actual
     base="${ESCORT_DOWNLOAD_BASE:-}"
     if [ -z "$base" ]; then
         case "${ESCORT_ACTION_REPOSITORY:-}" in
@@ -209,7 +195,7 @@ install_prebuilt() {
         esac
         base="${ESCORT_SERVER_URL:-${GITHUB_SERVER_URL:-https://github.com}}/$ESCORT_ACTION_REPOSITORY/releases/download"
     fi
-    url="${base%/}/$version/$asset"
+    url="${base%/}/$KEY"
     if ! command -v curl >/dev/null 2>&1; then
         printf '::warning::%s\n' "$(escape_data "escort action: curl is not installed: cannot download $url")"
         return 1
@@ -226,14 +212,14 @@ install_prebuilt() {
     fi
     actual="$(sha256_of_stdin <"$part")" || actual=""
     [ -n "$actual" ] || { rm -f "$part"; rmdir "${dest%/*}" 2>/dev/null; action_fail "could not compute the SHA-256 of the download (no sha256sum or shasum)" 3; }
-    if [ "$actual" != "$expected" ]; then
+    if [ "$actual" != "$EXPECTED" ]; then
         rm -f "$part"
         rmdir "${dest%/*}" 2>/dev/null || true
-        action_fail "checksum mismatch for $url: SHA-256 $actual, but $checksums has $expected for $key. Not installing it, and not falling back: the release asset is not the one that was published." 3
+        action_fail "checksum mismatch for $url: SHA-256 $actual, but $CHECKSUMS has $EXPECTED for $KEY. Not installing it, and not falling back: the release asset is not the one that was published." 3
     fi
     chmod 755 "$part"
     mv -f "$part" "$dest"
-    log "downloaded $key, SHA-256 $actual verified"
+    log "downloaded $KEY, SHA-256 $actual verified"
 }
 
 # Build the action's own checkout with cargo; print the built binary's path.
@@ -267,6 +253,7 @@ store_in_cache() {
 }
 
 ACTION_DIR="${GITHUB_ACTION_PATH:?GITHUB_ACTION_PATH is not set: run this from action.yml}"
+CHECKSUMS="${ESCORT_CHECKSUMS:-$ACTION_DIR/checksums.txt}"
 EXE="$(exe_suffix)"
 ARCH="$(tool_arch)"
 WANTED="$(path_safe "${ESCORT_VERSION:-${ESCORT_ACTION_REF:-}}")"
@@ -277,52 +264,47 @@ bin=""
 version=""
 cache_dir() { printf '%s/escort/%s/%s' "$CACHE_ROOT" "$1" "$ARCH"; }
 
-# 1. The tool cache, under the wanted version (or, when none was named, the sources' one).
-[ -n "$WANTED" ] || WANTED="$(source_version)"
-if [ -n "$CACHE_ROOT" ] && usable "$(cache_dir "$WANTED")/escort$EXE"; then
-    bin="$(cache_dir "$WANTED")/escort$EXE"
-    version="$WANTED"
-    log "escort $version from the tool cache"
-fi
-
-# 2. The verified prebuilt release asset (a checksum mismatch exits here).
-if [ -z "$bin" ]; then
-    download_dir="$TEMP_ROOT/escort-download-$$"
-    download="$download_dir/escort$EXE"
-    if install_prebuilt "$WANTED" "$download"; then
-        if usable "$download"; then
-            version="$WANTED"
-            bin="$download"
-            if [ -n "$CACHE_ROOT" ]; then
-                store_in_cache "$download" "$(cache_dir "$version")"
-                bin="$(cache_dir "$version")/escort$EXE"
+# 1. A release the action vouches for: from the tool cache when the SHA-256 matches,
+#    else downloaded and verified (a checksum mismatch exits here).
+if [ -n "$WANTED" ] && vouched "$WANTED"; then
+    cached="$(cache_dir "$RELEASE")/escort$EXE"
+    if [ -n "$CACHE_ROOT" ] && [ -f "$cached" ]; then
+        if [ "$(sha256_of_stdin <"$cached")" = "$EXPECTED" ]; then
+            bin="$cached"
+            version="$RELEASE"
+            log "escort $RELEASE from the tool cache, SHA-256 $EXPECTED verified"
+        else
+            printf '::warning::%s\n' "$(escape_data "escort action: the tool cache's escort $RELEASE is not the release checksums.txt lists for $KEY: not running it, downloading the release instead")"
+        fi
+    fi
+    if [ -z "$bin" ]; then
+        download_dir="$TEMP_ROOT/escort-download-$$"
+        download="$download_dir/escort$EXE"
+        if install_prebuilt "$download"; then
+            if usable "$download"; then
+                version="$RELEASE"
+                bin="$download"
+                if [ -n "$CACHE_ROOT" ]; then
+                    store_in_cache "$download" "$(cache_dir "$version")"
+                    bin="$(cache_dir "$version")/escort$EXE"
+                    rm -rf "$download_dir"
+                fi
+            else
+                printf '::warning::%s\n' "$(escape_data "escort action: the downloaded escort $RELEASE (checksum verified) does not run on this runner")"
                 rm -rf "$download_dir"
             fi
-        else
-            printf '::warning::%s\n' "$(escape_data "escort action: the downloaded escort $WANTED (checksum verified) does not run on this runner")"
-            rm -rf "$download_dir"
         fi
     fi
 fi
 
-# 3. Build the action's own checkout.
+# 2. Build the action's own checkout, for this job only.
 if [ -z "$bin" ]; then
     version="$(source_version)"
     if [ "$version" != "$WANTED" ]; then
-        printf '::warning::%s\n' "$(escape_data "escort action: no prebuilt escort $WANTED for this runner; building the action's own checkout ($version) instead")"
+        printf '::warning::%s\n' "$(escape_data "escort action: no prebuilt escort ${WANTED:-release} for this runner; building the action's own checkout ($version) instead")"
     fi
-    if [ -n "$CACHE_ROOT" ] && usable "$(cache_dir "$version")/escort$EXE"; then
-        bin="$(cache_dir "$version")/escort$EXE"
-        log "escort $version from the tool cache"
-    else
-        built="$(install_from_source "$TEMP_ROOT/escort-build-$$")"
-        usable "$built" || action_fail "the escort that cargo built does not run" 3
-        bin="$built"
-        if [ -n "$CACHE_ROOT" ]; then
-            store_in_cache "$built" "$(cache_dir "$version")"
-            bin="$(cache_dir "$version")/escort$EXE"
-        fi
-    fi
+    bin="$(install_from_source "$TEMP_ROOT/escort-build-$$")"
+    usable "$bin" || action_fail "the escort that cargo built does not run" 3
 fi
 
 log "$("$bin" --version) ($version) at $bin"

@@ -51,13 +51,49 @@ is_true() {
     esac
 }
 
+# Every input but `version` (in pulumi/esc-action the Pulumi CLI's version), as its
+# INPUT_<NAME> variable is named.
+INPUT_NAMES="ENVIRONMENT TOKEN KEYS MASK EXPORT_ENVIRONMENT_VARIABLES OUTPUTS MANIFEST STRICT
+CLOUD_URL OIDC_AUTH OIDC_ORGANIZATION OIDC_REQUESTED_TOKEN_TYPE OIDC_SCOPE
+OIDC_TOKEN_EXPIRATION OIDC_EXPIRATION"
+
+# Each empty INPUT_<NAME> from the job's ESC_ACTION_<NAME>, the environment variable
+# pulumi/esc-action reads an input from when it is not given.
+read_inputs() {
+    local name input fallback
+    for name in $INPUT_NAMES; do
+        input="INPUT_$name"
+        fallback="ESC_ACTION_$name"
+        if [ -z "${!input:-}" ] && [ -n "${!fallback:-}" ]; then
+            export "$input=${!fallback}"
+        fi
+    done
+}
+
+# What `export-environment-variables` asks for, printed: `all`, `none`, or `mapping` (a
+# list of pulumi/esc-action's `FOO, BAR=BAZ, *` form, which is escort's --keys syntax).
+export_mode() {
+    case "$(printf '%s' "${INPUT_EXPORT_ENVIRONMENT_VARIABLES:-}" | tr '[:upper:]' '[:lower:]')" in
+    "" | true) printf 'all' ;;
+    false) printf 'none' ;;
+    *) printf 'mapping' ;;
+    esac
+}
+
+# The Pulumi Cloud API from the `cloud-url` input, when given.
+cloud_settings() {
+    if [ -n "${INPUT_CLOUD_URL:-}" ]; then
+        export ESC_API_URL="$INPUT_CLOUD_URL"
+    fi
+}
+
 # ESC_ENV and ESC_TOKEN from the inputs when given, else inherited from the job.
 # Masks the token escort will use before anything else is printed.
 esc_settings() {
     if [ -n "${INPUT_TOKEN:-}" ]; then
         export ESC_TOKEN="$INPUT_TOKEN"
     fi
-    unset INPUT_TOKEN
+    unset INPUT_TOKEN ESC_ACTION_TOKEN
     if [ -n "${ESC_TOKEN:-}" ]; then
         add_mask "$ESC_TOKEN"
     elif [ -n "${PULUMI_ACCESS_TOKEN:-}" ]; then
@@ -67,4 +103,5 @@ esc_settings() {
         export ESC_ENV="$INPUT_ENVIRONMENT"
     fi
     unset INPUT_ENVIRONMENT
+    cloud_settings
 }

@@ -1,31 +1,43 @@
 #!/usr/bin/env bash
 # The action's load step: `escort load --format github` with the flags from the inputs.
 #
-# Environment (set by action.yml from the inputs; never pasted into script text):
+# Environment (set by action.yml from the inputs; never pasted into script text; each
+# empty one read from ESC_ACTION_<NAME> as pulumi/esc-action does):
 #   INPUT_ENVIRONMENT  ESC environment; empty: $ESC_ENV as the job has it
 #   INPUT_TOKEN        ESC token; empty: $ESC_TOKEN (or $PULUMI_ACCESS_TOKEN) as the job has it
 #   INPUT_KEYS         --keys list (empty: every variable)
-#   INPUT_MASK         secrets | all
-#   INPUT_EXPORT       true | false: write $GITHUB_ENV
-#   INPUT_OUTPUTS      true | false: write $GITHUB_OUTPUT
+#   INPUT_MASK         secrets (empty) | all
+#   INPUT_EXPORT_ENVIRONMENT_VARIABLES
+#                      true (empty) | false: write $GITHUB_ENV; or a mapping list
+#                      (`FOO, BAR=BAZ, *`), which selects and names like --keys
+#   INPUT_OUTPUTS      true | false (empty): write $GITHUB_OUTPUT
+#   INPUT_CLOUD_URL    the Pulumi Cloud API (empty: $ESC_API_URL, else Pulumi Cloud)
 # Exit code: escort's (2 usage or configuration, 3 ESC refused or unreachable).
 set -euo pipefail
 
 # shellcheck source=scripts/action/lib.sh
 . "${BASH_SOURCE[0]%/*}/lib.sh"
 
+read_inputs
 esc_settings
 
 # `--flag=value`: a value that starts with `-` stays a value.
 args=(load --format github "--mask=${INPUT_MASK:-secrets}")
-if [ -n "${INPUT_KEYS:-}" ]; then
-    args+=("--keys=$INPUT_KEYS")
+keys="${INPUT_KEYS:-}"
+case "$(export_mode)" in
+none) args+=(--no-export) ;;
+mapping)
+    if [ -n "$keys" ]; then
+        action_fail "give the variables either in \`keys\` or as a mapping in \`export-environment-variables\`, not both"
+    fi
+    keys="$INPUT_EXPORT_ENVIRONMENT_VARIABLES"
+    ;;
+esac
+if [ -n "$keys" ]; then
+    args+=("--keys=$keys")
 fi
 if is_true outputs "${INPUT_OUTPUTS:-}" false; then
     args+=(--outputs)
-fi
-if ! is_true export-environment-variables "${INPUT_EXPORT:-}" true; then
-    args+=(--no-export)
 fi
 
 exec escort "${args[@]}"

@@ -1,8 +1,12 @@
 //! `escort init`: start a project. Writes a starter `escort.toml`, the
 //! `.env.example` that `escort template` makes from it, a workflow that runs
-//! the smoke check through the action, a devcontainer for Codespaces, and the
-//! `.gitignore` entries that keep `.env` files out of git. The starter texts
-//! are in `templates/`.
+//! the smoke check through the action, a devcontainer for Codespaces (with
+//! escort's Dev Container Feature), and the `.gitignore` entries that keep
+//! `.env` files out of git. The starter texts are in `templates/`.
+//!
+//! The workflow and the devcontainer go to the git root (where GitHub and
+//! Codespaces look for them), told where the project is when `--dir` names a
+//! directory below it.
 //!
 //! Nothing is overwritten without `--force`: existing files are named and
 //! nothing is written (exit 2). Two files hold the user's own settings and are
@@ -25,11 +29,8 @@ const EXAMPLE_PATH: &str = ".env.example";
 const WORKFLOW_PATH: &str = ".github/workflows/secrets-check.yml";
 const DEVCONTAINER_PATH: &str = ".devcontainer/devcontainer.json";
 const GITIGNORE_PATH: &str = ".gitignore";
-
-/// What a Codespace runs at each start: `.env` from ESC for the app to read
-/// (a postStartCommand runs in a shell of its own, so it cannot `eval` exports
-/// into the terminals), then the check, which still reports when ESC is down.
-const POST_START: &str = "escort load --format dotenv --output .env; escort check";
+/// Where escort is published, when the package does not say.
+const PLACEHOLDER: &str = "OWNER/escort";
 
 /// `.env` files hold real values; `.env.example` holds none and is committed.
 const IGNORED: [&str; 2] = [".env", ".env.*"];
@@ -52,10 +53,13 @@ pub fn init(args: InitArgs) -> Result<u8> {
         return Err(error::usage(format!("--dir {}: no such directory", dir.display())));
     }
     let at = |rel: &str| if dir == Path::new(".") { PathBuf::from(rel) } else { dir.join(rel) };
+    let root = git_root(dir)?;
+    let at_root = |rel: &str| if root == Path::new(".") { PathBuf::from(rel) } else { root.join(rel) };
+    let project = project_path(dir, &root)?;
+    let workflow = at_root(WORKFLOW_PATH);
 
-    let replaced: Vec<PathBuf> = [MANIFEST_PATH, EXAMPLE_PATH, WORKFLOW_PATH]
+    let replaced: Vec<PathBuf> = [at(MANIFEST_PATH), at(EXAMPLE_PATH), workflow.clone()]
         .into_iter()
-        .map(at)
         .filter(|p| p.symlink_metadata().is_ok())
         .collect();
     if !replaced.is_empty() && !args.force {
@@ -84,17 +88,18 @@ pub fn init(args: InitArgs) -> Result<u8> {
     write(&example, &template::render(&starter))?;
     written(&example);
 
-    let workflow = at(WORKFLOW_PATH);
-    write(&workflow, &WORKFLOW.replace("@ESCORT_ACTION@", &action.uses))?;
+    write(&workflow, &workflow_text(&action.uses, &project))?;
     written(&workflow);
 
     let mut naming_escort = vec![workflow.display().to_string()];
 
-    let devcontainer = at(DEVCONTAINER_PATH);
+    let devcontainer = at_root(DEVCONTAINER_PATH);
+    let options = feature_options(&project);
     if devcontainer.symlink_metadata().is_ok() {
-        advise_devcontainer(&devcontainer)?;
+        advise_devcontainer(&devcontainer, &action.feature, &options)?;
     } else {
-        let text = DEVCONTAINER.replace("@ESCORT_INSTALL@", &action.install).replace("@ESCORT_POST_START@", POST_START);
+        let text =
+            DEVCONTAINER.replace("@ESCORT_FEATURE@", &action.feature).replace("@ESCORT_FEATURE_OPTIONS@", &options);
         write(&devcontainer, &text)?;
         written(&devcontainer);
         naming_escort.push(devcontainer.display().to_string());
@@ -115,13 +120,14 @@ pub fn init(args: InitArgs) -> Result<u8> {
 
     if !action.known {
         ui::warn(&format!(
-            "replace OWNER/escort in {} with the GitHub repository escort comes from",
+            "replace {PLACEHOLDER} in {} with the GitHub repository escort comes from (in lower case in ghcr.io/...)",
             naming_escort.join(" and ")
         ));
     }
     ui::note(
-        "next: edit escort.toml, then store ESC_ENV and ESC_TOKEN as repository secrets for Actions and \
-         Codespaces (escort set github:OWNER/REPO ESC_TOKEN [--app codespaces])",
+        "next: edit escort.toml; for Actions set the repository variables ESC_ENV and PULUMI_ORG (OIDC; or \
+         the secret ESC_TOKEN instead), for Codespaces the secrets ESC_ENV and ESC_TOKEN \
+         (escort set github:OWNER/REPO ESC_TOKEN --app codespaces)",
     );
     Ok(0)
 }
@@ -134,30 +140,79 @@ fn write(path: &Path, text: &str) -> Result<()> {
     files::write_atomic(path, text.as_bytes())
 }
 
+/// The git root above `dir` (the nearest directory with a `.git`), as a path
+/// to show (relative when `dir` is); `dir` itself outside a git repository.
+fn git_root(dir: &Path) -> Result<PathBuf> {
+    let has_git = |d: &Path| d.join(".git").symlink_metadata().is_ok();
+    let lexical = dir.ancestors().map(|d| if d.as_os_str().is_empty() { Path::new(".") } else { d });
+    if let Some(found) = lexical.clone().find(|d| has_git(d)) {
+        return Ok(found.to_path_buf());
+    }
+    let outermost = lexical.last().unwrap_or(dir);
+    let absolute = outermost.canonicalize().with_context(|| format!("could not resolve {}", outermost.display()))?;
+    Ok(absolute.ancestors().skip(1).find(|d| has_git(d)).map_or_else(|| dir.to_path_buf(), Path::to_path_buf))
+}
+
+/// Where `dir` is below `root`, `/`-separated; empty when they are the same.
+fn project_path(dir: &Path, root: &Path) -> Result<String> {
+    let resolve = |p: &Path| p.canonicalize().with_context(|| format!("could not resolve {}", p.display()));
+    let (dir, root) = (resolve(dir)?, resolve(root)?);
+    let below = dir.strip_prefix(&root).unwrap_or(Path::new(""));
+    let parts: Vec<String> = below.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+    Ok(parts.join("/"))
+}
+
+/// The workflow for a project at `project` below the git root: its run steps
+/// work there, and the action checks its manifest.
+fn workflow_text(uses: &str, project: &str) -> String {
+    let (defaults, manifest) = if project.is_empty() {
+        (String::new(), MANIFEST_PATH.to_string())
+    } else {
+        let quoted = yaml_string(project);
+        (
+            format!("    defaults:\n      run:\n        working-directory: {quoted}\n"),
+            yaml_string(&format!("{project}/{MANIFEST_PATH}")),
+        )
+    };
+    WORKFLOW.replace("@ESCORT_ACTION@", uses).replace("@DEFAULTS@", &defaults).replace("@MANIFEST@", &manifest)
+}
+
+/// A YAML scalar for any path: a JSON string is a YAML double-quoted one.
+fn yaml_string(text: &str) -> String {
+    serde_json::to_string(text).expect("a string serializes")
+}
+
+/// The Feature's options for a project at `project` below the workspace.
+fn feature_options(project: &str) -> String {
+    if project.is_empty() { "{}".to_string() } else { serde_json::json!({ "directory": project }).to_string() }
+}
+
 /// An existing devcontainer.json is JSON with comments, the user's own: say
 /// what to add rather than edit it. On stdout, as init's one result to act on.
-fn advise_devcontainer(path: &Path) -> Result<()> {
+fn advise_devcontainer(path: &Path, feature: &str, options: &str) -> Result<()> {
     let text = std::fs::read_to_string(path).with_context(|| format!("could not read {}", path.display()))?;
-    if text.contains("escort ") {
+    if text.contains("/escort/escort:") || text.contains("escort ") {
         ui::note(&format!("left {} as is: it already runs escort", path.display()));
     } else {
         crate::output::line(format!(
-            "{} exists and was left as is. To write .env from ESC at each start of a Codespace, add\n\
-             (with escort installed in the container, and ESC_ENV, ESC_TOKEN as Codespaces secrets):\n  \
-             \"postStartCommand\": \"{POST_START}\"",
+            "{} exists and was left as is. To install escort and merge ESC into .env at each start of a \
+             Codespace, add the Feature to its \"features\"\n(with ESC_ENV, ESC_TOKEN as Codespaces secrets):\n  \
+             \"{feature}\": {options}",
             path.display()
         ))?;
     }
     Ok(())
 }
 
-/// Where the action and the source of escort live: `OWNER/NAME` from the
+/// Where the action and the Feature are published: `OWNER/NAME` from the
 /// package's GitHub repository URL, else a placeholder the user must replace.
+/// Both by the moving major tag the release workflow keeps on the newest
+/// release (`@v1`, `:1`).
 struct Action {
-    /// `OWNER/NAME@vVERSION`, for a workflow's `uses:`.
+    /// `OWNER/NAME@vMAJOR`, for a workflow's `uses:`.
     uses: String,
-    /// A shell command that installs this version of escort.
-    install: String,
+    /// `ghcr.io/OWNER/NAME/escort:MAJOR`, for a devcontainer's `features`.
+    feature: String,
     known: bool,
 }
 
@@ -168,12 +223,19 @@ impl Action {
             .strip_prefix("https://github.com/")
             .map(|r| r.trim_end_matches('/').trim_end_matches(".git"))
             .filter(|r| r.split('/').count() == 2 && !r.split('/').any(str::is_empty));
-        let known = repo.is_some();
-        let repo = repo.unwrap_or("OWNER/escort");
-        Action {
-            uses: format!("{repo}@v{version}"),
-            install: format!("cargo install --locked --git https://github.com/{repo} --tag v{version} escort"),
-            known,
+        let major = version.split('.').next().unwrap_or(version);
+        match repo {
+            // Container registry names are lower case.
+            Some(repo) => Action {
+                uses: format!("{repo}@v{major}"),
+                feature: format!("ghcr.io/{}/escort:{major}", repo.to_lowercase()),
+                known: true,
+            },
+            None => Action {
+                uses: format!("{PLACEHOLDER}@v{major}"),
+                feature: format!("ghcr.io/{PLACEHOLDER}/escort:{major}"),
+                known: false,
+            },
         }
     }
 }
@@ -241,15 +303,16 @@ mod tests {
 
     #[test]
     fn the_action_comes_from_the_package_repository() {
-        let a = Action::of("https://github.com/acme/escort", "1.2.3");
+        let a = Action::of("https://github.com/Acme/escort", "1.2.3");
         assert!(a.known);
-        assert_eq!(a.uses, "acme/escort@v1.2.3");
-        assert_eq!(a.install, "cargo install --locked --git https://github.com/acme/escort --tag v1.2.3 escort");
-        assert_eq!(Action::of("https://github.com/acme/escort.git/", "1.2.3").uses, "acme/escort@v1.2.3");
+        assert_eq!(a.uses, "Acme/escort@v1");
+        assert_eq!(a.feature, "ghcr.io/acme/escort/escort:1", "OCI names are lower case");
+        assert_eq!(Action::of("https://github.com/acme/escort.git/", "1.2.3").uses, "acme/escort@v1");
         for unknown in ["", "https://gitlab.com/acme/escort", "https://github.com/acme", "https://github.com/a/b/c"] {
             let a = Action::of(unknown, "0.1.0");
             assert!(!a.known, "{unknown}");
-            assert_eq!(a.uses, "OWNER/escort@v0.1.0");
+            assert_eq!(a.uses, "OWNER/escort@v0");
+            assert_eq!(a.feature, "ghcr.io/OWNER/escort/escort:0");
         }
     }
 }

@@ -316,7 +316,7 @@ fn runner_os_arch() -> (&'static str, &'static str) {
     (os, arch)
 }
 
-fn escort_bin() -> PathBuf {
+pub(crate) fn escort_bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin("escort")
 }
 
@@ -512,6 +512,26 @@ const DATABASE_URL: &str = "postgres://app:p%40ss%word@db.internal:5432/app";
 const API_KEY: &str = "sk-live-a1b2c3d4e5f6g7h8i9j0";
 const MULTI: &str = "-----BEGIN KEY-----\r\nMIIB line two\nEOF\n::warning::not a command\n-----END KEY-----";
 
+/// The action's inputs, as README.md documents them.
+const INPUTS: [&str; 16] = [
+    "environment",
+    "token",
+    "keys",
+    "mask",
+    "export-environment-variables",
+    "outputs",
+    "manifest",
+    "strict",
+    "version",
+    "cloud-url",
+    "oidc-auth",
+    "oidc-organization",
+    "oidc-requested-token-type",
+    "oidc-scope",
+    "oidc-token-expiration",
+    "oidc-expiration",
+];
+
 fn action() -> Action {
     parse_action(&common::read(&common::repo().join("action.yml"))).unwrap()
 }
@@ -537,11 +557,14 @@ fn fake_esc() -> Fake {
     }))
 }
 
-/// A runner with the fake's URL in the job's environment and escort in the tool cache
-/// under `version`.
-fn runner_for(fake: &Fake, version: &str) -> Runner {
+/// A runner with the fake's URL in the job's environment, and escort in the tool cache as
+/// release `release` (exact: v1.0.0), vouched for by the checksums the action is given.
+fn runner_for(fake: &Fake, release: &str) -> Runner {
     let mut r = Runner::new();
-    r.seed_cache(version);
+    r.seed_cache(release);
+    let sha = sha256_hex(&escort_bytes());
+    let sums = write_checksums(&r, &[(&format!("{release}/escort-{}", release_target()), &sha)]);
+    r.set_env("ESCORT_CHECKSUMS", sums.to_str().unwrap());
     r.set_env("ESC_API_URL", &fake.url);
     r
 }
@@ -600,25 +623,22 @@ fn action_yml_passes_the_lint_and_declares_the_spec_inputs() {
     let problems = lint(&action);
     assert!(problems.is_empty(), "action.yml: {problems:#?}");
 
-    let want = [
-        ("environment", ""),
-        ("token", ""),
-        ("keys", ""),
-        ("mask", "secrets"),
-        ("export-environment-variables", "true"),
-        ("outputs", "false"),
-        ("manifest", ""),
-        ("strict", "false"),
-        ("version", ""),
-        ("oidc-organization", ""),
-        ("oidc-requested-token-type", "organization"),
-        ("oidc-scope", ""),
-        ("oidc-expiration", ""),
-    ];
-    for (name, default) in want {
+    // Every default is empty: the scripts apply the documented ones, after falling back to
+    // ESC_ACTION_<NAME> as pulumi/esc-action does.
+    let want = INPUTS;
+    for name in want {
         let input = action.inputs.iter().find(|i| i.name == name).unwrap_or_else(|| panic!("no input {name}"));
-        assert_eq!(input.default, default, "default of {name}");
+        assert_eq!(input.default, "", "default of {name}");
     }
+    // lib.sh's list of the inputs read from ESC_ACTION_<NAME>: all but `version`.
+    let lib = common::read(&common::repo().join("scripts/action/lib.sh"));
+    let list = lib.split("INPUT_NAMES=\"").nth(1).and_then(|l| l.split('"').next()).expect("INPUT_NAMES in lib.sh");
+    let mut listed: Vec<String> = list.split_whitespace().map(String::from).collect();
+    let mut inputs: Vec<String> =
+        want.iter().filter(|n| **n != "version").map(|n| n.to_uppercase().replace('-', "_")).collect();
+    listed.sort();
+    inputs.sort();
+    assert_eq!(listed, inputs);
     assert_eq!(action.inputs.len(), want.len(), "inputs: {:?}", action.inputs);
     let outputs: Vec<&str> = action.outputs.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(outputs, ["values", "path", "version"]);
@@ -734,8 +754,9 @@ fn loads_into_github_env_with_masks_first() {
     assert_eq!(load.output_file, "", "no outputs unless asked");
     assert_no_leak(&run, &[API_KEY, DATABASE_URL, MULTI, TOKEN]);
 
-    // No manifest: no check. No outputs asked: `values` is an empty object.
-    assert_eq!(run.step("check").code, None);
+    // No manifest: no check (the step does nothing). No outputs asked: `values` is `{}`.
+    let check = run.step("check");
+    assert_eq!((check.code, check.stdout.as_str(), check.stderr.as_str()), (Some(0), "", ""));
     assert_eq!(serde_json::from_str::<Json>(&run.outputs["values"]).unwrap(), json!({}));
 
     // The request used the token and the environment it was given.
@@ -746,7 +767,7 @@ fn loads_into_github_env_with_masks_first() {
 #[test]
 fn environment_and_token_default_to_the_jobs_esc_env_and_esc_token() {
     let esc = fake_esc();
-    let mut r = runner_for(&esc, "v1");
+    let mut r = runner_for(&esc, "v1.0.0");
     r.set_env("ESC_ENV", ENV);
     r.set_env("ESC_TOKEN", TOKEN);
     let run = r.run_action(&action(), &[("version", "v1")]);
@@ -759,7 +780,7 @@ fn environment_and_token_default_to_the_jobs_esc_env_and_esc_token() {
 #[test]
 fn keys_mask_all_outputs_and_no_export() {
     let esc = fake_esc();
-    let mut r = runner_for(&esc, "v1");
+    let mut r = runner_for(&esc, "v1.0.0");
     let run = r.run_action(
         &action(),
         &[
@@ -790,7 +811,7 @@ fn keys_mask_all_outputs_and_no_export() {
 #[test]
 fn a_bad_token_fails_the_step_and_exports_nothing() {
     let esc = fake_esc();
-    let mut r = runner_for(&esc, "v1");
+    let mut r = runner_for(&esc, "v1.0.0");
     let before = r.env.clone();
     let run = r.run_action(
         &action(),
@@ -810,7 +831,7 @@ fn a_bad_token_fails_the_step_and_exports_nothing() {
 #[test]
 fn a_bad_input_fails_with_a_clear_error() {
     let esc = fake_esc();
-    let mut r = runner_for(&esc, "v1");
+    let mut r = runner_for(&esc, "v1.0.0");
     let run = r.run_action(&action(), &[("environment", ENV), ("token", TOKEN), ("version", "v1"), ("outputs", "yes")]);
     let load = run.step("load");
     assert_eq!(load.code, Some(2), "{}", run.explain());
@@ -834,22 +855,7 @@ fn inputs_with_shell_metacharacters_are_passed_literally() {
             "A,$(touch {c}-a),`touch {c}-b`,B;touch {c}-c\n'; touch {c}-d; '\"; touch {c}-e; \"|| touch {c}-f &&${{IFS}}x"
         )
     };
-    let inputs = [
-        "environment",
-        "token",
-        "keys",
-        "mask",
-        "export-environment-variables",
-        "outputs",
-        "manifest",
-        "strict",
-        "version",
-        "oidc-organization",
-        "oidc-requested-token-type",
-        "oidc-scope",
-        "oidc-expiration",
-    ];
-    for input in inputs {
+    for input in INPUTS {
         let p = payload(input);
         let mut given = vec![("environment", ENV), ("token", TOKEN), ("version", "v1")];
         given.retain(|(k, _)| *k != input);
@@ -860,7 +866,7 @@ fn inputs_with_shell_metacharacters_are_passed_literally() {
             given.push(("oidc-organization", "acme"));
         }
         given.push((input, &p));
-        let mut r = runner_for(&esc, "v1");
+        let mut r = runner_for(&esc, "v1.0.0");
         let run = r.run_action(&action(), &given);
         for suffix in ["a", "b", "c", "d", "e", "f"] {
             let c = format!("{}-{suffix}", canary(input).display());
@@ -905,15 +911,15 @@ fn inputs_with_shell_metacharacters_are_passed_literally() {
         }
     }
 
-    // A shorter version payload is filed under a path-safe name.
+    // A shorter version payload: not a release tag, so the action's own checkout is built.
     let c = canary("short");
     let p = format!("v1$(touch {c}-a)`touch {c}-b`;touch {c}-c", c = c.display());
-    let safe: String =
-        p.chars().map(|c| if c.is_ascii_alphanumeric() || "._+-".contains(c) { c } else { '_' }).collect();
-    let mut r = runner_for(&esc, &safe);
+    let mut r = runner_for(&esc, "v1.0.0");
+    let builds = fake_cargo(&mut r);
     let run = r.run_action(&action(), &[("environment", ENV), ("token", TOKEN), ("version", &p)]);
     assert!(!run.failed, "{}", run.explain());
-    assert_eq!(run.outputs["version"], safe);
+    assert_eq!(common::read(&builds).lines().count(), 1, "built from source");
+    assert!(run.outputs["version"].starts_with("local-"), "{}", run.outputs["version"]);
     for suffix in ["a", "b", "c"] {
         assert!(!Path::new(&format!("{}-{suffix}", c.display())).exists(), "version: the payload ran");
     }
@@ -926,7 +932,7 @@ fn manifest_runs_the_check_after_loading() {
         panic!("escort check is not there yet");
     }
     let esc = fake_esc();
-    let mut r = runner_for(&esc, "v1");
+    let mut r = runner_for(&esc, "v1.0.0");
     std::fs::write(
         r.workspace.join("escort.toml"),
         "sources = [\"esc\", \"env\"]\n[secrets.API_KEY]\nprefix = \"sk-\"\n[secrets.LOG_LEVEL]\nsecret = false\n",
@@ -948,24 +954,36 @@ fn manifest_runs_the_check_after_loading() {
     assert_eq!(run.step("check").code, Some(1), "{}", run.explain());
     assert!(run.step("check").stdout.contains("NOT_THERE") || run.step("check").stderr.contains("NOT_THERE"));
 
-    // ESC answers the load, then refuses: the check goes on with the job's environment
-    // (where the load put the values), and fails only when strict.
+    // One open per run: the check reads what the load exported, so ESC refusing after
+    // the load changes nothing, even when strict.
+    let opens = || {
+        let is_open = |q: &Json| q["method"] == "POST" && q["path"].as_str().is_some_and(|p| p.ends_with("/open"));
+        esc.requests().iter().filter(|q| is_open(q)).count()
+    };
     let refuse_after_load = json!([
         {"op": "open", "status": null, "times": 1},
         {"op": "open", "status": 401, "times": -1}
     ]);
     esc.set_faults(refuse_after_load.clone());
-    let run = r.run_action(&action(), &with(&[("manifest", "escort.toml")]));
-    assert!(!run.failed, "not strict: {}", run.explain());
-    esc.set_faults(refuse_after_load);
+    let before = opens();
     let run = r.run_action(&action(), &with(&[("manifest", "escort.toml"), ("strict", "true")]));
+    assert!(!run.failed, "{}", run.explain());
+    assert_eq!(opens(), before + 1, "one open per run");
+
+    // Not exported: the check opens ESC itself (the manifest's sources), and strict fails
+    // when ESC refuses then.
+    esc.set_faults(refuse_after_load);
+    let run = r.run_action(
+        &action(),
+        &with(&[("manifest", "escort.toml"), ("strict", "true"), ("export-environment-variables", "false")]),
+    );
     assert!(run.failed);
     assert_eq!(run.step("check").code, Some(3), "strict: {}", run.explain());
 }
 
-/// No tool-cache entry: install.sh builds the action's checkout with `cargo install`
-/// (debug profile, this suite's target dir: the compiled dependencies are reused), files
-/// it in the tool cache, and the next job on the runner finds it there.
+/// No release to install: install.sh builds the action's checkout with `cargo install`
+/// (debug profile, this suite's target dir: the compiled dependencies are reused) into
+/// RUNNER_TEMP, for this job only.
 #[test]
 fn installs_with_cargo_when_the_tool_cache_is_empty() {
     let esc = fake_esc();
@@ -982,23 +1000,24 @@ fn installs_with_cargo_when_the_tool_cache_is_empty() {
     let version = run.outputs["version"].clone();
     assert!(version.starts_with("local-") && version.len() == "local-".len() + 16, "{version}");
     let dir = r.cache_dir(&version);
-    assert!(dir.join("escort").is_file());
-    assert!(dir.with_extension("complete").is_file(), "marked complete like @actions/tool-cache");
-    assert_eq!(run.step("install").path_file, format!("{}\n", dir.display()));
+    assert!(!dir.exists(), "a build from source is not kept in the shared tool cache");
+    assert!(run.step("install").path_file.starts_with(&r.temp.display().to_string()), "{}", run.explain());
     assert_eq!(parse_env(&run.step("load").env_file), pairs(&[("LOG_LEVEL", "debug")]));
 
-    // A later job on the same runner (same tool cache): no build.
+    // A later job on the same runner (same tool cache): built again, since nothing
+    // could vouch for a build kept in the shared cache (f03).
     let mut again = Runner::new();
     again.set_env("ESC_API_URL", &esc.url);
     again.set_env("RUNNER_TOOL_CACHE", r.tool_cache.to_str().unwrap());
-    again.set_env("CARGO_TARGET_DIR", "/nonexistent/escort-must-not-build");
+    let builds = fake_cargo(&mut again);
     let run = again.run_action(&action(), &given);
     assert!(!run.failed, "{}", run.explain());
-    assert!(run.step("install").stderr.contains("from the tool cache"), "{}", run.explain());
+    assert!(!run.step("install").stderr.contains("from the tool cache"), "{}", run.explain());
+    assert_eq!(common::read(&builds).lines().count(), 1);
     assert_eq!(run.outputs["version"], version);
 
-    // A version with no prebuilt binary (none exist yet): a warning, and the build of
-    // the action's own checkout (here: from the cache) under its own version.
+    // A version with no prebuilt binary: a warning, and the build of the action's own
+    // checkout under its own version.
     let run = again.run_action(&action(), &[("version", "v9.9.9"), ("environment", ENV), ("token", TOKEN)]);
     assert!(!run.failed, "{}", run.explain());
     assert!(
@@ -1007,6 +1026,7 @@ fn installs_with_cargo_when_the_tool_cache_is_empty() {
         run.explain()
     );
     assert_eq!(run.outputs["version"], version);
+    assert_eq!(common::read(&builds).lines().count(), 2);
 }
 
 /// OIDC: the login step exchanges the job's ID token, and the load step uses the
@@ -1014,7 +1034,7 @@ fn installs_with_cargo_when_the_tool_cache_is_empty() {
 #[test]
 fn oidc_login_needs_no_stored_token() {
     let esc = fake_esc();
-    let mut r = runner_for(&esc, "v1");
+    let mut r = runner_for(&esc, "v1.0.0");
     r.set_env("ACTIONS_ID_TOKEN_REQUEST_URL", &format!("{}/_actions/idtoken?api-version=2.0", esc.url));
     r.set_env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", REQUEST_TOKEN);
     let run = r.run_action(
@@ -1030,7 +1050,7 @@ fn oidc_login_needs_no_stored_token() {
     assert!(!run.all_output().contains(ID_TOKEN), "the ID token is never shown");
 
     // Without the id-token permission the step fails and says why.
-    let mut r = runner_for(&esc, "v1");
+    let mut r = runner_for(&esc, "v1.0.0");
     let run = r.run_action(&action(), &[("environment", ENV), ("version", "v1"), ("oidc-organization", "acme")]);
     assert_eq!(run.step("login").code, Some(2), "{}", run.explain());
     assert!(run.step("login").stderr.contains("id-token: write"), "{}", run.explain());
@@ -1042,11 +1062,11 @@ fn oidc_login_needs_no_stored_token() {
 
 /// A static file server on 127.0.0.1 (Python's http.server) serving a temporary
 /// directory, which logs each request it answers as `GET /path 200`; stopped on drop.
-struct FileServer {
+pub(crate) struct FileServer {
     child: std::process::Child,
     // Held open: the server exits when its stdin closes, even if the test is killed.
     _stdin: std::process::ChildStdin,
-    url: String,
+    pub(crate) url: String,
     root: tempfile::TempDir,
     log: PathBuf,
 }
@@ -1067,7 +1087,7 @@ sys.stdin.read()
 "#;
 
 impl FileServer {
-    fn start() -> FileServer {
+    pub(crate) fn start() -> FileServer {
         use std::io::BufRead;
         let root = tempfile::tempdir().unwrap();
         let log = root.path().join(".requests");
@@ -1089,14 +1109,14 @@ impl FileServer {
     }
 
     /// Serve `bytes` at `path` (relative to the root).
-    fn put(&self, path: &str, bytes: &[u8]) {
+    pub(crate) fn put(&self, path: &str, bytes: &[u8]) {
         let file = self.root.path().join(path);
         std::fs::create_dir_all(file.parent().unwrap()).unwrap();
         std::fs::write(file, bytes).unwrap();
     }
 
     /// The requests answered so far: `GET /path STATUS`.
-    fn requests(&self) -> Vec<String> {
+    pub(crate) fn requests(&self) -> Vec<String> {
         common::read(&self.log).lines().map(String::from).collect()
     }
 }
@@ -1119,7 +1139,7 @@ fn release_target() -> &'static str {
     }
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     let tool = if Command::new("sha256sum").arg("--version").output().is_ok() {
         vec!["sha256sum"]
     } else {
@@ -1162,17 +1182,40 @@ fn write_checksums(r: &Runner, entries: &[(&str, &str)]) -> PathBuf {
     path
 }
 
-/// Make `cargo` fail loudly on this runner: a step that falls back to building shows it.
-fn forbid_cargo(r: &mut Runner) {
-    let bin = r._dir.path().join("no-cargo");
+/// An executable script at `path`.
+pub(crate) fn write_executable(path: &Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// A `cargo` running `script`, first on this runner's PATH.
+fn put_cargo(r: &mut Runner, dir: &str, script: &str) {
+    let bin = r._dir.path().join(dir);
     std::fs::create_dir_all(&bin).unwrap();
-    let cargo = bin.join("cargo");
-    std::fs::write(&cargo, "#!/bin/sh\necho 'escort test: cargo must not run here' >&2\nexit 97\n").unwrap();
-    let mut perms = std::fs::metadata(&cargo).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
-    std::fs::set_permissions(&cargo, perms).unwrap();
+    write_executable(&bin.join("cargo"), script);
     let path = format!("{}:{}", bin.display(), r.env.get("PATH").cloned().unwrap_or_default());
     r.set_env("PATH", &path);
+}
+
+/// Make `cargo` fail loudly on this runner: a step that falls back to building shows it.
+fn forbid_cargo(r: &mut Runner) {
+    put_cargo(r, "no-cargo", "#!/bin/sh\necho 'escort test: cargo must not run here' >&2\nexit 97\n");
+}
+
+/// A `cargo` on this runner whose `cargo install --root DIR` puts the escort this suite
+/// built at DIR/bin/escort in an instant; returns the file where each call adds a line.
+fn fake_cargo(r: &mut Runner) -> PathBuf {
+    let log = r._dir.path().join("cargo-calls");
+    std::fs::write(&log, "").unwrap();
+    let script = format!(
+        "#!/bin/sh\necho \"$*\" >> '{log}'\nwhile [ \"$1\" != --root ]; do shift; done\n\
+         mkdir -p \"$2/bin\" && cp '{escort}' \"$2/bin/escort\"\n",
+        log = log.display(),
+        escort = escort_bin().display()
+    );
+    put_cargo(r, "fake-cargo", &script);
+    log
 }
 
 /// Leftovers of a download in RUNNER_TEMP.
@@ -1287,17 +1330,14 @@ fn a_missing_asset_falls_back_to_building() {
     assert!(install.stderr.contains("building escort from"), "{}", run.explain());
     let requests = server.requests();
     assert!(!requests.is_empty() && requests.iter().all(|q| *q == format!("GET /v1.2.3/{asset} 404")), "{requests:?}");
-    let version = &run.outputs["version"];
-    assert!(version.starts_with("local-"), "{version}");
-    assert!(r.cache_dir(version).join("escort").is_file());
-    assert!(!r.cache_dir("v1.2.3").exists(), "nothing filed under the version that was not downloaded");
+    assert!(run.outputs["version"].starts_with("local-"), "{}", run.outputs["version"]);
+    assert!(!r.tool_cache.join("escort").exists(), "a build from source is not kept in the shared cache");
     assert_eq!(download_leftovers(&r), Vec::<PathBuf>::new());
 }
 
 /// Only release tags with a line in checksums.txt are downloaded: a branch, a commit, a
 /// local-<hash>, a tag the action's checksums.txt does not list, or no known download
-/// location go to the fallback (here: the tool cache entry of the action's own ref)
-/// without a request.
+/// location go to the fallback (the build of the action's own checkout) without a request.
 #[test]
 fn no_download_without_a_release_tag_a_checksum_and_a_location() {
     let server = FileServer::start();
@@ -1314,10 +1354,9 @@ fn no_download_without_a_release_tag_a_checksum_and_a_location() {
     let entries: Vec<(&str, &str)> = entries.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
 
     let mut r = Runner::new();
-    forbid_cargo(&mut r);
+    let builds = fake_cargo(&mut r);
     let sums = write_checksums(&r, &entries);
     r.github.insert("action_ref".into(), "feature-x".into());
-    r.seed_cache("feature-x");
     let base = [("ESCORT_DOWNLOAD_BASE", server.url.clone()), ("ESCORT_CHECKSUMS", sums.display().to_string())];
     // (version, the job's download settings, the note install.sh gives)
     type Case<'a> = (&'a str, &'a [(&'a str, String)], String);
@@ -1342,10 +1381,11 @@ fn no_download_without_a_release_tag_a_checksum_and_a_location() {
         let install = run.step("install");
         assert!(install.stderr.contains(&note), "{version}: {}", run.explain());
         assert!(install.stdout.contains(&format!("::warning::escort action: no prebuilt escort {version}")));
-        assert!(install.stderr.contains("escort feature-x from the tool cache"), "{version}: {}", run.explain());
+        assert!(install.stderr.contains("building escort from"), "{version}: {}", run.explain());
         assert_eq!(run.outputs["version"], "feature-x");
         assert_eq!(server.requests(), Vec::<String>::new(), "{version}: no download");
     }
+    assert_eq!(common::read(&builds).lines().count(), 5);
 }
 
 /// The action's checksums.txt: comments, and lines `<sha256>  <tag>/escort-<target>[.exe]`
@@ -1370,4 +1410,211 @@ fn checksums_txt_is_well_formed() {
         assert!(targets.iter().any(|t| file == format!("escort-{t}")), "unknown asset in {line:?}");
         assert!(seen.insert(key.to_string()), "{key} listed twice");
     }
+}
+
+/// A binary that leaves a trace when run, and claims to be escort.
+fn planted_binary(dir: &Path, ran: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    write_executable(&dir.join("escort"), &format!("#!/bin/sh\ntouch '{}'\necho 'escort 1.2.3'\n", ran.display()));
+}
+
+/// F3: the tool cache outlives jobs on a self-hosted runner and anyone's job may write it.
+/// A binary planted there, under a release the action vouches for or under the ref of a
+/// build from source, is never run (it would get ESC_TOKEN in the load step): the release
+/// is downloaded and verified instead, the source is built again.
+#[test]
+fn f03_a_binary_planted_in_the_tool_cache_is_not_run() {
+    let canary = tempfile::tempdir().unwrap();
+    let ran = canary.path().join("planted-binary-ran");
+    let esc = fake_esc();
+    let server = FileServer::start();
+    let escort = escort_bytes();
+    let asset = format!("escort-{}", release_target());
+    server.put(&format!("v1.2.3/{asset}"), &escort);
+
+    let mut r = Runner::new();
+    forbid_cargo(&mut r);
+    r.set_env("ESC_API_URL", &esc.url);
+    let sums = write_checksums(&r, &[(&format!("v1.2.3/{asset}"), &sha256_hex(&escort))]);
+    r.set_env("ESCORT_CHECKSUMS", sums.to_str().unwrap());
+    r.set_env("ESCORT_DOWNLOAD_BASE", &server.url);
+    planted_binary(&r.cache_dir("v1.2.3"), &ran);
+    let given = [("environment", ENV), ("token", TOKEN), ("version", "v1.2.3")];
+    let run = r.run_action(&action(), &given);
+    assert!(!run.failed, "{}", run.explain());
+    assert!(!ran.exists(), "the planted binary ran:\n{}", run.explain());
+    let install = run.step("install");
+    assert!(install.stdout.contains("::warning::escort action: the tool cache's escort v1.2.3 is not the release"));
+    assert_eq!(server.requests(), [format!("GET /v1.2.3/{asset} 200")]);
+    assert_eq!(std::fs::read(r.cache_dir("v1.2.3").join("escort")).unwrap(), escort, "replaced by the release");
+    assert!(run.step("load").ok());
+
+    // A build from source (a branch ref) is never taken from the shared cache.
+    let mut r = Runner::new();
+    let builds = fake_cargo(&mut r);
+    r.set_env("ESC_API_URL", &esc.url);
+    r.github.insert("action_ref".into(), "main".into());
+    planted_binary(&r.cache_dir("main"), &ran);
+    let run = r.run_action(&action(), &[("environment", ENV), ("token", TOKEN)]);
+    assert!(!run.failed, "{}", run.explain());
+    assert!(!ran.exists(), "the planted binary ran:\n{}", run.explain());
+    assert_eq!(common::read(&builds).lines().count(), 1, "built from source");
+    assert_eq!(run.outputs["version"], "main");
+}
+
+/// A moving major tag (`uses: OWNER/escort@v1`, which the release workflow moves to each
+/// release) installs the newest v1.x.y that the action's checksums.txt lists for this
+/// runner, verified; never a v10, a pre-release or another runner's asset.
+#[test]
+fn a_moving_major_tag_installs_the_newest_verified_release_under_it() {
+    let server = FileServer::start();
+    let escort = escort_bytes();
+    let sha = sha256_hex(&escort);
+    let asset = format!("escort-{}", release_target());
+    server.put(&format!("v1.10.2/{asset}"), &escort);
+    let mut r = Runner::new();
+    forbid_cargo(&mut r);
+    let other = "x86_64-pc-windows-msvc.exe";
+    let keys = [
+        (format!("v1.2.0/{asset}"), "b".repeat(64)),
+        (format!("v1.10.2/{asset}"), sha.clone()),
+        (format!("v1.9.9/{asset}"), "c".repeat(64)),
+        (format!("v1.11.0-rc.1/{asset}"), "d".repeat(64)),
+        (format!("v10.0.0/{asset}"), "e".repeat(64)),
+        (format!("v1.12.0/escort-{other}"), "f".repeat(64)),
+    ];
+    let entries: Vec<(&str, &str)> = keys.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let sums = write_checksums(&r, &entries);
+    r.set_env("ESCORT_CHECKSUMS", sums.to_str().unwrap());
+    r.set_env("ESCORT_DOWNLOAD_BASE", &server.url);
+    r.github.insert("action_ref".into(), "v1".into());
+    let run = r.run_action(&install_only(), &[]);
+    assert!(!run.failed, "{}", run.explain());
+    assert!(run.step("install").stderr.contains(&format!("SHA-256 {sha} verified")), "{}", run.explain());
+    assert_eq!(run.outputs["version"], "v1.10.2");
+    assert_eq!(server.requests(), [format!("GET /v1.10.2/{asset} 200")]);
+
+    // v1.10 too; v2 has no release: the build (here forbidden, so the step fails).
+    let run = r.run_action(&install_only(), &[("version", "v1.10")]);
+    assert!(!run.failed && run.step("install").stderr.contains("from the tool cache"), "{}", run.explain());
+    let run = r.run_action(&install_only(), &[("version", "v2")]);
+    assert!(run.step("install").stderr.contains("no release under v2"), "{}", run.explain());
+}
+
+// ---------------------------------------------------------------------------------------
+// pulumi/esc-action's inputs, as its README documents them
+// ---------------------------------------------------------------------------------------
+
+/// `export-environment-variables` as esc-action takes it: a boolean in any of YAML's
+/// spellings, or a mapping list `FOO, BAR=BAZ` (commas and/or newlines) that selects and
+/// renames what is exported; with `keys` too, the step says to pick one.
+#[test]
+fn esc_action_export_mapping_and_booleans() {
+    let esc = fake_esc();
+    let mut r = runner_for(&esc, "v1.0.0");
+    let base = [("environment", ENV), ("token", TOKEN), ("version", "v1")];
+    let with = |extra: &[(&'static str, &'static str)]| -> Vec<(&'static str, &'static str)> {
+        base.iter().chain(extra).copied().collect()
+    };
+    let run = r.run_action(&action(), &with(&[("export-environment-variables", "API_KEY, HTTP_PORT=PORT")]));
+    assert!(!run.failed, "{}", run.explain());
+    assert_eq!(sorted(parse_env(&run.step("load").env_file)), pairs(&[("API_KEY", API_KEY), ("HTTP_PORT", "8080")]));
+
+    let run = r.run_action(&action(), &with(&[("export-environment-variables", "LEVEL=LOG_LEVEL\nPORT\n")]));
+    assert!(!run.failed, "{}", run.explain());
+    assert_eq!(sorted(parse_env(&run.step("load").env_file)), pairs(&[("LEVEL", "debug"), ("PORT", "8080")]));
+
+    for (given, exported) in [("True", 5), ("TRUE", 5), ("False", 0), ("", 5)] {
+        let run = r.run_action(&action(), &with(&[("export-environment-variables", given)]));
+        assert!(!run.failed, "{given}: {}", run.explain());
+        assert_eq!(parse_env(&run.step("load").env_file).len(), exported, "{given}");
+    }
+
+    let run = r.run_action(&action(), &with(&[("export-environment-variables", "API_KEY"), ("keys", "PORT")]));
+    assert_eq!(run.step("load").code, Some(2), "{}", run.explain());
+    assert!(run.step("load").stderr.contains("not both"), "{}", run.explain());
+}
+
+/// Every input also from ESC_ACTION_<NAME> in the job's environment, as esc-action reads
+/// them (the input wins when both are given); `cloud-url` sets the API.
+#[test]
+fn esc_action_inputs_from_the_environment_and_cloud_url() {
+    let esc = fake_esc();
+    let mut r = runner_for(&esc, "v1.0.0");
+    r.env.remove("ESC_API_URL");
+    r.set_env("ESC_TOKEN", TOKEN);
+    r.set_env("ESC_ACTION_ENVIRONMENT", ENV);
+    r.set_env("ESC_ACTION_CLOUD_URL", &esc.url);
+    r.set_env("ESC_ACTION_EXPORT_ENVIRONMENT_VARIABLES", "API_KEY");
+    r.set_env("ESC_ACTION_MASK", "all");
+    let run = r.run_action(&action(), &[("version", "v1")]);
+    assert!(!run.failed, "{}", run.explain());
+    let load = run.step("load");
+    assert_eq!(parse_env(&load.env_file), pairs(&[("API_KEY", API_KEY)]));
+
+    // The input wins over the variable.
+    let run = r.run_action(&action(), &[("version", "v1"), ("export-environment-variables", "PORT")]);
+    assert!(!run.failed, "{}", run.explain());
+    assert_eq!(parse_env(&run.step("load").env_file), pairs(&[("PORT", "8080")]));
+    assert!(masks_first(&run.step("load").stdout).iter().any(|m| m == "8080"), "ESC_ACTION_MASK=all");
+
+    // The manifest too: the check runs on what was loaded.
+    std::fs::write(r.workspace.join("escort.toml"), "sources = [\"esc\"]\n[secrets.API_KEY]\nprefix = \"sk-\"\n")
+        .unwrap();
+    r.set_env("ESC_ACTION_MANIFEST", "escort.toml");
+    let run = r.run_action(&action(), &[("version", "v1")]);
+    assert!(!run.failed, "{}", run.explain());
+    assert!(!run.step("check").stdout.is_empty(), "the check ran: {}", run.explain());
+
+    // A cloud-url input that is no URL: refused by name, nothing exported.
+    let run = r.run_action(&action(), &[("version", "v1"), ("cloud-url", "ftp://example")]);
+    assert_eq!(run.step("load").code, Some(2), "{}", run.explain());
+    assert_eq!(run.step("load").env_file, "");
+}
+
+/// esc-action's OIDC inputs: `oidc-auth`, the `urn:pulumi:token-type:access_token:...`
+/// token types and `oidc-token-expiration` (the former `oidc-expiration` still works;
+/// both, differing, are refused).
+#[test]
+fn esc_action_oidc_inputs() {
+    let esc = fake_esc();
+    let oidc_runner = || {
+        let mut r = runner_for(&esc, "v1.0.0");
+        r.set_env("ACTIONS_ID_TOKEN_REQUEST_URL", &format!("{}/_actions/idtoken?api-version=2.0", esc.url));
+        r.set_env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", REQUEST_TOKEN);
+        r
+    };
+    let base = [("environment", ENV), ("version", "v1"), ("oidc-organization", "acme")];
+    let with = |extra: &[(&'static str, &'static str)]| -> Vec<(&'static str, &'static str)> {
+        base.iter().chain(extra).copied().collect()
+    };
+    let run = oidc_runner().run_action(
+        &action(),
+        &with(&[
+            ("oidc-auth", "true"),
+            ("oidc-requested-token-type", "urn:pulumi:token-type:access_token:organization"),
+            ("oidc-token-expiration", "600"),
+        ]),
+    );
+    assert!(!run.failed, "{}", run.explain());
+    assert_eq!(parse_env(&run.step("login").env_file), pairs(&[("ESC_TOKEN", TOKEN)]));
+    let exchange = esc.requests().into_iter().rev().find(|q| q.to_string().contains("oauth/token"));
+    let exchange = exchange.expect("an OIDC exchange").to_string();
+    assert!(exchange.contains("600"), "the expiration was sent: {exchange}");
+
+    let run = oidc_runner().run_action(&action(), &with(&[("oidc-expiration", "600")]));
+    assert!(!run.failed, "{}", run.explain());
+
+    let run =
+        oidc_runner().run_action(&action(), &with(&[("oidc-expiration", "600"), ("oidc-token-expiration", "900")]));
+    assert_eq!(run.step("login").code, Some(2), "{}", run.explain());
+    assert!(run.step("login").stderr.contains("differ"), "{}", run.explain());
+
+    // oidc-auth: true without an organization; oidc-auth: false skips the login.
+    let run = oidc_runner().run_action(&action(), &[("environment", ENV), ("version", "v1"), ("oidc-auth", "true")]);
+    assert_eq!(run.step("login").code, Some(2), "{}", run.explain());
+    assert!(run.step("login").stderr.contains("needs `oidc-organization`"), "{}", run.explain());
+    let run = oidc_runner().run_action(&action(), &with(&[("oidc-auth", "false"), ("token", TOKEN)]));
+    assert!(!run.failed, "{}", run.explain());
+    assert_eq!(run.step("login").env_file, "", "no login");
 }

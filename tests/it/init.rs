@@ -12,6 +12,11 @@ use std::process::Command;
 const WORKFLOW: &str = ".github/workflows/secrets-check.yml";
 const DEVCONTAINER: &str = ".devcontainer/devcontainer.json";
 
+/// The major version: the moving tag the action and the Feature are referenced by.
+fn major() -> &'static str {
+    env!("CARGO_PKG_VERSION").split('.').next().unwrap()
+}
+
 fn init(dir: &Path, args: &[&str]) -> std::process::Output {
     escort().current_dir(dir).arg("init").args(args).output().unwrap()
 }
@@ -69,7 +74,7 @@ fn action_step(job: &Yaml) -> &Yaml {
         .iter()
         .find(|s| s["uses"].as_str().is_some_and(|u| u.contains("/escort@")))
         .expect("a step uses the escort action");
-    let want = format!("OWNER/escort@v{}", env!("CARGO_PKG_VERSION"));
+    let want = format!("OWNER/escort@v{}", major());
     assert_eq!(step["uses"].as_str(), Some(want.as_str()));
     let inputs = action_inputs();
     for key in step["with"].as_mapping().unwrap().keys() {
@@ -132,34 +137,24 @@ fn writes_the_five_things_and_each_reads_back() {
     assert!(template.status.success());
     assert_eq!(files[".env.example"], text(&template.stdout));
 
-    // The workflow: the action with the manifest and the token from secrets...
+    // The workflow: OIDC by default, the stored token as the alternative, the environment
+    // from a repository variable, the manifest checked.
     let workflow: Yaml = serde_norway::from_str(&files[WORKFLOW]).unwrap();
-    let with = action_step(&workflow["jobs"]["check"]);
+    let job = &workflow["jobs"]["check"];
+    assert_eq!(job["permissions"]["id-token"].as_str(), Some("write"));
+    let with = action_step(job);
     assert_eq!(with["manifest"].as_str(), Some("escort.toml"));
     assert_eq!(with["token"].as_str(), Some("${{ secrets.ESC_TOKEN }}"));
-    assert_eq!(with["environment"].as_str(), Some("${{ secrets.ESC_ENV }}"));
-    // ...and the commented OIDC alternative, which parses once uncommented.
-    let (_, alternative) = files[WORKFLOW].split_once("# Without a stored token").unwrap();
-    let uncommented: String = alternative
-        .lines()
-        .skip_while(|l| !l.starts_with("#  check:"))
-        .map(|l| format!("{}\n", l.strip_prefix('#').unwrap()))
-        .collect();
-    let jobs: Yaml = serde_norway::from_str(&uncommented).unwrap();
-    assert_eq!(jobs["check"]["permissions"]["id-token"].as_str(), Some("write"));
-    let with = action_step(&jobs["check"]);
-    assert!(with["oidc-organization"].as_str().is_some() && with.get("token").is_none());
+    assert_eq!(with["environment"].as_str(), Some("${{ vars.ESC_ENV }}"));
+    assert_eq!(with["oidc-organization"].as_str(), Some("${{ steps.access.outputs.oidc-organization }}"));
+    assert!(!files[WORKFLOW].contains("secrets.ESC_ENV"));
+    assert!(job.get("defaults").is_none());
 
-    // The devcontainer: JSON once its comment lines are dropped.
+    // The devcontainer: escort's Feature, JSON once its comment lines are dropped.
     let json: String = files[DEVCONTAINER].lines().filter(|l| !l.trim_start().starts_with("//")).collect();
     let dev: Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(dev["postStartCommand"], "escort load --format dotenv --output .env; escort check");
-    assert!(
-        dev["postCreateCommand"]
-            .as_str()
-            .unwrap()
-            .starts_with("cargo install --locked --git https://github.com/OWNER/escort")
-    );
+    assert_eq!(dev["features"], serde_json::json!({format!("ghcr.io/OWNER/escort/escort:{}", major()): {}}));
+    assert!(dev.get("postCreateCommand").is_none() && dev.get("postStartCommand").is_none(), "the Feature has them");
     assert!(
         dev["secrets"]["ESC_ENV"]["description"].is_string() && dev["secrets"]["ESC_TOKEN"]["description"].is_string()
     );
@@ -213,15 +208,12 @@ fn never_overwrites_without_force() {
     assert_eq!(after[DEVCONTAINER], own);
     let stdout = text(&out.stdout);
     assert!(stdout.starts_with(".devcontainer/devcontainer.json exists and was left as is."), "{stdout}");
-    assert!(
-        stdout.contains("\"postStartCommand\": \"escort load --format dotenv --output .env; escort check\""),
-        "{stdout}"
-    );
+    assert!(stdout.contains(&format!("\"ghcr.io/OWNER/escort/escort:{}\": {{}}", major())), "{stdout}");
     assert!(after[".gitignore"].starts_with("target/\n.env\n\n# "), "{}", after[".gitignore"]);
 
     // Idempotent: a second forced run adds no .gitignore line, and says the
     // devcontainer already runs escort once it does.
-    std::fs::write(dir.path().join(DEVCONTAINER), "{\"postStartCommand\": \"escort check\"}\n").unwrap();
+    std::fs::write(dir.path().join(DEVCONTAINER), "{\"features\": {\"ghcr.io/acme/escort/escort:1\": {}}}\n").unwrap();
     let out = init(dir.path(), &["--force"]);
     assert_eq!(out.status.code(), Some(0));
     assert!(out.stdout.is_empty());
@@ -289,4 +281,131 @@ fn no_value_or_token_in_any_output_or_file() {
     assert_eq!(run("refused", &[]), Some(2));
     std::fs::write(dir.path().join(DEVCONTAINER), "{}\n").unwrap();
     assert_eq!(run("forced, devcontainer kept", &["--force"]), Some(0));
+}
+
+/// `--dir` below a git root: the workflow and the devcontainer go where GitHub and
+/// Codespaces look (the root), told where the project is; the project's own files stay
+/// in its directory.
+#[test]
+fn a_project_below_the_git_root() {
+    let dir = git_repo();
+    std::fs::create_dir_all(dir.path().join("services/api")).unwrap();
+    let out = init(dir.path(), &["--dir", "services/api"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let files = tree(dir.path());
+    let names: Vec<&str> = files.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        [
+            ".devcontainer/devcontainer.json",
+            ".github/workflows/secrets-check.yml",
+            "services/api/.env.example",
+            "services/api/.gitignore",
+            "services/api/escort.toml"
+        ]
+    );
+    let workflow: Yaml = serde_norway::from_str(&files[WORKFLOW]).unwrap();
+    let job = &workflow["jobs"]["check"];
+    assert_eq!(job["defaults"]["run"]["working-directory"].as_str(), Some("services/api"));
+    assert_eq!(action_step(job)["manifest"].as_str(), Some("services/api/escort.toml"));
+    let json: String = files[DEVCONTAINER].lines().filter(|l| !l.trim_start().starts_with("//")).collect();
+    let dev: Value = serde_json::from_str(&json).unwrap();
+    let feature = format!("ghcr.io/OWNER/escort/escort:{}", major());
+    assert_eq!(dev["features"][feature]["directory"], "services/api");
+
+    // Run from inside the project, with no --dir: the same root.
+    let inner = git_repo();
+    let api = inner.path().join("services/api");
+    std::fs::create_dir_all(&api).unwrap();
+    let out = init(&api, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(inner.path().join(WORKFLOW).is_file() && !api.join(WORKFLOW).exists());
+    assert!(inner.path().join(DEVCONTAINER).is_file());
+}
+
+fn venv_tool(name: &str) -> std::path::PathBuf {
+    let tool = repo().join("target/peers/venv/bin").join(name);
+    assert!(tool.exists(), "{} is missing: run scripts/setup-peers.sh", tool.display());
+    tool
+}
+
+/// The workflow passes actionlint (with shellcheck on its scripts) and zizmor, at the
+/// root and for a project below it.
+#[test]
+fn the_workflow_passes_actionlint_and_zizmor() {
+    let dir = git_repo();
+    std::fs::create_dir_all(dir.path().join("services/api")).unwrap();
+    for args in [&[][..], &["--dir", "services/api", "--force"][..]] {
+        assert_eq!(init(dir.path(), args).status.code(), Some(0));
+        let workflow = dir.path().join(WORKFLOW);
+        let path = format!("{}:{}", repo().join("target/peers/venv/bin").display(), std::env::var("PATH").unwrap());
+        let actionlint = Command::new(venv_tool("actionlint")).arg(&workflow).env("PATH", &path).output().unwrap();
+        assert!(actionlint.status.success(), "{args:?}: {}{}", text(&actionlint.stdout), text(&actionlint.stderr));
+        let zizmor =
+            Command::new(venv_tool("zizmor")).args(["--offline", "--no-progress"]).arg(&workflow).output().unwrap();
+        assert!(zizmor.status.success(), "{args:?}: {}{}", text(&zizmor.stdout), text(&zizmor.stderr));
+    }
+    // Both can fail: an old checkout with credentials kept, an expression in a script.
+    let bad = dir.path().join("bad.yml");
+    std::fs::write(
+        &bad,
+        "on: pull_request_target\npermissions: {}\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n      \
+         - uses: actions/checkout@v2\n      - run: echo \"${{ github.event.pull_request.title }}\"\n",
+    )
+    .unwrap();
+    assert!(!Command::new(venv_tool("actionlint")).arg(&bad).output().unwrap().status.success());
+    assert!(
+        !Command::new(venv_tool("zizmor"))
+            .args(["--offline", "--no-progress"])
+            .arg(&bad)
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+}
+
+/// The workflow's credentials step, run with bash as the runner would in each kind of
+/// run: a stored token, OIDC, a run GitHub gives nothing (fork, Dependabot: a notice,
+/// and the check is skipped, not failed), and a missing setting (an error).
+#[test]
+fn the_workflow_skips_with_a_notice_where_github_gives_no_credentials() {
+    let dir = git_repo();
+    assert_eq!(init(dir.path(), &[]).status.code(), Some(0));
+    let workflow: Yaml = serde_norway::from_str(&read(&dir.path().join(WORKFLOW))).unwrap();
+    let steps = workflow["jobs"]["check"]["steps"].as_sequence().unwrap();
+    let access = steps.iter().find(|s| s["id"].as_str() == Some("access")).expect("the credentials step");
+    let script = access["run"].as_str().unwrap();
+    let later: Vec<&str> = steps.iter().filter_map(|s| s["if"].as_str()).collect();
+    assert_eq!(later, ["steps.access.outputs.ready == 'true'"], "the action runs only when ready");
+
+    let run = |env: &[(&str, &str)]| {
+        let out_file = dir.path().join("github_output");
+        std::fs::write(&out_file, "").unwrap();
+        let mut cmd = Command::new("bash");
+        cmd.args(["--noprofile", "--norc", "-eo", "pipefail", "-c", script]).env_clear().env("PATH", "/usr/bin:/bin");
+        cmd.env("GITHUB_OUTPUT", &out_file);
+        let defaults =
+            [("ESC_ENV", "acme/app/dev"), ("PULUMI_ORG", ""), ("HAS_TOKEN", "false"), ("RESTRICTED", "false")];
+        for (k, v) in defaults.iter().chain(env) {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        (out.status.code(), text(&out.stdout), read(&out_file))
+    };
+    let (code, _, outputs) = run(&[("HAS_TOKEN", "true")]);
+    assert_eq!((code, outputs.as_str()), (Some(0), "ready=true\n"));
+    let (code, _, outputs) = run(&[("ACTIONS_ID_TOKEN_REQUEST_URL", "https://x"), ("PULUMI_ORG", "acme")]);
+    assert_eq!((code, outputs.as_str()), (Some(0), "oidc-organization=acme\nready=true\n"));
+    for restricted in [&[("RESTRICTED", "true")][..], &[("RESTRICTED", "true"), ("HAS_TOKEN", "true"), ("ESC_ENV", "")]]
+    {
+        let (code, stdout, outputs) = run(restricted);
+        assert_eq!((code, outputs.as_str()), (Some(0), ""), "{restricted:?}");
+        assert!(stdout.lines().any(|l| l.starts_with("::notice::") && l.ends_with("skipped.")), "{stdout}");
+    }
+    for misconfigured in [&[][..], &[("HAS_TOKEN", "true"), ("ESC_ENV", "")][..]] {
+        let (code, stdout, outputs) = run(misconfigured);
+        assert_eq!((code, outputs.as_str()), (Some(1), ""), "{misconfigured:?}");
+        assert!(stdout.lines().any(|l| l.starts_with("::error::")), "{stdout}");
+    }
 }
