@@ -37,13 +37,15 @@ pub fn run() -> ExitCode {
             return ExitCode::from(error::Kind::Usage.exit_code());
         }
     };
-    match runtime.block_on(cmd::dispatch(cli.command)) {
+    let code = match runtime.block_on(cmd::dispatch(cli.command)) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             eprintln!("escort: error: {}", secret::scrub(&format!("{err:#}")));
             ExitCode::from(error::kind_of(&err).exit_code())
         }
-    }
+    };
+    secret::forget_all();
+    code
 }
 
 /// What a panic shows: where, and the message scrubbed of every known secret.

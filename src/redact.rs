@@ -1,79 +1,230 @@
-//! Replace secret values in a byte stream with `***` as it flows (`escort run`).
+//! The one redaction engine: replaces secret values with `***` in a byte
+//! stream as it flows (`escort run`) and in messages (`secret::scrub`).
 //!
 //! A value may arrive split across reads, so the tail of what was read that
-//! could still grow into a secret is held back until the next read decides
-//! it; everything before it is written at once, so output is not delayed.
+//! could still grow into a value is held back until more bytes decide it;
+//! everything before it is written at once. The output is the same as
+//! replacing every value in the whole stream at once (leftmost, longest
+//! first), however the stream is cut into reads.
+//!
+//! What to hold back is found without re-checking every tail position: the
+//! longest tail that is a proper prefix of a value is where an Aho-Corasick
+//! automaton (standard semantics) stands after reading the data, so it is
+//! enough to walk the automaton over the few bytes that can start such a
+//! prefix. Those are found by searching for the values' first bytes ("heads"),
+//! which runs at memory speed on data that holds none.
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::automaton::{Automaton, StateID};
+use aho_corasick::nfa::contiguous;
+use aho_corasick::{AhoCorasick, Anchored, MatchKind};
+use std::collections::HashMap;
+use std::sync::Arc;
+use zeroize::Zeroizing;
 
 pub const MASK: &[u8] = b"***";
 
+/// Length of the heads searched for to find where a held-back tail may start.
+/// Longer heads give fewer false starts; the last `HEAD - 1` bytes of each read
+/// are always walked.
+const HEAD: usize = 16;
+
+/// The automata built from a set of values; shared by the redactors of a run.
+struct Patterns {
+    /// Leftmost-longest search for whole values.
+    find: AhoCorasick,
+    /// Standard-semantics automaton whose state after some bytes is their
+    /// longest tail that is a prefix of a value.
+    walk: contiguous::NFA,
+    /// For each state of `walk`, the length of its longest tail that some
+    /// value strictly extends: what to hold back when a read ends there.
+    depth: HashMap<usize, usize>,
+    /// The first `HEAD` bytes of each value.
+    heads: AhoCorasick,
+    max_len: usize,
+}
+
+/// A redactor for one stream. No `Debug`: the automata hold the values.
 #[derive(Clone)]
 pub struct Redactor {
-    ac: Option<AhoCorasick>,
-    /// The patterns, sorted, to find held-back prefixes by binary search.
-    sorted: Vec<Vec<u8>>,
-    max_len: usize,
-    pending: Vec<u8>,
+    patterns: Option<Arc<Patterns>>,
+    /// Bytes read but not yet written in full: a tail that may grow into a value.
+    pending: Zeroizing<Vec<u8>>,
+    /// How many bytes at the start of `pending` were already written by an idle
+    /// flush (kept only so that a value they begin is still masked).
+    shown: usize,
 }
 
 impl Redactor {
-    /// `patterns` shorter than `secret::MIN_REDACT_LEN` are ignored.
-    pub fn new<'a>(patterns: impl IntoIterator<Item = &'a str>) -> Self {
-        let mut sorted: Vec<Vec<u8>> = patterns
+    /// `values` shorter than `secret::MIN_REDACT_LEN` (after trimming) are
+    /// ignored. With `fold_case`, values match whatever their ASCII case.
+    pub fn new<'a>(values: impl IntoIterator<Item = &'a [u8]>, fold_case: bool) -> Self {
+        let mut values: Vec<Zeroizing<Vec<u8>>> = values
             .into_iter()
-            .filter(|p| p.trim().len() >= crate::secret::MIN_REDACT_LEN)
-            .map(|p| p.as_bytes().to_vec())
+            .filter(|v| v.trim_ascii().len() >= crate::secret::MIN_REDACT_LEN)
+            .map(|v| Zeroizing::new(v.to_vec()))
             .collect();
-        sorted.sort();
-        sorted.dedup();
-        let ac = (!sorted.is_empty()).then(|| {
-            AhoCorasick::builder()
-                .match_kind(MatchKind::LeftmostLongest)
-                .build(&sorted)
-                .expect("patterns are plain bytes")
-        });
-        let max_len = sorted.iter().map(Vec::len).max().unwrap_or(0);
-        Redactor { ac, sorted, max_len, pending: Vec::new() }
+        values.sort_by(|a, b| a.as_slice().cmp(b));
+        values.dedup_by(|a, b| a.as_slice() == b.as_slice());
+        let patterns = (!values.is_empty()).then(|| Arc::new(Patterns::new(&values, fold_case)));
+        Redactor { patterns, pending: Zeroizing::new(Vec::new()), shown: 0 }
     }
 
-    /// Feed a chunk; returns what can be written now.
-    pub fn push(&mut self, chunk: &[u8]) -> Vec<u8> {
-        let Some(ac) = &self.ac else { return chunk.to_vec() };
+    /// Feed a chunk; appends to `out` what can be written now.
+    pub fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
+        let Some(p) = self.patterns.clone() else {
+            out.extend_from_slice(chunk);
+            return;
+        };
         self.pending.extend_from_slice(chunk);
-        let hold = self.held_back_from();
-        let ready: Vec<u8> = self.pending.drain(..hold).collect();
-        // A match that would cross `hold` starts inside the held-back tail, so
-        // the ready part holds only whole matches.
-        let mut out = Vec::with_capacity(ready.len());
-        ac.replace_all_with_bytes(&ready, &mut out, |_, _, dst| {
-            dst.extend_from_slice(MASK);
-            true
-        });
-        out
-    }
-
-    /// Everything left, at end of stream.
-    pub fn finish(&mut self) -> Vec<u8> {
-        let rest = std::mem::take(&mut self.pending);
-        match &self.ac {
-            Some(ac) => ac.replace_all_bytes(&rest, &vec![MASK; self.sorted.len()]),
-            None => rest,
+        loop {
+            let hold = p.held_from(&self.pending);
+            let done = self.write_out(&p, hold, out);
+            self.drain(done);
+            // A value that started before the held-back tail and ended inside
+            // it was written whole; what follows it needs a new look.
+            if done <= hold || self.pending.is_empty() {
+                return;
+            }
         }
     }
 
-    /// The start of the longest tail of `pending` that is a proper prefix of
-    /// some pattern (or a whole pattern that a longer one extends).
-    fn held_back_from(&self) -> usize {
-        let len = self.pending.len();
-        let earliest = len.saturating_sub(self.max_len.saturating_sub(1));
-        (earliest..len).find(|&start| self.is_prefix_of_pattern(&self.pending[start..])).unwrap_or(len)
+    /// Whether bytes are held back that were never written.
+    pub fn is_holding(&self) -> bool {
+        self.pending.len() > self.shown
     }
 
-    fn is_prefix_of_pattern(&self, tail: &[u8]) -> bool {
-        // The first pattern not less than `tail` starts with it, if any does.
-        let i = self.sorted.partition_point(|p| p.as_slice() < tail);
-        self.sorted.get(i).is_some_and(|p| p.len() > tail.len() && p.starts_with(tail))
+    /// No more bytes came for a while: write what is held back (its whole
+    /// values masked), but keep it to mask a value it begins if the rest comes.
+    pub fn flush_idle(&mut self, out: &mut Vec<u8>) {
+        if let Some(p) = self.patterns.clone() {
+            self.write_out(&p, self.pending.len(), out);
+            self.shown = self.pending.len();
+        }
+    }
+
+    /// End of stream: write everything left.
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        if let Some(p) = self.patterns.clone() {
+            let all = self.write_out(&p, self.pending.len(), out);
+            self.drain(all);
+        }
+    }
+
+    /// `text` with every value masked.
+    pub fn redact_all(&self, text: &[u8]) -> Vec<u8> {
+        if self.patterns.is_none() {
+            return text.to_vec();
+        }
+        let mut r = Redactor { patterns: self.patterns.clone(), pending: Zeroizing::new(text.to_vec()), shown: 0 };
+        let mut out = Vec::with_capacity(text.len());
+        r.finish(&mut out);
+        out
+    }
+
+    /// Whether `text` holds any value.
+    pub fn finds_any(&self, text: &[u8]) -> bool {
+        self.patterns.as_ref().is_some_and(|p| p.find.is_match(text))
+    }
+
+    /// Write `pending` up to `hold` with its values masked, skipping what an
+    /// idle flush already wrote. A value may start before `hold` and end after
+    /// it; returns where the written part ends.
+    fn write_out(&self, p: &Patterns, hold: usize, out: &mut Vec<u8>) -> usize {
+        let buf = &self.pending[..];
+        let copy = |from: usize, to: usize, out: &mut Vec<u8>| {
+            let from = from.max(self.shown);
+            if to > from {
+                out.extend_from_slice(&buf[from..to]);
+            }
+        };
+        let mut at = 0;
+        // Values that start before `hold` are decided: none can grow past the
+        // end of `buf`, or `hold` would be at or before their start.
+        for m in p.find.find_iter(buf).take_while(|m| m.start() < hold) {
+            copy(at, m.start(), out);
+            if m.end() > self.shown {
+                out.extend_from_slice(MASK);
+            }
+            at = m.end();
+        }
+        if at < hold {
+            copy(at, hold, out);
+            at = hold;
+        }
+        at
+    }
+
+    fn drain(&mut self, n: usize) {
+        // Move the (short) rest to the front; the freed bytes are overwritten
+        // or zeroed with `pending` on drop.
+        self.pending.copy_within(n.., 0);
+        let rest = self.pending.len() - n;
+        self.pending.truncate(rest);
+        self.shown = self.shown.saturating_sub(n);
+    }
+}
+
+impl Patterns {
+    fn new(values: &[Zeroizing<Vec<u8>>], fold_case: bool) -> Self {
+        let find = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .ascii_case_insensitive(fold_case)
+            .build(values.iter().map(|v| v.as_slice()))
+            .expect("values are plain bytes");
+        let walk = contiguous::NFA::builder()
+            .match_kind(MatchKind::Standard)
+            .ascii_case_insensitive(fold_case)
+            .build(values.iter().map(|v| v.as_slice()))
+            .expect("values are plain bytes");
+        // Reading a prefix of a value from the start leads to the state of that
+        // prefix (it is its own longest tail that is a prefix of a value).
+        let mut depth = HashMap::new();
+        let start = walk.start_state(Anchored::No).expect("unanchored searches are supported");
+        let run = |from: StateID, bytes: &[u8]| bytes.iter().fold(from, |sid, &b| walk.next_state(Anchored::No, sid, b));
+        for v in values {
+            let mut sid = start;
+            for (i, &b) in v.iter().enumerate() {
+                depth.insert(sid.as_usize(), i);
+                sid = walk.next_state(Anchored::No, sid, b);
+            }
+        }
+        // A whole value that no value extends waits for nothing, but its longest
+        // proper tail that is a state (read from the start) tells what may.
+        // Shorter values first: that tail is a shorter value's state or a prefix.
+        let mut by_len: Vec<&[u8]> = values.iter().map(|v| v.as_slice()).collect();
+        by_len.sort_by_key(|v| v.len());
+        for v in by_len {
+            let whole = run(start, v).as_usize();
+            if !depth.contains_key(&whole) {
+                let d = depth.get(&run(start, &v[1..]).as_usize()).copied().unwrap_or(0);
+                depth.insert(whole, d);
+            }
+        }
+        let mut heads: Vec<&[u8]> = values.iter().map(|v| &v[..v.len().min(HEAD)]).collect();
+        heads.sort();
+        heads.dedup();
+        let heads = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostFirst)
+            .ascii_case_insensitive(fold_case)
+            .build(heads)
+            .expect("values are plain bytes");
+        let max_len = values.iter().map(|v| v.len()).max().unwrap_or(0);
+        Patterns { find, walk, depth, heads, max_len }
+    }
+
+    /// The start of the longest tail of `buf` that some value strictly extends.
+    fn held_from(&self, buf: &[u8]) -> usize {
+        let len = buf.len();
+        let window = len.saturating_sub(self.max_len - 1);
+        // A tail of `HEAD` bytes or more that a value extends begins with that
+        // value's head; a shorter one lies in the last `HEAD - 1` bytes.
+        let short = len.saturating_sub(HEAD - 1).max(window);
+        let from = self.heads.find(&buf[window..]).map_or(short, |m| (window + m.start()).min(short));
+        let mut sid = self.walk.start_state(Anchored::No).expect("unanchored searches are supported");
+        for &b in &buf[from..] {
+            sid = self.walk.next_state(Anchored::No, sid, b);
+        }
+        len - self.depth.get(&sid.as_usize()).copied().unwrap_or(0)
     }
 }
 
@@ -81,14 +232,23 @@ impl Redactor {
 mod tests {
     use super::*;
 
-    fn run(patterns: &[&str], chunks: &[&str]) -> String {
-        let mut r = Redactor::new(patterns.iter().copied());
+    fn redactor(values: &[&str]) -> Redactor {
+        Redactor::new(values.iter().map(|v| v.as_bytes()), false)
+    }
+
+    fn push(r: &mut Redactor, chunk: &str) -> String {
         let mut out = Vec::new();
-        for c in chunks {
-            out.extend(r.push(c.as_bytes()));
-        }
-        out.extend(r.finish());
+        r.push(chunk.as_bytes(), &mut out);
         String::from_utf8(out).unwrap()
+    }
+
+    fn run(values: &[&str], chunks: &[&str]) -> String {
+        let mut r = redactor(values);
+        let mut out: String = chunks.iter().map(|c| push(&mut r, c)).collect();
+        let mut rest = Vec::new();
+        r.finish(&mut rest);
+        out.push_str(std::str::from_utf8(&rest).unwrap());
+        out
     }
 
     #[test]
@@ -100,7 +260,6 @@ mod tests {
     fn values_split_across_chunks_are_replaced() {
         let chunks = ["pw=hun", "te", "r2 and hunter2", "!"];
         assert_eq!(run(&["hunter2"], &chunks), "pw=*** and ***!");
-        // Byte by byte.
         let text = "a hunter2 b";
         let bytes: Vec<String> = text.chars().map(|c| c.to_string()).collect();
         let refs: Vec<&str> = bytes.iter().map(String::as_str).collect();
@@ -109,19 +268,100 @@ mod tests {
 
     #[test]
     fn output_is_not_held_back_needlessly() {
-        let mut r = Redactor::new(["secret-value"]);
-        assert_eq!(r.push(b"hello world\n"), b"hello world\n");
-        assert_eq!(r.push(b"almost secret-val"), b"almost ");
-        assert_eq!(r.push(b"ue!"), b"***!");
+        let mut r = redactor(&["secret-value"]);
+        assert_eq!(push(&mut r, "hello world\n"), "hello world\n");
+        assert_eq!(push(&mut r, "almost secret-val"), "almost ");
+        assert_eq!(push(&mut r, "ue!"), "***!");
+        // A whole value that nothing extends is written at once.
+        assert_eq!(push(&mut r, "secret-value"), "***");
     }
 
     #[test]
-    fn longest_wins_and_short_patterns_are_ignored() {
+    fn longest_wins_and_short_values_are_ignored() {
         assert_eq!(run(&["abc", "abcdef", "x"], &["abcdef abc x"]), "*** *** x");
     }
 
     #[test]
-    fn no_patterns_passes_through() {
+    fn no_values_pass_through() {
         assert_eq!(run(&[], &["anything"]), "anything");
+    }
+
+    #[test]
+    fn f01_a_value_that_a_longer_one_extends_is_held_back() {
+        let values = ["abcXYZsecret1", "abcXYZsecret1-long-tail-SECRET2"];
+        let mut r = redactor(&values);
+        assert_eq!(push(&mut r, "abcXYZsecret1"), "");
+        assert_eq!(push(&mut r, "-long-tail-SECRET2\n"), "***\n");
+        // Other patterns between the tail and the longer value (the old binary
+        // search only looked at the first value not less than the tail).
+        let values = ["abcXYZ-a", "abcXYZsecret1", "abcXYZsecret1-long-tail-SECRET2", "abcXYZsecret1-m"];
+        assert_eq!(run(&values, &["x abcXYZsecret1", "-long-tail-SECRET2 y"]), "x *** y");
+    }
+
+    #[test]
+    fn a_value_ending_inside_the_held_tail_is_written_whole() {
+        // "defg" is held for "defgh", but "abcdef" started earlier and is complete.
+        assert_eq!(run(&["abcdef", "defgh"], &["xxabcdefg", "!"]), "xx***g!");
+        let mut r = redactor(&["abc", "bcd"]);
+        assert_eq!(push(&mut r, "xab"), "x");
+        assert_eq!(push(&mut r, "c"), "***");
+        assert_eq!(push(&mut r, "d"), "d");
+    }
+
+    #[test]
+    fn an_idle_flush_shows_a_prompt_and_still_masks_the_rest_of_a_value() {
+        let mut r = redactor(&["Password: hunter2"]);
+        assert_eq!(push(&mut r, "Password: "), "");
+        assert!(r.is_holding());
+        let mut out = Vec::new();
+        r.flush_idle(&mut out);
+        assert_eq!(out, b"Password: ");
+        assert!(!r.is_holding());
+        assert_eq!(push(&mut r, "hunter2 ok"), "*** ok");
+        // Whole values in the flushed tail are masked, and so is the rest of a
+        // longer value that they begin.
+        let mut r = redactor(&["abcXYZsecret1", "abcXYZsecret1-long-tail-SECRET2"]);
+        assert_eq!(push(&mut r, "abcXYZsecret1"), "");
+        let mut out = Vec::new();
+        r.flush_idle(&mut out);
+        assert_eq!(out, b"***");
+        assert_eq!(push(&mut r, "-long-tail-SECRET2!"), "***!");
+    }
+
+    #[test]
+    fn case_folding_matches_any_ascii_case() {
+        let r = Redactor::new([b"Tok-Canary".as_slice()], true);
+        assert_eq!(r.redact_all(b"a TOK-CANARY b tok-canary"), b"a *** b ***");
+        assert!(r.finds_any(b"xtok-canaryx") && !r.finds_any(b"tok-canar"));
+    }
+
+    /// The same output as one replacement over the whole text, however the
+    /// text is cut (a small deterministic fuzz).
+    #[test]
+    fn output_does_not_depend_on_how_the_stream_is_cut() {
+        let values = ["aab", "aabaac", "abaa", "baaab", "cab", "aaaaaaaaaaaaaaaaaaab", "aaaaaaaaaaaaaaaaaaa"];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for _ in 0..2000 {
+            let len = next(60) as usize;
+            let text: String = (0..len).map(|_| ["a", "b", "c", "x"][next(4) as usize]).collect();
+            let whole = run(&values, &[&text]);
+            let mut chunks = Vec::new();
+            let mut at = 0;
+            while at < text.len() {
+                let n = (1 + next(8) as usize).min(text.len() - at);
+                chunks.push(&text[at..at + n]);
+                at += n;
+            }
+            assert_eq!(run(&values, &chunks), whole, "{text:?} in {chunks:?}");
+            for v in values {
+                assert!(!whole.contains(v), "{v} in {whole:?} from {text:?}");
+            }
+        }
     }
 }

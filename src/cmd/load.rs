@@ -43,8 +43,8 @@ impl<'a> Output<'a> {
         let vars = if vars.iter().any(|v| v.file) {
             // Files must outlive escort: they are for the steps or shell that follow.
             let parent = match format {
-                Format::Github => std::env::var_os("RUNNER_TEMP").map(PathBuf::from).unwrap_or_else(std::env::temp_dir),
-                _ => std::env::temp_dir(),
+                Format::Github => std::env::var_os("RUNNER_TEMP").map(PathBuf::from).unwrap_or_else(files::session_dir),
+                _ => files::session_dir(),
             };
             let dir = files::private_dir(&parent)?.keep();
             files::materialize(vars, &dir)?
