@@ -25,6 +25,7 @@ mod init;
 mod load;
 mod login;
 mod rotation;
+mod redact_messages;
 mod run;
 mod specs;
 mod template;
