@@ -226,9 +226,9 @@ fn f12_a_killed_escort_takes_its_command_along_and_the_next_run_sweeps_its_files
     read_until(&rx, &mut seen, "\n");
     let (pid, cert) = seen.trim().split_once(' ').unwrap();
     let (pid, cert): (i32, &std::path::Path) = (pid.parse().unwrap(), cert.as_ref());
-    assert!(cert.starts_with(dir.path()) && cert.exists());
     child.kill().unwrap();
     child.wait().unwrap();
+    assert!(cert.starts_with(dir.path()) && cert.exists(), "{}", cert.display());
     // The command goes with escort (it may linger as a zombie nobody reaps).
     let deadline = Instant::now() + Duration::from_secs(10);
     let alive = || std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "));
