@@ -18,8 +18,10 @@ use zeroize::Zeroizing;
 const IDLE: Duration = Duration::from_millis(200);
 
 /// After the command exits, how long its pipes may stay quiet before escort
-/// stops reading them: a background process may hold them open for ever.
+/// stops reading them (a background process may hold them open for ever),
+/// and how much more escort reads at most: what a full pipe holds.
 const DRAIN_QUIET: Duration = Duration::from_millis(50);
+const DRAIN_MAX: usize = 1 << 20;
 
 const READ_SIZE: usize = 256 * 1024;
 
@@ -87,7 +89,8 @@ async fn pump(
     let mut out = Vec::with_capacity(READ_SIZE);
     let mut to = Relay { to, broken: false };
     let mut child_gone = false;
-    loop {
+    let mut drained = 0;
+    while drained < DRAIN_MAX {
         let wait = match (child_gone, redactor.is_holding()) {
             (true, _) => Some(DRAIN_QUIET),
             (false, true) => Some(IDLE),
@@ -103,7 +106,10 @@ async fn pump(
         out.clear();
         match read {
             Some(0) => break,
-            Some(n) => redactor.push(&buf[..n], &mut out),
+            Some(n) => {
+                drained += if child_gone { n } else { 0 };
+                redactor.push(&buf[..n], &mut out);
+            }
             None if child_gone => break,
             // Show a prompt the child waits behind (README, "escort run").
             None => redactor.flush_idle(&mut out),
