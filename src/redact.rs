@@ -16,8 +16,8 @@
 
 use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::nfa::contiguous;
-use aho_corasick::{AhoCorasick, Anchored, MatchKind};
-use std::collections::HashMap;
+use aho_corasick::{AhoCorasick, Anchored, Input, MatchKind, Span, packed};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use zeroize::Zeroizing;
 
@@ -28,10 +28,19 @@ pub const MASK: &[u8] = b"***";
 /// are always walked.
 const HEAD: usize = 16;
 
+/// Values longer than this are searched for by their first `LONG` bytes and
+/// then compared whole: an automaton state per byte of a 64 KB value would
+/// make matching it a cache miss per byte.
+const LONG: usize = 64;
+
 /// The automata built from a set of values; shared by the redactors of a run.
 struct Patterns {
-    /// Leftmost-longest search for whole values.
-    find: AhoCorasick,
+    values: Vec<Zeroizing<Vec<u8>>>,
+    fold_case: bool,
+    /// Leftmost-longest search for the values, long ones cut to `LONG` bytes.
+    find: Finder,
+    /// What each string of `find` stands for.
+    found: Vec<Found>,
     /// Standard-semantics automaton whose state after some bytes is their
     /// longest tail that is a prefix of a value.
     walk: contiguous::NFA,
@@ -39,8 +48,47 @@ struct Patterns {
     /// value strictly extends: what to hold back when a read ends there.
     depth: HashMap<usize, usize>,
     /// The first `HEAD` bytes of each value.
-    heads: AhoCorasick,
+    heads: Finder,
     max_len: usize,
+}
+
+/// A few strings are found fastest by Teddy (SIMD over their first bytes);
+/// many, or with case folded, by an automaton.
+enum Finder {
+    Packed(packed::Searcher),
+    Automaton(AhoCorasick),
+}
+
+impl Finder {
+    fn new(strings: &[&[u8]], fold_case: bool) -> Self {
+        let packed = (!fold_case)
+            .then(|| packed::Config::new().match_kind(packed::MatchKind::LeftmostLongest).builder().extend(strings).build())
+            .flatten();
+        match packed {
+            Some(searcher) => Finder::Packed(searcher),
+            None => Finder::Automaton(
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::LeftmostLongest)
+                    .ascii_case_insensitive(fold_case)
+                    .build(strings)
+                    .expect("values are plain bytes"),
+            ),
+        }
+    }
+
+    fn find(&self, buf: &[u8], from: usize) -> Option<aho_corasick::Match> {
+        match self {
+            Finder::Packed(s) => s.find_in(buf, Span { start: from, end: buf.len() }),
+            Finder::Automaton(ac) => ac.find(Input::new(buf).range(from..)),
+        }
+    }
+}
+
+/// A string of `find`: the long values it begins (longest first, indices into
+/// `values`), and the length of the longest short value it is or begins with.
+struct Found {
+    long: Vec<usize>,
+    short: Option<usize>,
 }
 
 /// A redactor for one stream. No `Debug`: the automata hold the values.
@@ -65,7 +113,7 @@ impl Redactor {
             .collect();
         values.sort_by(|a, b| a.as_slice().cmp(b));
         values.dedup_by(|a, b| a.as_slice() == b.as_slice());
-        let patterns = (!values.is_empty()).then(|| Arc::new(Patterns::new(&values, fold_case)));
+        let patterns = (!values.is_empty()).then(|| Arc::new(Patterns::new(values, fold_case)));
         Redactor { patterns, pending: Zeroizing::new(Vec::new()), shown: 0 }
     }
 
@@ -123,7 +171,7 @@ impl Redactor {
 
     /// Whether `text` holds any value.
     pub fn finds_any(&self, text: &[u8]) -> bool {
-        self.patterns.as_ref().is_some_and(|p| p.find.is_match(text))
+        self.patterns.as_ref().is_some_and(|p| p.next_match(text, 0).is_some())
     }
 
     /// Write `pending` up to `hold` with its values masked, skipping what an
@@ -140,12 +188,12 @@ impl Redactor {
         let mut at = 0;
         // Values that start before `hold` are decided: none can grow past the
         // end of `buf`, or `hold` would be at or before their start.
-        for m in p.find.find_iter(buf).take_while(|m| m.start() < hold) {
-            copy(at, m.start(), out);
-            if m.end() > self.shown {
+        while let Some((start, end)) = p.next_match(buf, at).filter(|&(start, _)| start < hold) {
+            copy(at, start, out);
+            if end > self.shown {
                 out.extend_from_slice(MASK);
             }
-            at = m.end();
+            at = end;
         }
         if at < hold {
             copy(at, hold, out);
@@ -165,12 +213,27 @@ impl Redactor {
 }
 
 impl Patterns {
-    fn new(values: &[Zeroizing<Vec<u8>>], fold_case: bool) -> Self {
-        let find = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostLongest)
-            .ascii_case_insensitive(fold_case)
-            .build(values.iter().map(|v| v.as_slice()))
-            .expect("values are plain bytes");
+    fn new(values: Vec<Zeroizing<Vec<u8>>>, fold_case: bool) -> Self {
+        let keys: Vec<Zeroizing<Vec<u8>>> =
+            values.iter().map(|v| Zeroizing::new(if fold_case { v.to_ascii_lowercase() } else { v.to_vec() })).collect();
+        // The strings to search for, each with what it stands for.
+        let mut strings: HashMap<&[u8], Found> = HashMap::new();
+        for (i, k) in keys.iter().enumerate() {
+            let found = strings.entry(&k[..k.len().min(LONG)]).or_insert(Found { long: Vec::new(), short: None });
+            if k.len() > LONG {
+                found.long.push(i);
+            }
+        }
+        let shorts: HashSet<&[u8]> = keys.iter().filter(|k| k.len() <= LONG).map(|k| k.as_slice()).collect();
+        let mut strings: Vec<(&[u8], Found)> = strings.into_iter().collect();
+        for (string, found) in &mut strings {
+            found.long.sort_by_key(|&i| std::cmp::Reverse(values[i].len()));
+            // A long value's head may fail to verify while a short value that
+            // begins it still matches.
+            found.short = (1..=string.len()).rev().find(|&n| shorts.contains(&string[..n]));
+        }
+        let find = Finder::new(&strings.iter().map(|(string, _)| *string).collect::<Vec<_>>(), fold_case);
+        let found = strings.into_iter().map(|(_, found)| found).collect();
         let walk = contiguous::NFA::builder()
             .match_kind(MatchKind::Standard)
             .ascii_case_insensitive(fold_case)
@@ -181,7 +244,7 @@ impl Patterns {
         let mut depth = HashMap::new();
         let start = walk.start_state(Anchored::No).expect("unanchored searches are supported");
         let run = |from: StateID, bytes: &[u8]| bytes.iter().fold(from, |sid, &b| walk.next_state(Anchored::No, sid, b));
-        for v in values {
+        for v in &values {
             let mut sid = start;
             for (i, &b) in v.iter().enumerate() {
                 depth.insert(sid.as_usize(), i);
@@ -203,13 +266,28 @@ impl Patterns {
         let mut heads: Vec<&[u8]> = values.iter().map(|v| &v[..v.len().min(HEAD)]).collect();
         heads.sort();
         heads.dedup();
-        let heads = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostFirst)
-            .ascii_case_insensitive(fold_case)
-            .build(heads)
-            .expect("values are plain bytes");
+        let heads = Finder::new(&heads, fold_case);
         let max_len = values.iter().map(|v| v.len()).max().unwrap_or(0);
-        Patterns { find, walk, depth, heads, max_len }
+        Patterns { values, fold_case, find, found, walk, depth, heads, max_len }
+    }
+
+    /// The first value in `buf` at or after `from` (leftmost, then longest).
+    fn next_match(&self, buf: &[u8], mut from: usize) -> Option<(usize, usize)> {
+        while from <= buf.len() {
+            let m = self.find.find(buf, from)?;
+            let found = &self.found[m.pattern().as_usize()];
+            let rest = &buf[m.start()..];
+            let long = found.long.iter().map(|&i| self.values[i].as_slice()).find(|v| {
+                rest.len() >= v.len()
+                    && if self.fold_case { rest[..v.len()].eq_ignore_ascii_case(v) } else { rest[..v.len()] == **v }
+            });
+            match long.map(<[u8]>::len).or(found.short) {
+                Some(len) => return Some((m.start(), m.start() + len)),
+                // Nothing starts here after all: look from the next byte.
+                None => from = m.start() + 1,
+            }
+        }
+        None
     }
 
     /// The start of the longest tail of `buf` that some value strictly extends.
@@ -219,7 +297,7 @@ impl Patterns {
         // A tail of `HEAD` bytes or more that a value extends begins with that
         // value's head; a shorter one lies in the last `HEAD - 1` bytes.
         let short = len.saturating_sub(HEAD - 1).max(window);
-        let from = self.heads.find(&buf[window..]).map_or(short, |m| (window + m.start()).min(short));
+        let from = self.heads.find(buf, window).map_or(short, |m| m.start().min(short));
         let mut sid = self.walk.start_state(Anchored::No).expect("unanchored searches are supported");
         for &b in &buf[from..] {
             sid = self.walk.next_state(Anchored::No, sid, b);
@@ -339,7 +417,28 @@ mod tests {
     /// text is cut (a small deterministic fuzz).
     #[test]
     fn output_does_not_depend_on_how_the_stream_is_cut() {
-        let values = ["aab", "aabaac", "abaa", "baaab", "cab", "aaaaaaaaaaaaaaaaaaab", "aaaaaaaaaaaaaaaaaaa"];
+        let short = ["aab", "aabaac", "abaa", "baaab", "cab", "aaaaaaaaaaaaaaaaaaab", "aaaaaaaaaaaaaaaaaaa"];
+        cut_anyhow(&short.map(String::from), 60);
+        // Values longer than `LONG`, found by their head and compared whole,
+        // with short values that begin them.
+        let long = [format!("{}b", "a".repeat(70)), format!("{}c", "a".repeat(65)), "a".repeat(64), "a".repeat(40)];
+        cut_anyhow(&long, 200);
+    }
+
+    /// The plain definition: at each position, the longest value there.
+    fn leftmost_longest(values: &[&str], text: &str) -> String {
+        let (mut out, mut i) = (String::new(), 0);
+        while i < text.len() {
+            match values.iter().filter(|v| v.len() >= 3 && text[i..].starts_with(**v)).map(|v| v.len()).max() {
+                Some(n) => (out.push_str("***"), i += n),
+                None => (out.push_str(&text[i..i + 1]), i += 1),
+            };
+        }
+        out
+    }
+
+    fn cut_anyhow(values: &[String], max_len: u64) {
+        let values: Vec<&str> = values.iter().map(String::as_str).collect();
         let mut seed = 0x2545_f491_4f6c_dd1du64;
         let mut next = |n: u64| {
             seed ^= seed << 13;
@@ -348,9 +447,16 @@ mod tests {
             seed % n
         };
         for _ in 0..2000 {
-            let len = next(60) as usize;
-            let text: String = (0..len).map(|_| ["a", "b", "c", "x"][next(4) as usize]).collect();
+            let mut text = String::new();
+            while (text.len() as u64) < max_len / 2 + next(max_len / 2) {
+                // Runs of `a`, so that long values occur.
+                match next(8) {
+                    0 => text.push_str(&"a".repeat(next(80) as usize)),
+                    n => text.push_str(["a", "b", "c", "x"][n as usize % 4]),
+                }
+            }
             let whole = run(&values, &[&text]);
+            assert_eq!(whole, leftmost_longest(&values, &text), "{text:?}");
             let mut chunks = Vec::new();
             let mut at = 0;
             while at < text.len() {
@@ -359,7 +465,7 @@ mod tests {
                 at += n;
             }
             assert_eq!(run(&values, &chunks), whole, "{text:?} in {chunks:?}");
-            for v in values {
+            for v in &values {
                 assert!(!whole.contains(v), "{v} in {whole:?} from {text:?}");
             }
         }
