@@ -47,8 +47,9 @@ struct Patterns {
     /// For each state of `walk`, the length of its longest tail that some
     /// value strictly extends: what to hold back when a read ends there.
     depth: HashMap<usize, usize>,
-    /// The first `HEAD` bytes of each value.
+    /// The first `HEAD` bytes of each value, and of each value longer than `LONG`.
     heads: Finder,
+    long_heads: Option<Finder>,
     max_len: usize,
 }
 
@@ -62,7 +63,9 @@ enum Finder {
 impl Finder {
     fn new(strings: &[&[u8]], fold_case: bool) -> Self {
         let packed = (!fold_case)
-            .then(|| packed::Config::new().match_kind(packed::MatchKind::LeftmostLongest).builder().extend(strings).build())
+            .then(|| {
+                packed::Config::new().match_kind(packed::MatchKind::LeftmostLongest).builder().extend(strings).build()
+            })
             .flatten();
         match packed {
             Some(searcher) => Finder::Packed(searcher),
@@ -214,8 +217,10 @@ impl Redactor {
 
 impl Patterns {
     fn new(values: Vec<Zeroizing<Vec<u8>>>, fold_case: bool) -> Self {
-        let keys: Vec<Zeroizing<Vec<u8>>> =
-            values.iter().map(|v| Zeroizing::new(if fold_case { v.to_ascii_lowercase() } else { v.to_vec() })).collect();
+        let keys: Vec<Zeroizing<Vec<u8>>> = values
+            .iter()
+            .map(|v| Zeroizing::new(if fold_case { v.to_ascii_lowercase() } else { v.to_vec() }))
+            .collect();
         // The strings to search for, each with what it stands for.
         let mut strings: HashMap<&[u8], Found> = HashMap::new();
         for (i, k) in keys.iter().enumerate() {
@@ -243,7 +248,8 @@ impl Patterns {
         // prefix (it is its own longest tail that is a prefix of a value).
         let mut depth = HashMap::new();
         let start = walk.start_state(Anchored::No).expect("unanchored searches are supported");
-        let run = |from: StateID, bytes: &[u8]| bytes.iter().fold(from, |sid, &b| walk.next_state(Anchored::No, sid, b));
+        let run =
+            |from: StateID, bytes: &[u8]| bytes.iter().fold(from, |sid, &b| walk.next_state(Anchored::No, sid, b));
         for v in &values {
             let mut sid = start;
             for (i, &b) in v.iter().enumerate() {
@@ -263,12 +269,17 @@ impl Patterns {
                 depth.insert(whole, d);
             }
         }
-        let mut heads: Vec<&[u8]> = values.iter().map(|v| &v[..v.len().min(HEAD)]).collect();
-        heads.sort();
-        heads.dedup();
-        let heads = Finder::new(&heads, fold_case);
+        let heads_of = |long: bool| {
+            let mut heads: Vec<&[u8]> =
+                values.iter().filter(|v| !long || v.len() > LONG).map(|v| &v[..v.len().min(HEAD)]).collect();
+            heads.sort();
+            heads.dedup();
+            (!heads.is_empty()).then(|| Finder::new(&heads, fold_case))
+        };
+        let heads = heads_of(false).expect("there are values");
+        let long_heads = heads_of(true);
         let max_len = values.iter().map(|v| v.len()).max().unwrap_or(0);
-        Patterns { values, fold_case, find, found, walk, depth, heads, max_len }
+        Patterns { values, fold_case, find, found, walk, depth, heads, long_heads, max_len }
     }
 
     /// The first value in `buf` at or after `from` (leftmost, then longest).
@@ -295,9 +306,13 @@ impl Patterns {
         let len = buf.len();
         let window = len.saturating_sub(self.max_len - 1);
         // A tail of `HEAD` bytes or more that a value extends begins with that
-        // value's head; a shorter one lies in the last `HEAD - 1` bytes.
+        // value's head; a shorter one lies in the last `HEAD - 1` bytes. One of
+        // `LONG` bytes or more can only begin a long value.
         let short = len.saturating_sub(HEAD - 1).max(window);
-        let from = self.heads.find(buf, window).map_or(short, |m| m.start().min(short));
+        let medium = len.saturating_sub(LONG - 1).max(window);
+        let long = self.long_heads.as_ref().and_then(|h| h.find(buf, window)).map(|m| m.start());
+        let any = self.heads.find(buf, medium).map(|m| m.start());
+        let from = [long, any].into_iter().flatten().fold(short, usize::min);
         let mut sid = self.walk.start_state(Anchored::No).expect("unanchored searches are supported");
         for &b in &buf[from..] {
             sid = self.walk.next_state(Anchored::No, sid, b);

@@ -10,8 +10,8 @@
 //! a server echoed back into an error message, and a server's message that
 //! holds one is not shown at all. The registry is zeroed when escort is done.
 
-use std::fmt;
 use crate::redact::Redactor;
+use std::fmt;
 use std::sync::Mutex;
 use zeroize::Zeroizing;
 

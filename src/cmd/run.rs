@@ -124,7 +124,11 @@ async fn pump(
 }
 
 /// A read, or `None` when nothing came within `wait`.
-async fn read_within(from: &mut (impl AsyncRead + Unpin), buf: &mut [u8], wait: Option<Duration>) -> Result<Option<usize>> {
+async fn read_within(
+    from: &mut (impl AsyncRead + Unpin),
+    buf: &mut [u8],
+    wait: Option<Duration>,
+) -> Result<Option<usize>> {
     Ok(match wait {
         Some(wait) => match tokio::time::timeout(wait, from.read(buf)).await {
             Ok(n) => Some(n?),
