@@ -2,9 +2,11 @@
 //! redacted; exit with its code.
 
 use crate::cli::RunArgs;
+use crate::error::ExitStatus;
 use crate::redact::Redactor;
+use crate::settings::Context;
 use crate::{error, files, secret};
-use anyhow::{Context, Result};
+use anyhow::{Context as _, Result};
 use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -25,8 +27,8 @@ const DRAIN_MAX: usize = 1 << 20;
 
 const READ_SIZE: usize = 256 * 1024;
 
-pub async fn run(args: RunArgs) -> Result<u8> {
-    let vars = super::exportable(&args.source).await?;
+pub async fn run(args: RunArgs, ctx: &Context) -> Result<ExitStatus> {
+    let vars = super::exportable(&args.source, ctx).await?;
     // Files live only as long as the command: the directory goes when `dir` drops.
     let dir = files::run_dir(&files::session_dir())?;
     let vars = files::materialize(vars, dir.path())?;
@@ -72,7 +74,7 @@ pub async fn run(args: RunArgs) -> Result<u8> {
         err.await.context("the output relay failed")??;
     }
     drop(dir);
-    Ok(exit_code(status))
+    Ok(ExitStatus::Child(exit_code(status)))
 }
 
 /// Copy a child's stream to ours through the redactor, until the stream ends

@@ -7,8 +7,7 @@
 //! reader counts them.
 
 use super::{BoxFuture, Source};
-use crate::error;
-use crate::secret::{self, Secret};
+use crate::secret::Secret;
 use crate::vars::Var;
 use anyhow::{Context, Result};
 use std::cell::Cell;
@@ -23,11 +22,8 @@ pub struct DotenvSource {
 }
 
 impl DotenvSource {
-    pub fn new(path: &str) -> Result<Self> {
-        if path.trim().is_empty() {
-            return Err(error::usage("a dotenv source needs a path: dotenv:PATH"));
-        }
-        Ok(DotenvSource { path: PathBuf::from(path) })
+    pub fn new(path: PathBuf) -> Self {
+        DotenvSource { path }
     }
 }
 
@@ -40,17 +36,10 @@ impl Source for DotenvSource {
         false
     }
 
-    fn load(&self) -> BoxFuture<'_, Result<Vec<Var>>> {
-        Box::pin(async move {
-            let vars = read(&self.path)?
-                .into_iter()
-                .map(|(name, value)| {
-                    secret::register(&value);
-                    Var::secret(name, value)
-                })
-                .collect();
-            Ok(vars)
-        })
+    fn read(&self) -> BoxFuture<'_, Result<Vec<Var>>> {
+        Box::pin(
+            async move { Ok(read(&self.path)?.into_iter().map(|(name, value)| Var::secret(name, value)).collect()) },
+        )
     }
 }
 

@@ -1,7 +1,6 @@
 //! `escort template`: a .env.example from the manifest that both dotenv
 //! parsers read, holding placeholders and defaults, never a real value.
 
-
 use crate::common::{assert_absent, escort, peer_python, repo};
 use serde_json::Value;
 use std::path::Path;
