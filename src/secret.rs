@@ -62,10 +62,11 @@ pub const MIN_REDACT_LEN: usize = 3;
 #[derive(Default)]
 struct Known {
     values: Vec<Secret>,
-    scrubber: Option<Redactor>,
+    /// Built on first use: exact case for `scrub`, folded for `server_message`.
+    scrubbers: Option<[Redactor; 2]>,
 }
 
-static KNOWN: Mutex<Known> = Mutex::new(Known { values: Vec::new(), scrubber: None });
+static KNOWN: Mutex<Known> = Mutex::new(Known { values: Vec::new(), scrubbers: None });
 
 /// Remember a secret value (or token) so that `scrub` can remove it from any
 /// text that is about to be shown.
@@ -88,7 +89,8 @@ pub fn forget_all() {
 }
 
 /// Replace every registered secret (and each of its lines) in `text` with
-/// `***`, in whatever ASCII case and whether raw, JSON-escaped or URL-encoded.
+/// `***`, whether raw, JSON-escaped or URL-encoded. The case must match: a
+/// secret line `crlf` must not mask the name `CRLF` in a warning.
 pub fn scrub(text: &str) -> String {
     KNOWN.lock().map(|mut k| k.scrub(text)).unwrap_or_else(|_| WITHHELD.to_string())
 }
@@ -97,8 +99,8 @@ pub fn scrub(text: &str) -> String {
 pub const WITHHELD: &str = "(message withheld: it contained a secret value)";
 
 /// A message from a server, shown only when it holds no registered value in
-/// any of the forms `scrub` knows: masking part of it could still tell what
-/// the value is (`the ***ue is null`).
+/// any of the forms `scrub` knows, in any ASCII case: masking part of it could
+/// still tell what the value is (`the ***ue is null`).
 pub fn server_message(text: &str) -> String {
     KNOWN.lock().map(|mut k| k.server_message(text)).unwrap_or_else(|_| WITHHELD.to_string())
 }
@@ -107,39 +109,39 @@ impl Known {
     fn register(&mut self, value: &Secret) {
         if value.len() >= MIN_REDACT_LEN {
             self.values.push(value.clone());
-            self.scrubber = None;
+            self.scrubbers = None;
         }
     }
 
     fn forget_all(&mut self) {
         // Each `Secret` zeroes its memory as it drops.
         self.values.clear();
-        self.scrubber = None;
+        self.scrubbers = None;
     }
 
     fn scrub(&mut self, text: &str) -> String {
-        String::from_utf8_lossy(&self.scrubber().redact_all(text.as_bytes())).into_owned()
+        String::from_utf8_lossy(&self.scrubbers()[0].redact_all(text.as_bytes())).into_owned()
     }
 
     fn server_message(&mut self, text: &str) -> String {
-        if self.scrubber().finds_any(text.as_bytes()) { WITHHELD.to_string() } else { text.to_string() }
+        if self.scrubbers()[1].finds_any(text.as_bytes()) { WITHHELD.to_string() } else { text.to_string() }
     }
 
-    fn scrubber(&mut self) -> &Redactor {
+    fn scrubbers(&mut self) -> &[Redactor; 2] {
         let values = &self.values;
-        self.scrubber.get_or_insert_with(|| {
+        self.scrubbers.get_or_insert_with(|| {
             let forms: Vec<Zeroizing<String>> = values
                 .iter()
                 .flat_map(|s| std::iter::once(s.expose()).chain(s.expose().lines()))
                 .flat_map(encodings)
                 .collect();
-            Redactor::new(forms.iter().map(|f| f.as_bytes()), true)
+            [false, true].map(|fold_case| Redactor::new(forms.iter().map(|f| f.as_bytes()), fold_case))
         })
     }
 }
 
 /// The forms a value takes when a server echoes it: raw, JSON-escaped,
-/// URL-encoded (path and form style). Case is folded by the matcher.
+/// URL-encoded (path and form style).
 fn encodings(value: &str) -> Vec<Zeroizing<String>> {
     let quoted = Zeroizing::new(serde_json::to_string(value).unwrap_or_default());
     let json = quoted.get(1..quoted.len().saturating_sub(1)).unwrap_or_default().to_string();
@@ -194,8 +196,11 @@ mod tests {
         for echo in [r"Tok/F15 canary\\", "tok%2Ff15%20canary%5c", "TOK%2FF15+CANARY%5C", r"tok/f15 canary\\"] {
             let text = format!("bad token {echo}!");
             assert_eq!(known.server_message(&text), WITHHELD, "{text}");
-            assert!(!known.scrub(&text).to_lowercase().contains("f15"), "{text}");
         }
+        for exact in [r"Tok/F15 canary\\", "Tok%2FF15%20canary%5C", "Tok%2FF15+canary%5C"] {
+            assert_eq!(known.scrub(&format!("bad {exact}!")), "bad ***!");
+        }
+        assert_eq!(known.scrub("TOK/F15 CANARY\\"), "TOK/F15 CANARY\\", "scrubbing keeps the case");
         assert_eq!(known.server_message("nothing here"), "nothing here");
     }
 
@@ -213,7 +218,7 @@ mod tests {
         known.register(&Secret::new("forget-canary"));
         assert_eq!(known.scrub("x forget-canary"), "x ***");
         known.forget_all();
-        assert!(known.values.is_empty() && known.scrubber.is_none());
+        assert!(known.values.is_empty() && known.scrubbers.is_none());
         assert_eq!(known.scrub("x forget-canary"), "x forget-canary");
     }
 }
