@@ -66,14 +66,76 @@ fn append_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     f.write_all(bytes).and_then(|_| f.flush()).with_context(|| format!("could not write {}", path.display()))
 }
 
+/// Where ESC `files` go: `$XDG_RUNTIME_DIR` when set (the user's own
+/// directory, emptied when the session ends), else the system temp directory.
+pub fn session_dir() -> PathBuf {
+    std::env::var_os("XDG_RUNTIME_DIR")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute() && p.is_dir())
+        .unwrap_or_else(std::env::temp_dir)
+}
+
 /// A new directory only the user can enter, for ESC `files`.
 pub fn private_dir(parent: &Path) -> Result<tempfile::TempDir> {
+    private_dir_named(parent, "escort-")
+}
+
+const RUN_PREFIX: &str = "escort-run-";
+
+/// The private directory of one `escort run`, removed when it drops. It is
+/// named after this process, so that if escort is killed before it can remove
+/// it, the next run (`sweep_stale`) does.
+pub fn run_dir(parent: &Path) -> Result<tempfile::TempDir> {
+    sweep_stale(parent);
+    private_dir_named(parent, &format!("{RUN_PREFIX}{}-", std::process::id()))
+}
+
+fn private_dir_named(parent: &Path, prefix: &str) -> Result<tempfile::TempDir> {
     let mut builder = tempfile::Builder::new();
-    builder.prefix("escort-");
+    builder.prefix(prefix);
     // Created with the mode, not chmod-ed after: no moment when others can enter.
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700));
     builder.tempdir_in(parent).with_context(|| format!("could not create a private directory in {}", parent.display()))
+}
+
+/// Remove the directories of `escort run`s that died without cleaning up:
+/// ours (same owner, real directories, not links) whose process is gone.
+/// Best effort: a directory that cannot be read or removed is left alone.
+#[cfg(unix)]
+fn sweep_stale(parent: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(entries) = std::fs::read_dir(parent) else { return };
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(RUN_PREFIX))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<libc::pid_t>().ok())
+            .filter(|&pid| pid > 0)
+        else {
+            continue;
+        };
+        // `DirEntry::metadata` does not follow a link.
+        let ours = entry.metadata().is_ok_and(|m| m.is_dir() && m.uid() == me);
+        if ours && !process_exists(pid) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn sweep_stale(_parent: &Path) {}
+
+#[cfg(unix)]
+fn process_exists(pid: libc::pid_t) -> bool {
+    // SAFETY: signal 0 only checks that the process exists.
+    let alive = unsafe { libc::kill(pid, 0) } == 0;
+    // EPERM: it exists but belongs to someone else.
+    alive || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
 }
 
 /// Write each file variable's content to its own 0600 file in `dir` and export
@@ -168,7 +230,8 @@ mod tests {
 
     #[test]
     fn materialized_files_hold_the_content_and_hide_it() {
-        let dir = private_dir(&std::env::temp_dir()).unwrap();
+        let parent = tempfile::tempdir().unwrap();
+        let dir = private_dir(parent.path()).unwrap();
         let mut file = Var::secret("KUBECONFIG", "file-canary\nline2");
         file.file = true;
         let out = materialize(vec![file, Var::plain("A", "1")], dir.path()).unwrap();
@@ -181,5 +244,25 @@ mod tests {
             assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
             assert_eq!(std::fs::metadata(dir.path()).unwrap().permissions().mode() & 0o777, 0o700);
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn f12_stale_run_directories_are_swept_and_live_ones_kept() {
+        let parent = tempfile::tempdir().unwrap();
+        // A process that has exited, and one that is alive (us).
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let stale = parent.path().join(format!("{RUN_PREFIX}{dead}-abc"));
+        std::fs::create_dir(&stale).unwrap();
+        std::fs::write(stale.join("CERT"), "stale-canary").unwrap();
+        let live = parent.path().join(format!("{RUN_PREFIX}{}-abc", std::process::id()));
+        std::fs::create_dir(&live).unwrap();
+        let other = parent.path().join("escort-keep");
+        std::fs::create_dir(&other).unwrap();
+        let mine = run_dir(parent.path()).unwrap();
+        assert!(!stale.exists(), "the dead run's directory is swept");
+        assert!(live.exists() && other.exists() && mine.path().exists());
     }
 }

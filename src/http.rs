@@ -411,7 +411,7 @@ fn api_message(body: &[u8]) -> String {
             None => e,
         });
     }
-    let mut joined = secret::scrub(&parts.join("; "));
+    let mut joined = secret::server_message(&parts.join("; "));
     if joined.len() > 500 {
         let mut cut = 500;
         while !joined.is_char_boundary(cut) {

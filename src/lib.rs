@@ -57,6 +57,7 @@ pub fn run() -> ExitCode {
         // The panic hook has said what happened.
         Err(_) => error::Kind::Internal.exit_code(),
     };
+    secret::forget_all();
     ExitCode::from(code)
 }
 

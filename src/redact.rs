@@ -1,79 +1,327 @@
-//! Replace secret values in a byte stream with `***` as it flows (`escort run`).
+//! The one redaction engine: replaces secret values with `***` in a byte
+//! stream as it flows (`escort run`) and in messages (`secret::scrub`).
 //!
 //! A value may arrive split across reads, so the tail of what was read that
-//! could still grow into a secret is held back until the next read decides
-//! it; everything before it is written at once, so output is not delayed.
+//! could still grow into a value is held back until more bytes decide it;
+//! everything before it is written at once. The output is the same as
+//! replacing every value in the whole stream at once (leftmost, longest
+//! first), however the stream is cut into reads.
+//!
+//! What to hold back is found without re-checking every tail position: the
+//! longest tail that is a proper prefix of a value is where an Aho-Corasick
+//! automaton (standard semantics) stands after reading the data, so it is
+//! enough to walk the automaton over the few bytes that can start such a
+//! prefix. Those are found by searching for the values' first bytes ("heads"),
+//! which runs at memory speed on data that holds none.
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::automaton::{Automaton, StateID};
+use aho_corasick::nfa::contiguous;
+use aho_corasick::{AhoCorasick, Anchored, Input, MatchKind, Span, packed};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use zeroize::Zeroizing;
 
 pub const MASK: &[u8] = b"***";
 
-#[derive(Clone)]
-pub struct Redactor {
-    ac: Option<AhoCorasick>,
-    /// The patterns, sorted, to find held-back prefixes by binary search.
-    sorted: Vec<Vec<u8>>,
+/// Length of the heads searched for to find where a held-back tail may start.
+/// Longer heads give fewer false starts; the last `HEAD - 1` bytes of each read
+/// are always walked.
+const HEAD: usize = 16;
+
+/// Values longer than this are searched for by their first `LONG` bytes and
+/// then compared whole: an automaton state per byte of a 64 KB value would
+/// make matching it a cache miss per byte.
+const LONG: usize = 64;
+
+/// The automata built from a set of values; shared by the redactors of a run.
+struct Patterns {
+    values: Vec<Zeroizing<Vec<u8>>>,
+    fold_case: bool,
+    /// Leftmost-longest search for the values, long ones cut to `LONG` bytes.
+    find: Finder,
+    /// What each string of `find` stands for.
+    found: Vec<Found>,
+    /// Standard-semantics automaton whose state after some bytes is their
+    /// longest tail that is a prefix of a value.
+    walk: contiguous::NFA,
+    /// For each state of `walk`, the length of its longest tail that some
+    /// value strictly extends: what to hold back when a read ends there.
+    depth: HashMap<usize, usize>,
+    /// The first `HEAD` bytes of each value, and of each value longer than `LONG`.
+    heads: Finder,
+    long_heads: Option<Finder>,
     max_len: usize,
-    pending: Vec<u8>,
 }
 
-impl Redactor {
-    /// `patterns` shorter than `secret::MIN_REDACT_LEN` are ignored.
-    pub fn new<'a>(patterns: impl IntoIterator<Item = &'a str>) -> Self {
-        let mut sorted: Vec<Vec<u8>> = patterns
-            .into_iter()
-            .filter(|p| p.trim().len() >= crate::secret::MIN_REDACT_LEN)
-            .map(|p| p.as_bytes().to_vec())
-            .collect();
-        sorted.sort();
-        sorted.dedup();
-        let ac = (!sorted.is_empty()).then(|| {
-            AhoCorasick::builder()
-                .match_kind(MatchKind::LeftmostLongest)
-                .build(&sorted)
-                .expect("patterns are plain bytes")
-        });
-        let max_len = sorted.iter().map(Vec::len).max().unwrap_or(0);
-        Redactor { ac, sorted, max_len, pending: Vec::new() }
-    }
+/// A few strings are found fastest by Teddy (SIMD over their first bytes);
+/// many, or with case folded, by an automaton.
+///
+/// UNFINISHED (issue 9, 1 GB/s): with more than 64 strings (1,000 secrets, or
+/// a PEM's lines) the automaton's search runs at about 100-300 MB/s of CPU;
+/// a faster prefilter for many strings is still to be found.
+enum Finder {
+    Packed(packed::Searcher),
+    Automaton(AhoCorasick),
+}
 
-    /// Feed a chunk; returns what can be written now.
-    pub fn push(&mut self, chunk: &[u8]) -> Vec<u8> {
-        let Some(ac) = &self.ac else { return chunk.to_vec() };
-        self.pending.extend_from_slice(chunk);
-        let hold = self.held_back_from();
-        let ready: Vec<u8> = self.pending.drain(..hold).collect();
-        // A match that would cross `hold` starts inside the held-back tail, so
-        // the ready part holds only whole matches.
-        let mut out = Vec::with_capacity(ready.len());
-        ac.replace_all_with_bytes(&ready, &mut out, |_, _, dst| {
-            dst.extend_from_slice(MASK);
-            true
-        });
-        out
-    }
-
-    /// Everything left, at end of stream.
-    pub fn finish(&mut self) -> Vec<u8> {
-        let rest = std::mem::take(&mut self.pending);
-        match &self.ac {
-            Some(ac) => ac.replace_all_bytes(&rest, &vec![MASK; self.sorted.len()]),
-            None => rest,
+impl Finder {
+    fn new(strings: &[&[u8]], fold_case: bool) -> Self {
+        let packed = (!fold_case)
+            .then(|| {
+                packed::Config::new().match_kind(packed::MatchKind::LeftmostLongest).builder().extend(strings).build()
+            })
+            .flatten();
+        match packed {
+            Some(searcher) => Finder::Packed(searcher),
+            None => Finder::Automaton(
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::LeftmostLongest)
+                    .ascii_case_insensitive(fold_case)
+                    .build(strings)
+                    .expect("values are plain bytes"),
+            ),
         }
     }
 
-    /// The start of the longest tail of `pending` that is a proper prefix of
-    /// some pattern (or a whole pattern that a longer one extends).
-    fn held_back_from(&self) -> usize {
-        let len = self.pending.len();
-        let earliest = len.saturating_sub(self.max_len.saturating_sub(1));
-        (earliest..len).find(|&start| self.is_prefix_of_pattern(&self.pending[start..])).unwrap_or(len)
+    fn find(&self, buf: &[u8], from: usize) -> Option<aho_corasick::Match> {
+        match self {
+            Finder::Packed(s) => s.find_in(buf, Span { start: from, end: buf.len() }),
+            Finder::Automaton(ac) => ac.find(Input::new(buf).range(from..)),
+        }
+    }
+}
+
+/// A string of `find`: the long values it begins (longest first, indices into
+/// `values`), and the length of the longest short value it is or begins with.
+struct Found {
+    long: Vec<usize>,
+    short: Option<usize>,
+}
+
+/// A redactor for one stream. No `Debug`: the automata hold the values.
+#[derive(Clone)]
+pub struct Redactor {
+    patterns: Option<Arc<Patterns>>,
+    /// Bytes read but not yet written in full: a tail that may grow into a value.
+    pending: Zeroizing<Vec<u8>>,
+    /// How many bytes at the start of `pending` were already written by an idle
+    /// flush (kept only so that a value they begin is still masked).
+    shown: usize,
+}
+
+impl Redactor {
+    /// `values` shorter than `secret::MIN_REDACT_LEN` (after trimming) are
+    /// ignored. With `fold_case`, values match whatever their ASCII case.
+    pub fn new<'a>(values: impl IntoIterator<Item = &'a [u8]>, fold_case: bool) -> Self {
+        let mut values: Vec<Zeroizing<Vec<u8>>> = values
+            .into_iter()
+            .filter(|v| v.trim_ascii().len() >= crate::secret::MIN_REDACT_LEN)
+            .map(|v| Zeroizing::new(v.to_vec()))
+            .collect();
+        values.sort_by(|a, b| a.as_slice().cmp(b));
+        values.dedup_by(|a, b| a.as_slice() == b.as_slice());
+        let patterns = (!values.is_empty()).then(|| Arc::new(Patterns::new(values, fold_case)));
+        Redactor { patterns, pending: Zeroizing::new(Vec::new()), shown: 0 }
     }
 
-    fn is_prefix_of_pattern(&self, tail: &[u8]) -> bool {
-        // The first pattern not less than `tail` starts with it, if any does.
-        let i = self.sorted.partition_point(|p| p.as_slice() < tail);
-        self.sorted.get(i).is_some_and(|p| p.len() > tail.len() && p.starts_with(tail))
+    /// Feed a chunk; appends to `out` what can be written now.
+    pub fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
+        let Some(p) = self.patterns.clone() else {
+            out.extend_from_slice(chunk);
+            return;
+        };
+        self.pending.extend_from_slice(chunk);
+        loop {
+            let hold = p.held_from(&self.pending);
+            let done = self.write_out(&p, hold, out);
+            self.drain(done);
+            // A value that started before the held-back tail and ended inside
+            // it was written whole; what follows it needs a new look.
+            if done <= hold || self.pending.is_empty() {
+                return;
+            }
+        }
+    }
+
+    /// Whether bytes are held back that were never written.
+    pub fn is_holding(&self) -> bool {
+        self.pending.len() > self.shown
+    }
+
+    /// No more bytes came for a while: write what is held back (its whole
+    /// values masked), but keep it to mask a value it begins if the rest comes.
+    pub fn flush_idle(&mut self, out: &mut Vec<u8>) {
+        if let Some(p) = self.patterns.clone() {
+            self.write_out(&p, self.pending.len(), out);
+            self.shown = self.pending.len();
+        }
+    }
+
+    /// End of stream: write everything left.
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        if let Some(p) = self.patterns.clone() {
+            let all = self.write_out(&p, self.pending.len(), out);
+            self.drain(all);
+        }
+    }
+
+    /// `text` with every value masked.
+    pub fn redact_all(&self, text: &[u8]) -> Vec<u8> {
+        if self.patterns.is_none() {
+            return text.to_vec();
+        }
+        let mut r = Redactor { patterns: self.patterns.clone(), pending: Zeroizing::new(text.to_vec()), shown: 0 };
+        let mut out = Vec::with_capacity(text.len());
+        r.finish(&mut out);
+        out
+    }
+
+    /// Whether `text` holds any value.
+    pub fn finds_any(&self, text: &[u8]) -> bool {
+        self.patterns.as_ref().is_some_and(|p| p.next_match(text, 0).is_some())
+    }
+
+    /// Write `pending` up to `hold` with its values masked, skipping what an
+    /// idle flush already wrote. A value may start before `hold` and end after
+    /// it; returns where the written part ends.
+    fn write_out(&self, p: &Patterns, hold: usize, out: &mut Vec<u8>) -> usize {
+        let buf = &self.pending[..];
+        let copy = |from: usize, to: usize, out: &mut Vec<u8>| {
+            let from = from.max(self.shown);
+            if to > from {
+                out.extend_from_slice(&buf[from..to]);
+            }
+        };
+        let mut at = 0;
+        // Values that start before `hold` are decided: none can grow past the
+        // end of `buf`, or `hold` would be at or before their start.
+        while let Some((start, end)) = p.next_match(buf, at).filter(|&(start, _)| start < hold) {
+            copy(at, start, out);
+            if end > self.shown {
+                out.extend_from_slice(MASK);
+            }
+            at = end;
+        }
+        if at < hold {
+            copy(at, hold, out);
+            at = hold;
+        }
+        at
+    }
+
+    fn drain(&mut self, n: usize) {
+        // Move the (short) rest to the front; the freed bytes are overwritten
+        // or zeroed with `pending` on drop.
+        self.pending.copy_within(n.., 0);
+        let rest = self.pending.len() - n;
+        self.pending.truncate(rest);
+        self.shown = self.shown.saturating_sub(n);
+    }
+}
+
+impl Patterns {
+    fn new(values: Vec<Zeroizing<Vec<u8>>>, fold_case: bool) -> Self {
+        let keys: Vec<Zeroizing<Vec<u8>>> = values
+            .iter()
+            .map(|v| Zeroizing::new(if fold_case { v.to_ascii_lowercase() } else { v.to_vec() }))
+            .collect();
+        // The strings to search for, each with what it stands for.
+        let mut strings: HashMap<&[u8], Found> = HashMap::new();
+        for (i, k) in keys.iter().enumerate() {
+            let found = strings.entry(&k[..k.len().min(LONG)]).or_insert(Found { long: Vec::new(), short: None });
+            if k.len() > LONG {
+                found.long.push(i);
+            }
+        }
+        let shorts: HashSet<&[u8]> = keys.iter().filter(|k| k.len() <= LONG).map(|k| k.as_slice()).collect();
+        let mut strings: Vec<(&[u8], Found)> = strings.into_iter().collect();
+        for (string, found) in &mut strings {
+            found.long.sort_by_key(|&i| std::cmp::Reverse(values[i].len()));
+            // A long value's head may fail to verify while a short value that
+            // begins it still matches.
+            found.short = (1..=string.len()).rev().find(|&n| shorts.contains(&string[..n]));
+        }
+        let find = Finder::new(&strings.iter().map(|(string, _)| *string).collect::<Vec<_>>(), fold_case);
+        let found = strings.into_iter().map(|(_, found)| found).collect();
+        let walk = contiguous::NFA::builder()
+            .match_kind(MatchKind::Standard)
+            .ascii_case_insensitive(fold_case)
+            .build(values.iter().map(|v| v.as_slice()))
+            .expect("values are plain bytes");
+        // Reading a prefix of a value from the start leads to the state of that
+        // prefix (it is its own longest tail that is a prefix of a value).
+        let mut depth = HashMap::new();
+        let start = walk.start_state(Anchored::No).expect("unanchored searches are supported");
+        let run =
+            |from: StateID, bytes: &[u8]| bytes.iter().fold(from, |sid, &b| walk.next_state(Anchored::No, sid, b));
+        for v in &values {
+            let mut sid = start;
+            for (i, &b) in v.iter().enumerate() {
+                depth.insert(sid.as_usize(), i);
+                sid = walk.next_state(Anchored::No, sid, b);
+            }
+        }
+        // A whole value that no value extends waits for nothing, but its longest
+        // proper tail that is a state (read from the start) tells what may.
+        // Shorter values first: that tail is a shorter value's state or a prefix.
+        let mut by_len: Vec<&[u8]> = values.iter().map(|v| v.as_slice()).collect();
+        by_len.sort_by_key(|v| v.len());
+        for v in by_len {
+            let whole = run(start, v).as_usize();
+            if !depth.contains_key(&whole) {
+                let d = depth.get(&run(start, &v[1..]).as_usize()).copied().unwrap_or(0);
+                depth.insert(whole, d);
+            }
+        }
+        let heads_of = |long: bool| {
+            let mut heads: Vec<&[u8]> =
+                values.iter().filter(|v| !long || v.len() > LONG).map(|v| &v[..v.len().min(HEAD)]).collect();
+            heads.sort();
+            heads.dedup();
+            (!heads.is_empty()).then(|| Finder::new(&heads, fold_case))
+        };
+        let heads = heads_of(false).expect("there are values");
+        let long_heads = heads_of(true);
+        let max_len = values.iter().map(|v| v.len()).max().unwrap_or(0);
+        Patterns { values, fold_case, find, found, walk, depth, heads, long_heads, max_len }
+    }
+
+    /// The first value in `buf` at or after `from` (leftmost, then longest).
+    fn next_match(&self, buf: &[u8], mut from: usize) -> Option<(usize, usize)> {
+        while from <= buf.len() {
+            let m = self.find.find(buf, from)?;
+            let found = &self.found[m.pattern().as_usize()];
+            let rest = &buf[m.start()..];
+            let long = found.long.iter().map(|&i| self.values[i].as_slice()).find(|v| {
+                rest.len() >= v.len()
+                    && if self.fold_case { rest[..v.len()].eq_ignore_ascii_case(v) } else { rest[..v.len()] == **v }
+            });
+            match long.map(<[u8]>::len).or(found.short) {
+                Some(len) => return Some((m.start(), m.start() + len)),
+                // Nothing starts here after all: look from the next byte.
+                None => from = m.start() + 1,
+            }
+        }
+        None
+    }
+
+    /// The start of the longest tail of `buf` that some value strictly extends.
+    fn held_from(&self, buf: &[u8]) -> usize {
+        let len = buf.len();
+        let window = len.saturating_sub(self.max_len - 1);
+        // A tail of `HEAD` bytes or more that a value extends begins with that
+        // value's head; a shorter one lies in the last `HEAD - 1` bytes. One of
+        // `LONG` bytes or more can only begin a long value.
+        let short = len.saturating_sub(HEAD - 1).max(window);
+        let medium = len.saturating_sub(LONG - 1).max(window);
+        let long = self.long_heads.as_ref().and_then(|h| h.find(buf, window)).map(|m| m.start());
+        let any = self.heads.find(buf, medium).map(|m| m.start());
+        let from = [long, any].into_iter().flatten().fold(short, usize::min);
+        let mut sid = self.walk.start_state(Anchored::No).expect("unanchored searches are supported");
+        for &b in &buf[from..] {
+            sid = self.walk.next_state(Anchored::No, sid, b);
+        }
+        len - self.depth.get(&sid.as_usize()).copied().unwrap_or(0)
     }
 }
 
@@ -81,14 +329,23 @@ impl Redactor {
 mod tests {
     use super::*;
 
-    fn run(patterns: &[&str], chunks: &[&str]) -> String {
-        let mut r = Redactor::new(patterns.iter().copied());
+    fn redactor(values: &[&str]) -> Redactor {
+        Redactor::new(values.iter().map(|v| v.as_bytes()), false)
+    }
+
+    fn push(r: &mut Redactor, chunk: &str) -> String {
         let mut out = Vec::new();
-        for c in chunks {
-            out.extend(r.push(c.as_bytes()));
-        }
-        out.extend(r.finish());
+        r.push(chunk.as_bytes(), &mut out);
         String::from_utf8(out).unwrap()
+    }
+
+    fn run(values: &[&str], chunks: &[&str]) -> String {
+        let mut r = redactor(values);
+        let mut out: String = chunks.iter().map(|c| push(&mut r, c)).collect();
+        let mut rest = Vec::new();
+        r.finish(&mut rest);
+        out.push_str(std::str::from_utf8(&rest).unwrap());
+        out
     }
 
     #[test]
@@ -100,7 +357,6 @@ mod tests {
     fn values_split_across_chunks_are_replaced() {
         let chunks = ["pw=hun", "te", "r2 and hunter2", "!"];
         assert_eq!(run(&["hunter2"], &chunks), "pw=*** and ***!");
-        // Byte by byte.
         let text = "a hunter2 b";
         let bytes: Vec<String> = text.chars().map(|c| c.to_string()).collect();
         let refs: Vec<&str> = bytes.iter().map(String::as_str).collect();
@@ -109,19 +365,128 @@ mod tests {
 
     #[test]
     fn output_is_not_held_back_needlessly() {
-        let mut r = Redactor::new(["secret-value"]);
-        assert_eq!(r.push(b"hello world\n"), b"hello world\n");
-        assert_eq!(r.push(b"almost secret-val"), b"almost ");
-        assert_eq!(r.push(b"ue!"), b"***!");
+        let mut r = redactor(&["secret-value"]);
+        assert_eq!(push(&mut r, "hello world\n"), "hello world\n");
+        assert_eq!(push(&mut r, "almost secret-val"), "almost ");
+        assert_eq!(push(&mut r, "ue!"), "***!");
+        // A whole value that nothing extends is written at once.
+        assert_eq!(push(&mut r, "secret-value"), "***");
     }
 
     #[test]
-    fn longest_wins_and_short_patterns_are_ignored() {
+    fn longest_wins_and_short_values_are_ignored() {
         assert_eq!(run(&["abc", "abcdef", "x"], &["abcdef abc x"]), "*** *** x");
     }
 
     #[test]
-    fn no_patterns_passes_through() {
+    fn no_values_pass_through() {
         assert_eq!(run(&[], &["anything"]), "anything");
+    }
+
+    #[test]
+    fn f01_a_value_that_a_longer_one_extends_is_held_back() {
+        let values = ["abcXYZsecret1", "abcXYZsecret1-long-tail-SECRET2"];
+        let mut r = redactor(&values);
+        assert_eq!(push(&mut r, "abcXYZsecret1"), "");
+        assert_eq!(push(&mut r, "-long-tail-SECRET2\n"), "***\n");
+        // Other patterns between the tail and the longer value (the old binary
+        // search only looked at the first value not less than the tail).
+        let values = ["abcXYZ-a", "abcXYZsecret1", "abcXYZsecret1-long-tail-SECRET2", "abcXYZsecret1-m"];
+        assert_eq!(run(&values, &["x abcXYZsecret1", "-long-tail-SECRET2 y"]), "x *** y");
+    }
+
+    #[test]
+    fn a_value_ending_inside_the_held_tail_is_written_whole() {
+        // "defg" is held for "defgh", but "abcdef" started earlier and is complete.
+        assert_eq!(run(&["abcdef", "defgh"], &["xxabcdefg", "!"]), "xx***g!");
+        let mut r = redactor(&["abc", "bcd"]);
+        assert_eq!(push(&mut r, "xab"), "x");
+        assert_eq!(push(&mut r, "c"), "***");
+        assert_eq!(push(&mut r, "d"), "d");
+    }
+
+    #[test]
+    fn an_idle_flush_shows_a_prompt_and_still_masks_the_rest_of_a_value() {
+        let mut r = redactor(&["Password: hunter2"]);
+        assert_eq!(push(&mut r, "Password: "), "");
+        assert!(r.is_holding());
+        let mut out = Vec::new();
+        r.flush_idle(&mut out);
+        assert_eq!(out, b"Password: ");
+        assert!(!r.is_holding());
+        assert_eq!(push(&mut r, "hunter2 ok"), "*** ok");
+        // Whole values in the flushed tail are masked, and so is the rest of a
+        // longer value that they begin.
+        let mut r = redactor(&["abcXYZsecret1", "abcXYZsecret1-long-tail-SECRET2"]);
+        assert_eq!(push(&mut r, "abcXYZsecret1"), "");
+        let mut out = Vec::new();
+        r.flush_idle(&mut out);
+        assert_eq!(out, b"***");
+        assert_eq!(push(&mut r, "-long-tail-SECRET2!"), "***!");
+    }
+
+    #[test]
+    fn case_folding_matches_any_ascii_case() {
+        let r = Redactor::new([b"Tok-Canary".as_slice()], true);
+        assert_eq!(r.redact_all(b"a TOK-CANARY b tok-canary"), b"a *** b ***");
+        assert!(r.finds_any(b"xtok-canaryx") && !r.finds_any(b"tok-canar"));
+    }
+
+    /// The same output as one replacement over the whole text, however the
+    /// text is cut (a small deterministic fuzz).
+    #[test]
+    fn output_does_not_depend_on_how_the_stream_is_cut() {
+        let short = ["aab", "aabaac", "abaa", "baaab", "cab", "aaaaaaaaaaaaaaaaaaab", "aaaaaaaaaaaaaaaaaaa"];
+        cut_anyhow(&short.map(String::from), 60);
+        // Values longer than `LONG`, found by their head and compared whole,
+        // with short values that begin them.
+        let long = [format!("{}b", "a".repeat(70)), format!("{}c", "a".repeat(65)), "a".repeat(64), "a".repeat(40)];
+        cut_anyhow(&long, 200);
+    }
+
+    /// The plain definition: at each position, the longest value there.
+    fn leftmost_longest(values: &[&str], text: &str) -> String {
+        let (mut out, mut i) = (String::new(), 0);
+        while i < text.len() {
+            match values.iter().filter(|v| v.len() >= 3 && text[i..].starts_with(**v)).map(|v| v.len()).max() {
+                Some(n) => (out.push_str("***"), i += n),
+                None => (out.push_str(&text[i..i + 1]), i += 1),
+            };
+        }
+        out
+    }
+
+    fn cut_anyhow(values: &[String], max_len: u64) {
+        let values: Vec<&str> = values.iter().map(String::as_str).collect();
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for _ in 0..2000 {
+            let mut text = String::new();
+            while (text.len() as u64) < max_len / 2 + next(max_len / 2) {
+                // Runs of `a`, so that long values occur.
+                match next(8) {
+                    0 => text.push_str(&"a".repeat(next(80) as usize)),
+                    n => text.push_str(["a", "b", "c", "x"][n as usize % 4]),
+                }
+            }
+            let whole = run(&values, &[&text]);
+            assert_eq!(whole, leftmost_longest(&values, &text), "{text:?}");
+            let mut chunks = Vec::new();
+            let mut at = 0;
+            while at < text.len() {
+                let n = (1 + next(8) as usize).min(text.len() - at);
+                chunks.push(&text[at..at + n]);
+                at += n;
+            }
+            assert_eq!(run(&values, &chunks), whole, "{text:?} in {chunks:?}");
+            for v in &values {
+                assert!(!whole.contains(v), "{v} in {whole:?} from {text:?}");
+            }
+        }
     }
 }

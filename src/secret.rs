@@ -6,9 +6,11 @@
 //! to find in review.
 //!
 //! The process also keeps a registry of the secret values it has seen, so the
-//! last line of defence (the error printer in `main`) can scrub a value that a
-//! server echoed back into an error message.
+//! last line of defence (the error printer in `lib.rs`) can scrub a value that
+//! a server echoed back into an error message, and a server's message that
+//! holds one is not shown at all. The registry is zeroed when escort is done.
 
+use crate::redact::Redactor;
 use std::fmt;
 use std::sync::Mutex;
 use zeroize::Zeroizing;
@@ -56,42 +58,108 @@ impl From<&str> for Secret {
 /// or `on` would destroy messages while protecting nothing.
 pub const MIN_REDACT_LEN: usize = 3;
 
-static KNOWN: Mutex<Vec<Secret>> = Mutex::new(Vec::new());
+/// The registered values and, built on first use, the scrubber made of them.
+#[derive(Default)]
+struct Known {
+    values: Vec<Secret>,
+    /// Built on first use: exact case for `scrub`, folded for `server_message`.
+    scrubbers: Option<[Redactor; 2]>,
+}
+
+static KNOWN: Mutex<Known> = Mutex::new(Known { values: Vec::new(), scrubbers: None });
 
 /// Remember a secret value (or token) so that `scrub` can remove it from any
 /// text that is about to be shown.
 pub fn register(value: &Secret) {
-    if value.len() >= MIN_REDACT_LEN
-        && let Ok(mut known) = KNOWN.lock()
-    {
-        known.push(value.clone());
+    if let Ok(mut known) = KNOWN.lock() {
+        known.register(value);
     }
 }
 
 /// Every registered secret and token, e.g. to redact a child's output.
 pub fn registered() -> Vec<Secret> {
-    KNOWN.lock().map(|k| k.clone()).unwrap_or_default()
+    KNOWN.lock().map(|k| k.values.clone()).unwrap_or_default()
 }
 
-/// Replace every registered secret (and each of its lines) in `text` with `***`.
+/// Forget (and zero) every registered value, when escort is done.
+pub fn forget_all() {
+    if let Ok(mut known) = KNOWN.lock() {
+        known.forget_all();
+    }
+}
+
+/// Replace every registered secret (and each of its lines) in `text` with
+/// `***`, whether raw, JSON-escaped or URL-encoded. The case must match: a
+/// secret line `crlf` must not mask the name `CRLF` in a warning.
 pub fn scrub(text: &str) -> String {
-    let Ok(known) = KNOWN.lock() else {
-        return text.to_string();
-    };
-    let mut out = text.to_string();
-    let mut needles: Vec<&str> = known
-        .iter()
-        .flat_map(|s| std::iter::once(s.expose()).chain(s.expose().lines()))
-        .filter(|n| n.trim().len() >= MIN_REDACT_LEN)
-        .collect();
-    // Longest first, so that a value is replaced whole before any of its parts.
-    needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
-    for needle in needles {
-        if out.contains(needle) {
-            out = out.replace(needle, "***");
+    KNOWN.lock().map(|mut k| k.scrub(text)).unwrap_or_else(|_| WITHHELD.to_string())
+}
+
+/// What stands in for a server's message that held a secret.
+pub const WITHHELD: &str = "(message withheld: it contained a secret value)";
+
+/// A message from a server, shown only when it holds no registered value in
+/// any of the forms `scrub` knows, in any ASCII case: masking part of it could
+/// still tell what the value is (`the ***ue is null`).
+pub fn server_message(text: &str) -> String {
+    KNOWN.lock().map(|mut k| k.server_message(text)).unwrap_or_else(|_| WITHHELD.to_string())
+}
+
+impl Known {
+    fn register(&mut self, value: &Secret) {
+        if value.len() >= MIN_REDACT_LEN {
+            self.values.push(value.clone());
+            self.scrubbers = None;
         }
     }
-    out
+
+    fn forget_all(&mut self) {
+        // Each `Secret` zeroes its memory as it drops.
+        self.values.clear();
+        self.scrubbers = None;
+    }
+
+    fn scrub(&mut self, text: &str) -> String {
+        String::from_utf8_lossy(&self.scrubbers()[0].redact_all(text.as_bytes())).into_owned()
+    }
+
+    fn server_message(&mut self, text: &str) -> String {
+        if self.scrubbers()[1].finds_any(text.as_bytes()) { WITHHELD.to_string() } else { text.to_string() }
+    }
+
+    fn scrubbers(&mut self) -> &[Redactor; 2] {
+        let values = &self.values;
+        self.scrubbers.get_or_insert_with(|| {
+            let forms: Vec<Zeroizing<String>> = values
+                .iter()
+                .flat_map(|s| std::iter::once(s.expose()).chain(s.expose().lines()))
+                .flat_map(encodings)
+                .collect();
+            [false, true].map(|fold_case| Redactor::new(forms.iter().map(|f| f.as_bytes()), fold_case))
+        })
+    }
+}
+
+/// The forms a value takes when a server echoes it: raw, JSON-escaped,
+/// URL-encoded (path and form style).
+fn encodings(value: &str) -> Vec<Zeroizing<String>> {
+    let quoted = Zeroizing::new(serde_json::to_string(value).unwrap_or_default());
+    let json = quoted.get(1..quoted.len().saturating_sub(1)).unwrap_or_default().to_string();
+    // Sized up front: a growing string would leave copies of the value behind.
+    let mut url = Zeroizing::new(String::with_capacity(value.len() * 3));
+    for b in value.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => url.push(b as char),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789ABCDEF";
+                url.extend(['%', HEX[usize::from(b >> 4)] as char, HEX[usize::from(b & 15)] as char]);
+            }
+        }
+    }
+    let form = Zeroizing::new(url.replace("%20", "+"));
+    let mut forms = vec![Zeroizing::new(value.to_string()), Zeroizing::new(json), url, form];
+    forms.dedup();
+    forms
 }
 
 #[cfg(test)]
@@ -119,5 +187,38 @@ mod tests {
     fn short_values_are_not_scrubbed() {
         register(&Secret::new("ab"));
         assert_eq!(scrub("a cab"), "a cab");
+    }
+
+    #[test]
+    fn f15_echoed_values_are_found_in_every_common_encoding() {
+        let mut known = Known::default();
+        known.register(&Secret::new("Tok/F15 canary\\"));
+        for echo in [r"Tok/F15 canary\\", "tok%2Ff15%20canary%5c", "TOK%2FF15+CANARY%5C", r"tok/f15 canary\\"] {
+            let text = format!("bad token {echo}!");
+            assert_eq!(known.server_message(&text), WITHHELD, "{text}");
+        }
+        for exact in [r"Tok/F15 canary\\", "Tok%2FF15%20canary%5C", "Tok%2FF15+canary%5C"] {
+            assert_eq!(known.scrub(&format!("bad {exact}!")), "bad ***!");
+        }
+        assert_eq!(known.scrub("TOK/F15 CANARY\\"), "TOK/F15 CANARY\\", "scrubbing keeps the case");
+        assert_eq!(known.server_message("nothing here"), "nothing here");
+    }
+
+    #[test]
+    fn f15_a_message_that_holds_a_short_value_is_withheld_not_masked() {
+        let mut known = Known::default();
+        known.register(&Secret::new("val"));
+        // Masked, it would read "the ***ue is null" and tell the value.
+        assert_eq!(known.server_message("the value is null"), WITHHELD);
+    }
+
+    #[test]
+    fn forgotten_values_are_gone() {
+        let mut known = Known::default();
+        known.register(&Secret::new("forget-canary"));
+        assert_eq!(known.scrub("x forget-canary"), "x ***");
+        known.forget_all();
+        assert!(known.values.is_empty() && known.scrubbers.is_none());
+        assert_eq!(known.scrub("x forget-canary"), "x forget-canary");
     }
 }

@@ -45,7 +45,7 @@ impl<'a> Output<'a> {
             // Files must outlive escort: they are for the steps or shell that follow.
             let parent = match (format, &runner.temp) {
                 (Format::Github, Some(temp)) => temp.clone(),
-                _ => std::env::temp_dir(),
+                _ => files::session_dir(),
             };
             let dir = files::private_dir(&parent)?.keep();
             files::materialize(vars, &dir)?

@@ -8,26 +8,42 @@ use crate::settings::Context;
 use crate::{error, files, secret};
 use anyhow::{Context as _, Result};
 use std::process::Stdio;
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::process::Command;
+use tokio::sync::watch;
+use zeroize::Zeroizing;
+
+/// How long a held-back tail (the start of what may be a secret) waits for
+/// more bytes before it is shown (README, "escort run"): long enough that a
+/// value written in one write arrives whole, short enough that a prompt shows.
+const IDLE: Duration = Duration::from_millis(200);
+
+/// After the command exits, how long its pipes may stay quiet before escort
+/// stops reading them (a background process may hold them open for ever),
+/// and how much more escort reads at most: what a full pipe holds.
+const DRAIN_QUIET: Duration = Duration::from_millis(50);
+const DRAIN_MAX: usize = 1 << 20;
+
+const READ_SIZE: usize = 256 * 1024;
 
 pub async fn run(args: RunArgs, ctx: &Context) -> Result<ExitStatus> {
     let vars = super::exportable(&args.source, ctx).await?;
     // Files live only as long as the command: the directory goes when `dir` drops.
-    let dir = files::private_dir(&std::env::temp_dir())?;
+    let dir = files::run_dir(&files::session_dir())?;
     let vars = files::materialize(vars, dir.path())?;
 
     // The values, and the token escort used (the child inherits it).
     let registered = secret::registered();
     let redactor = (!args.no_redact).then(|| {
-        let texts: Vec<&str> = vars
+        let texts = vars
             .iter()
             .flat_map(|v| v.sensitive(false))
             .chain(registered.iter())
             // A file's trailing newline is kept in the output, not swallowed by `***`.
             .flat_map(|s| std::iter::once(s.expose().trim_end_matches(['\n', '\r'])).chain(s.expose().lines()))
-            .collect();
-        Redactor::new(texts)
+            .map(str::as_bytes);
+        Redactor::new(texts, false)
     });
 
     let (program, rest) = args.command.split_first().expect("clap requires a command");
@@ -36,19 +52,23 @@ pub async fn run(args: RunArgs, ctx: &Context) -> Result<ExitStatus> {
     if redactor.is_some() {
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     }
+    #[cfg(target_os = "linux")]
+    die_with_escort(&mut cmd);
     let mut child = cmd.spawn().map_err(|e| error::usage(format!("could not start `{program}`: {e}")))?;
     drop(vars);
 
+    let (exited_tx, exited) = watch::channel(false);
     let pumps = redactor.map(|redactor| {
         let out = child.stdout.take().expect("piped");
         let err = child.stderr.take().expect("piped");
         (
-            tokio::spawn(pump(out, tokio::io::stdout(), redactor.clone())),
-            tokio::spawn(pump(err, tokio::io::stderr(), redactor)),
+            tokio::spawn(pump(out, tokio::io::stdout(), redactor.clone(), exited.clone())),
+            tokio::spawn(pump(err, tokio::io::stderr(), redactor, exited)),
         )
     });
 
     let status = wait_forwarding_signals(&mut child).await?;
+    let _ = exited_tx.send(true);
     if let Some((out, err)) = pumps {
         out.await.context("the output relay failed")??;
         err.await.context("the output relay failed")??;
@@ -57,21 +77,109 @@ pub async fn run(args: RunArgs, ctx: &Context) -> Result<ExitStatus> {
     Ok(ExitStatus::Child(exit_code(status)))
 }
 
-/// Copy a child's stream to ours through the redactor.
-async fn pump(mut from: impl AsyncRead + Unpin, mut to: impl AsyncWrite + Unpin, mut redactor: Redactor) -> Result<()> {
-    let mut buf = vec![0u8; 16 * 1024];
-    loop {
-        let n = from.read(&mut buf).await?;
-        if n == 0 {
-            break;
+/// Copy a child's stream to ours through the redactor, until the stream ends
+/// or, once the child has exited, goes quiet. Our side failing (a reader that
+/// closed the pipe early) is not an error: the output is discarded from then
+/// on, so that the child is not blocked and its exit code is still ours.
+async fn pump(
+    mut from: impl AsyncRead + Unpin,
+    to: impl AsyncWrite + Unpin,
+    mut redactor: Redactor,
+    mut exited: watch::Receiver<bool>,
+) -> Result<()> {
+    let mut buf = Zeroizing::new(vec![0u8; READ_SIZE]);
+    let mut out = Vec::with_capacity(READ_SIZE);
+    let mut to = Relay { to, broken: false };
+    let mut child_gone = false;
+    let mut drained = 0;
+    while drained < DRAIN_MAX {
+        let wait = match (child_gone, redactor.is_holding()) {
+            (true, _) => Some(DRAIN_QUIET),
+            (false, true) => Some(IDLE),
+            (false, false) => None,
+        };
+        let read = tokio::select! {
+            r = exited.wait_for(|&gone| gone), if !child_gone => {
+                child_gone = r.is_ok();
+                continue;
+            }
+            r = read_within(&mut from, &mut buf, wait) => r?,
+        };
+        out.clear();
+        match read {
+            Some(0) => break,
+            Some(n) => {
+                drained += if child_gone { n } else { 0 };
+                redactor.push(&buf[..n], &mut out);
+            }
+            None if child_gone => break,
+            // Show a prompt the child waits behind (README, "escort run").
+            None => redactor.flush_idle(&mut out),
         }
-        let ready = redactor.push(&buf[..n]);
-        to.write_all(&ready).await?;
-        to.flush().await?;
+        to.send(&out).await;
     }
-    to.write_all(&redactor.finish()).await?;
-    to.flush().await?;
+    out.clear();
+    redactor.finish(&mut out);
+    to.send(&out).await;
+    to.flush().await;
     Ok(())
+}
+
+/// A read, or `None` when nothing came within `wait`.
+async fn read_within(
+    from: &mut (impl AsyncRead + Unpin),
+    buf: &mut [u8],
+    wait: Option<Duration>,
+) -> Result<Option<usize>> {
+    Ok(match wait {
+        Some(wait) => match tokio::time::timeout(wait, from.read(buf)).await {
+            Ok(n) => Some(n?),
+            Err(_) => None,
+        },
+        None => Some(from.read(buf).await?),
+    })
+}
+
+/// Our stdout or stderr; once a write fails, the rest is discarded.
+struct Relay<W> {
+    to: W,
+    broken: bool,
+}
+
+impl<W: AsyncWrite + Unpin> Relay<W> {
+    async fn send(&mut self, bytes: &[u8]) {
+        if !self.broken && !bytes.is_empty() {
+            // Flushed each time: a prompt must not wait in a buffer.
+            self.broken = self.to.write_all(bytes).await.is_err() || self.to.flush().await.is_err();
+        }
+    }
+
+    async fn flush(&mut self) {
+        if !self.broken {
+            self.broken = self.to.flush().await.is_err();
+        }
+    }
+}
+
+/// Ask the kernel to stop the child (SIGTERM) if escort dies, even by SIGKILL,
+/// so that it does not run on with the secrets and no redaction.
+#[cfg(target_os = "linux")]
+fn die_with_escort(cmd: &mut Command) {
+    let escort = std::process::id() as libc::pid_t;
+    // SAFETY: between fork and exec the closure makes only async-signal-safe
+    // calls (prctl, getppid) and does not allocate.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM as libc::c_ulong) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // escort died before the request was made: nobody will send it.
+            if libc::getppid() != escort {
+                return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+            }
+            Ok(())
+        });
+    }
 }
 
 /// Wait for the child. Ctrl-C reaches it from the terminal directly, so escort

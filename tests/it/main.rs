@@ -27,6 +27,7 @@ mod github_tty;
 mod init;
 mod load;
 mod login;
+mod redact_messages;
 mod release;
 mod rotation;
 mod run;

@@ -46,8 +46,31 @@ pub fn escort_std() -> Command {
             cmd.env_remove(k);
         }
     }
-    cmd.env("NO_COLOR", "1");
+    cmd.env("NO_COLOR", "1").env("XDG_RUNTIME_DIR", runtime_dir());
     cmd
+}
+
+/// escort's `$XDG_RUNTIME_DIR` in tests, where it puts ESC files: a directory
+/// of this test process under target/, so that no secret file lands in /tmp.
+/// Those of earlier test processes are removed.
+pub fn runtime_dir() -> &'static Path {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("runtime");
+        #[cfg(unix)]
+        for entry in std::fs::read_dir(&root).into_iter().flatten().flatten() {
+            let pid = entry.file_name().to_str().and_then(|n| n.parse::<libc::pid_t>().ok());
+            // SAFETY: signal 0 only checks that the process exists.
+            if pid.is_some_and(|pid| unsafe { libc::kill(pid, 0) } != 0) {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+        let dir = root.join(std::process::id().to_string());
+        std::fs::create_dir_all(&dir).unwrap();
+        #[cfg(unix)]
+        std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+        dir
+    })
 }
 
 /// A fake service (a script in tests/fakes) on 127.0.0.1, stopped on drop.
