@@ -140,7 +140,7 @@ pub enum Command {
         Existing files are never overwritten without --force (exit 2, nothing written).\n\
         An existing .devcontainer/devcontainer.json is never rewritten: the line to add is\n\
         printed. Missing .gitignore entries are appended.")]
-    Init(crate::cmd::init::InitArgs),
+    Init(InitArgs),
 }
 
 #[derive(Args, Debug)]
@@ -531,4 +531,15 @@ pub struct RotationArgs {
     /// How to print the report.
     #[arg(long, value_enum, default_value_t)]
     pub format: ReportFormat,
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// Overwrite an existing escort.toml, .env.example and workflow.
+    #[arg(long)]
+    pub force: bool,
+
+    /// The project's root directory.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
 }

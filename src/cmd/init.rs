@@ -17,7 +17,8 @@
 use super::template;
 use crate::{error, files, manifest, ui};
 use anyhow::{Context, Result};
-use clap::Args;
+use crate::cli::InitArgs;
+use crate::error::ExitStatus;
 use std::path::{Path, PathBuf};
 
 const MANIFEST: &str = include_str!("../../templates/escort.toml");
@@ -36,18 +37,7 @@ const PLACEHOLDER: &str = "OWNER/escort";
 const IGNORED: [&str; 2] = [".env", ".env.*"];
 const KEPT: &str = "!.env.example";
 
-#[derive(Args, Debug)]
-pub struct InitArgs {
-    /// Overwrite an existing escort.toml, .env.example and workflow.
-    #[arg(long)]
-    pub force: bool,
-
-    /// The project's root directory.
-    #[arg(long, value_name = "DIR", default_value = ".")]
-    pub dir: PathBuf,
-}
-
-pub fn init(args: InitArgs) -> Result<u8> {
+pub fn init(args: InitArgs) -> Result<ExitStatus> {
     let dir = args.dir.as_path();
     if !dir.is_dir() {
         return Err(error::usage(format!("--dir {}: no such directory", dir.display())));
@@ -129,7 +119,7 @@ pub fn init(args: InitArgs) -> Result<u8> {
          the secret ESC_TOKEN instead), for Codespaces the secrets ESC_ENV and ESC_TOKEN \
          (escort set github:OWNER/REPO ESC_TOKEN --app codespaces)",
     );
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
 /// Create the file's directory, then write it atomically (mode 0600).

@@ -41,7 +41,7 @@ pub async fn dispatch(command: Command, ctx: &Context) -> Result<ExitStatus> {
         Command::Check(args) => check::check(args, ctx).await,
         Command::Template(args) => template::template(args),
         Command::Rotation(args) => rotation::rotation(args, ctx).await,
-        Command::Init(args) => init::init(args).map(|_| ExitStatus::Success),
+        Command::Init(args) => init::init(args),
     }
 }
 
