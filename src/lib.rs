@@ -4,9 +4,12 @@
 mod check;
 mod cli;
 mod cmd;
+mod dotenv;
 mod error;
 mod esc;
 mod files;
+#[doc(hidden)]
+pub mod fuzz;
 mod http;
 mod keys;
 mod manifest;

@@ -5,9 +5,10 @@
 
 use super::report::ReportFormat;
 use crate::check::{self, Report, SecretLine, Shown, SourceRead, SourceState, SourceStatus, Status};
+use crate::dotenv::Malformed;
 use crate::esc::EnvRef;
 use crate::manifest::{self, Manifest};
-use crate::source::{self, dotenv::Malformed};
+use crate::source;
 use crate::{error, secret};
 use anyhow::Result;
 use clap::Args;

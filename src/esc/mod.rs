@@ -150,6 +150,8 @@ impl Esc {
         let resp = self.http.send(self.request(op.clone(), Method::GET, &format!("{base}/open/{id}"))).await?;
         let environment: value::Environment =
             serde_json::from_slice(&resp.body).map_err(|e| error::backend(format!("{op}: {}", json_problem(&e))))?;
+        // The values are in `environment` now: free the body before making variables of them.
+        drop(resp);
         let (vars, skipped) = value::decode(environment.properties);
         for v in &vars {
             for s in v.sensitive(false) {

@@ -15,6 +15,7 @@ mod esc_sdk_peer;
 mod esc_target;
 mod faults;
 mod fly_target;
+mod fuzz_corpus;
 mod github_canary;
 mod github_cmds;
 mod github_crypto;
