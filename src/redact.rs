@@ -71,9 +71,10 @@ impl Redactor {
     }
 
     fn is_prefix_of_pattern(&self, tail: &[u8]) -> bool {
-        // The first pattern not less than `tail` starts with it, if any does.
-        let i = self.sorted.partition_point(|p| p.as_slice() < tail);
-        self.sorted.get(i).is_some_and(|p| p.len() > tail.len() && p.starts_with(tail))
+        // The first pattern greater than `tail` starts with it, if any longer
+        // one does (`tail` itself may be a pattern: `sec` of `secret`).
+        let i = self.sorted.partition_point(|p| p.as_slice() <= tail);
+        self.sorted.get(i).is_some_and(|p| p.starts_with(tail))
     }
 }
 
