@@ -238,15 +238,7 @@ mod tests {
     use std::path::PathBuf;
 
     fn spec(name: &str) -> SecretSpec {
-        SecretSpec {
-            name: name.into(),
-            group: None,
-            description: None,
-            required: true,
-            secret: true,
-            default: None,
-            rules: Vec::new(),
-        }
+        SecretSpec::required(name)
     }
 
     fn manifest(secrets: Vec<SecretSpec>, one_of: Vec<OneOf>) -> Manifest {

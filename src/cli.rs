@@ -1,5 +1,14 @@
-//! Command-line arguments. Parsing only; the work is in `cmd`.
+//! Command-line arguments: the only module that knows clap. Specs (`esc:ENV`,
+//! `github:O/R@ENV`, `--keys`) become typed values here, through their
+//! `FromStr`, so a bad one is a usage error before anything else happens; the
+//! commands in `cmd` get plain data.
 
+use crate::esc::EnvRef;
+use crate::keys::Selection;
+use crate::source::SourceSpec;
+use crate::targets::github::{App, Visibility};
+use crate::targets::{self, TargetSpec};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -9,7 +18,8 @@ use std::path::PathBuf;
     version,
     about = "Get secrets from Pulumi ESC to where they are used, safely and fast.",
     after_help = "Exit codes: 0 ok, 1 check failed or a secret overdue, 2 usage or configuration error, \
-                  3 a backend refused or could not be reached, 4 partial write.\n\
+                  3 a backend refused or could not be reached, 4 partial write, 5 a local file or\n\
+                  directory could not be read or written, 70 internal error; `run`: the command's own.\n\
                   Configuration: ESC_ENV, ESC_TOKEN (or PULUMI_ACCESS_TOKEN), ESC_API_URL, ESC_ORG;\n\
                   GITHUB_TOKEN (or GH_TOKEN), GITHUB_API_URL; FLY_API_TOKEN, FLY_API_URL. NO_COLOR is honoured."
 )]
@@ -47,7 +57,7 @@ pub enum Command {
         escort login --oidc-organization acme --oidc-token token.jwt --format shell\n\n\
         The ID token's audience is urn:pulumi:org:ORG. In a GitHub job (--format github) the\n\
         access token is masked and written to $GITHUB_ENV as ESC_TOKEN for later steps.")]
-    Login(crate::cmd::login::LoginArgs),
+    Login(LoginArgs),
 
     /// Copy secrets from a source (ESC, a .env file, the environment) to GitHub secrets.
     #[command(after_help = "Examples:\n  \
@@ -57,14 +67,14 @@ pub enum Command {
         escort sync --from env --keys NPM_TOKEN --to github:acme/app --app dependabot\n\n\
         Token: GITHUB_TOKEN (or GH_TOKEN); GitHub Enterprise Server: GITHUB_API_URL=https://HOST/api/v3.\n\
         Exit 4 when some secrets were written and some not (each is named).")]
-    Sync(crate::cmd::sync::SyncArgs),
+    Sync(SyncArgs),
 
     /// List a target's secrets: names, dates, visibility. Never a value.
     #[command(after_help = "Examples:\n  \
         escort ls github:acme/app\n  \
         escort ls github-org:acme --app dependabot --format json\n  \
         escort ls github-user")]
-    Ls(crate::cmd::ls::LsArgs),
+    Ls(LsArgs),
 
     /// Write one secret; the value comes from stdin or a prompt that does not echo.
     #[command(after_help = "Examples:\n  \
@@ -72,13 +82,13 @@ pub enum Command {
         escort set github:acme/app@prod TLS_KEY < key.pem\n  \
         printf %s \"$VALUE\" | escort set github-org:acme NPM_TOKEN --visibility private\n\n\
         A value from stdin is taken exactly, trailing newline included.")]
-    Set(crate::cmd::set::SetArgs),
+    Set(SetArgs),
 
     /// Delete secrets from a target, after a confirmation (--yes in scripts).
     #[command(after_help = "Examples:\n  \
         escort rm github:acme/app OLD_TOKEN LEGACY_KEY\n  \
         escort rm github-org:acme --app codespaces --all --yes")]
-    Rm(crate::cmd::rm::RmArgs),
+    Rm(RmArgs),
 
     /// The smoke check: is every secret of the manifest present and valid, and where from?
     #[command(after_help = "Examples:\n  \
@@ -89,14 +99,14 @@ pub enum Command {
         Exit 0 all good, 1 a required secret is missing or invalid or a one_of is unsatisfied,\n\
         2 a bad manifest, flag or .env line, 3 (with --strict) a source could not be read.\n\
         Values are never shown: at most *** and the last 4 characters of a secret of 20 or more.")]
-    Check(crate::cmd::check::CheckArgs),
+    Check(CheckArgs),
 
     /// Write a .env.example from the manifest: groups, descriptions, placeholders, defaults.
     #[command(after_help = "Examples:\n  \
         escort template > .env.example\n  \
         escort template --manifest ci/escort.toml --output .env.example\n\n\
         No source is read: the file never holds a real value.")]
-    Template(crate::cmd::template::TemplateArgs),
+    Template(TemplateArgs),
 
     /// How old each manifest secret is in each target, against its group's rotate_days.
     #[command(after_help = "Examples:\n  \
@@ -108,7 +118,7 @@ pub enum Command {
         Exit 0 nothing overdue, 1 something overdue, 2 a bad flag, manifest or target,\n\
         3 a target could not be read (the others are still reported).\n\
         ESCORT_NOW=2026-01-01T00:00:00Z reports as of that instant (reproducible reports).")]
-    Rotation(crate::cmd::rotation::RotationArgs),
+    Rotation(RotationArgs),
 
     /// Start a project: escort.toml, .env.example, CI workflow, devcontainer, .gitignore.
     #[command(after_help = "Examples:\n  \
@@ -125,7 +135,7 @@ pub enum Command {
 pub struct SourceArgs {
     /// ESC environment `[org/][project/]env[@version]` (default: $ESC_ENV).
     #[arg(long, value_name = "ENV")]
-    pub env: Option<String>,
+    pub env: Option<EnvRef>,
 
     /// Use the built-in demo environment instead of ESC (no account, no network).
     #[arg(long, conflicts_with = "env")]
@@ -133,7 +143,17 @@ pub struct SourceArgs {
 
     /// Which variables, and under which names: `NAME`, `TO=FROM`, `*`; comma- or newline-separated.
     #[arg(long, value_name = "LIST", default_value = "")]
-    pub keys: String,
+    pub keys: Selection,
+}
+
+impl SourceArgs {
+    /// `--demo`, else `--env`, else `ESC_ENV`.
+    pub fn spec(&self) -> SourceSpec {
+        match self.demo {
+            true => SourceSpec::Demo,
+            false => SourceSpec::Esc(self.env.clone()),
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -195,4 +215,281 @@ pub enum Format {
 pub enum Mask {
     Secrets,
     All,
+}
+
+#[derive(Args, Debug)]
+pub struct LoginArgs {
+    /// The Pulumi organization to log in to (the token's audience is `urn:pulumi:org:ORG`).
+    #[arg(long, value_name = "ORG")]
+    pub oidc_organization: String,
+
+    /// Read the ID token from FILE (`-` for stdin) instead of asking the GitHub Actions runtime.
+    #[arg(long, value_name = "FILE")]
+    pub oidc_token: Option<String>,
+
+    /// The kind of Pulumi token to ask for.
+    #[arg(long, value_enum, default_value_t = TokenType::Organization)]
+    pub oidc_requested_token_type: TokenType,
+
+    /// Scope: empty or `admin` for organization tokens, `team:NAME`, `user:LOGIN`.
+    #[arg(long, value_name = "SCOPE")]
+    pub oidc_scope: Option<String>,
+
+    /// Lifetime of the Pulumi token in seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub oidc_expiration: Option<u64>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenType {
+    Organization,
+    Team,
+    Personal,
+}
+
+impl TokenType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenType::Organization => "organization",
+            TokenType::Team => "team",
+            TokenType::Personal => "personal",
+        }
+    }
+}
+
+/// How to print a report or a command's results.
+#[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ReportFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// `--app`: which GitHub secrets.
+#[derive(Args, Debug, Clone, Default)]
+pub struct AppArg {
+    /// GitHub: which secrets (default: actions; codespaces for github-user).
+    #[arg(long, value_name = "APP", value_parser = PossibleValuesParser::new(App::NAMES).map(|s| s.parse::<App>().expect("a possible value")))]
+    pub app: Option<App>,
+}
+
+/// `--concurrency`, for the commands that make many requests.
+#[derive(Args, Debug, Clone)]
+pub struct ConcurrencyArg {
+    /// How many requests to have in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+}
+
+/// Who may read what is written: flags of the commands that write.
+#[derive(Args, Debug, Clone, Default)]
+pub struct AccessArgs {
+    /// GitHub organization secrets: which repositories may read them. Default:
+    /// `selected` with --repos; otherwise an existing secret keeps its
+    /// visibility and a new one is `private`.
+    #[arg(long, value_parser = PossibleValuesParser::new(Visibility::NAMES).map(|s| s.parse::<Visibility>().expect("a possible value")))]
+    pub visibility: Option<Visibility>,
+
+    /// GitHub organization or user secrets: the repositories that may read
+    /// them (names in the organization; OWNER/REPO for github-user).
+    #[arg(long, value_name = "REPO,...", value_delimiter = ',')]
+    pub repos: Vec<String>,
+
+    /// ESC environments: write these keys as plain values rather than
+    /// `fn::secret` (plain config; secrets are the default from .env files,
+    /// the environment and `set`).
+    #[arg(long, value_name = "KEY,...", value_delimiter = ',')]
+    pub plaintext: Vec<String>,
+
+    /// A .env file target is grouped by this manifest's groups [default: escort.toml, if there is one].
+    #[arg(long, value_name = "PATH")]
+    pub manifest: Option<PathBuf>,
+}
+
+/// The target options of a command, from its flags.
+pub fn target_options(
+    app: &AppArg,
+    concurrency: Option<&ConcurrencyArg>,
+    access: Option<&AccessArgs>,
+) -> targets::Options {
+    let access = access.cloned().unwrap_or_default();
+    targets::Options {
+        app: app.app,
+        concurrency: concurrency.map_or(1, |c| c.concurrency.into()),
+        visibility: access.visibility,
+        repos: access.repos,
+        plaintext: access.plaintext,
+        manifest: None,
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct SyncArgs {
+    /// Where the values come from: esc[:ENV], dotenv:PATH or env (with --keys).
+    #[arg(long, value_name = "SOURCE")]
+    pub from: SourceSpec,
+
+    /// Where they go: github:OWNER/REPO[@ENVIRONMENT], github-org:ORG, github-user, fly:APP, esc:ENV or dotenv:PATH.
+    #[arg(long, value_name = "TARGET")]
+    pub to: TargetSpec,
+
+    /// Which variables, and under which names: `NAME`, `TO=FROM`, `*`; comma- or newline-separated.
+    #[arg(long, value_name = "LIST", default_value = "")]
+    pub keys: Selection,
+
+    /// Print the plan (create / update / prune) and send nothing that writes.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Also delete the target's secrets that the source does not have (asks first).
+    #[arg(long)]
+    pub prune: bool,
+
+    /// Do not ask before pruning (for scripts).
+    #[arg(long, short)]
+    pub yes: bool,
+
+    #[command(flatten)]
+    pub app: AppArg,
+
+    #[command(flatten)]
+    pub concurrency: ConcurrencyArg,
+
+    #[command(flatten)]
+    pub access: AccessArgs,
+
+    /// How to print the plan and the results.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: ReportFormat,
+}
+
+#[derive(Args, Debug)]
+pub struct LsArgs {
+    /// github:OWNER/REPO[@ENVIRONMENT], github-org:ORG, github-user, fly:APP, esc:ENV or dotenv:PATH.
+    #[arg(value_name = "TARGET")]
+    pub target: TargetSpec,
+
+    #[command(flatten)]
+    pub app: AppArg,
+
+    #[command(flatten)]
+    pub concurrency: ConcurrencyArg,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: ReportFormat,
+}
+
+#[derive(Args, Debug)]
+pub struct SetArgs {
+    /// github:OWNER/REPO[@ENVIRONMENT], github-org:ORG, github-user, fly:APP, esc:ENV or dotenv:PATH.
+    #[arg(value_name = "TARGET")]
+    pub target: TargetSpec,
+
+    /// The secret's name.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+
+    #[command(flatten)]
+    pub app: AppArg,
+
+    #[command(flatten)]
+    pub access: AccessArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct RmArgs {
+    /// github:OWNER/REPO[@ENVIRONMENT], github-org:ORG, github-user, fly:APP, esc:ENV or dotenv:PATH.
+    #[arg(value_name = "TARGET")]
+    pub target: TargetSpec,
+
+    /// The secrets to delete.
+    #[arg(value_name = "NAME", required_unless_present = "all", conflicts_with = "all")]
+    pub names: Vec<String>,
+
+    /// Delete every secret of the target.
+    #[arg(long)]
+    pub all: bool,
+
+    /// Do not ask first (for scripts).
+    #[arg(long, short)]
+    pub yes: bool,
+
+    #[command(flatten)]
+    pub app: AppArg,
+
+    #[command(flatten)]
+    pub concurrency: ConcurrencyArg,
+
+    /// How to print the results.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: ReportFormat,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// The manifest [default: escort.toml, else .env.example, in the working directory].
+    #[arg(long, value_name = "PATH")]
+    pub manifest: Option<PathBuf>,
+
+    /// Sources in precedence order, comma-separated: `esc`, `esc:ENV`, `env`, `dotenv:PATH`
+    /// [default: the manifest's `sources`].
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub sources: Option<Vec<SourceSpec>>,
+
+    /// Also read this .env file, after the other sources (repeatable).
+    #[arg(long = "env-file", value_name = "PATH")]
+    pub env_files: Vec<PathBuf>,
+
+    /// ESC environment for an `esc` source that names none [default: $ESC_ENV].
+    #[arg(long, value_name = "ENV")]
+    pub env: Option<EnvRef>,
+
+    /// How to print the report.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+
+    /// Fail (exit 3) when a source cannot be read, instead of warning and going on.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct TemplateArgs {
+    /// The manifest [default: escort.toml, else .env.example, in the working directory].
+    #[arg(long, value_name = "PATH")]
+    pub manifest: Option<PathBuf>,
+
+    /// Write to PATH (atomically, mode 0600) instead of stdout.
+    #[arg(long, short, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct RotationArgs {
+    /// The manifest [default: escort.toml, else .env.example, in the working directory].
+    #[arg(long, value_name = "PATH")]
+    pub manifest: Option<PathBuf>,
+
+    /// Where to look (repeatable): github:OWNER/REPO[@ENVIRONMENT], github-org:ORG,
+    /// github-user, and the other targets `escort ls` takes.
+    #[arg(long = "target", value_name = "TARGET", required = true)]
+    pub targets: Vec<TargetSpec>,
+
+    #[command(flatten)]
+    pub app: AppArg,
+
+    #[command(flatten)]
+    pub concurrency: ConcurrencyArg,
+
+    /// A secret due within DAYS is reported as due soon.
+    #[arg(long, value_name = "DAYS", default_value_t = 14)]
+    pub due_soon: u32,
+
+    /// How to print the report.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: ReportFormat,
 }

@@ -46,6 +46,7 @@ impl Settings {
     }
 }
 
+#[derive(Clone)]
 pub struct Http {
     client: reqwest::Client,
     settings: Settings,
@@ -156,10 +157,6 @@ fn status_hint(status: u16) -> Option<&'static str> {
 }
 
 impl Http {
-    pub fn new() -> anyhow::Result<Self> {
-        Self::with_settings(Settings::from_env())
-    }
-
     pub fn with_settings(settings: Settings) -> anyhow::Result<Self> {
         // reqwest is built without a bundled crypto provider so we can choose
         // ring (small, pure enough for a static musl build).

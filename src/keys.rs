@@ -6,8 +6,9 @@
 use crate::error;
 use crate::vars::Var;
 use anyhow::Result;
+use std::str::FromStr;
 
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Selection {
     all: bool,
     /// (exported name, source name)
@@ -35,6 +36,11 @@ impl Selection {
             sel.all = true;
         }
         Ok(sel)
+    }
+
+    /// Whether it takes every variable (empty, or with `*`).
+    pub fn takes_everything(&self) -> bool {
+        self.all
     }
 
     /// Apply to the variables of a source. A named key the source lacks is an
@@ -67,6 +73,14 @@ impl Selection {
         let mut out: Vec<Var> = vars.into_iter().filter(|v| !picked.iter().any(|p| p.name == v.name)).collect();
         out.append(&mut picked);
         Ok(out)
+    }
+}
+
+impl FromStr for Selection {
+    type Err = String;
+
+    fn from_str(list: &str) -> Result<Self, String> {
+        Selection::parse(list).map_err(|e| e.to_string())
     }
 }
 

@@ -11,12 +11,15 @@ mod files;
 #[doc(hidden)]
 pub mod fuzz;
 mod http;
+mod json;
 mod keys;
 mod manifest;
 mod oidc;
+mod output;
 mod redact;
 mod rotation;
 mod secret;
+mod settings;
 mod sink;
 mod source;
 mod targets;
@@ -24,6 +27,7 @@ mod ui;
 mod vars;
 
 use clap::Parser;
+use settings::{Context, Settings};
 use std::process::ExitCode;
 
 /// Run escort with the process's arguments and environment.
@@ -33,20 +37,24 @@ pub fn run() -> ExitCode {
 
     let cli = cli::Cli::parse();
     ui::set_quiet(cli.quiet);
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("escort: error: could not start: {e}");
-            return ExitCode::from(error::Kind::Usage.exit_code());
-        }
-    };
-    match runtime.block_on(cmd::dispatch(cli.command)) {
-        Ok(code) => ExitCode::from(code),
-        Err(err) => {
+    let outcome = std::panic::catch_unwind(|| {
+        let ctx = Context::new(Settings::from_env()?);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| error::internal(format!("could not start the async runtime: {e}")))?;
+        runtime.block_on(cmd::dispatch(cli.command, &ctx))
+    });
+    let code = match outcome {
+        Ok(Ok(status)) => status.code(),
+        Ok(Err(err)) => {
             eprintln!("escort: error: {}", secret::scrub(&format!("{err:#}")));
-            ExitCode::from(error::kind_of(&err).exit_code())
+            error::kind_of(&err).exit_code()
         }
-    }
+        // The panic hook has said what happened.
+        Err(_) => error::Kind::Internal.exit_code(),
+    };
+    ExitCode::from(code)
 }
 
 /// What a panic shows: where, and the message scrubbed of every known secret.

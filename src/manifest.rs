@@ -6,7 +6,7 @@
 
 use crate::dotenv;
 use crate::error;
-use crate::source;
+use crate::source::SourceSpec;
 use crate::vars::valid_name;
 use anyhow::{Context, Result};
 use regex::Regex;
@@ -18,12 +18,14 @@ use toml::Spanned;
 
 /// The precedence of the design notes: ESC, then the environment, then a
 /// local file.
-const DEFAULT_SOURCES: [&str; 3] = ["esc", "env", "dotenv:.env"];
+fn default_sources() -> Vec<SourceSpec> {
+    vec![SourceSpec::Esc(None), SourceSpec::Env, SourceSpec::Dotenv(".env".into())]
+}
 
 pub struct Manifest {
     pub path: PathBuf,
     /// Source names in precedence order: the first that has a value wins.
-    pub sources: Vec<String>,
+    pub sources: Vec<SourceSpec>,
     pub groups: Vec<Group>,
     /// In manifest order; keys named only in a `one_of` come last.
     pub secrets: Vec<SecretSpec>,
@@ -47,19 +49,24 @@ pub struct SecretSpec {
     pub rules: Vec<Rule>,
 }
 
-#[cfg(test)]
 impl SecretSpec {
-    /// A required secret with no rules, for tests.
-    pub fn example(name: &str, group: Option<&str>) -> Self {
+    /// A required secret with no description, default or rules.
+    pub fn required(name: impl Into<String>) -> Self {
         SecretSpec {
             name: name.into(),
-            group: group.map(String::from),
+            group: None,
             description: None,
             required: true,
             secret: true,
             default: None,
             rules: Vec::new(),
         }
+    }
+
+    /// A required secret of `group`, for tests.
+    #[cfg(test)]
+    pub fn example(name: &str, group: Option<&str>) -> Self {
+        SecretSpec { group: group.map(String::from), ..SecretSpec::required(name) }
     }
 }
 
@@ -167,21 +174,10 @@ pub fn from_toml_bytes(path: &Path, bytes: &[u8]) -> Result<Manifest> {
 /// A `.env.example`: every key is a required secret; its values are only
 /// placeholders and are ignored.
 fn from_env_example(path: &Path) -> Result<Manifest> {
-    let secrets = dotenv::read(path)?
-        .into_iter()
-        .map(|(name, _)| SecretSpec {
-            name,
-            group: None,
-            description: None,
-            required: true,
-            secret: true,
-            default: None,
-            rules: Vec::new(),
-        })
-        .collect();
+    let secrets = dotenv::read(path)?.into_iter().map(|(name, _)| SecretSpec::required(name)).collect();
     Ok(Manifest {
         path: path.to_path_buf(),
-        sources: DEFAULT_SOURCES.map(String::from).to_vec(),
+        sources: default_sources(),
         groups: Vec::new(),
         secrets,
         one_of: Vec::new(),
@@ -252,15 +248,12 @@ fn from_toml(path: &Path, text: &str) -> Result<Manifest> {
     let raw: RawManifest = toml::from_str(text).map_err(|e| at.err(e.span(), e.message().trim_end()))?;
 
     let sources = match raw.sources {
-        None => DEFAULT_SOURCES.map(String::from).to_vec(),
+        None => default_sources(),
         Some(list) if list.get_ref().is_empty() => return Err(at.err(Some(list.span()), "`sources` is empty")),
         Some(list) => list
             .into_inner()
             .into_iter()
-            .map(|s| match source::check(s.get_ref()) {
-                Ok(()) => Ok(s.into_inner()),
-                Err(msg) => Err(at.err(Some(s.span()), msg)),
-            })
+            .map(|s| s.get_ref().parse().map_err(|msg: String| at.err(Some(s.span()), msg)))
             .collect::<Result<_>>()?,
     };
 
@@ -366,15 +359,7 @@ fn from_toml(path: &Path, text: &str) -> Result<Manifest> {
             }
             // Undeclared keys are secrets with no rules.
             if !secrets.iter().any(|s| &s.name == key.get_ref()) {
-                secrets.push(SecretSpec {
-                    name: key.get_ref().clone(),
-                    group: None,
-                    description: None,
-                    required: false,
-                    secret: true,
-                    default: None,
-                    rules: Vec::new(),
-                });
+                secrets.push(SecretSpec { required: false, ..SecretSpec::required(key.get_ref().clone()) });
             }
             keys.push(key.into_inner());
         }
@@ -454,7 +439,8 @@ keys = ["OPENAI_API_KEY", "ANTHROPIC_API_KEY"]
 "#,
         )
         .unwrap();
-        assert_eq!(m.sources, ["env", "dotenv:.env.local"]);
+        let sources: Vec<String> = m.sources.iter().map(ToString::to_string).collect();
+        assert_eq!(sources, ["env", "dotenv:.env.local"]);
         assert_eq!(m.groups[0].rotate_days, Some(90));
         let names: Vec<&str> = m.secrets.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["ZED", "LOG_LEVEL", "DB_URL", "OPENAI_API_KEY", "ANTHROPIC_API_KEY"]);
@@ -470,7 +456,7 @@ keys = ["OPENAI_API_KEY", "ANTHROPIC_API_KEY"]
     #[test]
     fn defaults() {
         let m = parse("[secrets.A]\n").unwrap();
-        assert_eq!(m.sources, DEFAULT_SOURCES);
+        assert_eq!(m.sources, default_sources());
         assert!(m.secrets[0].required && m.secrets[0].secret);
     }
 
@@ -527,15 +513,5 @@ keys = ["OPENAI_API_KEY", "ANTHROPIC_API_KEY"]
             assert_eq!(rule.accepts(value), want, "{} {value:?}", rule.name());
         }
         assert!(!Rule::Url.accepts("https://"));
-    }
-
-    #[test]
-    fn source_names() {
-        for ok in ["esc", "esc:acme/app/dev", "env", "dotenv:.env", "dotenv:/tmp/x y.env"] {
-            assert!(source::check(ok).is_ok(), "{ok}");
-        }
-        for bad in ["", "vault", "env:x", "dotenv", "dotenv:", "esc:", "ESC"] {
-            assert!(source::check(bad).is_err(), "{bad}");
-        }
     }
 }

@@ -4,7 +4,9 @@
 
 use crate::error;
 use crate::http::{Auth, Http, Request};
+use crate::json;
 use crate::secret::{self, Secret};
+use crate::settings::Runner;
 use anyhow::Result;
 use reqwest::Method;
 
@@ -26,26 +28,21 @@ impl Exchange<'_> {
 /// Ask the Actions runtime for an ID token with the exchange's audience
 /// (`ACTIONS_ID_TOKEN_REQUEST_URL`/`_TOKEN`, present when the job has
 /// `permissions: id-token: write`).
-pub async fn github_id_token(http: &Http, audience: &str) -> Result<Secret> {
-    let url = std::env::var("ACTIONS_ID_TOKEN_REQUEST_URL").ok().filter(|u| !u.is_empty());
-    let token = std::env::var("ACTIONS_ID_TOKEN_REQUEST_TOKEN").ok().filter(|t| !t.is_empty());
-    let (Some(url), Some(token)) = (url, token) else {
+pub async fn github_id_token(http: &Http, runner: &Runner, audience: &str) -> Result<Secret> {
+    let (Some(url), Some(token)) = (&runner.id_token_url, &runner.id_token_request) else {
         return Err(error::usage(
             "no ID token: pass --oidc-token FILE, or run in a GitHub job with `permissions: id-token: write`",
         ));
     };
-    let token = Secret::new(token);
-    secret::register(&token);
-    let mut url = reqwest::Url::parse(&url).map_err(|_| error::usage("ACTIONS_ID_TOKEN_REQUEST_URL is not a URL"))?;
+    let mut url = reqwest::Url::parse(url).map_err(|_| error::usage("ACTIONS_ID_TOKEN_REQUEST_URL is not a URL"))?;
     url.query_pairs_mut().append_pair("audience", audience);
-    let req = Request::new("get a GitHub ID token", Method::GET, url.as_str()).auth(Auth::Scheme("Bearer", &token));
+    let req = Request::new("get a GitHub ID token", Method::GET, url.as_str()).auth(Auth::Scheme("Bearer", token));
     let resp = http.send(req).await?;
     #[derive(serde::Deserialize)]
     struct IdToken {
         value: Option<String>,
     }
-    let parsed: IdToken =
-        serde_json::from_slice(&resp.body).map_err(|_| error::backend("the ID token answer is not JSON"))?;
+    let parsed: IdToken = json::decode("get a GitHub ID token", &resp.body)?;
     let id = parsed
         .value
         .filter(|v| !v.is_empty())
@@ -83,8 +80,7 @@ pub async fn exchange(http: &Http, api: &str, id_token: &Secret, ex: &Exchange<'
     struct Issued {
         access_token: Option<String>,
     }
-    let issued: Issued =
-        serde_json::from_slice(&resp.body).map_err(|_| error::backend(format!("{op}: the answer is not JSON")))?;
+    let issued: Issued = json::decode(&op, &resp.body)?;
     let token = issued
         .access_token
         .filter(|t| !t.is_empty())

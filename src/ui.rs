@@ -19,7 +19,7 @@ pub fn set_annotate(on: bool) {
 pub fn warn(msg: &str) {
     let msg = crate::secret::scrub(msg);
     if ANNOTATE.load(Ordering::Relaxed) {
-        println!("::warning::{}", escape_data(&msg));
+        let _ = crate::output::line(format!("::warning::{}", escape_data(&msg)));
     } else {
         eprintln!("escort: warning: {msg}");
     }

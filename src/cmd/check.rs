@@ -3,84 +3,48 @@
 //! A source that cannot be read is reported and skipped; `--strict` makes
 //! that fail (exit 3). A malformed .env file or manifest is exit 2.
 
-use super::report::ReportFormat;
 use crate::check::{self, Report, SecretLine, Shown, SourceRead, SourceState, SourceStatus, Status};
+use crate::cli::{CheckArgs, ReportFormat};
 use crate::dotenv::Malformed;
-use crate::esc::EnvRef;
+use crate::error::{self, ExitStatus};
 use crate::manifest::{self, Manifest};
-use crate::source;
-use crate::{error, secret};
+use crate::settings::Context;
+use crate::source::{self, SourceSpec};
+use crate::{output, secret};
 use anyhow::Result;
-use clap::Args;
 use console::style;
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::io::Write as _;
-use std::path::PathBuf;
 
-#[derive(Args, Debug)]
-pub struct CheckArgs {
-    /// The manifest [default: escort.toml, else .env.example, in the working directory].
-    #[arg(long, value_name = "PATH")]
-    pub manifest: Option<PathBuf>,
-
-    /// Sources in precedence order, comma-separated: `esc`, `esc:ENV`, `env`, `dotenv:PATH`
-    /// [default: the manifest's `sources`].
-    #[arg(long, value_name = "LIST")]
-    pub sources: Option<String>,
-
-    /// Also read this .env file, after the other sources (repeatable).
-    #[arg(long = "env-file", value_name = "PATH")]
-    pub env_files: Vec<PathBuf>,
-
-    /// ESC environment for an `esc` source that names none [default: $ESC_ENV].
-    #[arg(long, value_name = "ENV")]
-    pub env: Option<String>,
-
-    /// How to print the report.
-    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
-    pub format: ReportFormat,
-
-    /// Fail (exit 3) when a source cannot be read, instead of warning and going on.
-    #[arg(long)]
-    pub strict: bool,
-}
-
-pub async fn check(args: CheckArgs) -> Result<u8> {
+pub async fn check(args: CheckArgs, ctx: &Context) -> Result<ExitStatus> {
     let path = manifest::locate(args.manifest.clone())?;
     let manifest = manifest::load(&path)?;
     let mut reads = Vec::new();
     for spec in source_specs(&manifest, &args)? {
-        reads.push(read(&spec).await?);
+        reads.push(read(&spec, ctx).await?);
     }
     let report = check::evaluate(&manifest, &reads, args.strict);
     let out = match args.format {
         ReportFormat::Text => text(&manifest, &report),
         ReportFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
     };
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(out.as_bytes())?;
-    stdout.flush()?;
-    Ok(report.exit_code)
+    output::write(out.as_bytes())?;
+    match report.exit_code {
+        0 => Ok(ExitStatus::Success),
+        1 => Ok(ExitStatus::Failed),
+        _ => Err(error::backend("--strict: a source could not be read (see the report)")),
+    }
 }
 
 /// The manifest's sources (or `--sources`), then each `--env-file`.
-fn source_specs(manifest: &Manifest, args: &CheckArgs) -> Result<Vec<String>> {
-    let mut specs: Vec<String> = match &args.sources {
-        Some(list) => list
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|s| source::check(s).map(|()| s.to_string()).map_err(|m| error::usage(format!("--sources: {m}"))))
-            .collect::<Result<_>>()?,
-        None => manifest.sources.clone(),
-    };
+fn source_specs(manifest: &Manifest, args: &CheckArgs) -> Result<Vec<SourceSpec>> {
+    let mut specs: Vec<SourceSpec> = args.sources.clone().unwrap_or_else(|| manifest.sources.clone());
     for path in &args.env_files {
         // Named on the command line, so a missing file is a mistake, not an absent source.
         if !path.is_file() {
             return Err(error::usage(format!("--env-file {}: no such file", path.display())));
         }
-        let spec = format!("dotenv:{}", path.display());
+        let spec = SourceSpec::Dotenv(path.clone());
         if !specs.contains(&spec) {
             specs.push(spec);
         }
@@ -89,9 +53,8 @@ fn source_specs(manifest: &Manifest, args: &CheckArgs) -> Result<Vec<String>> {
         return Err(error::usage("no sources to check: --sources is empty"));
     }
     if let Some(env) = &args.env {
-        EnvRef::parse(env)?;
-        for spec in specs.iter_mut().filter(|s| *s == "esc") {
-            *spec = format!("esc:{env}");
+        for spec in specs.iter_mut().filter(|s| **s == SourceSpec::Esc(None)) {
+            *spec = SourceSpec::Esc(Some(env.clone()));
         }
     }
     Ok(specs)
@@ -99,8 +62,8 @@ fn source_specs(manifest: &Manifest, args: &CheckArgs) -> Result<Vec<String>> {
 
 /// Read one source. Only a malformed .env file stops the check: a source that
 /// is not configured, unreachable or refused is reported and skipped.
-async fn read(spec: &str) -> Result<SourceRead> {
-    let (name, knows_secrecy, loaded) = match source::parse(spec) {
+async fn read(spec: &SourceSpec, ctx: &Context) -> Result<SourceRead> {
+    let (name, knows_secrecy, loaded) = match source::open(spec, ctx) {
         Ok(source) => (source.name(), source.knows_secrecy(), source.load().await),
         Err(e) => (spec.to_string(), true, Err(e)),
     };

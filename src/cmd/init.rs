@@ -141,12 +141,12 @@ fn advise_devcontainer(path: &Path) -> Result<()> {
     if text.contains("escort ") {
         ui::note(&format!("left {} as is: it already runs escort", path.display()));
     } else {
-        println!(
+        crate::output::line(format!(
             "{} exists and was left as is. To write .env from ESC at each start of a Codespace, add\n\
              (with escort installed in the container, and ESC_ENV, ESC_TOKEN as Codespaces secrets):\n  \
              \"postStartCommand\": \"{POST_START}\"",
             path.display()
-        );
+        ))?;
     }
     Ok(())
 }

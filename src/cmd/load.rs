@@ -1,18 +1,18 @@
 //! `escort load`: export an environment to a GitHub job, a shell, dotenv or JSON.
 
 use crate::cli::{Format, LoadArgs, Mask, OutputArgs};
+use crate::error::ExitStatus;
+use crate::settings::{Context, Runner};
 use crate::sink::{Render, dotenv::Dotenv, github::GithubJob, json::Json, shell::Shell};
 use crate::vars::Var;
-use crate::{error, files, ui};
+use crate::{error, files, output, ui};
 use anyhow::Result;
-use std::io::Write;
-use std::path::PathBuf;
 
-pub async fn load(args: LoadArgs) -> Result<u8> {
-    let out = Output::new(&args.output)?;
-    let vars = super::exportable(&args.source).await?;
+pub async fn load(args: LoadArgs, ctx: &Context) -> Result<ExitStatus> {
+    let out = Output::new(&args.output, ctx)?;
+    let vars = super::exportable(&args.source, ctx).await?;
     out.export(vars)?;
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
 /// A checked `--format`/`--output` choice. Made before anything is fetched,
@@ -21,29 +21,30 @@ pub struct Output<'a> {
     args: &'a OutputArgs,
     format: Format,
     job: Option<GithubJob>,
+    runner: &'a Runner,
 }
 
 impl<'a> Output<'a> {
-    pub fn new(args: &'a OutputArgs) -> Result<Self> {
-        let in_actions = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
-        let format = args.format.unwrap_or(if in_actions { Format::Github } else { Format::Shell });
+    pub fn new(args: &'a OutputArgs, ctx: &'a Context) -> Result<Self> {
+        let runner = &ctx.settings.runner;
+        let format = args.format.unwrap_or(if runner.active { Format::Github } else { Format::Shell });
         if format == Format::Github {
             ui::set_annotate(true);
         }
         let job = match format {
-            Format::Github => Some(github_job(args)?),
+            Format::Github => Some(github_job(args, runner)?),
             _ => None,
         };
-        Ok(Output { args, format, job })
+        Ok(Output { args, format, job, runner })
     }
 
     pub fn export(self, vars: Vec<Var>) -> Result<()> {
-        let Output { args, format, job } = self;
+        let Output { args, format, job, runner } = self;
 
         let vars = if vars.iter().any(|v| v.file) {
             // Files must outlive escort: they are for the steps or shell that follow.
-            let parent = match format {
-                Format::Github => std::env::var_os("RUNNER_TEMP").map(PathBuf::from).unwrap_or_else(std::env::temp_dir),
+            let parent = match (format, &runner.temp) {
+                (Format::Github, Some(temp)) => temp.clone(),
                 _ => std::env::temp_dir(),
             };
             let dir = files::private_dir(&parent)?.keep();
@@ -52,9 +53,9 @@ impl<'a> Output<'a> {
             vars
         };
 
-        let mut stdout = std::io::stdout().lock();
         if let Some(job) = job {
-            job.export(&vars, &mut stdout)?;
+            // Not through `output`: a mask that cannot be written must stop the export.
+            job.export(&vars, &mut std::io::stdout().lock())?;
             ui::note(&format!("exported {} variables to the job", vars.len()));
             return Ok(());
         }
@@ -69,21 +70,17 @@ impl<'a> Output<'a> {
                 files::write_atomic(path, text.as_bytes())?;
                 ui::note(&format!("wrote {} variables to {}", vars.len(), path.display()));
             }
-            None => {
-                stdout.write_all(text.as_bytes())?;
-                stdout.flush()?;
-            }
+            None => output::write(text.as_bytes())?,
         }
         Ok(())
     }
 }
 
-fn github_job(args: &OutputArgs) -> Result<GithubJob> {
+fn github_job(args: &OutputArgs, runner: &Runner) -> Result<GithubJob> {
     if args.output.is_some() {
         return Err(error::usage("--output does not go with --format github, which writes to $GITHUB_ENV"));
     }
-    let file = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
-    let env_file = match (args.no_export, file("GITHUB_ENV")) {
+    let env_file = match (args.no_export, runner.env_file.clone()) {
         (true, _) => None,
         (false, Some(path)) => Some(path),
         (false, None) => {
@@ -92,7 +89,7 @@ fn github_job(args: &OutputArgs) -> Result<GithubJob> {
             ));
         }
     };
-    let output_file = match (args.outputs, file("GITHUB_OUTPUT")) {
+    let output_file = match (args.outputs, runner.output_file.clone()) {
         (false, _) => None,
         (true, Some(path)) => Some(path),
         (true, None) => return Err(error::usage("--outputs needs $GITHUB_OUTPUT (run it in a GitHub Actions step)")),

@@ -2,37 +2,23 @@
 //! GitHub organization and user secrets, who may read them; for ESC, whether
 //! each is secret. Never a value.
 
-use super::report::ReportFormat;
-use crate::targets::{self, AccessFlags, Entry, TargetFlags};
-use crate::ui;
+use crate::cli::{self, LsArgs, ReportFormat};
+use crate::error::ExitStatus;
+use crate::settings::Context;
+use crate::targets::{self, Entry};
+use crate::{output, ui};
 use anyhow::Result;
-use clap::Args;
 
-#[derive(Args, Debug)]
-pub struct LsArgs {
-    /// github:OWNER/REPO[@ENVIRONMENT], github-org:ORG, github-user, fly:APP, esc:ENV or dotenv:PATH.
-    #[arg(value_name = "TARGET")]
-    pub target: String,
-
-    #[command(flatten)]
-    pub flags: TargetFlags,
-
-    /// Output format.
-    #[arg(long, value_enum, default_value_t)]
-    pub format: ReportFormat,
-}
-
-pub async fn ls(args: LsArgs) -> Result<u8> {
-    let target = targets::open(&args.target, &args.flags, &AccessFlags::default())?;
+pub async fn ls(args: LsArgs, ctx: &Context) -> Result<ExitStatus> {
+    let options = cli::target_options(&args.app, Some(&args.concurrency), None);
+    let target = targets::open(&args.target, &options, ctx)?;
     let entries = target.list(true).await?;
     match args.format {
-        ReportFormat::Json => {
-            println!("{}", serde_json::json!({"target": target.name(), "secrets": entries}));
-        }
+        ReportFormat::Json => output::json(&serde_json::json!({"target": target.name(), "secrets": entries}))?,
         ReportFormat::Text if entries.is_empty() => ui::note(&format!("no secrets in the {}", target.name())),
-        ReportFormat::Text => print!("{}", table(&entries)),
+        ReportFormat::Text => output::write(table(&entries).as_bytes())?,
     }
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
 /// Columns sized to their contents; access columns only where there is

@@ -1,4 +1,5 @@
-//! One file per command. Each returns the exit code of a successful run.
+//! One file per command. Each gets its parsed arguments and the process's
+//! `Context`, and returns how it finished (`ExitStatus`) or an error.
 
 pub mod check;
 pub mod init;
@@ -14,38 +15,52 @@ pub mod sync;
 pub mod template;
 
 use crate::cli::{Command, SourceArgs};
-use crate::keys::Selection;
+use crate::error::ExitStatus;
+use crate::manifest::{self, Manifest};
+use crate::settings::Context;
 use crate::sink;
-use crate::source::{self, Source, esc::EscSource};
+use crate::source;
+use crate::targets::TargetSpec;
 use crate::vars::Var;
 use anyhow::Result;
+use std::path::Path;
+use std::sync::Arc;
 
-pub async fn dispatch(command: Command) -> Result<u8> {
+pub async fn dispatch(command: Command, ctx: &Context) -> Result<ExitStatus> {
     match command {
-        Command::Load(args) => load::load(args).await,
-        Command::Run(args) => run::run(args).await,
-        Command::Login(args) => login::login(args).await,
-        Command::Sync(args) => sync::sync(args).await,
-        Command::Ls(args) => ls::ls(args).await,
-        Command::Set(args) => set::set(args).await,
-        Command::Rm(args) => rm::rm(args).await,
-        Command::Check(args) => check::check(args).await,
-        Command::Template(args) => template::template(args).await,
-        Command::Rotation(args) => rotation::rotation(args).await,
-        Command::Init(args) => init::init(args),
+        Command::Load(args) => load::load(args, ctx).await,
+        Command::Run(args) => run::run(args, ctx).await,
+        Command::Login(args) => login::login(args, ctx).await,
+        Command::Sync(args) => sync::sync(args, ctx).await,
+        Command::Ls(args) => ls::ls(args, ctx).await,
+        Command::Set(args) => set::set(args, ctx).await,
+        Command::Rm(args) => rm::rm(args, ctx).await,
+        Command::Check(args) => check::check(args, ctx).await,
+        Command::Template(args) => template::template(args),
+        Command::Rotation(args) => rotation::rotation(args, ctx).await,
+        Command::Init(args) => init::init(args).map(|_| ExitStatus::Success),
     }
 }
 
 /// Read the variables `load` and `run` export: the source, `--keys`, and the
 /// checks every environment needs.
-async fn exportable(args: &SourceArgs) -> Result<Vec<Var>> {
-    let keys = Selection::parse(&args.keys)?;
-    let source: Box<dyn Source> = match (&args.demo, &args.env) {
-        (true, _) => Box::new(EscSource::Demo),
-        (false, Some(env)) => source::parse(&format!("esc:{env}"))?,
-        (false, None) => Box::new(EscSource::new(None)?),
-    };
-    let vars = keys.apply(source.load().await?)?;
+async fn exportable(args: &SourceArgs, ctx: &Context) -> Result<Vec<Var>> {
+    let source = source::open(&args.spec(), ctx)?;
+    let vars = args.keys.apply(source.load().await?)?;
     sink::check_names(&vars)?;
     Ok(sink::drop_unexportable(vars))
+}
+
+/// The manifest that groups a .env file target: the one given, else
+/// `escort.toml` when there is one. Other targets need none.
+fn grouping(target: &TargetSpec, given: Option<&Path>) -> Result<Option<Arc<Manifest>>> {
+    if !matches!(target, TargetSpec::Dotenv(_)) {
+        return Ok(None);
+    }
+    let path = match given {
+        Some(path) => path,
+        None if Path::new("escort.toml").is_file() => Path::new("escort.toml"),
+        None => return Ok(None),
+    };
+    Ok(Some(Arc::new(manifest::load(path)?)))
 }

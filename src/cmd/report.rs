@@ -1,22 +1,15 @@
 //! What the commands that write to a target share: asking before deleting,
 //! a progress line per secret, and the final table of results.
 
-use crate::error::{self, Failure, Kind};
+use crate::cli::ReportFormat;
+use crate::error::{self, ExitStatus, Failure, Kind};
 use crate::secret;
 use crate::targets::{Action, Outcome};
-use crate::ui;
+use crate::{output, ui};
 use anyhow::Result;
-use clap::ValueEnum;
 use console::Term;
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicUsize, Ordering};
-
-#[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum ReportFormat {
-    #[default]
-    Text,
-    Json,
-}
 
 /// A person is there to answer: both stdin and stderr are terminals.
 pub fn interactive() -> bool {
@@ -68,20 +61,21 @@ pub fn progress(total: usize) -> impl Fn(&Outcome) + Sync {
 
 /// Print one row per secret, then decide the exit: 0 when everything went
 /// through; otherwise an error naming each secret that did not, exit 4 when
-/// some did (a partial write) and 3 when none did.
+/// some did (a partial write) and 3 when none did. The exit stands even when
+/// the table cannot be printed: what was written was written.
 pub fn finish(
     target: &str,
     outcomes: &[Outcome],
     planned: impl Fn(&str) -> Action,
     format: ReportFormat,
-) -> Result<u8> {
+) -> Result<ExitStatus> {
     let errors: Vec<Option<String>> =
         outcomes.iter().map(|o| o.result.as_ref().err().map(|e| secret::scrub(&format!("{e:#}")))).collect();
     let action = |o: &Outcome| match &o.result {
         Ok(done) => *done,
         Err(_) => planned(&o.name),
     };
-    match format {
+    let printed = match format {
         ReportFormat::Json => {
             let rows: Vec<serde_json::Value> = outcomes
                 .iter()
@@ -91,26 +85,31 @@ pub fn finish(
                 })
                 .collect();
             let ok = errors.iter().all(Option::is_none);
-            println!("{}", serde_json::json!({"ok": ok, "target": target, "results": rows}));
+            output::json(&serde_json::json!({"ok": ok, "target": target, "results": rows}))
         }
         ReportFormat::Text if !outcomes.is_empty() => {
             let width = outcomes.iter().map(|o| o.name.len()).max().unwrap_or(0).max(4);
-            println!("{:width$}  {:7}  RESULT", "NAME", "ACTION");
-            for (o, err) in outcomes.iter().zip(&errors) {
+            let header = format!("{:width$}  {:7}  RESULT", "NAME", "ACTION");
+            let rows = outcomes.iter().zip(&errors).map(|(o, err)| {
                 let result = match err {
                     None => "ok".to_string(),
                     Some(e) => format!("FAILED: {e}"),
                 };
-                println!("{:width$}  {:7}  {result}", o.name, action(o).as_str());
-            }
+                format!("{:width$}  {:7}  {result}", o.name, action(o).as_str())
+            });
+            output::lines(std::iter::once(header).chain(rows))
         }
-        ReportFormat::Text => {}
-    }
+        ReportFormat::Text => Ok(()),
+    };
 
     let failed: Vec<String> =
         outcomes.iter().filter(|o| o.result.is_err()).map(|o| format!("{} {}", action(o).as_str(), o.name)).collect();
     if failed.is_empty() {
-        return Ok(0);
+        printed?;
+        return Ok(ExitStatus::Success);
+    }
+    if let Err(e) = printed {
+        ui::warn(&format!("{e:#}"));
     }
     let kind = if failed.len() < outcomes.len() { Kind::Partial } else { Kind::Backend };
     Err(Failure {

@@ -7,45 +7,20 @@
 //! backend) rather than 1 or 0, so that a report with a hole never passes
 //! for a complete one.
 
-use super::report::ReportFormat;
-use crate::error::{self, Failure, Kind};
+use crate::cli::{self, ReportFormat, RotationArgs};
+use crate::error::{self, ExitStatus, Failure, Kind};
 use crate::manifest::{self, Manifest};
 use crate::rotation::{self, Clock, Row, Status, Timestamp};
-use crate::secret;
-use crate::targets::{self, AccessFlags, TargetFlags};
-use anyhow::{Context, Result};
-use clap::Args;
+use crate::settings::Context;
+use crate::targets;
+use crate::{output, secret};
+use anyhow::{Context as _, Result};
 use console::style;
 use futures_util::future::join_all;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::Write as _;
-use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
-
-#[derive(Args, Debug)]
-pub struct RotationArgs {
-    /// The manifest [default: escort.toml, else .env.example, in the working directory].
-    #[arg(long, value_name = "PATH")]
-    pub manifest: Option<PathBuf>,
-
-    /// Where to look (repeatable): github:OWNER/REPO[@ENVIRONMENT], github-org:ORG,
-    /// github-user, and the other targets `escort ls` takes.
-    #[arg(long = "target", value_name = "TARGET", required = true)]
-    pub targets: Vec<String>,
-
-    #[command(flatten)]
-    pub flags: TargetFlags,
-
-    /// A secret due within DAYS is reported as due soon.
-    #[arg(long, value_name = "DAYS", default_value_t = 14)]
-    pub due_soon: u32,
-
-    /// How to print the report.
-    #[arg(long, value_enum, default_value_t)]
-    pub format: ReportFormat,
-}
 
 /// How reading one target went.
 #[derive(Serialize)]
@@ -73,21 +48,23 @@ struct JsonReport<'a> {
     summary: BTreeMap<Status, usize>,
 }
 
-pub async fn rotation(args: RotationArgs) -> Result<u8> {
-    let clock = Clock { now: now()?, due_soon_days: args.due_soon };
+pub async fn rotation(args: RotationArgs, ctx: &Context) -> Result<ExitStatus> {
+    let clock = Clock { now: now(ctx)?, due_soon_days: args.due_soon };
     let manifest = manifest::load(&manifest::locate(args.manifest)?)?;
+    let options = cli::target_options(&args.app, Some(&args.concurrency), None);
+    let mut specs = args.targets;
+    // A target named twice is read and reported once.
+    let mut seen = std::collections::HashSet::new();
+    specs.retain(|s| seen.insert(s.to_string()));
     // Every target is opened, and so checked, before any is read.
-    let targets = args
-        .targets
-        .iter()
-        .map(|spec| targets::open(spec, &args.flags, &AccessFlags::default()))
-        .collect::<Result<Vec<_>>>()?;
+    let targets = specs.iter().map(|spec| targets::open(spec, &options, ctx)).collect::<Result<Vec<_>>>()?;
     // `details`: some targets date their secrets only at a request each (ESC revisions).
     let listings = join_all(targets.iter().map(|t| t.list(true))).await;
 
     let mut reads = Vec::with_capacity(targets.len());
     let mut rows = Vec::new();
-    for ((spec, target), listing) in args.targets.iter().zip(&targets).zip(listings) {
+    for ((spec, target), listing) in specs.iter().zip(&targets).zip(listings) {
+        let spec = spec.to_string();
         let mut read = TargetRead {
             target: spec.clone(),
             name: target.name(),
@@ -99,7 +76,7 @@ pub async fn rotation(args: RotationArgs) -> Result<u8> {
         match listing {
             Ok(entries) => {
                 read.secrets = Some(entries.len());
-                rows.extend(rotation::assess(&manifest, spec, &entries, |n| target.canonical(n), &clock));
+                rows.extend(rotation::assess(&manifest, &spec, &entries, |n| target.canonical(n), &clock));
             }
             Err(e) => {
                 read.ok = false;
@@ -128,9 +105,7 @@ pub async fn rotation(args: RotationArgs) -> Result<u8> {
             serde_json::to_string_pretty(&report)? + "\n"
         }
     };
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(out.as_bytes())?;
-    stdout.flush()?;
+    output::write(out.as_bytes())?;
 
     let unread: Vec<&TargetRead> = reads.iter().filter(|r| !r.ok).collect();
     if let Some(first) = unread.first() {
@@ -141,17 +116,14 @@ pub async fn rotation(args: RotationArgs) -> Result<u8> {
         }
         .into());
     }
-    Ok(if overdue { Kind::Failed.exit_code() } else { 0 })
+    Ok(if overdue { ExitStatus::Failed } else { ExitStatus::Success })
 }
 
 /// The report's instant: `ESCORT_NOW` (RFC 3339) for reproducible reports,
 /// else the system clock.
-fn now() -> Result<Timestamp> {
-    if let Some(given) = std::env::var_os("ESCORT_NOW").filter(|v| !v.is_empty()) {
-        let text = given.to_string_lossy();
-        return Timestamp::parse(text.trim()).ok_or_else(|| {
-            error::usage(format!("ESCORT_NOW `{text}` is not an RFC 3339 time such as 2026-01-01T00:00:00Z"))
-        });
+fn now(ctx: &Context) -> Result<Timestamp> {
+    if let Some(now) = ctx.settings.now {
+        return Ok(now);
     }
     let since = SystemTime::now().duration_since(UNIX_EPOCH).context("the system clock is before 1970")?;
     Ok(Timestamp::from_unix(i64::try_from(since.as_secs()).context("the system clock is out of range")?))

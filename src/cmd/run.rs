@@ -2,15 +2,17 @@
 //! redacted; exit with its code.
 
 use crate::cli::RunArgs;
+use crate::error::ExitStatus;
 use crate::redact::Redactor;
+use crate::settings::Context;
 use crate::{error, files, secret};
-use anyhow::{Context, Result};
+use anyhow::{Context as _, Result};
 use std::process::Stdio;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::process::Command;
 
-pub async fn run(args: RunArgs) -> Result<u8> {
-    let vars = super::exportable(&args.source).await?;
+pub async fn run(args: RunArgs, ctx: &Context) -> Result<ExitStatus> {
+    let vars = super::exportable(&args.source, ctx).await?;
     // Files live only as long as the command: the directory goes when `dir` drops.
     let dir = files::private_dir(&std::env::temp_dir())?;
     let vars = files::materialize(vars, dir.path())?;
@@ -52,7 +54,7 @@ pub async fn run(args: RunArgs) -> Result<u8> {
         err.await.context("the output relay failed")??;
     }
     drop(dir);
-    Ok(exit_code(status))
+    Ok(ExitStatus::Child(exit_code(status)))
 }
 
 /// Copy a child's stream to ours through the redactor.

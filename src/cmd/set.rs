@@ -1,36 +1,22 @@
 //! `escort set TARGET NAME`: write one secret, its value read from stdin or
 //! typed at a prompt that does not echo.
 
-use crate::error;
+use crate::cli::{self, SetArgs};
+use crate::error::{self, ExitStatus};
 use crate::secret::{self, Secret};
-use crate::targets::{self, AccessFlags, TargetFlags};
+use crate::settings::Context;
+use crate::targets;
 use crate::ui;
 use crate::vars::Var;
-use anyhow::{Context, Result};
-use clap::Args;
+use anyhow::{Context as _, Result};
 use console::Term;
 use std::io::{IsTerminal, Read};
 use zeroize::Zeroizing;
 
-#[derive(Args, Debug)]
-pub struct SetArgs {
-    /// github:OWNER/REPO[@ENVIRONMENT], github-org:ORG, github-user, fly:APP, esc:ENV or dotenv:PATH.
-    #[arg(value_name = "TARGET")]
-    pub target: String,
-
-    /// The secret's name.
-    #[arg(value_name = "NAME")]
-    pub name: String,
-
-    #[command(flatten)]
-    pub flags: TargetFlags,
-
-    #[command(flatten)]
-    pub access: AccessFlags,
-}
-
-pub async fn set(args: SetArgs) -> Result<u8> {
-    let target = targets::open(&args.target, &args.flags, &args.access)?;
+pub async fn set(args: SetArgs, ctx: &Context) -> Result<ExitStatus> {
+    let mut options = cli::target_options(&args.app, None, Some(&args.access));
+    options.manifest = super::grouping(&args.target, args.access.manifest.as_deref())?;
+    let target = targets::open(&args.target, &options, ctx)?;
     // A bad name is refused before anyone types a value for it.
     target.check(&[Var::secret(args.name.as_str(), "")])?;
     let value = read_value(&args.name)?;
@@ -41,7 +27,7 @@ pub async fn set(args: SetArgs) -> Result<u8> {
     let outcome = target.put(&vars, &|_| {}).await?.pop().expect("one outcome per variable");
     let action = outcome.result?;
     ui::note(&format!("{} {} in the {}", action.done(), outcome.name, target.name()));
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
 /// The value exactly as piped in (a trailing newline is part of it), or

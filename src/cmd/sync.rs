@@ -1,54 +1,17 @@
 //! `escort sync --from SOURCE --to TARGET`: copy a source's values into a
 //! target, and with --prune delete what the source does not have.
 
-use super::report::{self, ReportFormat};
-use crate::error;
-use crate::keys::Selection;
+use super::report;
+use crate::cli::{self, ReportFormat, SyncArgs};
+use crate::error::{self, ExitStatus};
 use crate::secret;
-use crate::source;
-use crate::targets::{self, AccessFlags, Action, Entry, Target, TargetFlags};
-use crate::ui;
+use crate::settings::Context;
+use crate::source::{self, SourceSpec};
+use crate::targets::{self, Action, Entry, Target};
 use crate::vars::Var;
+use crate::{output, ui};
 use anyhow::Result;
-use clap::Args;
 use std::collections::HashSet;
-
-#[derive(Args, Debug)]
-pub struct SyncArgs {
-    /// Where the values come from: esc[:ENV], dotenv:PATH or env (with --keys).
-    #[arg(long, value_name = "SOURCE")]
-    pub from: String,
-
-    /// Where they go: github:OWNER/REPO[@ENVIRONMENT], github-org:ORG, github-user, fly:APP, esc:ENV or dotenv:PATH.
-    #[arg(long, value_name = "TARGET")]
-    pub to: String,
-
-    /// Which variables, and under which names: `NAME`, `TO=FROM`, `*`; comma- or newline-separated.
-    #[arg(long, value_name = "LIST", default_value = "")]
-    pub keys: String,
-
-    /// Print the plan (create / update / prune) and send nothing that writes.
-    #[arg(long)]
-    pub dry_run: bool,
-
-    /// Also delete the target's secrets that the source does not have (asks first).
-    #[arg(long)]
-    pub prune: bool,
-
-    /// Do not ask before pruning (for scripts).
-    #[arg(long, short)]
-    pub yes: bool,
-
-    #[command(flatten)]
-    pub target: TargetFlags,
-
-    #[command(flatten)]
-    pub access: AccessFlags,
-
-    /// How to print the plan and the results.
-    #[arg(long, value_enum, default_value_t)]
-    pub format: ReportFormat,
-}
 
 /// What a sync will do, by name, from the target's list.
 struct Plan {
@@ -92,7 +55,7 @@ impl Plan {
         )
     }
 
-    fn print(&self, from: &str, target: &str, format: ReportFormat) {
+    fn print(&self, from: &str, target: &str, format: ReportFormat) -> Result<()> {
         let rows = self
             .writes
             .iter()
@@ -102,33 +65,32 @@ impl Plan {
             ReportFormat::Json => {
                 let plan: Vec<_> =
                     rows.map(|(name, action)| serde_json::json!({"name": name, "action": action})).collect();
-                println!("{}", serde_json::json!({"dry_run": true, "source": from, "target": target, "plan": plan}));
+                output::json(&serde_json::json!({"dry_run": true, "source": from, "target": target, "plan": plan}))
             }
-            ReportFormat::Text => {
-                println!("Plan for the {target}, from {from} (dry run: nothing was written):");
-                for (name, action) in rows {
-                    println!("  {action:7} {name}");
-                }
-                println!("{}", self.summary());
-            }
+            ReportFormat::Text => output::lines(
+                std::iter::once(format!("Plan for the {target}, from {from} (dry run: nothing was written):"))
+                    .chain(rows.map(|(name, action)| format!("  {action:7} {name}")))
+                    .chain(std::iter::once(self.summary())),
+            ),
         }
     }
 }
 
-pub async fn sync(args: SyncArgs) -> Result<u8> {
-    let keys = Selection::parse(&args.keys)?;
-    let source = source::parse(&args.from)?;
-    let target = targets::open(&args.to, &args.target, &args.access)?;
-
-    if args.from == "env" && takes_everything(&args.keys) {
+pub async fn sync(args: SyncArgs, ctx: &Context) -> Result<ExitStatus> {
+    if args.from == SourceSpec::Env && args.keys.takes_everything() {
         return Err(error::usage(
             "--from env needs --keys naming the variables to copy: the whole environment is not a set of secrets",
         ));
     }
+    let source = source::open(&args.from, ctx)?;
+    let mut options = cli::target_options(&args.app, Some(&args.concurrency), Some(&args.access));
+    options.manifest = super::grouping(&args.to, args.access.manifest.as_deref())?;
+    let target = targets::open(&args.to, &options, ctx)?;
 
-    let vars = keys.apply(source.load().await?)?;
-    for v in &vars {
-        secret::register(&v.value);
+    let vars = args.keys.apply(source.load().await?)?;
+    if !source.scrubbed() {
+        // Picked from the environment to become secrets: from now on they are.
+        vars.iter().for_each(|v| secret::register(&v.value));
     }
     // Every name and size is checked before the first request to the target.
     target.check(&vars)?;
@@ -150,8 +112,8 @@ pub async fn sync(args: SyncArgs) -> Result<u8> {
         ));
     }
     if args.dry_run {
-        plan.print(&source.name(), &target.name(), args.format);
-        return Ok(0);
+        plan.print(&source.name(), &target.name(), args.format)?;
+        return Ok(ExitStatus::Success);
     }
 
     report::confirm_delete(&target.name(), &plan.prune, args.yes)?;
@@ -159,10 +121,4 @@ pub async fn sync(args: SyncArgs) -> Result<u8> {
     let progress = report::progress(vars.len() + plan.prune.len());
     let outcomes = target.apply(&vars, &plan.prune, &progress).await?;
     report::finish(&target.name(), &outcomes, |name| plan.action(name), args.format)
-}
-
-/// A `--keys` list that selects every variable (empty, or with `*`).
-fn takes_everything(keys: &str) -> bool {
-    let mut items = keys.split([',', '\n']).map(str::trim).filter(|i| !i.is_empty()).peekable();
-    items.peek().is_none() || items.any(|i| i == "*")
 }

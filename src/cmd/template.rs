@@ -3,26 +3,14 @@
 //! fill in and the default of each value that has one. No source is read, so
 //! no real value can end up in it.
 
+use crate::cli::TemplateArgs;
 use crate::dotenv::{push_comment, push_quoted};
+use crate::error::ExitStatus;
 use crate::manifest::{self, Manifest, SecretSpec};
-use crate::{files, ui};
+use crate::{files, output, ui};
 use anyhow::Result;
-use clap::Args;
-use std::io::Write as _;
-use std::path::PathBuf;
 
-#[derive(Args, Debug)]
-pub struct TemplateArgs {
-    /// The manifest [default: escort.toml, else .env.example, in the working directory].
-    #[arg(long, value_name = "PATH")]
-    pub manifest: Option<PathBuf>,
-
-    /// Write to PATH (atomically, mode 0600) instead of stdout.
-    #[arg(long, short, value_name = "PATH")]
-    pub output: Option<PathBuf>,
-}
-
-pub async fn template(args: TemplateArgs) -> Result<u8> {
+pub fn template(args: TemplateArgs) -> Result<ExitStatus> {
     let path = manifest::locate(args.manifest)?;
     let manifest = manifest::load(&path)?;
     let text = render(&manifest);
@@ -31,13 +19,9 @@ pub async fn template(args: TemplateArgs) -> Result<u8> {
             files::write_atomic(out, text.as_bytes())?;
             ui::note(&format!("wrote {} variables to {}", manifest.secrets.len(), out.display()));
         }
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            stdout.write_all(text.as_bytes())?;
-            stdout.flush()?;
-        }
+        None => output::write(text.as_bytes())?,
     }
-    Ok(0)
+    Ok(ExitStatus::Success)
 }
 
 /// The `.env.example` text for a manifest (also written by `escort init`).
@@ -111,6 +95,7 @@ fn entry(out: &mut String, m: &Manifest, s: &SecretSpec) {
 mod tests {
     use super::*;
     use crate::manifest::{Group, OneOf, Rule};
+    use std::path::PathBuf;
 
     fn spec(name: &str, group: Option<&str>) -> SecretSpec {
         SecretSpec::example(name, group)

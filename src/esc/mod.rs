@@ -5,14 +5,14 @@ pub mod value;
 
 use crate::error;
 use crate::http::{Auth, Http, Request};
-use crate::secret::{self, Secret};
+use crate::json;
+use crate::secret::Secret;
+use crate::settings::Context;
 use crate::vars::Var;
 use anyhow::Result;
 use reqwest::Method;
 use std::fmt;
 use zeroize::Zeroizing;
-
-pub const DEFAULT_API: &str = "https://api.pulumi.com";
 
 /// `[org/][project/]env[@version-or-tag]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,7 +62,16 @@ impl fmt::Display for EnvRef {
     }
 }
 
-/// Where ESC is and who we are there (SPEC §2).
+impl std::str::FromStr for EnvRef {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        EnvRef::parse(text).map_err(|e| e.to_string())
+    }
+}
+
+/// Where ESC is and who we are there (README, "Configuration").
+#[derive(Clone)]
 pub struct Esc {
     http: Http,
     api: String,
@@ -70,29 +79,13 @@ pub struct Esc {
     default_org: Option<String>,
 }
 
-fn env_var(names: &[&str]) -> Option<String> {
-    names.iter().find_map(|n| std::env::var(n).ok().filter(|v| !v.trim().is_empty()))
-}
-
-/// `ESC_API_URL`, else `PULUMI_BACKEND_URL`, else Pulumi Cloud; without a trailing `/`.
-pub fn api_base() -> Result<String> {
-    let api = env_var(&["ESC_API_URL", "PULUMI_BACKEND_URL"]).unwrap_or_else(|| DEFAULT_API.to_string());
-    let api = api.trim().trim_end_matches('/').to_string();
-    if !(api.starts_with("https://") || api.starts_with("http://")) {
-        return Err(error::usage(format!("ESC_API_URL `{api}` is not an http(s) URL")));
-    }
-    Ok(api)
-}
-
 impl Esc {
-    /// Configure from `ESC_TOKEN`/`PULUMI_ACCESS_TOKEN`, `ESC_API_URL`/`PULUMI_BACKEND_URL`
-    /// and `ESC_ORG`/`PULUMI_ORG`.
-    pub fn from_env() -> Result<Self> {
-        let token = env_var(&["ESC_TOKEN", "PULUMI_ACCESS_TOKEN"])
-            .map(Secret::new)
-            .ok_or_else(|| error::usage("no ESC token: set ESC_TOKEN (or PULUMI_ACCESS_TOKEN)"))?;
-        secret::register(&token);
-        Ok(Esc { http: Http::new()?, api: api_base()?, token, default_org: env_var(&["ESC_ORG", "PULUMI_ORG"]) })
+    /// The ESC client of this process: its API base, token and default organization.
+    pub fn new(ctx: &Context) -> Result<Self> {
+        let s = &ctx.settings;
+        let token = s.esc.token("no ESC token: set ESC_TOKEN (or PULUMI_ACCESS_TOKEN)")?.clone();
+        let api = s.esc.api_url("ESC_API_URL")?.as_str().trim_end_matches('/').to_string();
+        Ok(Esc { http: ctx.http()?, api, token, default_org: s.esc_org.clone() })
     }
 
     fn request(&self, op: String, method: Method, path: &str) -> Request<'_> {
@@ -113,8 +106,7 @@ impl Esc {
         }
         let op = format!("find the default organization for `{env}` (set ESC_ORG to skip this)");
         let resp = self.http.send(self.request(op.clone(), Method::GET, "/api/user/organizations/default")).await?;
-        let found: DefaultOrg =
-            serde_json::from_slice(&resp.body).map_err(|e| error::backend(format!("{op}: {}", json_problem(&e))))?;
+        let found: DefaultOrg = json::decode(&op, &resp.body)?;
         found
             .login
             .filter(|l| !l.is_empty())
@@ -138,8 +130,7 @@ impl Esc {
         let op = format!("open ESC environment `{full}`");
         // Opening twice only makes a second session, so a retry is safe.
         let resp = self.http.send(self.request(op.clone(), Method::POST, &open_path).retry(true)).await?;
-        let opened: Opened =
-            serde_json::from_slice(&resp.body).map_err(|e| error::backend(format!("{op}: {}", json_problem(&e))))?;
+        let opened: Opened = json::decode(&op, &resp.body)?;
         let id = match opened.id {
             serde_json::Value::String(s) => s,
             serde_json::Value::Number(n) => n.to_string(),
@@ -148,17 +139,10 @@ impl Esc {
 
         let op = format!("read ESC environment `{full}`");
         let resp = self.http.send(self.request(op.clone(), Method::GET, &format!("{base}/open/{id}"))).await?;
-        let environment: value::Environment =
-            serde_json::from_slice(&resp.body).map_err(|e| error::backend(format!("{op}: {}", json_problem(&e))))?;
+        let environment: value::Environment = json::decode(&op, &resp.body)?;
         // The values are in `environment` now: free the body before making variables of them.
         drop(resp);
-        let (vars, skipped) = value::decode(environment.properties);
-        for v in &vars {
-            for s in v.sensitive(false) {
-                secret::register(s);
-            }
-        }
-        Ok((vars, skipped))
+        Ok(value::decode(environment.properties))
     }
 
     /// `env` with its organization named (asked of the service once, when not given).
@@ -207,8 +191,7 @@ impl Esc {
         let op = format!("list the revisions of ESC environment `{env}`");
         let path = format!("{}/versions?count={count}", self.definition_path(env).await?);
         let resp = self.http.send(self.request(op.clone(), Method::GET, &path)).await?;
-        let mut revisions: Vec<Revision> =
-            serde_json::from_slice(&resp.body).map_err(|e| error::backend(format!("{op}: {}", json_problem(&e))))?;
+        let mut revisions: Vec<Revision> = json::decode(&op, &resp.body)?;
         revisions.sort_by_key(|r| std::cmp::Reverse(r.number));
         revisions.truncate(count);
         Ok(revisions)
@@ -229,29 +212,9 @@ fn utf8(op: &str, body: &[u8]) -> Result<Zeroizing<String>> {
     Ok(Zeroizing::new(text.to_string()))
 }
 
-/// What is wrong with a JSON answer, and where. serde_json's own message can
-/// quote the offending text, which may be a value, so only its kind is used.
-fn json_problem(e: &serde_json::Error) -> String {
-    use serde_json::error::Category;
-    let what = match e.classify() {
-        Category::Io => "could not be read",
-        Category::Syntax => "is not valid JSON (or is nested too deeply)",
-        Category::Data => "does not have the shape the ESC API describes",
-        Category::Eof => "ended early",
-    };
-    format!("the answer {what} (line {}, column {})", e.line(), e.column())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn json_problems_never_quote_the_text() {
-        let e = serde_json::from_str::<value::Environment>(r#"{"properties": ["json-canary"]}"#).unwrap_err();
-        let shown = json_problem(&e);
-        assert!(!shown.contains("canary") && shown.contains("shape"), "{shown}");
-    }
 
     #[test]
     fn env_refs() {

@@ -2,9 +2,8 @@
 //! environment is never changed).
 
 use super::{BoxFuture, Source};
-use crate::secret;
+use crate::dotenv;
 use crate::vars::Var;
-use crate::{dotenv, error};
 use anyhow::Result;
 use std::path::PathBuf;
 
@@ -13,11 +12,8 @@ pub struct DotenvSource {
 }
 
 impl DotenvSource {
-    pub fn new(path: &str) -> Result<Self> {
-        if path.trim().is_empty() {
-            return Err(error::usage("a dotenv source needs a path: dotenv:PATH"));
-        }
-        Ok(DotenvSource { path: PathBuf::from(path) })
+    pub fn new(path: PathBuf) -> Self {
+        DotenvSource { path }
     }
 }
 
@@ -30,16 +26,9 @@ impl Source for DotenvSource {
         false
     }
 
-    fn load(&self) -> BoxFuture<'_, Result<Vec<Var>>> {
+    fn read(&self) -> BoxFuture<'_, Result<Vec<Var>>> {
         Box::pin(async move {
-            let vars = dotenv::read(&self.path)?
-                .into_iter()
-                .map(|(name, value)| {
-                    secret::register(&value);
-                    Var::secret(name, value)
-                })
-                .collect();
-            Ok(vars)
+            Ok(dotenv::read(&self.path)?.into_iter().map(|(name, value)| Var::secret(name, value)).collect())
         })
     }
 }

@@ -2,8 +2,7 @@
 //!
 //! The environment cannot say which values are secret, so every value is
 //! marked secret and a manifest's `secret = false` decides otherwise. Values
-//! are not registered for scrubbing: this is the whole environment, most of it
-//! unrelated to escort (`PATH`, `HOME`), and scrubbing those would garble messages.
+//! are not registered for scrubbing (see `Source::scrubbed`).
 
 use super::{BoxFuture, Source};
 use crate::ui;
@@ -21,7 +20,11 @@ impl Source for EnvSource {
         false
     }
 
-    fn load(&self) -> BoxFuture<'_, Result<Vec<Var>>> {
+    fn scrubbed(&self) -> bool {
+        false
+    }
+
+    fn read(&self) -> BoxFuture<'_, Result<Vec<Var>>> {
         Box::pin(async move {
             let vars = std::env::vars_os()
                 .filter_map(|(name, value)| match (name.into_string(), value.into_string()) {

@@ -2,8 +2,9 @@
 
 use super::{BoxFuture, Source};
 use crate::esc::{EnvRef, Esc, value};
+use crate::settings::Context;
+use crate::ui;
 use crate::vars::Var;
-use crate::{error, ui};
 use anyhow::Result;
 
 /// An environment's read response, shipped in the binary: `escort load --demo`
@@ -11,36 +12,30 @@ use anyhow::Result;
 const DEMO: &str = include_str!("../esc/demo.json");
 
 pub enum EscSource {
-    Remote(EnvRef),
+    Remote(Box<Esc>, EnvRef),
     Demo,
 }
 
 impl EscSource {
     /// `--env` (or `esc:ENV`) if given, else `ESC_ENV`.
-    pub fn new(env: Option<&str>) -> Result<Self> {
-        let text = env
-            .map(str::to_string)
-            .or_else(|| std::env::var("ESC_ENV").ok())
-            .filter(|e| !e.trim().is_empty())
-            .ok_or_else(|| {
-            error::usage("no ESC environment: pass --env or set ESC_ENV (try --demo for a built-in one)")
-        })?;
-        Ok(EscSource::Remote(EnvRef::parse(&text)?))
+    pub fn remote(env: Option<&EnvRef>, ctx: &Context) -> Result<Self> {
+        let env = super::esc_env(env, ctx)?;
+        Ok(EscSource::Remote(Box::new(Esc::new(ctx)?), env))
     }
 }
 
 impl Source for EscSource {
     fn name(&self) -> String {
         match self {
-            EscSource::Remote(env) => format!("esc:{env}"),
+            EscSource::Remote(_, env) => format!("esc:{env}"),
             EscSource::Demo => "esc:demo".to_string(),
         }
     }
 
-    fn load(&self) -> BoxFuture<'_, Result<Vec<Var>>> {
+    fn read(&self) -> BoxFuture<'_, Result<Vec<Var>>> {
         Box::pin(async move {
             let (vars, skipped) = match self {
-                EscSource::Remote(env) => Esc::from_env()?.open_and_read(env).await?,
+                EscSource::Remote(esc, env) => esc.open_and_read(env).await?,
                 EscSource::Demo => {
                     let env: value::Environment = serde_json::from_str(DEMO)?;
                     value::decode(env.properties)

@@ -1,50 +1,134 @@
 //! Where values come from: `esc[:ENV]`, `env` and `dotenv:PATH`.
-//! Each source is one file; `parse` and `check` are the only places that know them all.
+//!
+//! A spec is parsed once, where the user gave it (a flag, a manifest), into a
+//! `SourceSpec`; `open` makes the source from it. Adding a kind of source is
+//! one file here plus one arm in each of `SourceSpec`'s `FromStr` and `open`.
 
 pub mod dotenv;
 pub mod env;
 pub mod esc;
 
+use crate::esc::EnvRef;
+use crate::settings::Context;
 use crate::vars::Var;
+use crate::{error, secret};
 use anyhow::Result;
+use std::fmt;
 use std::future::Future;
+use std::path::PathBuf;
 use std::pin::Pin;
+use std::str::FromStr;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A source as the user named it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SourceSpec {
+    /// `esc:ENV`, or `esc` for `ESC_ENV`.
+    Esc(Option<EnvRef>),
+    /// The built-in demo environment (`--demo`).
+    Demo,
+    Env,
+    Dotenv(PathBuf),
+}
+
+impl FromStr for SourceSpec {
+    type Err = String;
+
+    fn from_str(spec: &str) -> Result<Self, String> {
+        let spec = spec.trim();
+        match spec.split_once(':') {
+            None if spec == "esc" => Ok(SourceSpec::Esc(None)),
+            None if spec == "env" => Ok(SourceSpec::Env),
+            Some(("esc", env)) if !env.trim().is_empty() => {
+                EnvRef::parse(env).map(|e| SourceSpec::Esc(Some(e))).map_err(|e| format!("`{spec}`: {e}"))
+            }
+            Some(("dotenv", path)) if !path.trim().is_empty() => Ok(SourceSpec::Dotenv(PathBuf::from(path))),
+            _ => Err(format!("unknown source `{spec}`: use esc, esc:ENV, env or dotenv:PATH")),
+        }
+    }
+}
+
+impl fmt::Display for SourceSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SourceSpec::Esc(None) => f.write_str("esc"),
+            SourceSpec::Esc(Some(env)) => write!(f, "esc:{env}"),
+            SourceSpec::Demo => f.write_str("esc:demo"),
+            SourceSpec::Env => f.write_str("env"),
+            SourceSpec::Dotenv(path) => write!(f, "dotenv:{}", path.display()),
+        }
+    }
+}
+
+/// Open the source `spec` names, with the process's settings.
+pub fn open(spec: &SourceSpec, ctx: &Context) -> Result<Box<dyn Source>> {
+    Ok(match spec {
+        SourceSpec::Esc(env) => Box::new(esc::EscSource::remote(env.as_ref(), ctx)?),
+        SourceSpec::Demo => Box::new(esc::EscSource::Demo),
+        SourceSpec::Env => Box::new(env::EnvSource),
+        SourceSpec::Dotenv(path) => Box::new(dotenv::DotenvSource::new(path.clone())),
+    })
+}
 
 pub trait Source: Send + Sync {
     /// How the user names it: `esc:acme/app/dev`, `env`, `dotenv:.env`.
     fn name(&self) -> String;
-    /// Read every variable the source has.
-    fn load(&self) -> BoxFuture<'_, Result<Vec<Var>>>;
+    /// Read every variable the source has (`load` is what callers use).
+    fn read(&self) -> BoxFuture<'_, Result<Vec<Var>>>;
     /// Whether the `secret` flags it sets mean something (ESC's do). A source
     /// that cannot tell marks every value secret, and a manifest may say otherwise.
     fn knows_secrecy(&self) -> bool {
         true
     }
-}
-
-/// A source from its name on the command line or in a manifest.
-pub fn parse(spec: &str) -> Result<Box<dyn Source>> {
-    let (kind, arg) = match spec.split_once(':') {
-        Some((k, a)) => (k, Some(a)),
-        None => (spec, None),
-    };
-    match kind {
-        "esc" => Ok(Box::new(esc::EscSource::new(arg)?)),
-        "env" if arg.is_none() => Ok(Box::new(env::EnvSource)),
-        "dotenv" => Ok(Box::new(dotenv::DotenvSource::new(arg.unwrap_or_default())?)),
-        _ => Err(crate::error::usage(format!("unknown source `{spec}`: use esc[:ENV], env or dotenv:PATH"))),
+    /// Whether its secret values are registered for scrubbing. Not the process
+    /// environment's: most of it (`PATH`, `HOME`) is not escort's, and
+    /// scrubbing those would garble every message.
+    fn scrubbed(&self) -> bool {
+        true
+    }
+    /// Read every variable, registering each secret value so that no message
+    /// escort shows can quote it: with the token settings, the one place a
+    /// value enters escort.
+    fn load(&self) -> BoxFuture<'_, Result<Vec<Var>>> {
+        Box::pin(async move {
+            let vars = self.read().await?;
+            if self.scrubbed() {
+                vars.iter().flat_map(|v| v.sensitive(false)).for_each(secret::register);
+            }
+            Ok(vars)
+        })
     }
 }
 
-/// Whether `spec` names a source `parse` knows, without opening it or reading
-/// its configuration: a manifest is checked before anyone asks for ESC_ENV.
-pub fn check(spec: &str) -> Result<(), String> {
-    let known = match spec.split_once(':') {
-        None => matches!(spec, "esc" | "env"),
-        Some(("esc" | "dotenv", rest)) => !rest.trim().is_empty(),
-        Some(_) => false,
-    };
-    if known { Ok(()) } else { Err(format!("unknown source `{spec}`: use esc, esc:ENV, env or dotenv:PATH")) }
+/// The ESC environment to read: the one given, else `ESC_ENV`.
+pub fn esc_env(given: Option<&EnvRef>, ctx: &Context) -> Result<EnvRef> {
+    match (given, &ctx.settings.esc_env) {
+        (Some(env), _) => Ok(env.clone()),
+        (None, Some(text)) => EnvRef::parse(text).map_err(|e| error::usage(format!("ESC_ENV: {e}"))),
+        (None, None) => {
+            Err(error::usage("no ESC environment: pass --env or set ESC_ENV (try --demo for a built-in one)"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs() {
+        for (text, shown) in [
+            ("esc", "esc"),
+            ("esc:acme/app/dev", "esc:acme/app/dev"),
+            ("env", "env"),
+            ("dotenv:.env.local", "dotenv:.env.local"),
+            (" dotenv:a b ", "dotenv:a b"),
+        ] {
+            assert_eq!(text.parse::<SourceSpec>().unwrap().to_string(), shown, "{text}");
+        }
+        for bad in ["", "vault", "env:x", "dotenv:", "esc:", "esc:a/b/c/d", "dotenv", "ESC"] {
+            assert!(bad.parse::<SourceSpec>().is_err(), "{bad}");
+        }
+    }
 }

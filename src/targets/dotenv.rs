@@ -1,11 +1,12 @@
-//! A .env file as a `Target` (README, "`dotenv:PATH`: a .env file"): the design notes'
+//! A .env file as a `Target` (README, "escort sync" and "Targets beyond GitHub"): the design notes'
 //! export of a team's secrets to a developer's file.
 //!
 //! Every write reads the file (with escort's own dotenv reader, so a file it
 //! cannot read is an error naming the line, and is left alone), merges, and
 //! writes the whole file anew, atomically with mode 0600: entries grouped by
 //! the groups of `./escort.toml` when there is one, each value quoted by
-//! `crate::dotenv` so that dotenvy and python-dotenv read it back exactly. Keys already in the file stay unless deleted (`--prune`, `rm`).
+//! `crate::dotenv` so that dotenvy and python-dotenv read it back exactly.
+//! Keys already in the file stay unless deleted (`--prune`, `rm`).
 //! Comments, blank lines and `export ` prefixes of the old file are not kept.
 //!
 //! A `$` that dotenvy would substitute (outside single quotes, not escaped)
@@ -17,30 +18,26 @@ use super::{Action, Entry, Outcome, Progress, Target};
 use crate::dotenv::{self, Entries};
 use crate::error;
 use crate::files;
-use crate::manifest;
+use crate::manifest::Manifest;
 use crate::secret;
 use crate::source::BoxFuture;
 use crate::vars::Var;
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result};
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::Arc;
 use zeroize::Zeroizing;
-
-/// Where the groups come from: the manifest of the working directory.
-const MANIFEST: &str = "escort.toml";
 
 pub struct DotenvTarget {
     path: PathBuf,
+    /// The manifest whose groups order the file, if the command has one.
+    manifest: Option<Arc<Manifest>>,
 }
 
 impl DotenvTarget {
-    /// `dotenv:PATH`.
-    pub fn open(spec: &str) -> Result<Self> {
-        let path = spec.strip_prefix("dotenv:").unwrap_or_default();
-        if path.trim().is_empty() {
-            return Err(error::usage("a dotenv target needs a path: dotenv:PATH"));
-        }
-        Ok(DotenvTarget { path: PathBuf::from(path) })
+    /// `dotenv:PATH`, grouped as `manifest` says.
+    pub fn open(path: PathBuf, manifest: Option<Arc<Manifest>>) -> Self {
+        DotenvTarget { path, manifest }
     }
 
     /// The file's entries in file order; none when there is no file yet.
@@ -48,10 +45,9 @@ impl DotenvTarget {
         if !self.path.exists() {
             return Ok(Vec::new());
         }
+        // The file's values are secrets read, as a source's are.
         let entries = dotenv::read(&self.path)?;
-        for (_, value) in &entries {
-            secret::register(value);
-        }
+        entries.iter().for_each(|(_, value)| secret::register(value));
         Ok(entries)
     }
 
@@ -81,8 +77,7 @@ impl DotenvTarget {
     /// Replace the file with `entries`, grouped, warning for each of `written`
     /// that python-dotenv may read differently.
     fn write(&self, entries: &Entries, written: &HashSet<&str>) -> Result<()> {
-        let manifest = if Path::new(MANIFEST).is_file() { Some(manifest::load(Path::new(MANIFEST))?) } else { None };
-        let text = dotenv::render_grouped(entries, manifest.as_ref(), |name| {
+        let text = dotenv::render_grouped(entries, self.manifest.as_deref(), |name| {
             if written.contains(name) {
                 dotenv::warn_odd(name, Some(&self.path));
             }
@@ -108,24 +103,18 @@ impl DotenvTarget {
         if !vars.is_empty() || entries.len() < had.len() {
             self.write(&entries, &vars.iter().map(|v| v.name.as_str()).collect())?;
         }
-        let writes =
-            vars.iter().map(|v| (&v.name, Ok(if had.contains(&v.name) { Action::Update } else { Action::Create })));
+        let writes = vars
+            .iter()
+            .map(|v| (v.name.as_str(), Ok(if had.contains(&v.name) { Action::Update } else { Action::Create })));
         let deleted = deletes.iter().map(|name| {
             let result = if had.contains(name) {
                 Ok(Action::Delete)
             } else {
-                Err(anyhow!("{} has no {name}", self.path.display()))
+                Err(error::backend(format!("{} has no {name}", self.path.display())))
             };
-            (name, result)
+            (name.as_str(), result)
         });
-        Ok(writes
-            .chain(deleted)
-            .map(|(name, result)| {
-                let outcome = Outcome { name: name.clone(), result };
-                progress(&outcome);
-                outcome
-            })
-            .collect())
+        Ok(super::outcomes(writes.chain(deleted), progress))
     }
 }
 

@@ -1,18 +1,19 @@
-//! A Pulumi ESC environment as a `Target` (`esc:ENV`, SPEC §7): variables
+//! A Pulumi ESC environment as a `Target` (`esc:ENV`; README, "Targets"): variables
 //! under `values.environmentVariables` of its definition, secrets as
 //! `fn::secret`. Every write is one PATCH of the whole definition carrying its
 //! ETag; when someone else changed it in between (409), the definition is
 //! read again and the same change made to it, a bounded number of times.
 
-use super::{AccessFlags, Action, Entry, Outcome, Progress, Target, TargetFlags};
+use super::{Action, Entry, Options, Outcome, Progress, Target};
 use crate::error;
 use crate::esc::definition::{Change, Definition, Since};
 use crate::esc::{EnvRef, Esc};
 use crate::http::HttpError;
+use crate::settings::Context;
 use crate::source::BoxFuture;
 use crate::ui;
 use crate::vars::Var;
-use anyhow::{Context, Result};
+use anyhow::{Context as _, Result};
 use futures_util::future::join_all;
 use std::collections::HashSet;
 use tokio::sync::OnceCell;
@@ -33,24 +34,14 @@ pub struct EscTarget {
 }
 
 impl EscTarget {
-    /// `esc:[ORG/]PROJECT/ENV`, with the ESC configuration from the environment.
-    pub fn open(spec: &str, flags: &TargetFlags, access: &AccessFlags) -> Result<Self> {
-        let name = spec
-            .strip_prefix("esc:")
-            .filter(|n| !n.trim().is_empty())
-            .ok_or_else(|| error::usage(format!("`{spec}`: name the environment, as in esc:[ORG/]PROJECT/ENV")))?;
-        let env = EnvRef::parse(name)?;
-        if let Some(version) = &env.version {
-            return Err(error::usage(format!(
-                "`{spec}`: revision `{version}` cannot be written; name the environment without @{version}"
-            )));
-        }
+    /// The environment `env`, with the ESC settings.
+    pub fn open(env: EnvRef, options: &Options, ctx: &Context) -> Result<Self> {
         Ok(EscTarget {
-            esc: Esc::from_env()?,
+            esc: Esc::new(ctx)?,
             env,
             resolved: OnceCell::new(),
-            plaintext: access.plaintext.iter().map(|k| k.trim().to_string()).collect(),
-            concurrency: flags.concurrency.into(),
+            plaintext: options.plaintext.iter().map(|k| k.trim().to_string()).collect(),
+            concurrency: options.concurrency.max(1),
         })
     }
 
@@ -138,6 +129,17 @@ impl EscTarget {
     }
 }
 
+/// The ENV of `esc:ENV`: an environment that can be written, so no `@revision`.
+pub fn parse(env: &str) -> Result<EnvRef> {
+    let env = EnvRef::parse(env)?;
+    if let Some(version) = &env.version {
+        return Err(error::usage(format!(
+            "revision `{version}` cannot be written; name the environment without @{version}"
+        )));
+    }
+    Ok(env)
+}
+
 fn conflict(e: &anyhow::Error) -> bool {
     e.downcast_ref::<HttpError>().is_some_and(|h| h.status == Some(409))
 }
@@ -196,18 +198,18 @@ impl Target for EscTarget {
                 return Ok(Vec::new());
             }
             let existed = self.write(&changes).await?;
-            let outcomes = changes.iter().zip(existed).map(|(change, was)| Outcome {
-                name: change.name.to_string(),
-                result: match (change.value, was) {
+            let results = changes.iter().zip(existed).map(|(change, was)| {
+                let result = match (change.value, was) {
                     (Some(_), true) => Ok(Action::Update),
                     (Some(_), false) => Ok(Action::Create),
                     (None, true) => Ok(Action::Delete),
                     (None, false) => {
                         Err(error::backend(format!("{} is not in the definition of the {}", change.name, self.name())))
                     }
-                },
+                };
+                (change.name, result)
             });
-            Ok(outcomes.inspect(|o| progress(o)).collect())
+            Ok(super::outcomes(results, progress))
         })
     }
 }

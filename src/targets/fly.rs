@@ -1,4 +1,4 @@
-//! Fly.io app secrets (SPEC §7) as a `Target`, through the Machines API:
+//! Fly.io app secrets (README, "escort sync" and "Targets beyond GitHub") as a `Target`, through the Machines API:
 //! `GET /v1/apps/{app}/secrets` lists names and dates, and one
 //! `POST /v1/apps/{app}/secrets` with `{"values": {"A": "v", "B": null}}`
 //! sets and deletes (null deletes) in a single change, so a write is all or
@@ -8,7 +8,9 @@
 use super::{Action, Entry, Outcome, Progress, Target};
 use crate::error;
 use crate::http::{Auth, Http, HttpError, Request};
+use crate::json;
 use crate::secret::{self, Secret};
+use crate::settings::Context;
 use crate::source::BoxFuture;
 use crate::vars::Var;
 use anyhow::Result;
@@ -17,7 +19,6 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
 use tokio::sync::OnceCell;
 
-const DEFAULT_API: &str = "https://api.machines.dev";
 /// Tokens made by `fly tokens create` carry their own scheme and are sent as
 /// they are; older personal tokens go as `Bearer`.
 const RAW_PREFIX: &str = "FlyV1 ";
@@ -50,25 +51,11 @@ struct Update<'a> {
 }
 
 impl Fly {
-    /// `fly:APP`, with `FLY_API_TOKEN` and `FLY_API_URL`.
-    pub fn open(spec: &str) -> Result<Self> {
-        let app = spec.strip_prefix("fly:").unwrap_or_default();
-        if !valid_app(app) {
-            return Err(error::usage(format!(
-                "target `{spec}`: use fly:APP, where APP is a Fly app name (lowercase letters, digits and `-`)"
-            )));
-        }
-        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let token = env("FLY_API_TOKEN")
-            .map(|t| Secret::new(t.trim()))
-            .ok_or_else(|| error::usage("no Fly.io token: set FLY_API_TOKEN (`fly tokens create deploy` makes one)"))?;
-        secret::register(&token);
-        let api_text = env("FLY_API_URL").unwrap_or_else(|| DEFAULT_API.to_string());
-        let api = Url::parse(api_text.trim())
-            .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https") && !u.cannot_be_a_base())
-            .ok_or_else(|| error::usage(format!("FLY_API_URL `{api_text}` is not an http(s) URL")))?;
-        Ok(Fly { http: Http::new()?, api, token, app: app.to_string(), listed: OnceCell::new() })
+    /// The secrets of `app`, with the Fly.io token and API base of the settings.
+    pub fn open(app: String, ctx: &Context) -> Result<Self> {
+        let fly = &ctx.settings.fly;
+        let token = fly.token("no Fly.io token: set FLY_API_TOKEN (`fly tokens create deploy` makes one)")?.clone();
+        Ok(Fly { http: ctx.http()?, api: fly.api_url("FLY_API_URL")?, token, app, listed: OnceCell::new() })
     }
 
     fn request(&self, op: String, method: Method) -> Request<'_> {
@@ -103,8 +90,7 @@ impl Fly {
             .get_or_try_init(|| async {
                 let op = format!("list the secrets of Fly app {}", self.app);
                 let resp = self.http.send(self.request(op.clone(), Method::GET)).await.map_err(|e| self.explain(e))?;
-                let list: SecretList = serde_json::from_slice(&resp.body)
-                    .map_err(|e| error::backend(format!("{op}: Fly's answer is not the expected JSON ({e})")))?;
+                let list: SecretList = json::decode(&op, &resp.body)?;
                 let entries = list
                     .secrets
                     .into_iter()
@@ -154,34 +140,36 @@ impl Fly {
             let op = format!("update the secrets of Fly app {}", self.app);
             self.update(op, values).await.err().map(|e| secret::scrub(&format!("{e:#}")))
         };
-        let missing = |name: &str| Some(format!("Fly app {} has no secret {name}", self.app));
+        let result = |action: Action, failed: Option<String>| match failed {
+            None => Ok(action),
+            Some(why) => Err(error::backend(why)),
+        };
         let writes = vars.iter().map(|v| {
             let action = if have.contains(v.name.as_str()) { Action::Update } else { Action::Create };
-            outcome(&v.name, action, &failed, progress)
+            (v.name.as_str(), result(action, failed.clone()))
         });
         let deleted = deletes.iter().map(|name| {
-            let failed = if have.contains(name.as_str()) { failed.clone() } else { missing(name) };
-            outcome(name, Action::Delete, &failed, progress)
+            let failed = match have.contains(name.as_str()) {
+                true => failed.clone(),
+                false => Some(format!("Fly app {} has no secret {name}", self.app)),
+            };
+            (name.as_str(), result(Action::Delete, failed))
         });
-        Ok(writes.chain(deleted).collect())
+        Ok(super::outcomes(writes.chain(deleted), progress))
     }
 }
 
-/// Fly app names: lowercase letters, digits and dashes.
-fn valid_app(app: &str) -> bool {
-    !app.is_empty() && app.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+/// The APP of `fly:APP`: a Fly app name (lowercase letters, digits and `-`).
+pub fn parse(app: &str) -> Result<String, String> {
+    if valid_app(app) {
+        Ok(app.to_string())
+    } else {
+        Err("use fly:APP, where APP is a Fly app name (lowercase letters, digits and `-`)".to_string())
+    }
 }
 
-/// `action` done to `name`, or, when the request failed, that failure: the
-/// request was the whole change, so none of its names was written.
-fn outcome(name: &str, action: Action, failed: &Option<String>, progress: Progress<'_>) -> Outcome {
-    let result = match failed {
-        None => Ok(action),
-        Some(why) => Err(error::backend(why.clone())),
-    };
-    let outcome = Outcome { name: name.to_string(), result };
-    progress(&outcome);
-    outcome
+fn valid_app(app: &str) -> bool {
+    !app.is_empty() && app.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 impl Target for Fly {

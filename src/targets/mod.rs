@@ -1,16 +1,24 @@
 //! Where `sync`, `set` and `rm` write secrets and what `ls` lists, behind
-//! `trait Target`. One module per kind of target; `open` is the only place
-//! that knows them all.
+//! `trait Target`. One module per kind of target; `TargetSpec` (parsed once,
+//! where the user named it) and `open` are the only places that know them all.
 
 pub mod dotenv;
 pub mod esc;
 pub mod fly;
 pub mod github;
 
+use crate::error;
+use crate::esc::EnvRef;
+use crate::manifest::Manifest;
+use crate::settings::Context;
 use crate::source::BoxFuture;
 use crate::vars::Var;
 use anyhow::Result;
 use serde::Serialize;
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
 
 /// A secret as a target lists it: a name and facts about it, never a value.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -99,75 +107,102 @@ pub trait Target: Send + Sync {
     }
 }
 
-/// Flags every command that names a target takes.
-#[derive(clap::Args, Debug, Clone)]
-pub struct TargetFlags {
-    /// GitHub: which secrets (default: actions; codespaces for github-user).
-    #[arg(long, value_enum, value_name = "APP")]
+/// A target as the user named it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TargetSpec {
+    /// `github:OWNER/REPO[@ENVIRONMENT]`, `github-org:ORG`, `github-user`.
+    GitHub(github::Level),
+    /// `esc:[ORG/]PROJECT/ENV`.
+    Esc(EnvRef),
+    /// `fly:APP`.
+    Fly(String),
+    /// `dotenv:PATH`.
+    Dotenv(PathBuf),
+}
+
+const KINDS: &str = "use github:OWNER/REPO, github:OWNER/REPO@ENVIRONMENT, github-org:ORG, github-user, fly:APP, esc:ENV or dotenv:PATH";
+
+impl FromStr for TargetSpec {
+    type Err = String;
+
+    fn from_str(spec: &str) -> Result<Self, String> {
+        let spec = spec.trim();
+        let kind = spec.split_once(':').map_or(spec, |(k, _)| k);
+        let rest = spec.split_once(':').map(|(_, r)| r);
+        match (kind, rest) {
+            ("github" | "github-org" | "github-user", _) => {
+                github::Level::parse(spec).map(TargetSpec::GitHub).map_err(|e| e.to_string())
+            }
+            ("esc", Some(env)) => esc::parse(env).map(TargetSpec::Esc).map_err(|e| format!("`{spec}`: {e}")),
+            ("fly", Some(app)) => fly::parse(app).map(TargetSpec::Fly).map_err(|e| format!("`{spec}`: {e}")),
+            ("dotenv", Some(path)) if !path.trim().is_empty() => Ok(TargetSpec::Dotenv(PathBuf::from(path))),
+            ("esc" | "fly" | "dotenv", _) => Err(format!("`{spec}` needs a name after `:`; {KINDS}")),
+            _ => Err(format!("unknown target `{spec}`: {KINDS}")),
+        }
+    }
+}
+
+impl fmt::Display for TargetSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TargetSpec::GitHub(level) => level.fmt(f),
+            TargetSpec::Esc(env) => write!(f, "esc:{env}"),
+            TargetSpec::Fly(app) => write!(f, "fly:{app}"),
+            TargetSpec::Dotenv(path) => write!(f, "dotenv:{}", path.display()),
+        }
+    }
+}
+
+/// How the commands that name a target want it opened.
+#[derive(Clone, Default)]
+pub struct Options {
+    /// GitHub: which secrets (default: Actions; Codespaces for github-user).
     pub app: Option<github::App>,
-
     /// How many requests to have in flight at once.
-    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
-    pub concurrency: u16,
-}
-
-/// Who may read what is written: flags of the commands that write.
-#[derive(clap::Args, Debug, Clone, Default)]
-pub struct AccessFlags {
-    /// GitHub organization secrets: which repositories may read them. Default:
-    /// `selected` with --repos; otherwise an existing secret keeps its
-    /// visibility and a new one is `private`.
-    #[arg(long, value_enum)]
+    pub concurrency: usize,
+    /// GitHub organization secrets: which repositories may read them.
     pub visibility: Option<github::Visibility>,
-
-    /// GitHub organization or user secrets: the repositories that may read
-    /// them (names in the organization; OWNER/REPO for github-user).
-    #[arg(long, value_name = "REPO,...", value_delimiter = ',')]
+    /// GitHub organization or user secrets: the repositories that may read them.
     pub repos: Vec<String>,
-
-    /// ESC environments: write these keys as plain values rather than
-    /// `fn::secret` (plain config; secrets are the default from .env files,
-    /// the environment and `set`).
-    #[arg(long, value_name = "KEY,...", value_delimiter = ',')]
+    /// ESC environments: keys written as plain values rather than `fn::secret`.
     pub plaintext: Vec<String>,
+    /// .env files: the manifest whose groups order the file.
+    pub manifest: Option<Arc<Manifest>>,
 }
 
-/// A target from its name on the command line.
-pub fn open(spec: &str, flags: &TargetFlags, access: &AccessFlags) -> Result<Box<dyn Target>> {
-    let kind = spec.split_once(':').map_or(spec, |(k, _)| k);
-    if !access.plaintext.is_empty() && kind != "esc" {
-        return Err(crate::error::usage(format!("--plaintext is for esc:ENV targets, not `{spec}`")));
+/// Open the target `spec` names. Options that mean nothing to it are
+/// refused rather than ignored.
+pub fn open(spec: &TargetSpec, options: &Options, ctx: &Context) -> Result<Box<dyn Target>> {
+    let github_only = options.app.is_some() || options.visibility.is_some() || !options.repos.is_empty();
+    if github_only && !matches!(spec, TargetSpec::GitHub(_)) {
+        return Err(error::usage(format!("--app, --visibility and --repos are for GitHub targets, not `{spec}`")));
     }
-    match kind {
-        "github" | "github-org" | "github-user" => Ok(Box::new(github::GitHub::open(spec, flags, access)?)),
-        "esc" => {
-            refuse_github_flags(spec, flags, access)?;
-            Ok(Box::new(esc::EscTarget::open(spec, flags, access)?))
-        }
-        "fly" => {
-            refuse_github_flags(spec, flags, access)?;
-            Ok(Box::new(fly::Fly::open(spec)?))
-        }
-        "dotenv" => {
-            refuse_github_flags(spec, flags, access)?;
-            Ok(Box::new(dotenv::DotenvTarget::open(spec)?))
-        }
-        _ => Err(crate::error::usage(format!(
-            "unknown target `{spec}`: use github:OWNER/REPO, github:OWNER/REPO@ENVIRONMENT, github-org:ORG, \
-             github-user, fly:APP, esc:ENV or dotenv:PATH"
-        ))),
+    if !options.plaintext.is_empty() && !matches!(spec, TargetSpec::Esc(_)) {
+        return Err(error::usage(format!("--plaintext is for esc:ENV targets, not `{spec}`")));
     }
+    Ok(match spec {
+        TargetSpec::GitHub(level) => Box::new(github::GitHub::open(level.clone(), options, ctx)?),
+        TargetSpec::Esc(env) => Box::new(esc::EscTarget::open(env.clone(), options, ctx)?),
+        TargetSpec::Fly(app) => Box::new(fly::Fly::open(app.clone(), ctx)?),
+        TargetSpec::Dotenv(path) => Box::new(dotenv::DotenvTarget::open(path.clone(), options.manifest.clone())),
+    })
 }
 
-/// --app, --visibility and --repos mean something to GitHub only: refused
-/// elsewhere rather than ignored.
-fn refuse_github_flags(spec: &str, flags: &TargetFlags, access: &AccessFlags) -> Result<()> {
-    if flags.app.is_some() || access.visibility.is_some() || !access.repos.is_empty() {
-        return Err(crate::error::usage(format!(
-            "--app, --visibility and --repos are for GitHub targets, not `{spec}`"
-        )));
-    }
-    Ok(())
+/// The outcomes of a change that is made whole or not at all (one ESC
+/// revision, one Fly request, one rewrite of a .env file), in order, each
+/// told to `progress`.
+pub fn outcomes<'a>(
+    results: impl IntoIterator<Item = (&'a str, Result<Action>)>,
+    progress: Progress<'_>,
+) -> Vec<Outcome> {
+    results
+        .into_iter()
+        .map(|(name, result)| {
+            let outcome = Outcome { name: name.to_string(), result };
+            progress(&outcome);
+            outcome
+        })
+        .collect()
 }
 
 /// Why each variable cannot be an environment variable of the targets that

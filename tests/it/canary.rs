@@ -2,7 +2,6 @@
 //! Values appear only where they are the product: the export itself
 //! (stdout of shell/dotenv/json, `::add-mask::` lines in a GitHub job).
 
-
 use crate::common::{Fake, assert_absent, escort};
 use serde_json::{Value, json};
 

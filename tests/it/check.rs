@@ -408,7 +408,7 @@ fn usage_errors_exit_2_and_name_the_place() {
     let cases: [(&[&str], &str); 7] = [
         (&[], "escort.toml:2: invalid type: integer `3`, expected a string"),
         (&["--manifest", "ok.toml"], "bad.env:2: not a valid `NAME=value` line"),
-        (&["--manifest", "ok.toml", "--sources", "env,vault"], "--sources: unknown source `vault`"),
+        (&["--manifest", "ok.toml", "--sources", "env,vault"], "--sources <LIST>': unknown source `vault`"),
         (&["--manifest", "ok.toml", "--sources", "env", "--env-file", "nope.env"], "--env-file nope.env: no such file"),
         (&["--manifest", "ok.toml", "--sources", "env", "--env-file", "bad.env"], "bad.env:2:"),
         (&["--manifest", "missing.toml"], "could not read the manifest missing.toml"),

@@ -7,7 +7,6 @@
 //! outcome, so a change on either side fails here; the differences are
 //! documented in the README ("How escort reads .env files").
 
-
 use crate::common::{escort, peer_python};
 use serde_json::Value;
 use std::path::Path;

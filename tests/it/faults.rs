@@ -1,7 +1,6 @@
 //! How `escort load` behaves when ESC misbehaves: retries where they help,
 //! clear errors and exit 3 where they do not, and nothing written on failure.
 
-
 use crate::common::{Fake, escort};
 use serde_json::{Value, json};
 

@@ -1,6 +1,5 @@
 //! `escort ls`, `set` and `rm` on GitHub secrets, against the fake GitHub.
 
-
 use crate::github_support::{escort, github, state, stored, text, value, with_existing, writes};
 use serde_json::{Value, json};
 

@@ -3,7 +3,6 @@
 //! sends. escort talks to the fake GitHub (which has real keys); the fake
 //! hands each request to Prism too and logs Prism's complaints.
 
-
 use crate::common::prism::Prism;
 use crate::github_support::{escort, github, state, with_existing};
 use serde_json::{Value, json};

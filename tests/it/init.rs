@@ -2,7 +2,6 @@
 //! (escort itself, a YAML parser against action.yml's inputs, a JSON parser,
 //! git), and that it never overwrites without --force.
 
-
 use crate::common::{assert_absent, escort, read, repo};
 use serde_json::Value;
 use serde_norway::Value as Yaml;

@@ -13,6 +13,7 @@ mod dotenv_source;
 mod dotenv_target;
 mod esc_sdk_peer;
 mod esc_target;
+mod exit_status;
 mod faults;
 mod fly_target;
 mod fuzz_corpus;

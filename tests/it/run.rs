@@ -1,6 +1,5 @@
 //! `escort run -- CMD`: variables set, output redacted, exit code passed on.
 
-
 use crate::common::{Fake, escort};
 use serde_json::json;
 

@@ -1,23 +1,25 @@
-//! GitHub secrets (SPEC §7) as a `Target`: list, write (sealed to the
+//! GitHub secrets (README, "escort sync" and "Targets beyond GitHub") as a `Target`: list, write (sealed to the
 //! target's public key) and delete, for every level and app `scope` knows.
 //! Requests follow `tests/specs/github-secrets.openapi.json` (GitHub's own description).
 
 mod scope;
 mod seal;
 
-pub use scope::{App, Visibility};
+pub use scope::{App, Level, Visibility};
 
-use super::{AccessFlags, Action, Entry, Outcome, Progress, Target, TargetFlags};
+use super::{Action, Entry, Options, Outcome, Progress, Target};
 use crate::error;
 use crate::http::{Auth, Http, Request};
-use crate::secret::{self, Secret};
+use crate::json;
+use crate::secret::Secret;
+use crate::settings::Context;
 use crate::source::BoxFuture;
 use crate::vars::Var;
 use anyhow::Result;
 use crypto_box::aead::OsRng;
 use futures_util::{StreamExt, stream};
 use reqwest::{Method, Url};
-use scope::{Level, MAX_VALUE, Scope, name_problem};
+use scope::{MAX_VALUE, Scope, name_problem};
 use seal::RecipientKey;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -25,7 +27,6 @@ use std::collections::HashMap;
 use std::future::Future;
 use tokio::sync::OnceCell;
 
-const DEFAULT_API: &str = "https://api.github.com";
 const API_VERSION: &str = "2022-11-28";
 /// GitHub's largest page.
 const PER_PAGE: usize = 100;
@@ -85,32 +86,20 @@ struct PutBody<'a> {
 }
 
 impl GitHub {
-    /// Configure from the target name, the flags, `GITHUB_TOKEN`/`GH_TOKEN`
-    /// and `GITHUB_API_URL`. Flags that cannot apply are refused, not ignored.
-    pub fn open(spec: &str, flags: &TargetFlags, access: &AccessFlags) -> Result<Self> {
-        let scope = Scope::new(Level::parse(spec)?, flags.app)?;
-        scope.check_access(access.visibility, &access.repos)?;
-
-        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let token = env("GITHUB_TOKEN")
-            .or_else(|| env("GH_TOKEN"))
-            .map(|t| Secret::new(t.trim()))
-            .ok_or_else(|| error::usage("no GitHub token: set GITHUB_TOKEN (or GH_TOKEN)"))?;
-        secret::register(&token);
-        let api_text = env("GITHUB_API_URL").unwrap_or_else(|| DEFAULT_API.to_string());
-        let api = Url::parse(api_text.trim())
-            .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https") && !u.cannot_be_a_base())
-            .ok_or_else(|| error::usage(format!("GITHUB_API_URL `{api_text}` is not an http(s) URL")))?;
-
+    /// The secrets of `level`, with the GitHub token and API base of the
+    /// settings. Options that cannot apply are refused, not ignored.
+    pub fn open(level: Level, options: &Options, ctx: &Context) -> Result<Self> {
+        let scope = Scope::new(level, options.app)?;
+        scope.check_access(options.visibility, &options.repos)?;
+        let github = &ctx.settings.github;
         Ok(GitHub {
-            http: Http::new()?,
-            api,
-            token,
+            http: ctx.http()?,
+            api: github.api_url("GITHUB_API_URL")?,
+            token: github.token("no GitHub token: set GITHUB_TOKEN (or GH_TOKEN)")?.clone(),
             scope,
-            visibility: access.visibility,
-            repos: access.repos.iter().map(|r| r.trim().to_string()).collect(),
-            concurrency: flags.concurrency.into(),
+            visibility: options.visibility,
+            repos: options.repos.iter().map(|r| r.trim().to_string()).collect(),
+            concurrency: options.concurrency.max(1),
             key: OnceCell::new(),
             listed: OnceCell::new(),
             repo_ids: OnceCell::new(),
@@ -139,8 +128,7 @@ impl GitHub {
 
     async fn get<T: DeserializeOwned>(&self, op: String, segments: &[&str], query: &[(&str, &str)]) -> Result<T> {
         let resp = self.http.send(self.request(op.clone(), Method::GET, segments, query)).await?;
-        serde_json::from_slice(&resp.body)
-            .map_err(|e| error::backend(format!("{op}: GitHub's answer is not the expected JSON ({e})")))
+        json::decode(&op, &resp.body)
     }
 
     /// Every secret of the scope, following pages until `total_count`.
@@ -219,7 +207,7 @@ impl GitHub {
             .or_else(|| {
                 let canonical = self.canonical(name);
                 let found = existing.iter().find(|e| self.canonical(&e.name) == canonical)?;
-                Visibility::parse(found.visibility.as_deref()?)
+                found.visibility.as_deref()?.parse().ok()
             })
             .unwrap_or(Visibility::Private)
     }

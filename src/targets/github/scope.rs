@@ -5,10 +5,10 @@
 
 use crate::error;
 use anyhow::Result;
-use clap::ValueEnum;
 use std::fmt;
+use std::str::FromStr;
 
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum App {
     Actions,
     Codespaces,
@@ -16,6 +16,8 @@ pub enum App {
 }
 
 impl App {
+    pub const NAMES: [&str; 3] = ["actions", "codespaces", "dependabot"];
+
     fn path(self) -> &'static str {
         match self {
             App::Actions => "actions",
@@ -33,8 +35,19 @@ impl App {
     }
 }
 
+impl FromStr for App {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        [App::Actions, App::Codespaces, App::Dependabot]
+            .into_iter()
+            .find(|a| a.path() == text)
+            .ok_or_else(|| format!("`{text}` is not one of {}", App::NAMES.join(", ")))
+    }
+}
+
 /// Which repositories of an organization may read an organization secret.
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Visibility {
     All,
     Private,
@@ -42,6 +55,8 @@ pub enum Visibility {
 }
 
 impl Visibility {
+    pub const NAMES: [&str; 3] = ["all", "private", "selected"];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Visibility::All => "all",
@@ -49,9 +64,16 @@ impl Visibility {
             Visibility::Selected => "selected",
         }
     }
+}
 
-    pub fn parse(text: &str) -> Option<Self> {
-        <Self as ValueEnum>::from_str(text, false).ok()
+impl FromStr for Visibility {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        [Visibility::All, Visibility::Private, Visibility::Selected]
+            .into_iter()
+            .find(|v| v.as_str() == text)
+            .ok_or_else(|| format!("`{text}` is not one of {}", Visibility::NAMES.join(", ")))
     }
 }
 
@@ -138,6 +160,18 @@ impl Level {
     /// Organization and user secrets can name the repositories that may read them.
     pub fn has_repo_selection(&self) -> bool {
         matches!(self, Level::Org(_) | Level::User)
+    }
+}
+
+/// As the user writes it: `github:OWNER/REPO[@ENVIRONMENT]`, `github-org:ORG`, `github-user`.
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Level::Repo { owner, repo } => write!(f, "github:{owner}/{repo}"),
+            Level::Env { owner, repo, env } => write!(f, "github:{owner}/{repo}@{env}"),
+            Level::Org(org) => write!(f, "github-org:{org}"),
+            Level::User => f.write_str("github-user"),
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod corpus;
 pub mod github_env;
 pub mod prism;
+pub mod run;
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -27,7 +28,12 @@ pub fn peer_python() -> PathBuf {
 
 /// `escort` with none of the caller's configuration leaking in.
 pub fn escort() -> assert_cmd::Command {
-    let mut cmd = assert_cmd::Command::cargo_bin("escort").unwrap();
+    assert_cmd::Command::from_std(escort_std())
+}
+
+/// The same, as a plain `std::process::Command`.
+pub fn escort_std() -> Command {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("escort"));
     for (k, _) in std::env::vars() {
         if k.starts_with("ESC_")
             || k.starts_with("PULUMI_")
