@@ -232,6 +232,12 @@ struct At<'a> {
 
 impl At<'_> {
     fn err(&self, span: Option<Range<usize>>, msg: impl std::fmt::Display) -> anyhow::Error {
+        // Manifest text quoted in the message (a rule, a name) stays on its one line.
+        let msg: String = msg
+            .to_string()
+            .chars()
+            .flat_map(|c| if c.is_control() { c.escape_default().collect() } else { vec![c] })
+            .collect();
         match span {
             Some(span) => {
                 let line =
