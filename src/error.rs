@@ -103,7 +103,7 @@ pub fn kind_of(err: &anyhow::Error) -> Kind {
         if cause.downcast_ref::<crate::http::HttpError>().is_some() {
             return Kind::Backend;
         }
-        if cause.downcast_ref::<crate::source::dotenv::Malformed>().is_some() {
+        if cause.downcast_ref::<crate::dotenv::Malformed>().is_some() {
             return Kind::Usage;
         }
         if let Some(io) = cause.downcast_ref::<std::io::Error>() {

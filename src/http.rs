@@ -249,7 +249,10 @@ impl Http {
         let mut resp = builder.send().await.map_err(|e| classify(&e, self.settings.timeout))?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
-        let mut body = Zeroizing::new(Vec::new());
+        // Room for the announced length up front: a growing buffer would leave
+        // copies of the body (values included) in freed memory, and double it.
+        let announced = resp.content_length().map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX));
+        let mut body = Zeroizing::new(Vec::with_capacity(announced.min(self.settings.max_body)));
         while let Some(chunk) = resp.chunk().await.map_err(|e| classify(&e, self.settings.timeout))? {
             if body.len() + chunk.len() > self.settings.max_body {
                 return Err(SendError::Fatal(format!(

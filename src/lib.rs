@@ -5,9 +5,12 @@ mod audit;
 mod check;
 mod cli;
 mod cmd;
+mod dotenv;
 mod error;
 mod esc;
 mod files;
+#[doc(hidden)]
+pub mod fuzz;
 mod http;
 mod json;
 mod keys;

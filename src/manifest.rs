@@ -1,12 +1,13 @@
-//! The manifest: the secrets a project needs, with their rules (SPEC §5).
+//! The manifest: the secrets a project needs, with their rules (README, "The manifest").
 //!
 //! `escort.toml`, or a `.env.example` whose every key is required. Every
 //! mistake in a manifest is reported as `FILE:LINE: what is wrong` (exit 2);
 //! the TOML parser's own rendering is not used because it quotes the line.
 
+use crate::dotenv;
 use crate::error;
 use crate::routes::{RawRoute, Route};
-use crate::source::{SourceSpec, dotenv};
+use crate::source::SourceSpec;
 use crate::vars::valid_name;
 use anyhow::{Context, Result};
 use regex::Regex;
@@ -158,12 +159,20 @@ pub fn locate(given: Option<PathBuf>) -> Result<PathBuf> {
 /// Read a manifest: TOML when the name ends in `.toml`, else a .env file.
 pub fn load(path: &Path) -> Result<Manifest> {
     if path.extension().is_some_and(|e| e == "toml") {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("could not read the manifest {}", path.display()))?;
-        from_toml(path, &text)
+        let bytes = std::fs::read(path).with_context(|| format!("could not read the manifest {}", path.display()))?;
+        from_toml_bytes(path, &bytes)
     } else {
         from_env_example(path)
     }
+}
+
+/// A TOML manifest's bytes; `path` only names them in errors.
+pub fn from_toml_bytes(path: &Path, bytes: &[u8]) -> Result<Manifest> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let line = dotenv::line_at(bytes, e.valid_up_to());
+        error::usage(format!("{}:{line}: not valid UTF-8 (save the file as UTF-8)", path.display()))
+    })?;
+    from_toml(path, text)
 }
 
 /// A `.env.example`: every key is a required secret; its values are only
@@ -223,6 +232,12 @@ struct At<'a> {
 
 impl At<'_> {
     fn err(&self, span: Option<Range<usize>>, msg: impl std::fmt::Display) -> anyhow::Error {
+        // Manifest text quoted in the message (a rule, a name) stays on its one line.
+        let msg: String = msg
+            .to_string()
+            .chars()
+            .flat_map(|c| if c.is_control() { c.escape_default().collect() } else { vec![c] })
+            .collect();
         match span {
             Some(span) => {
                 let line =
@@ -251,6 +266,7 @@ fn from_toml(path: &Path, text: &str) -> Result<Manifest> {
     let groups: Vec<Group> = in_file_order(raw.groups)
         .into_iter()
         .map(|(name, g)| {
+            plain_name(&at, &name, "groups")?;
             if let Some(days) = g.rotate_days.as_ref().filter(|d| *d.get_ref() == 0) {
                 return Err(
                     at.err(Some(days.span()), format!("groups.{}: rotate_days must be at least 1", name.get_ref()))
@@ -335,6 +351,7 @@ fn from_toml(path: &Path, text: &str) -> Result<Manifest> {
 
     let mut one_of = Vec::with_capacity(raw.one_of.len());
     for (name, o) in in_file_order(raw.one_of) {
+        plain_name(&at, &name, "one_of")?;
         if o.keys.get_ref().is_empty() {
             return Err(at.err(Some(o.keys.span()), format!("one_of.{}: `keys` is empty", name.get_ref())));
         }
@@ -358,6 +375,17 @@ fn from_toml(path: &Path, text: &str) -> Result<Manifest> {
     let group_names: Vec<String> = groups.iter().map(|g| g.name.clone()).collect();
     let routes = crate::routes::build(in_file_order(raw.sync), &group_names, |span, msg| at.err(span, msg))?;
     Ok(Manifest { path: path.to_path_buf(), sources, groups, secrets, one_of, routes })
+}
+
+/// A group or one_of name is printed in comments (`escort template`, the
+/// dotenv target): a line break in it would end the comment and start a line
+/// of the file.
+fn plain_name(at: &At, name: &Spanned<String>, table: &str) -> Result<()> {
+    if name.get_ref().chars().any(char::is_control) {
+        let shown = name.get_ref().escape_debug();
+        return Err(at.err(Some(name.span()), format!("{table}.\"{shown}\": a name cannot hold control characters")));
+    }
+    Ok(())
 }
 
 /// TOML tables come out of serde sorted by name; the spans give the order the
@@ -462,6 +490,8 @@ keys = ["OPENAI_API_KEY", "ANTHROPIC_API_KEY"]
             ("[one_of.x]\nkeys = []\n", "escort.toml:2: one_of.x: `keys` is empty"),
             ("[one_of.x]\n", "escort.toml:1: missing field `keys`"),
             ("[secrets.A\n", "escort.toml:1: "),
+            ("\n[groups.\"g\\nA=1\"]\n", "escort.toml:2: groups.\"g\\nA=1\": a name cannot hold control characters"),
+            ("[one_of.\"x\\ry\"]\nkeys = [\"A\"]\n", "escort.toml:1: one_of.\"x\\ry\": a name cannot"),
         ];
         for (text, want) in cases {
             let got = err(text);

@@ -5,10 +5,11 @@
 
 use crate::check::{self, Report, SecretLine, Shown, SourceRead, SourceState, SourceStatus, Status};
 use crate::cli::{CheckArgs, ReportFormat};
+use crate::dotenv::Malformed;
 use crate::error::{self, ExitStatus};
 use crate::manifest::{self, Manifest};
 use crate::settings::Context;
-use crate::source::{self, SourceSpec, dotenv::Malformed};
+use crate::source::{self, SourceSpec};
 use crate::{output, secret, ui};
 use anyhow::Result;
 use console::style;

@@ -15,10 +15,10 @@
 //! appended).
 
 use super::template;
-use crate::{error, files, manifest, ui};
-use anyhow::{Context, Result};
 use crate::cli::InitArgs;
 use crate::error::ExitStatus;
+use crate::{error, files, manifest, ui};
+use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 
 const MANIFEST: &str = include_str!("../../templates/escort.toml");

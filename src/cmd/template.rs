@@ -4,9 +4,9 @@
 //! no real value can end up in it.
 
 use crate::cli::TemplateArgs;
+use crate::dotenv::{push_comment, push_quoted};
 use crate::error::ExitStatus;
 use crate::manifest::{self, Manifest, SecretSpec};
-use crate::sink::dotenv::push_quoted;
 use crate::{files, output, ui};
 use anyhow::Result;
 
@@ -31,17 +31,18 @@ pub fn render(m: &Manifest) -> String {
         m.path.display()
     );
     for o in &m.one_of {
-        out.push_str(&format!("# At least one of these is needed ({}): {}.\n", o.name, o.keys.join(", ")));
+        push_comment(&mut out, &format!("At least one of these is needed ({}): {}.", o.name, o.keys.join(", ")));
     }
     for g in &m.groups {
         let members: Vec<&SecretSpec> = m.secrets.iter().filter(|s| s.group.as_ref() == Some(&g.name)).collect();
         if members.is_empty() {
             continue;
         }
-        out.push_str(&format!("\n# === {} ===\n", g.name));
-        comment(&mut out, g.description.as_deref());
+        out.push('\n');
+        push_comment(&mut out, &format!("=== {} ===", g.name));
+        push_comment(&mut out, g.description.as_deref().unwrap_or_default());
         if let Some(days) = g.rotate_days {
-            out.push_str(&format!("# Rotate every {days} days.\n"));
+            push_comment(&mut out, &format!("Rotate every {days} days."));
         }
         for s in members {
             entry(&mut out, m, s);
@@ -57,19 +58,9 @@ pub fn render(m: &Manifest) -> String {
     out
 }
 
-fn comment(out: &mut String, text: Option<&str>) {
-    for line in text.into_iter().flat_map(str::lines) {
-        if line.trim().is_empty() {
-            out.push_str("#\n");
-        } else {
-            out.push_str(&format!("# {line}\n"));
-        }
-    }
-}
-
 fn entry(out: &mut String, m: &Manifest, s: &SecretSpec) {
     out.push('\n');
-    comment(out, s.description.as_deref());
+    push_comment(out, s.description.as_deref().unwrap_or_default());
     let one_of: Vec<&str> = m.one_of.iter().filter(|o| o.keys.contains(&s.name)).map(|o| o.name.as_str()).collect();
     let mut notes: Vec<String> = s.rules.iter().map(|r| format!("must {}", r.describe())).collect();
     if !one_of.is_empty() {
@@ -81,7 +72,8 @@ fn entry(out: &mut String, m: &Manifest, s: &SecretSpec) {
         let notes = notes.join("; ");
         let mut first = notes.chars();
         let capital: String = first.next().into_iter().flat_map(char::to_uppercase).chain(first).collect();
-        out.push_str(&format!("# {capital}.\n"));
+        // Rule text is the manifest's: one comment line whatever it holds.
+        push_comment(out, &format!("{capital}.").replace('\n', "\\n"));
     }
     out.push_str(&s.name);
     out.push('=');

@@ -184,6 +184,8 @@ impl Esc {
         let resp =
             self.http.send(self.request(op.clone(), Method::GET, &[&base[..], &["open", &id]].concat(), None)).await?;
         let environment: value::Environment = json::decode(&op, &resp.body)?;
+        // The values are in `environment` now: free the body before making variables of them.
+        drop(resp);
         Ok(value::decode(environment.properties))
     }
 

@@ -1,4 +1,4 @@
-//! ESC `Value` trees (SPEC §3) decoded straight into secrets.
+//! ESC `Value` trees (the `Value` schema of the ESC API) decoded straight into secrets.
 //!
 //! The response is parsed with a visitor that puts every string into a
 //! `Secret` as it is read, so no plain copy of a value outlives the parse.
@@ -54,17 +54,51 @@ impl<'de> Visitor<'de> for ValueVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut out = Value::default();
-        while let Some(key) = map.next_key::<KeyName>()? {
-            match key.0.as_str() {
-                "value" => out.node = map.next_value::<Node>()?,
-                "secret" => out.secret = map.next_value::<Option<bool>>()?.unwrap_or(false),
-                "unknown" => out.unknown = map.next_value::<Option<bool>>()?.unwrap_or(false),
-                _ => {
+        while let Some(field) = map.next_key::<Field>()? {
+            match field {
+                Field::Value => out.node = map.next_value::<Node>()?,
+                Field::Secret => out.secret = map.next_value::<Option<bool>>()?.unwrap_or(false),
+                Field::Unknown => out.unknown = map.next_value::<Option<bool>>()?.unwrap_or(false),
+                // `trace` and anything newer: skipped by the parser, never built.
+                Field::Other => {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
         }
         Ok(out)
+    }
+}
+
+/// The fields of a Value escort reads, recognised without allocating.
+enum Field {
+    Value,
+    Secret,
+    Unknown,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Field {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_identifier(FieldVisitor)
+    }
+}
+
+struct FieldVisitor;
+
+impl<'de> Visitor<'de> for FieldVisitor {
+    type Value = Field;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a field name")
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Field, E> {
+        Ok(match v {
+            "value" => Field::Value,
+            "secret" => Field::Secret,
+            "unknown" => Field::Unknown,
+            _ => Field::Other,
+        })
     }
 }
 
@@ -76,6 +110,13 @@ impl<'de> Deserialize<'de> for KeyName {
         String::deserialize(d).map(KeyName)
     }
 }
+
+/// With serde_json's `arbitrary_precision` (Cargo.toml), a number beyond 64-bit
+/// integers reaches `deserialize_any` as a one-entry map under this key,
+/// holding its digits as sent: never rounded through an `f64`, `-0` kept.
+/// serde_json writes the exponent its own way (`1E2` and `1e2` become `1e+2`,
+/// the form ESC's Go encoder sends).
+const NUMBER_TOKEN: &str = "$serde_json::private::Number";
 
 impl<'de> Deserialize<'de> for Node {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -100,14 +141,13 @@ impl<'de> Visitor<'de> for NodeVisitor {
     fn visit_bool<E>(self, v: bool) -> Result<Node, E> {
         Ok(Node::Bool(v))
     }
+    // Numbers that fit 64 bits arrive as integers, exact; the others as text
+    // (`visit_map` below).
     fn visit_i64<E>(self, v: i64) -> Result<Node, E> {
         Ok(Node::Number(v.to_string()))
     }
     fn visit_u64<E>(self, v: u64) -> Result<Node, E> {
         Ok(Node::Number(v.to_string()))
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<Node, E> {
-        Ok(Node::Number(serde_json::Number::from_f64(v).map(|n| n.to_string()).unwrap_or_default()))
     }
     fn visit_str<E>(self, v: &str) -> Result<Node, E> {
         Ok(Node::String(Secret::new(v)))
@@ -125,6 +165,9 @@ impl<'de> Visitor<'de> for NodeVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
         let mut items = Vec::new();
         while let Some(k) = map.next_key::<KeyName>()? {
+            if items.is_empty() && k.0 == NUMBER_TOKEN {
+                return Ok(Node::Number(map.next_value::<String>()?));
+            }
             items.push((k.0, map.next_value::<Value>()?));
         }
         Ok(Node::Object(items))
@@ -149,14 +192,19 @@ pub struct Skipped {
 
 /// Turn `properties.environmentVariables` and `properties.files` into variables.
 pub fn decode(properties: Vec<(String, Value)>) -> (Vec<Var>, Skipped) {
-    let mut vars = Vec::new();
+    let exported = |section: &str| matches!(section, "environmentVariables" | "files");
+    let count = properties
+        .iter()
+        .filter(|(section, _)| exported(section))
+        .map(|(_, v)| if let Node::Object(entries) = &v.node { entries.len() } else { 0 });
+    // Sized once: a growing list would briefly hold two copies of itself.
+    let mut vars = Vec::with_capacity(count.sum());
     let mut skipped = Skipped::default();
     for (section, value) in properties {
-        let file = match section.as_str() {
-            "environmentVariables" => false,
-            "files" => true,
-            _ => continue,
-        };
+        if !exported(&section) {
+            continue;
+        }
+        let file = section == "files";
         let Node::Object(entries) = value.node else { continue };
         for (name, entry) in entries {
             let secret = value.secret || entry.secret;
@@ -165,23 +213,24 @@ pub fn decode(properties: Vec<(String, Value)>) -> (Vec<Var>, Skipped) {
                 continue;
             }
             let mut parts = Vec::new();
-            let (text, any_secret) = match &entry.node {
+            let (value, any_secret) = match entry.node {
                 Node::Null => {
                     skipped.null.push(name);
                     continue;
                 }
-                Node::Bool(b) => (b.to_string(), secret),
-                Node::Number(n) => (n.clone(), secret),
-                Node::String(s) => (s.expose().to_string(), secret),
-                Node::Array(_) | Node::Object(_) => {
+                Node::Bool(b) => (Secret::new(b.to_string()), secret),
+                Node::Number(n) => (Secret::new(n), secret),
+                // Moved, not copied: the value's one plain copy stays in its `Secret`.
+                Node::String(s) => (s, secret),
+                node @ (Node::Array(_) | Node::Object(_)) => {
                     let mut json = String::new();
-                    let leaf_secret = write_json(&entry.node, secret, &mut json, &mut parts);
-                    (json, leaf_secret)
+                    let leaf_secret = write_json(&node, secret, &mut json, &mut parts);
+                    (Secret::new(json), leaf_secret)
                 }
             };
             // A structured value with secret leaves is treated as a secret as a
             // whole (its leaves are masked on their own too).
-            vars.push(Var { name, value: Secret::new(text), secret: any_secret, secret_parts: parts, file });
+            vars.push(Var { name, value, secret: any_secret, secret_parts: parts, file });
         }
     }
     (vars, skipped)
@@ -333,6 +382,24 @@ mod tests {
         assert_eq!(vars[0].value.expose(), "apiVersion: v1\n");
         assert_eq!(skipped.unknown, vec!["U"]);
         assert_eq!(skipped.null, vec!["Z"]);
+    }
+
+    /// F19: numbers were read as f64 and written back (`1e2` became `100.0`,
+    /// big integers lost digits). The exponent comes back in serde_json's
+    /// form (`1e+2`), the one ESC's Go encoder sends.
+    #[test]
+    fn f19_numbers_are_exported_exactly_as_sent() {
+        let sent = ["123456789012345678901234567890", "-0", "1e+2", "0.1000", "-1.5e-7", "18446744073709551616", "7"];
+        let items: Vec<String> =
+            sent.iter().enumerate().map(|(i, n)| format!(r#""N{i}":{{"value":{n},{T}}}"#)).collect();
+        let nested = r#""J":{"value":[{"value":1E2},{"value":{"k":{"value":-0,"secret":true}}}]}"#;
+        let json =
+            format!(r#"{{"properties":{{"environmentVariables":{{"value":{{{},{nested}}}}}}}}}"#, items.join(","));
+        let (vars, _) = parse(&json);
+        let got: Vec<&str> = vars.iter().map(|v| v.value.expose()).collect();
+        assert_eq!(got[..sent.len()], sent);
+        assert_eq!(got[sent.len()], r#"[1e+2,{"k":-0}]"#);
+        assert_eq!(vars[sent.len()].secret_parts[0].expose(), "-0");
     }
 
     #[test]

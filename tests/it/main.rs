@@ -18,6 +18,7 @@ mod faults;
 mod feature;
 mod fleet;
 mod fly_target;
+mod fuzz_corpus;
 mod github_canary;
 mod github_cmds;
 mod github_crypto;

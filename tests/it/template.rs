@@ -99,3 +99,45 @@ fn a_bad_manifest_writes_nothing() {
     assert!(stderr.contains("escort.toml:2: secrets.A: group `nope` is not defined"), "{stderr}");
     assert!(!dir.path().join("out.env").exists());
 }
+
+/// F20: manifest text printed in the template's comments (rule text,
+/// descriptions) cannot start a line of its own; a group name that would is
+/// refused.
+#[test]
+fn f20_control_characters_never_escape_a_comment() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("escort.toml");
+    std::fs::write(
+        &manifest,
+        "[groups.g]\ndescription = \"fine\\rLEAK_A=1\"\n\
+         [secrets.KEY]\ngroup = \"g\"\ndescription = \"ok\\u000bLEAK_B=2\"\nprefix = \"x\\nLEAK_C=3\"\n\
+         [secrets.OTHER]\nvalues = [\"a\\r\\nLEAK_D=4\"]\nrequired = false\n",
+    )
+    .unwrap();
+    let out = template(dir.path(), &["--manifest", manifest.to_str().unwrap()]).success().get_output().clone();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("# Must start with `x\\nLEAK_C=3`.\n"), "{text}");
+    let path = dir.path().join(".env.example");
+    std::fs::write(&path, &text).unwrap();
+    let names: Vec<String> = python_dotenv(&path).into_iter().map(|(k, _)| k).collect();
+    assert_eq!(names, ["KEY", "OTHER"], "{text}");
+
+    for (table, name) in [("groups", "g\\nLEAK=1"), ("one_of", "o\\rLEAK=1")] {
+        let body = if table == "one_of" { "keys = [\"KEY\"]" } else { "" };
+        std::fs::write(&manifest, format!("[secrets.KEY]\n[{table}.\"{name}\"]\n{body}\n")).unwrap();
+        let err = template(dir.path(), &["--manifest", manifest.to_str().unwrap()]).code(2).get_output().clone();
+        let err = String::from_utf8(err.stderr).unwrap();
+        assert!(err.contains("escort.toml:2: ") && err.contains("cannot hold control characters"), "{err}");
+    }
+}
+
+/// F21: a TOML manifest that is not UTF-8 is refused naming its line.
+#[test]
+fn f21_invalid_utf8_in_a_manifest_names_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("escort.toml");
+    std::fs::write(&manifest, b"[secrets.A]\n\ndescription = \"caf\xe9\"\n").unwrap();
+    let out = template(dir.path(), &["--manifest", manifest.to_str().unwrap()]).code(2).get_output().clone();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("escort.toml:3: not valid UTF-8"), "{err}");
+}

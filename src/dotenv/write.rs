@@ -1,0 +1,228 @@
+//! Writing .env files: `NAME='value'` lines that dotenvy (escort's own
+//! reader) and python-dotenv both read back as the exact value.
+//!
+//! The two parsers agree on less than one would hope (tested in
+//! `tests/it/dotenv_source.rs`): dotenvy reads single quotes literally but
+//! trips on a backslash before a quote; python-dotenv decodes `\\` and `\'`
+//! there. In double quotes dotenvy knows only `\n \\ \" \' \$` and expands
+//! `$NAME`, while python-dotenv keeps `\$` as two characters. A carriage
+//! return survives neither reader's other form. So each value gets the first
+//! form that both read exactly, and a value that has none (a `\r`, or a `$`
+//! that needs double quotes) is written for dotenvy, and reported.
+
+use crate::manifest::Manifest;
+use crate::secret::Secret;
+use crate::ui;
+use std::path::Path;
+use zeroize::Zeroizing;
+
+/// Append `value` quoted; false when no form is read identically by both
+/// parsers.
+pub fn push_quoted(out: &mut String, value: &str) -> bool {
+    let single_ok = !value.contains('\'') && !value.contains('\r') && !value.contains("\\\\") && !value.ends_with('\\');
+    if single_ok {
+        out.push('\'');
+        out.push_str(value);
+        out.push('\'');
+        return true;
+    }
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '$' => out.push_str("\\$"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    !value.contains('\r') && !value.contains('$')
+}
+
+/// `text` as comment lines: `# ` before each of its lines, `#` alone for a
+/// blank one. Any other control character is escaped (`\r`, `\u{b}`):
+/// python-dotenv ends a line at a lone `\r`, which would turn the rest of
+/// the comment into an entry.
+pub fn push_comment(out: &mut String, text: &str) {
+    for line in text.lines() {
+        if line.trim().is_empty() {
+            out.push_str("#\n");
+            continue;
+        }
+        out.push_str("# ");
+        for c in line.chars() {
+            if c.is_control() && c != '\t' {
+                out.extend(c.escape_default());
+            } else {
+                out.push(c);
+            }
+        }
+        out.push('\n');
+    }
+}
+
+/// Warn that python-dotenv may read `name`'s value (as written in `file`, or
+/// on stdout) differently: what the `odd` callbacks below usually do.
+pub fn warn_odd(name: &str, file: Option<&Path>) {
+    let from = file.map(|f| format!(" from {}", f.display())).unwrap_or_default();
+    ui::warn(&format!(
+        "{name}: the value has a carriage return, or a `$` beside quotes or backslashes; \
+         dotenvy and escort read it back exactly{from}, python-dotenv may not"
+    ));
+}
+
+/// `NAME=value` lines in the order given. `odd` is told each name whose value
+/// has no form both parsers read alike.
+pub fn render<'a>(
+    entries: impl IntoIterator<Item = (&'a str, &'a Secret)>,
+    mut odd: impl FnMut(&str),
+) -> Zeroizing<String> {
+    let mut out = Zeroizing::new(String::new());
+    for (name, value) in entries {
+        push_entry(&mut out, name, value, &mut odd);
+    }
+    out
+}
+
+fn push_entry(out: &mut String, name: &str, value: &Secret, odd: &mut impl FnMut(&str)) {
+    out.push_str(name);
+    out.push('=');
+    if !push_quoted(out, value.expose()) {
+        odd(name);
+    }
+    out.push('\n');
+}
+
+/// A whole file that escort owns (the dotenv target): a header, then the
+/// entries, by manifest group (in the manifest's order, members in the
+/// manifest's order) under `# === GROUP ===` headers, then the rest in
+/// `entries` order (under `# === other ===` when there are groups).
+pub fn render_grouped(
+    entries: &[(String, Secret)],
+    manifest: Option<&Manifest>,
+    mut odd: impl FnMut(&str),
+) -> Zeroizing<String> {
+    // (group rank, rank in the group, entry): ungrouped last, in file order.
+    let mut placed: Vec<(usize, usize, &(String, Secret))> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, entry)| {
+            let grouped = manifest.and_then(|m| {
+                let (at, spec) = m.secrets.iter().enumerate().find(|(_, s)| s.name == entry.0)?;
+                let group = m.groups.iter().position(|g| Some(&g.name) == spec.group.as_ref())?;
+                Some((group, at))
+            });
+            let (group, at) = grouped.unwrap_or((usize::MAX, i));
+            (group, at, entry)
+        })
+        .collect();
+    placed.sort_by_key(|(group, at, _)| (*group, *at));
+    let any_grouped = placed.first().is_some_and(|(group, _, _)| *group != usize::MAX);
+
+    let mut out = Zeroizing::new(String::from(
+        "# Written by escort, which rewrites the whole file: comments and layout are not kept.\n",
+    ));
+    let mut section = None;
+    for (group, _, (name, value)) in placed {
+        if any_grouped && section != Some(group) {
+            section = Some(group);
+            let title = manifest.and_then(|m| m.groups.get(group)).map_or("other", |g| g.name.as_str());
+            out.push('\n');
+            push_comment(&mut out, &format!("=== {title} ==="));
+        }
+        push_entry(&mut out, name, value, &mut odd);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dotenv::substitution_line;
+    use crate::manifest::{Group, SecretSpec};
+    use std::path::PathBuf;
+
+    fn quoted(v: &str) -> (String, bool) {
+        let mut s = String::new();
+        let ok = push_quoted(&mut s, v);
+        (s, ok)
+    }
+
+    #[test]
+    fn forms() {
+        assert_eq!(quoted("plain $HOME #x"), ("'plain $HOME #x'".into(), true));
+        assert_eq!(quoted("it's"), ("\"it's\"".into(), true));
+        assert_eq!(quoted("a\\\\b"), ("\"a\\\\\\\\b\"".into(), true));
+        assert_eq!(quoted("l1\nl2"), ("'l1\nl2'".into(), true));
+        assert_eq!(quoted("it's $5"), ("\"it's \\$5\"".into(), false));
+        assert!(!quoted("a\r\nb").1);
+    }
+
+    fn entries(pairs: &[(&str, &str)]) -> Vec<(String, Secret)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), Secret::new(*v))).collect()
+    }
+
+    fn manifest() -> Manifest {
+        let group = |name: &str| Group { name: name.into(), rotate_days: None, description: None };
+        Manifest {
+            path: PathBuf::from("escort.toml"),
+            groups: vec![group("api-keys"), group("database")],
+            secrets: vec![
+                SecretSpec::example("DB_URL", Some("database")),
+                SecretSpec::example("OPENAI", Some("api-keys")),
+                SecretSpec::example("ANTHROPIC", Some("api-keys")),
+            ],
+            ..Manifest::default()
+        }
+    }
+
+    #[test]
+    fn grouped_in_manifest_order_with_the_rest_last() {
+        let e = entries(&[("LOCAL", "1"), ("ANTHROPIC", "a"), ("DB_URL", "d"), ("OPENAI", "o"), ("EXTRA", "x")]);
+        let text = render_grouped(&e, Some(&manifest()), |_| {});
+        let want = "# Written by escort, which rewrites the whole file: comments and layout are not kept.\n\
+                    \n# === api-keys ===\nOPENAI='o'\nANTHROPIC='a'\n\
+                    \n# === database ===\nDB_URL='d'\n\
+                    \n# === other ===\nLOCAL='1'\nEXTRA='x'\n";
+        assert_eq!(text.as_str(), want);
+    }
+
+    #[test]
+    fn without_groups_one_section_in_entry_order() {
+        let e = entries(&[("B", "it's"), ("A", "2")]);
+        for m in [None, Some(manifest())] {
+            let text = render_grouped(&e, m.as_ref(), |_| {});
+            assert!(text.ends_with("kept.\nB=\"it's\"\nA='2'\n"), "{}", text.as_str());
+        }
+        let plain = render(e.iter().map(|(k, v)| (k.as_str(), v)), |_| {});
+        assert_eq!(plain.as_str(), "B=\"it's\"\nA='2'\n");
+    }
+
+    #[test]
+    fn values_without_a_common_form_are_reported() {
+        let e = entries(&[("CR", "a\r\nb"), ("OK", "fine"), ("DOLLAR", "it's $5")]);
+        let mut odd = Vec::new();
+        render_grouped(&e, None, |name| odd.push(name.to_string()));
+        assert_eq!(odd, ["CR", "DOLLAR"]);
+    }
+
+    #[test]
+    fn comments_stay_comments() {
+        let mut out = String::new();
+        push_comment(&mut out, "one\n\n  \r\ntwo\rX=1\u{b}\tend");
+        assert_eq!(out, "# one\n#\n#\n# two\\rX=1\\u{b}\tend\n");
+        let parsed = crate::dotenv::parse(std::path::Path::new(".env"), out.as_bytes()).unwrap();
+        assert!(parsed.is_empty());
+    }
+
+    #[test]
+    fn escorts_own_quoting_never_substitutes() {
+        for value in ["$HOME", "it's $5", "a\\$b", "\"$\"", "${X}", "back\\\\slash $", "l1\n$l2", "'$'"] {
+            let mut text = String::from("A=");
+            push_quoted(&mut text, value);
+            text.push('\n');
+            assert_eq!(substitution_line(&text), None, "{text:?}");
+        }
+    }
+}
