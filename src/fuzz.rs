@@ -51,6 +51,9 @@ pub fn manifest(data: &[u8]) {
 /// number's exact text, a string's content, compact JSON for a structure).
 pub fn esc_value(data: &[u8]) {
     let Ok(env) = serde_json::from_slice::<Environment>(data) else { return };
+    // A section given twice: escort exports both, the JSON tree below keeps one.
+    let twice = |section: &str| env.properties.iter().filter(|(s, _)| s == section).count() > 1;
+    let doubled = (twice("environmentVariables"), twice("files"));
     let (vars, _) = value::decode(env.properties);
     let Ok(tree) = serde_json::from_slice::<serde_json::Value>(data) else { return };
     let sent = |v: &crate::vars::Var| {
@@ -58,8 +61,9 @@ pub fn esc_value(data: &[u8]) {
         tree.get("properties")?.get(section)?.get("value")?.get(&v.name)?.get("value")
     };
     for v in &vars {
-        // A name given twice in one object: the JSON tree keeps only one.
-        if vars.iter().filter(|w| w.name == v.name && w.file == v.file).count() > 1 {
+        // A name (or a section) given twice in one object: the JSON tree keeps only one.
+        let section_twice = if v.file { doubled.1 } else { doubled.0 };
+        if section_twice || vars.iter().filter(|w| w.name == v.name && w.file == v.file).count() > 1 {
             continue;
         }
         let got = v.value.expose();

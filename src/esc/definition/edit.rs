@@ -85,7 +85,9 @@ impl<'t> Lines<'t> {
     /// to the line before.
     fn last_line(&self, key: &Node, value: &Node) -> usize {
         let end = max(key.end, value.end);
-        let i = end.line - 1;
+        // The parser can place the end of an empty value after the text's last
+        // line break (`?` alone): no entry ends past the last line.
+        let i = (end.line - 1).min(self.count().saturating_sub(1));
         if end.line > key.start.line && end.col <= self.indentation(i) { i - 1 } else { i }
     }
 
