@@ -85,15 +85,15 @@ impl<'t> Lines<'t> {
     /// to the line before.
     fn last_line(&self, key: &Node, value: &Node) -> usize {
         let end = max(key.end, value.end);
-        // The parser can place the end of an empty value after the text's last
-        // line break (`?` alone): no entry ends past the last line.
-        let i = (end.line - 1).min(self.count().saturating_sub(1));
+        let i = end.line - 1;
         if end.line > key.start.line && end.col <= self.indentation(i) { i - 1 } else { i }
     }
 
     /// The line after the last of `entries`, as an empty splice.
     fn after(&self, entries: &[(Node, Node)]) -> Splice {
-        self.insert_at(entries.last().map_or(0, |(k, v)| self.last_line(k, v) + 1))
+        // The parser can place the end of an empty value after the text's last
+        // line break (`?` alone): nothing goes after the end of the text.
+        self.insert_at(entries.last().map_or(0, |(k, v)| self.last_line(k, v) + 1).min(self.count()))
     }
 
     /// An empty splice before line `at`; at the end, after a line break.
@@ -205,7 +205,8 @@ impl Definition {
                     if let Some(v) = write {
                         render_entry(&mut text, vars_indent, secret_step, change.name, v, change.secret, lines.eol);
                     }
-                    splices.push(Splice { from: key.start.line - 1, to: lines.last_line(key, value) + 1, text });
+                    let to = (lines.last_line(key, value) + 1).min(lines.count());
+                    splices.push(Splice { from: key.start.line - 1, to, text });
                 }
                 (None, Some(v)) => {
                     render_entry(&mut added, vars_indent, secret_step, change.name, v, change.secret, lines.eol)
