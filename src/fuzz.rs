@@ -51,9 +51,20 @@ pub fn manifest(data: &[u8]) {
 /// number's exact text, a string's content, compact JSON for a structure).
 pub fn esc_value(data: &[u8]) {
     let Ok(env) = serde_json::from_slice::<Environment>(data) else { return };
-    // A section given twice: escort exports both, the JSON tree below keeps one.
-    let twice = |section: &str| env.properties.iter().filter(|(s, _)| s == section).count() > 1;
-    let doubled = (twice("environmentVariables"), twice("files"));
+    // A section or a name given twice: escort reads every one, the JSON tree
+    // below keeps only the last, so those are not compared.
+    let mut seen = HashSet::new();
+    let mut twice = HashSet::new();
+    let sections = |name: &str| env.properties.iter().filter(|(s, _)| s == name).count();
+    let section_twice = (sections("environmentVariables") > 1, sections("files") > 1);
+    for (section, value) in &env.properties {
+        let value::Node::Object(entries) = &value.node else { continue };
+        for (name, _) in entries {
+            if !seen.insert((section.clone(), name.clone())) {
+                twice.insert((section.clone(), name.clone()));
+            }
+        }
+    }
     let (vars, _) = value::decode(env.properties);
     let Ok(tree) = serde_json::from_slice::<serde_json::Value>(data) else { return };
     let sent = |v: &crate::vars::Var| {
@@ -61,9 +72,9 @@ pub fn esc_value(data: &[u8]) {
         tree.get("properties")?.get(section)?.get("value")?.get(&v.name)?.get("value")
     };
     for v in &vars {
-        // A name (or a section) given twice in one object: the JSON tree keeps only one.
-        let section_twice = if v.file { doubled.1 } else { doubled.0 };
-        if section_twice || vars.iter().filter(|w| w.name == v.name && w.file == v.file).count() > 1 {
+        let section = if v.file { "files" } else { "environmentVariables" };
+        let doubled = if v.file { section_twice.1 } else { section_twice.0 };
+        if doubled || twice.contains(&(section.to_string(), v.name.clone())) {
             continue;
         }
         let got = v.value.expose();
