@@ -54,9 +54,12 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Entries> {
     let lines = Cell::new(0);
     let mut out: Entries = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
-    for item in dotenvy::from_read_iter(LineByLine::new(text.as_bytes(), &lines)) {
+    let values = Cell::new((0, 0));
+    for item in dotenvy::from_read_iter(LineByLine::new(text.as_bytes(), &lines, &values)) {
         match item {
             Ok((name, value)) => {
+                let (total, largest) = values.get();
+                values.set((total + value.len(), largest.max(value.len())));
                 let value = Secret::new(value);
                 match seen.get(&name) {
                     Some(&i) => out[i].1 = value,
@@ -83,6 +86,14 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Entries> {
                     malformed(start, what)
                 });
             }
+            Err(dotenvy::Error::Io(e)) if e.get_ref().is_some_and(|e| e.is::<TooLarge>()) => {
+                let what = format!(
+                    "its `$` substitutions would make the values larger than {} MiB (write `\\$` or use \
+                     single quotes for a literal `$`)",
+                    MAX_SUBSTITUTED >> 20
+                );
+                return Err(malformed(lines.get() + 1, what));
+            }
             // Reading from memory, this can only be dotenvy's own I/O error,
             // whose text never holds the file's content.
             Err(e) => return Err(anyhow::Error::new(e).context(format!("could not read {}", path.display()))),
@@ -91,11 +102,33 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Entries> {
     Ok(out)
 }
 
+/// How large the values of a file that uses `$` substitution may grow (or 4x
+/// the file, if larger): a few lines of `A=$A$A` would otherwise exhaust memory.
+const MAX_SUBSTITUTED: usize = 64 << 20;
+
+/// A line refused by `LineByLine`: its substitutions could pass the budget.
+#[derive(Debug)]
+struct TooLarge;
+
+impl std::fmt::Display for TooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("substitutions too large")
+    }
+}
+
+impl std::error::Error for TooLarge {}
+
 /// Hands out at most one line per `read`, counting the lines whose end it has
 /// handed out. dotenvy's `BufReader` reads only when its buffer is empty, so
 /// when an entry fails, the count is the line the entry ends on.
 struct LineByLine<'a> {
     rest: &'a [u8],
+    /// What the values read so far add up to, and the largest: dotenvy
+    /// substitutes `$NAME` from them, and a line may refer to one many times.
+    values: &'a Cell<(usize, usize)>,
+    /// Beyond this many bytes of values, a line with a `$` is not handed out:
+    /// `A=$A$A` on each line would double the values each time.
+    budget: usize,
     /// Bytes of `rest` up to and including the current line's end: found once
     /// per line, so a long line handed out in many reads is scanned once.
     line_left: usize,
@@ -106,8 +139,9 @@ struct LineByLine<'a> {
 }
 
 impl<'a> LineByLine<'a> {
-    fn new(text: &'a [u8], lines: &'a Cell<usize>) -> Self {
-        LineByLine { rest: text, line_left: 0, lines, scanned: 0 }
+    fn new(text: &'a [u8], lines: &'a Cell<usize>, values: &'a Cell<(usize, usize)>) -> Self {
+        let budget = MAX_SUBSTITUTED.max(text.len().saturating_mul(4));
+        LineByLine { rest: text, values, budget, line_left: 0, lines, scanned: 0 }
     }
 }
 
@@ -120,6 +154,11 @@ impl Read for LineByLine<'_> {
             let end = self.rest.iter().position(|&b| b == b'\n');
             self.line_left = end.map_or(self.rest.len(), |i| i + 1);
             self.scanned += self.line_left;
+            let refs = self.rest[..self.line_left].iter().filter(|&&b| b == b'$').count();
+            let (total, largest) = self.values.get();
+            if refs > 0 && total.saturating_add(refs.saturating_mul(largest)) > self.budget {
+                return Err(std::io::Error::other(TooLarge));
+            }
         }
         let n = self.line_left.min(buf.len());
         buf[..n].copy_from_slice(&self.rest[..n]);
@@ -234,13 +273,27 @@ mod tests {
         assert!(error(text.as_bytes()).starts_with("x/.env:3: "));
     }
 
+    /// Each line doubles A: without a budget, 40 lines would need a terabyte
+    /// (found by the dotenv_reader fuzz target as an out-of-memory).
+    #[test]
+    fn substitutions_cannot_exhaust_memory() {
+        let text = format!("A=xxxxxxxx\n{}", "A=\"${A}${A}\"\n".repeat(40));
+        let err = parse(Path::new(".env"), text.as_bytes()).unwrap_err();
+        let shown = err.to_string();
+        assert!(shown.starts_with(".env:") && shown.contains("substitutions would make"), "{shown}");
+        assert!(err.downcast_ref::<Malformed>().is_some_and(|m| m.line > 20 && m.line < 41), "{shown}");
+        // A long value that substitutes nothing is fine, however large.
+        let big = format!("A={}\nB=$A\n", "v".repeat(2 << 20));
+        assert_eq!(parse(Path::new(".env"), big.as_bytes()).unwrap()[1].1.len(), 2 << 20);
+    }
+
     /// A long line is handed out in many small reads; finding its end again
     /// on each read made a 20 MiB value take seconds (quadratic).
     #[test]
     fn the_reader_scans_each_byte_once() {
         let text = format!("A={}\nB=2\n\nC={}", "v".repeat(1 << 20), "w".repeat(100_000));
-        let lines = Cell::new(0);
-        let mut reader = LineByLine::new(text.as_bytes(), &lines);
+        let (lines, values) = (Cell::new(0), Cell::new((0, 0)));
+        let mut reader = LineByLine::new(text.as_bytes(), &lines, &values);
         let (mut got, mut buf, mut reads) = (Vec::new(), [0u8; 8192], 0);
         loop {
             let n = reader.read(&mut buf).unwrap();
