@@ -55,7 +55,8 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Entries> {
     let mut out: Entries = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
     let values = Cell::new((0, 0));
-    for item in dotenvy::from_read_iter(LineByLine::new(text.as_bytes(), &lines, &values)) {
+    let reader = LineByLine::new(text.as_bytes(), &lines, &values, substitution_budget(text));
+    for item in dotenvy::from_read_iter(reader) {
         match item {
             Ok((name, value)) => {
                 let (total, largest) = values.get();
@@ -106,6 +107,17 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Entries> {
 /// the file, if larger): a few lines of `A=$A$A` would otherwise exhaust memory.
 const MAX_SUBSTITUTED: usize = 64 << 20;
 
+/// How large the values may grow: unbounded for a file in which dotenvy
+/// substitutes nothing (escort's own files), else `MAX_SUBSTITUTED`. The
+/// reader then counts every `$` of a line, quoted or not: an overestimate
+/// that only files using substitution can meet.
+fn substitution_budget(text: &str) -> usize {
+    match substitution_line(text) {
+        None => usize::MAX,
+        Some(_) => MAX_SUBSTITUTED.max(text.len().saturating_mul(4)),
+    }
+}
+
 /// A line refused by `LineByLine`: its substitutions could pass the budget.
 #[derive(Debug)]
 struct TooLarge;
@@ -139,8 +151,8 @@ struct LineByLine<'a> {
 }
 
 impl<'a> LineByLine<'a> {
-    fn new(text: &'a [u8], lines: &'a Cell<usize>, values: &'a Cell<(usize, usize)>) -> Self {
-        let budget = MAX_SUBSTITUTED.max(text.len().saturating_mul(4));
+    /// `budget`: see `substitution_budget`.
+    fn new(text: &'a [u8], lines: &'a Cell<usize>, values: &'a Cell<(usize, usize)>, budget: usize) -> Self {
         LineByLine { rest: text, values, budget, line_left: 0, lines, scanned: 0 }
     }
 }
@@ -293,7 +305,7 @@ mod tests {
     fn the_reader_scans_each_byte_once() {
         let text = format!("A={}\nB=2\n\nC={}", "v".repeat(1 << 20), "w".repeat(100_000));
         let (lines, values) = (Cell::new(0), Cell::new((0, 0)));
-        let mut reader = LineByLine::new(text.as_bytes(), &lines, &values);
+        let mut reader = LineByLine::new(text.as_bytes(), &lines, &values, usize::MAX);
         let (mut got, mut buf, mut reads) = (Vec::new(), [0u8; 8192], 0);
         loop {
             let n = reader.read(&mut buf).unwrap();
