@@ -117,12 +117,7 @@ async fn read_route(
     targets: Vec<(TargetSpec, Box<dyn Target>)>,
 ) -> Result<Survey, Unread> {
     let unread = |error| Unread { what: format!("{} (route {})", source.name(), route.name), error };
-    let vars = source.load().await.and_then(|vars| route.keys.apply(vars)).map_err(unread)?;
-    let vars = in_groups(manifest, route, vars);
-    if !source.scrubbed() {
-        // Picked to be copied as secrets: from now on they are.
-        vars.iter().for_each(|v| secret::register(&v.value));
-    }
+    let vars = in_groups(manifest, route, source.load_picked(&route.keys).await.map_err(unread)?);
     let names: Vec<String> = vars.iter().map(|v| v.name.clone()).collect();
     let changed = source.changed_at(&names).await.map_err(unread)?;
     let copies = join_all(targets.into_iter().map(|(spec, target)| async {
@@ -152,9 +147,14 @@ pub async fn compare(
     spec: &TargetSpec,
     target: &dyn Target,
 ) -> Result<Vec<Cell>> {
-    let entries = target.list(false).await?;
+    // A readable target is read once: its names come with its values.
+    let readable = target.values().await?;
+    let entries = match &readable {
+        Some(vs) => vs.iter().map(|(k, _)| targets::Entry { name: k.clone(), ..targets::Entry::default() }).collect(),
+        None => target.list(false).await?,
+    };
     let values: Option<HashMap<String, Secret>> =
-        target.values().await?.map(|vs| vs.into_iter().map(|(k, v)| (target.canonical(&k), v)).collect());
+        readable.map(|vs| vs.into_iter().map(|(k, v)| (target.canonical(&k), v)).collect());
     let held: HashMap<String, &targets::Entry> = entries.iter().map(|e| (target.canonical(&e.name), e)).collect();
     let cell = |key: &str, status: Status, changed_at: Option<&String>, updated_at: Option<&String>| Cell {
         route: route.to_string(),

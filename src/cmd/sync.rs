@@ -115,11 +115,7 @@ async fn one(args: &SyncArgs, from: &SourceSpec, to: &TargetSpec, ctx: &Context)
     options.manifest = super::grouping(to, args.access.manifest.as_deref())?;
     let target = targets::open(to, &options, ctx)?;
 
-    let vars = args.keys.apply(source.load().await?)?;
-    if !source.scrubbed() {
-        // Picked from the environment to become secrets: from now on they are.
-        vars.iter().for_each(|v| crate::secret::register(&v.value));
-    }
+    let vars = source.load_picked(&args.keys).await?;
     // Every name and size is checked before the first request to the target.
     target.check(&vars)?;
     if args.prune && vars.is_empty() {

@@ -10,6 +10,7 @@ pub mod esc;
 pub mod github_secrets;
 
 use crate::esc::EnvRef;
+use crate::keys::Selection;
 use crate::settings::Context;
 use crate::vars::Var;
 use crate::{error, secret};
@@ -107,6 +108,17 @@ pub trait Source: Send + Sync {
             let vars = crate::audit::read(&self.name(), self.read().await)?;
             if self.scrubbed() {
                 vars.iter().flat_map(|v| v.sensitive(false)).for_each(secret::register);
+            }
+            Ok(vars)
+        })
+    }
+    /// `load`, then the variables `keys` picks, to be copied as secrets: a
+    /// source that registers nothing (the environment) has them registered now.
+    fn load_picked<'a>(&'a self, keys: &'a Selection) -> BoxFuture<'a, Result<Vec<Var>>> {
+        Box::pin(async move {
+            let vars = keys.apply(self.load().await?)?;
+            if !self.scrubbed() {
+                vars.iter().for_each(|v| secret::register(&v.value));
             }
             Ok(vars)
         })
