@@ -16,7 +16,7 @@
 
 use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::nfa::contiguous;
-use aho_corasick::{AhoCorasick, Anchored, Input, MatchKind, Span, packed};
+use aho_corasick::{AhoCorasick, Anchored, Input, MatchKind, Span, StartKind, packed};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use zeroize::Zeroizing;
@@ -54,13 +54,11 @@ struct Patterns {
 }
 
 /// A few strings are found fastest by Teddy (SIMD over their first bytes);
-/// many, or with case folded, by an automaton.
-///
-/// UNFINISHED (issue 9, 1 GB/s): with more than 64 strings (1,000 secrets, or
-/// a PEM's lines) the automaton's search runs at about 100-300 MB/s of CPU;
-/// a faster prefilter for many strings is still to be found.
+/// many by sampling windows (`Sampled`) if they are long enough, else by an
+/// automaton (also with case folded, for which Teddy has no mode).
 enum Finder {
     Packed(packed::Searcher),
+    Sampled(Box<Sampled>),
     Automaton(AhoCorasick),
 }
 
@@ -71,23 +69,145 @@ impl Finder {
                 packed::Config::new().match_kind(packed::MatchKind::LeftmostLongest).builder().extend(strings).build()
             })
             .flatten();
-        match packed {
-            Some(searcher) => Finder::Packed(searcher),
-            None => Finder::Automaton(
-                AhoCorasick::builder()
-                    .match_kind(MatchKind::LeftmostLongest)
-                    .ascii_case_insensitive(fold_case)
-                    .build(strings)
-                    .expect("values are plain bytes"),
-            ),
+        if let Some(searcher) = packed {
+            return Finder::Packed(searcher);
         }
+        let automaton = |strings: &[&[u8]], anchored| {
+            AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                .ascii_case_insensitive(fold_case)
+                .start_kind(if anchored { StartKind::Anchored } else { StartKind::Unanchored })
+                .build(strings)
+                .expect("values are plain bytes")
+        };
+        let (long, short): (Vec<&[u8]>, Vec<&[u8]>) = strings.iter().partition(|s| s.len() >= SAMPLED);
+        if long.is_empty() {
+            return Finder::Automaton(automaton(strings, false));
+        }
+        let short = (!short.is_empty()).then(|| Finder::new(&short, fold_case));
+        Finder::Sampled(Box::new(Sampled::new(&long, automaton(strings, true), short, fold_case)))
     }
 
-    fn find(&self, buf: &[u8], from: usize) -> Option<aho_corasick::Match> {
+    /// The leftmost (then longest) string in `buf` at or after `from`.
+    /// `ahead` carries what earlier calls on the same `buf`, from no further
+    /// on, found: each call then scans only bytes no call scanned yet.
+    fn find(&self, buf: &[u8], from: usize, ahead: &mut Ahead) -> Option<aho_corasick::Match> {
         match self {
             Finder::Packed(s) => s.find_in(buf, Span { start: from, end: buf.len() }),
+            Finder::Sampled(s) => s.find(buf, from, ahead),
             Finder::Automaton(ac) => ac.find(Input::new(buf).range(from..)),
         }
+    }
+}
+
+/// Strings of at least this many bytes can be sampled: one window in every
+/// `SAMPLED - GRAM + 1` bytes or more is looked up.
+const SAMPLED: usize = 16;
+const GRAM: usize = 8;
+
+/// Finds many strings at a fraction of a byte's work per byte of text (an
+/// automaton over a thousand strings does a cache miss per byte): a string
+/// of `m` bytes or more holds, at one of its first `step = m - GRAM + 1`
+/// offsets, the `GRAM`-byte window at each `step`-th position of the text.
+/// Those windows are looked up in a bit set of every string's windows at
+/// those offsets; a hit is checked against a bit set of the strings' first
+/// windows at each position where a string would then start, and only then
+/// by an anchored automaton. Strings shorter than `SAMPLED` are found by a
+/// finder of their own.
+struct Sampled {
+    windows: Bits,
+    heads: Bits,
+    step: usize,
+    /// ORed into each window when case is folded: a letter then hashes the
+    /// same in either case (other bytes may collide, which only costs a check).
+    fold: u64,
+    /// Every string, leftmost-longest and anchored: the longest string at a
+    /// position (its IDs are the finder's).
+    verify: AhoCorasick,
+    short: Option<Finder>,
+}
+
+/// What a `Sampled` finder's short strings' finder found last on one buffer:
+/// nothing yet, or the start of its match (`None`: there is none).
+#[derive(Default)]
+struct Ahead(Option<Option<usize>>);
+
+impl Sampled {
+    fn new(long: &[&[u8]], verify: AhoCorasick, short: Option<Finder>, fold_case: bool) -> Self {
+        let fold = if fold_case { u64::from_ne_bytes([0x20; GRAM]) } else { 0 };
+        let window = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + GRAM].try_into().expect("GRAM bytes")) | fold;
+        let shortest = long.iter().map(|s| s.len()).min().expect("there are long strings");
+        let step = shortest - GRAM + 1;
+        let mut windows = Bits::new(long.len() * step);
+        let mut heads = Bits::new(long.len());
+        for s in long {
+            heads.insert(window(s, 0));
+            (0..step).for_each(|at| windows.insert(window(s, at)));
+        }
+        Sampled { windows, heads, step, fold, verify, short }
+    }
+
+    fn find(&self, buf: &[u8], from: usize, ahead: &mut Ahead) -> Option<aho_corasick::Match> {
+        let at = |p: usize| self.verify.find(Input::new(buf).range(p..).anchored(Anchored::Yes));
+        let short = self.short.as_ref().and_then(|short| {
+            let start = match ahead.0 {
+                Some(start) if start.is_none_or(|s| s >= from) => start,
+                _ => short.find(buf, from, &mut Ahead::default()).map(|m| m.start()),
+            };
+            ahead.0 = Some(start);
+            start
+        });
+        // Only strings that start before the short one's start are looked for.
+        let last = short.unwrap_or(buf.len());
+        let window = |at: usize| u64::from_le_bytes(buf[at..at + GRAM].try_into().expect("GRAM bytes")) | self.fold;
+        // A string at `p` is at least `step + GRAM - 1` long: the one sampled
+        // position in `p..p + step` reads a window inside it.
+        let mut i = from + self.step - 1;
+        while i + GRAM <= buf.len() && i + 1 - self.step < last {
+            if self.windows.contains(window(i)) {
+                for p in i + 1 - self.step..=i.min(last - 1) {
+                    if p + GRAM <= buf.len()
+                        && self.heads.contains(window(p))
+                        && let Some(m) = at(p)
+                    {
+                        return Some(m);
+                    }
+                }
+            }
+            i += self.step;
+        }
+        // The longest string at the short one's start (which a long one may be).
+        short.and_then(at)
+    }
+}
+
+/// A set of 64-bit windows as a bit per hash: no false negatives, about one
+/// false positive in 32 (sized for that), 512 KiB at most.
+struct Bits {
+    words: Box<[u64]>,
+    shift: u32,
+}
+
+impl Bits {
+    fn new(entries: usize) -> Self {
+        let bits = (entries * 32).next_power_of_two().clamp(1 << 12, 1 << 22);
+        Bits { words: vec![0; bits / 64].into_boxed_slice(), shift: 64 - bits.trailing_zeros() }
+    }
+
+    fn slot(&self, window: u64) -> (usize, u64) {
+        // Fibonacci hashing: the top bits of the product mix all the bytes.
+        let bit = (window.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize;
+        (bit / 64, 1 << (bit % 64))
+    }
+
+    fn insert(&mut self, window: u64) {
+        let (word, bit) = self.slot(window);
+        self.words[word] |= bit;
+    }
+
+    fn contains(&self, window: u64) -> bool {
+        let (word, bit) = self.slot(window);
+        self.words[word] & bit != 0
     }
 }
 
@@ -178,7 +298,7 @@ impl Redactor {
 
     /// Whether `text` holds any value.
     pub fn finds_any(&self, text: &[u8]) -> bool {
-        self.patterns.as_ref().is_some_and(|p| p.next_match(text, 0).is_some())
+        self.patterns.as_ref().is_some_and(|p| p.next_match(text, 0, &mut Ahead::default()).is_some())
     }
 
     /// Write `pending` up to `hold` with its values masked, skipping what an
@@ -192,10 +312,10 @@ impl Redactor {
                 out.extend_from_slice(&buf[from..to]);
             }
         };
-        let mut at = 0;
+        let (mut at, mut ahead) = (0, Ahead::default());
         // Values that start before `hold` are decided: none can grow past the
         // end of `buf`, or `hold` would be at or before their start.
-        while let Some((start, end)) = p.next_match(buf, at).filter(|&(start, _)| start < hold) {
+        while let Some((start, end)) = p.next_match(buf, at, &mut ahead).filter(|&(start, _)| start < hold) {
             copy(at, start, out);
             if end > self.shown {
                 out.extend_from_slice(MASK);
@@ -287,9 +407,9 @@ impl Patterns {
     }
 
     /// The first value in `buf` at or after `from` (leftmost, then longest).
-    fn next_match(&self, buf: &[u8], mut from: usize) -> Option<(usize, usize)> {
+    fn next_match(&self, buf: &[u8], mut from: usize, ahead: &mut Ahead) -> Option<(usize, usize)> {
         while from <= buf.len() {
-            let m = self.find.find(buf, from)?;
+            let m = self.find.find(buf, from, ahead)?;
             let found = &self.found[m.pattern().as_usize()];
             let rest = &buf[m.start()..];
             let long = found.long.iter().map(|&i| self.values[i].as_slice()).find(|v| {
@@ -314,8 +434,8 @@ impl Patterns {
         // `LONG` bytes or more can only begin a long value.
         let short = len.saturating_sub(HEAD - 1).max(window);
         let medium = len.saturating_sub(LONG - 1).max(window);
-        let long = self.long_heads.as_ref().and_then(|h| h.find(buf, window)).map(|m| m.start());
-        let any = self.heads.find(buf, medium).map(|m| m.start());
+        let long = self.long_heads.as_ref().and_then(|h| h.find(buf, window, &mut Ahead::default())).map(|m| m.start());
+        let any = self.heads.find(buf, medium, &mut Ahead::default()).map(|m| m.start());
         let from = [long, any].into_iter().flatten().fold(short, usize::min);
         let mut sid = self.walk.start_state(Anchored::No).expect("unanchored searches are supported");
         for &b in &buf[from..] {
@@ -340,7 +460,10 @@ mod tests {
     }
 
     fn run(values: &[&str], chunks: &[&str]) -> String {
-        let mut r = redactor(values);
+        run_with(redactor(values), chunks)
+    }
+
+    fn run_with(mut r: Redactor, chunks: &[&str]) -> String {
         let mut out: String = chunks.iter().map(|c| push(&mut r, c)).collect();
         let mut rest = Vec::new();
         r.finish(&mut rest);
@@ -442,6 +565,22 @@ mod tests {
         // with short values that begin them.
         let long = [format!("{}b", "a".repeat(70)), format!("{}c", "a".repeat(65)), "a".repeat(64), "a".repeat(40)];
         cut_anyhow(&long, 200);
+        // More strings than Teddy takes: long ones sampled, short ones apart.
+        let mut seed = 7u32;
+        let many: Vec<String> = (0..100)
+            .map(|i| {
+                let len = [3, 5, 15, 16, 17, 24, 40, 63, 64, 70][i % 10];
+                (0..len)
+                    .map(|_| {
+                        seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                        ["a", "b", "c", "x"][(seed >> 16) as usize % 4]
+                    })
+                    .collect()
+            })
+            .collect();
+        let r = redactor(&many.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(matches!(r.patterns.as_ref().unwrap().find, Finder::Sampled(_)));
+        cut_anyhow(&many, 300);
     }
 
     /// The plain definition: at each position, the longest value there.
@@ -458,6 +597,7 @@ mod tests {
 
     fn cut_anyhow(values: &[String], max_len: u64) {
         let values: Vec<&str> = values.iter().map(String::as_str).collect();
+        let r = redactor(&values);
         let mut seed = 0x2545_f491_4f6c_dd1du64;
         let mut next = |n: u64| {
             seed ^= seed << 13;
@@ -468,13 +608,17 @@ mod tests {
         for _ in 0..2000 {
             let mut text = String::new();
             while (text.len() as u64) < max_len / 2 + next(max_len / 2) {
-                // Runs of `a`, so that long values occur.
-                match next(8) {
+                // Runs of `a`, so that long values occur, and values cut short.
+                match next(10) {
                     0 => text.push_str(&"a".repeat(next(80) as usize)),
+                    1 => {
+                        let v = values[next(values.len() as u64) as usize];
+                        text.push_str(&v[..1 + next(v.len() as u64) as usize]);
+                    }
                     n => text.push_str(["a", "b", "c", "x"][n as usize % 4]),
                 }
             }
-            let whole = run(&values, &[&text]);
+            let whole = run_with(r.clone(), &[&text]);
             assert_eq!(whole, leftmost_longest(&values, &text), "{text:?}");
             let mut chunks = Vec::new();
             let mut at = 0;
@@ -483,7 +627,7 @@ mod tests {
                 chunks.push(&text[at..at + n]);
                 at += n;
             }
-            assert_eq!(run(&values, &chunks), whole, "{text:?} in {chunks:?}");
+            assert_eq!(run_with(r.clone(), &chunks), whole, "{text:?} in {chunks:?}");
             for v in &values {
                 assert!(!whole.contains(v), "{v} in {whole:?} from {text:?}");
             }
