@@ -25,7 +25,10 @@ const IDLE: Duration = Duration::from_millis(200);
 const DRAIN_QUIET: Duration = Duration::from_millis(50);
 const DRAIN_MAX: usize = 1 << 20;
 
-const READ_SIZE: usize = 256 * 1024;
+/// The child's pipes are widened to this (Linux allows 1 MiB unprivileged),
+/// and read that much at a time: a 64 KiB pipe costs a write to the output,
+/// and so a round trip to the thread that writes it, per 64 KiB relayed.
+const READ_SIZE: usize = 1 << 20;
 
 pub async fn run(args: RunArgs, ctx: &Context) -> Result<ExitStatus> {
     let vars = super::exportable(&args.source, ctx).await?;
@@ -61,6 +64,11 @@ pub async fn run(args: RunArgs, ctx: &Context) -> Result<ExitStatus> {
     let pumps = redactor.map(|redactor| {
         let out = child.stdout.take().expect("piped");
         let err = child.stderr.take().expect("piped");
+        #[cfg(target_os = "linux")]
+        {
+            widen_pipe(&out);
+            widen_pipe(&err);
+        }
         (
             tokio::spawn(pump(out, tokio::io::stdout(), redactor.clone(), exited.clone())),
             tokio::spawn(pump(err, tokio::io::stderr(), redactor, exited)),
@@ -159,6 +167,13 @@ impl<W: AsyncWrite + Unpin> Relay<W> {
             self.broken = self.to.flush().await.is_err();
         }
     }
+}
+
+/// Best effort: a pipe the kernel will not widen still works.
+#[cfg(target_os = "linux")]
+fn widen_pipe(pipe: &impl std::os::fd::AsRawFd) {
+    // SAFETY: F_SETPIPE_SZ on a pipe we own only changes its capacity.
+    unsafe { libc::fcntl(pipe.as_raw_fd(), libc::F_SETPIPE_SZ, READ_SIZE as libc::c_int) };
 }
 
 /// Ask the kernel to stop the child (SIGTERM) if escort dies, even by SIGKILL,
