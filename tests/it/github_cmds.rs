@@ -55,7 +55,8 @@ fn ls_of_a_repository_pages_and_has_no_access_columns() {
 fn set_takes_stdin_exactly() {
     let fake = github(&state());
     let value_in = "-----BEGIN KEY-----\nabc\n-----END KEY-----\n";
-    let out = escort(&fake).args(["set", "github:acme/app", "TLS_KEY"]).write_stdin(value_in).assert().success();
+    let out =
+        escort(&fake).args(["set", "github:acme/app", "TLS_KEY", "--raw"]).write_stdin(value_in).assert().success();
     assert!(text(&out.get_output().stderr).contains("created TLS_KEY"));
     assert_eq!(value(&fake, REPO, "TLS_KEY").as_deref(), Some(value_in));
 
@@ -97,7 +98,11 @@ fn rm_deletes_after_confirmation() {
 
     // A name that is not there fails alone: the others are deleted (exit 4).
     let out = escort(&fake).args(["rm", "github:acme/app", "OLD_002", "NOPE", "--yes"]).assert().code(4);
-    assert!(text(&out.get_output().stderr).contains("delete NOPE"));
+    let stderr = text(&out.get_output().stderr);
+    assert!(stderr.contains("delete NOPE"));
+    // Not on a terminal: no bar, one line for the target when it is done.
+    let progress: Vec<&str> = stderr.lines().filter(|l| l.contains("1 deleted")).collect();
+    assert_eq!(progress, ["escort: Actions secrets of acme/app: 1 deleted, 1 failed"], "{stderr}");
     assert_eq!(stored(&fake, REPO).len(), 2);
 
     escort(&fake).args(["rm", "github:acme/app", "--all"]).assert().code(2);

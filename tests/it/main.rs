@@ -9,6 +9,7 @@ mod github_support;
 mod action;
 mod canary;
 mod check;
+mod comforts;
 mod dotenv_source;
 mod dotenv_target;
 mod esc_sdk_peer;
