@@ -70,8 +70,11 @@ fn parse_marking(path: &Path, bytes: &[u8], long_run: usize) -> Result<Entries> 
     for item in dotenvy::from_read_iter(reader) {
         match item {
             Ok((name, value)) => {
-                let value = Zeroizing::new(value);
-                let value = Secret::new(unmark(&value, &runs.borrow()));
+                let value = if runs.borrow().is_empty() {
+                    Secret::new(value)
+                } else {
+                    Secret::new(unmark(&Zeroizing::new(value), &runs.borrow()))
+                };
                 let (total, largest) = values.get();
                 values.set((total + value.len(), largest.max(value.len())));
                 match seen.get(&name) {
@@ -478,6 +481,8 @@ mod tests {
             "plainRUN",
             "pl=in/RUN+",
             "\u{e9}t\u{e9}",
+            // Files holding the marker's first character are not marked.
+            "\u{fdd0}",
             "$",
         ];
         let mut seed = 0x9e37_79b9_7f4a_7c15u64;
