@@ -156,6 +156,12 @@ pub struct SourceArgs {
     /// Which variables, and under which names: `NAME`, `TO=FROM`, `*`; comma- or newline-separated.
     #[arg(long, value_name = "LIST", default_value = "")]
     pub keys: Selection,
+
+    /// When ESC cannot be reached (no answer, 5xx): take the values from these
+    /// instead, in order (`env` with --keys, `dotenv:PATH`), with a warning.
+    #[arg(long, value_name = "SOURCE", num_args = 1.., value_delimiter = ',', conflicts_with = "demo",
+          value_parser = crate::source::fallback::parse_spec)]
+    pub fallback: Vec<SourceSpec>,
 }
 
 impl SourceArgs {

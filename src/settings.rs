@@ -22,11 +22,14 @@ pub const GITHUB_API: &str = "https://api.github.com";
 pub const FLY_API: &str = "https://api.machines.dev";
 
 /// A service's API base and the token escort holds for it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Service {
     /// The API base as given (checked when a client is made from it).
     pub api: String,
     pub token: Option<Secret>,
+    /// GitHub without a token in the environment: the host to ask `gh auth
+    /// token` about, when a token is first needed (README, "Configuration").
+    pub gh_host: Option<String>,
 }
 
 impl Service {
@@ -40,7 +43,110 @@ impl Service {
 
     /// The token, or a usage error saying how to give one.
     pub fn token(&self, missing: &str) -> Result<&Secret> {
-        self.token.as_ref().ok_or_else(|| error::usage(missing.to_string()))
+        if let Some(token) = &self.token {
+            return Ok(token);
+        }
+        match &self.gh_host {
+            Some(host) => gh_token(host)
+                .ok_or_else(|| error::usage(format!("{missing}, or log in with `gh auth login --hostname {host}`"))),
+            None => Err(error::usage(missing.to_string())),
+        }
+    }
+}
+
+/// `gh auth token --hostname HOST`, run at most once per process: the GitHub
+/// CLI's stored token. A missing `gh`, or one not logged in, gives none.
+fn gh_token(host: &str) -> Option<&'static Secret> {
+    static GH: OnceLock<Option<Secret>> = OnceLock::new();
+    GH.get_or_init(|| {
+        let out = std::process::Command::new("gh")
+            .args(["auth", "token", "--hostname", host])
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())?;
+        let token = Secret::new(String::from_utf8(out.stdout).ok()?.trim().to_string());
+        (!token.expose().is_empty()).then(|| {
+            secret::register(&token);
+            token
+        })
+    })
+    .as_ref()
+}
+
+/// The web host of a GitHub API base: `api.github.com` and GHE.com's
+/// `api.SUB.ghe.com` serve `github.com` and `SUB.ghe.com`; GitHub Enterprise
+/// Server serves its API on its own host (`https://HOST/api/v3`).
+pub fn github_web_host(api: &str) -> Option<String> {
+    let host = Url::parse(api.trim()).ok()?.host_str()?.to_ascii_lowercase();
+    Some(host.strip_prefix("api.").map_or(host.clone(), str::to_string))
+}
+
+/// `OWNER/REPO` of a git remote URL on `host` (https, `ssh://` and scp-like
+/// `git@HOST:OWNER/REPO.git` forms); `None` for a remote elsewhere.
+pub fn remote_repository(remote: &str, host: &str) -> Option<String> {
+    let remote = remote.trim();
+    let (remote_host, path) = match Url::parse(remote) {
+        Ok(url) if matches!(url.scheme(), "https" | "http" | "ssh" | "git") => {
+            (url.host_str()?.to_ascii_lowercase(), url.path().to_string())
+        }
+        // scp-like: [user@]host:path (a URL parser reads `git@host` as a scheme-less oddity).
+        _ => {
+            let (left, path) = remote.split_once(':')?;
+            let remote_host = left.rsplit_once('@').map_or(left, |(_, h)| h);
+            (remote_host.to_ascii_lowercase(), path.to_string())
+        }
+    };
+    if remote_host != host {
+        return None;
+    }
+    let path = path.trim_matches('/');
+    let path = path.strip_suffix(".git").unwrap_or(path);
+    let (owner, repo) = path.split_once('/')?;
+    let plain = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    (plain(owner) && plain(repo) && repo != "." && repo != "..").then(|| format!("{owner}/{repo}"))
+}
+
+/// The GitHub repository of the checkout in the working directory, from
+/// `git remote get-url origin`, for a `github:` target that names none. A
+/// remote on another host than the API's (`GITHUB_API_URL`) is refused: its
+/// secrets would go to a repository the user did not name.
+pub fn checkout_repository() -> Result<String, String> {
+    let api = std::env::var("GITHUB_API_URL").ok().filter(|a| !a.trim().is_empty());
+    let api = api.as_deref().unwrap_or(GITHUB_API);
+    let host = github_web_host(api).ok_or_else(|| format!("GITHUB_API_URL `{api}` is not an http(s) URL"))?;
+    let out = std::process::Command::new("git")
+        .args(["remote", "get-url", "origin"])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output();
+    let remote = match out {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().to_string(),
+        _ => {
+            return Err("`github:` without OWNER/REPO means this checkout's GitHub repository, but there is \
+                        no git remote `origin` here: name it, as github:OWNER/REPO"
+                .to_string());
+        }
+    };
+    remote_repository(&remote, &host).ok_or_else(|| {
+        format!(
+            "`github:` without OWNER/REPO means this checkout's GitHub repository, but the remote `origin` \
+             ({}) is not a repository on {host} (GITHUB_API_URL): name it, as github:OWNER/REPO",
+            crate::ui::escape(&strip_userinfo(&remote))
+        )
+    })
+}
+
+/// A remote URL without the `user:password@` an https remote may carry.
+fn strip_userinfo(remote: &str) -> String {
+    match Url::parse(remote) {
+        Ok(mut url) if url.password().is_some() || !url.username().is_empty() => {
+            let _ = url.set_password(None);
+            let _ = url.set_username("");
+            url.to_string()
+        }
+        _ => remote.to_string(),
     }
 }
 
@@ -55,6 +161,8 @@ pub struct Runner {
     /// `ACTIONS_ID_TOKEN_REQUEST_URL`/`_TOKEN` (with `permissions: id-token: write`).
     pub id_token_url: Option<String>,
     pub id_token_request: Option<Secret>,
+    /// `GITHUB_STEP_SUMMARY`: the step's Markdown summary (README, "Step summaries").
+    pub step_summary: Option<PathBuf>,
 }
 
 #[derive(Clone, Debug)]
@@ -99,21 +207,29 @@ impl Settings {
                 error::usage(format!("ESCORT_NOW `{given}` is not an RFC 3339 time such as 2026-01-01T00:00:00Z"))
             })?),
         };
+        let github_api = text("GITHUB_API_URL").unwrap_or_else(|| GITHUB_API.to_string());
+        let github_token = token(&["GITHUB_TOKEN", "GH_TOKEN"]);
         Ok(Settings {
             http: http::Settings::from_env(),
             esc_env: text("ESC_ENV"),
             esc_org: first(&["ESC_ORG", "PULUMI_ORG"]),
-            esc: Service {
-                api: first(&["ESC_API_URL", "PULUMI_BACKEND_URL"]).unwrap_or_else(|| ESC_API.to_string()),
-                token: token(&["ESC_TOKEN", "PULUMI_ACCESS_TOKEN"]),
+            esc: match token(&["ESC_TOKEN", "PULUMI_ACCESS_TOKEN"]) {
+                Some(token) => Service {
+                    api: first(&["ESC_API_URL", "PULUMI_BACKEND_URL"]).unwrap_or_else(|| ESC_API.to_string()),
+                    token: Some(token),
+                    gh_host: None,
+                },
+                None => pulumi_login(&text),
             },
             github: Service {
-                api: text("GITHUB_API_URL").unwrap_or_else(|| GITHUB_API.to_string()),
-                token: token(&["GITHUB_TOKEN", "GH_TOKEN"]),
+                gh_host: github_token.is_none().then(|| github_web_host(&github_api)).flatten(),
+                api: github_api,
+                token: github_token,
             },
             fly: Service {
                 api: text("FLY_API_URL").unwrap_or_else(|| FLY_API.to_string()),
                 token: token(&["FLY_API_TOKEN"]),
+                gh_host: None,
             },
             runner: Runner {
                 active: text("GITHUB_ACTIONS").as_deref() == Some("true"),
@@ -122,12 +238,70 @@ impl Settings {
                 temp: path("RUNNER_TEMP"),
                 id_token_url: text("ACTIONS_ID_TOKEN_REQUEST_URL"),
                 id_token_request: token(&["ACTIONS_ID_TOKEN_REQUEST_TOKEN"]),
+                step_summary: path("GITHUB_STEP_SUMMARY"),
             },
             now,
             // The whole object, as one secret: its values are registered when read.
             github_secrets: text(crate::source::github_secrets::VARIABLE).map(Secret::new),
         })
     }
+}
+
+/// ESC without a token in the environment: the account `pulumi login` saved
+/// (README, "Configuration"). The Pulumi CLI keeps `credentials.json` in
+/// `PULUMI_CREDENTIALS_PATH`, else `PULUMI_HOME`, else `~/.pulumi`; the
+/// account is `PULUMI_BACKEND_URL`'s, else the `current` one. Its URL is the
+/// API base unless `ESC_API_URL` names another, and then the saved token is
+/// not used: it is never sent to a service it was not issued by. A missing
+/// or unreadable file gives no token (the error asking for one says how).
+fn pulumi_login(text: &impl Fn(&str) -> Option<String>) -> Service {
+    let backend = text("PULUMI_BACKEND_URL");
+    let given_api = text("ESC_API_URL");
+    let api = given_api.clone().or_else(|| backend.clone());
+    let folder = text("PULUMI_CREDENTIALS_PATH")
+        .or_else(|| text("PULUMI_HOME"))
+        .map(PathBuf::from)
+        .or_else(|| text("HOME").map(|home| PathBuf::from(home).join(".pulumi")));
+    let account = folder.and_then(|f| saved_account(&f.join("credentials.json"), backend.as_deref()));
+    let same = |a: &str, b: &str| a.trim_end_matches('/') == b.trim_end_matches('/');
+    match account {
+        Some((url, token)) if api.as_deref().is_none_or(|api| same(api, &url)) => {
+            secret::register(&token);
+            Service { api: url, token: Some(token), gh_host: None }
+        }
+        _ => Service { api: api.unwrap_or_else(|| ESC_API.to_string()), token: None, gh_host: None },
+    }
+}
+
+/// The backend URL and access token of `key`'s account (default: `current`)
+/// in a Pulumi CLI credentials file; only http(s) backends, which serve ESC.
+fn saved_account(path: &std::path::Path, key: Option<&str>) -> Option<(String, Secret)> {
+    #[derive(serde::Deserialize)]
+    struct Account {
+        #[serde(rename = "accessToken")]
+        access_token: Option<String>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Credentials {
+        current: Option<String>,
+        #[serde(default, rename = "accessTokens")]
+        access_tokens: std::collections::HashMap<String, String>,
+        #[serde(default)]
+        accounts: std::collections::HashMap<String, Account>,
+    }
+    let text = zeroize::Zeroizing::new(std::fs::read(path).ok()?);
+    let mut creds: Credentials = serde_json::from_slice(&text).ok()?;
+    let url = key.map(str::to_string).or(creds.current.take())?;
+    if !url.starts_with("https://") && !url.starts_with("http://") {
+        return None;
+    }
+    let token = creds
+        .accounts
+        .remove(&url)
+        .and_then(|a| a.access_token)
+        .or_else(|| creds.access_tokens.remove(&url))
+        .filter(|t| !t.trim().is_empty())?;
+    Some((url, Secret::new(token.trim().to_string())))
 }
 
 /// What every command is given: the settings, and the process's one HTTP

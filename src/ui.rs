@@ -26,6 +26,17 @@ pub fn warn(msg: &str) {
     }
 }
 
+/// A warning that must not be missed: inside a GitHub job (`job`) always an
+/// annotation, on stderr when stdout is not the job's (the runner reads
+/// workflow commands from both; stdout may be a script being `eval`ed).
+pub fn alert(msg: &str, job: bool) {
+    if job && !ANNOTATE.load(Ordering::Relaxed) {
+        eprintln!("::warning::{}", escape_data(&escape(&crate::secret::scrub(msg))));
+    } else {
+        warn(msg);
+    }
+}
+
 pub fn note(msg: &str) {
     if !QUIET.load(Ordering::Relaxed) {
         eprintln!("escort: {}", escape(&crate::secret::scrub(msg)));

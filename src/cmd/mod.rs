@@ -49,7 +49,7 @@ pub async fn dispatch(command: Command, ctx: &Context) -> Result<ExitStatus> {
 /// checks every environment needs.
 async fn exportable(args: &SourceArgs, ctx: &Context) -> Result<Vec<Var>> {
     let source = source::open(&args.spec(), ctx)?;
-    let vars = args.keys.apply(source.load().await?)?;
+    let vars = source::fallback::load(source.as_ref(), &args.fallback, &args.keys, ctx).await?;
     sink::check_names(&vars)?;
     Ok(sink::drop_unexportable(vars))
 }

@@ -7,6 +7,7 @@
 pub mod dotenv;
 pub mod env;
 pub mod esc;
+pub mod fallback;
 pub mod github_secrets;
 
 use crate::esc::EnvRef;

@@ -148,6 +148,11 @@ impl FromStr for TargetSpec {
         let kind = spec.split_once(':').map_or(spec, |(k, _)| k);
         let rest = spec.split_once(':').map(|(_, r)| r);
         match (kind, rest) {
+            // No repository: the checkout's own (README, "Configuration").
+            ("github", Some(env)) if env.is_empty() || env.starts_with('@') => {
+                let repo = crate::settings::checkout_repository()?;
+                github::Level::parse(&format!("github:{repo}{env}")).map(TargetSpec::GitHub).map_err(|e| e.to_string())
+            }
             ("github" | "github-org" | "github-user", _) => {
                 github::Level::parse(spec).map(TargetSpec::GitHub).map_err(|e| e.to_string())
             }

@@ -14,6 +14,7 @@ mod dotenv_target;
 mod esc_sdk_peer;
 mod esc_target;
 mod exit_status;
+mod fallbacks;
 mod faults;
 mod feature;
 mod fleet;
