@@ -25,6 +25,7 @@ mod settings;
 mod sink;
 mod source;
 mod status;
+mod summary;
 mod targets;
 mod ui;
 mod vars;

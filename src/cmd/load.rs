@@ -5,13 +5,23 @@ use crate::error::ExitStatus;
 use crate::settings::{Context, Runner};
 use crate::sink::{Render, dotenv::Dotenv, github::GithubJob, json::Json, shell::Shell};
 use crate::vars::Var;
-use crate::{error, files, output, ui};
+use crate::source::{self, SourceSpec};
+use crate::{error, files, output, summary, ui};
 use anyhow::Result;
 
 pub async fn load(args: LoadArgs, ctx: &Context) -> Result<ExitStatus> {
     let out = Output::new(&args.output, ctx)?;
-    let vars = super::exportable(&args.source, ctx).await?;
+    let (vars, from) = super::exportable(&args.source, ctx).await?;
+    let names: Vec<String> = vars.iter().map(|v| v.name.clone()).collect();
     out.export(vars)?;
+    summary::append(ctx, || {
+        let revision = match args.source.spec() {
+            SourceSpec::Esc(env) => source::esc_env(env.as_ref(), ctx).ok().and_then(|e| e.version),
+            _ => None,
+        };
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        summary::load(&from, revision.as_deref().unwrap_or("latest"), &names)
+    });
     Ok(ExitStatus::Success)
 }
 

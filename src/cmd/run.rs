@@ -28,7 +28,7 @@ const DRAIN_MAX: usize = 1 << 20;
 const READ_SIZE: usize = 256 * 1024;
 
 pub async fn run(args: RunArgs, ctx: &Context) -> Result<ExitStatus> {
-    let vars = super::exportable(&args.source, ctx).await?;
+    let (vars, _) = super::exportable(&args.source, ctx).await?;
     // Files live only as long as the command: the directory goes when `dir` drops.
     let dir = files::run_dir(&files::session_dir())?;
     let vars = files::materialize(vars, dir.path())?;

@@ -22,14 +22,19 @@ pub fn parse_spec(text: &str) -> Result<SourceSpec, String> {
 
 /// `source`'s variables picked by `keys`; when it cannot be reached and
 /// `fallbacks` are given, theirs instead: each read in order, the first to
-/// have a name gives its value.
-pub async fn load(source: &dyn Source, fallbacks: &[SourceSpec], keys: &Selection, ctx: &Context) -> Result<Vec<Var>> {
+/// have a name gives its value. With the name of where they came from.
+pub async fn load(
+    source: &dyn Source,
+    fallbacks: &[SourceSpec],
+    keys: &Selection,
+    ctx: &Context,
+) -> Result<(Vec<Var>, String)> {
     // Checked before any request: the whole environment (PATH, HOME, ...) is no export.
     if fallbacks.contains(&SourceSpec::Env) && keys.takes_everything() {
         return Err(error::usage("--fallback env needs --keys naming the variables to take (not `*`)"));
     }
     let failure = match source.load().await {
-        Ok(vars) => return keys.apply(vars),
+        Ok(vars) => return Ok((keys.apply(vars)?, source.name())),
         Err(err) if !fallbacks.is_empty() && unreachable(&err) => err,
         Err(err) => return Err(err),
     };
@@ -53,7 +58,7 @@ pub async fn load(source: &dyn Source, fallbacks: &[SourceSpec], keys: &Selectio
     let vars = keys.apply(merged)?;
     // The environment's values are not registered when read (`Source::scrubbed`): these are exported.
     vars.iter().flat_map(|v| v.sensitive(false)).for_each(secret::register);
-    Ok(vars)
+    Ok((vars, format!("{} (fallback: {} could not be reached)", used.join(", "), source.name())))
 }
 
 /// Whether `err` says the service could not be reached (no answer, or 5xx after the retries).

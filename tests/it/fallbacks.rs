@@ -172,7 +172,7 @@ fn the_pulumi_login_token_and_backend_are_used_when_no_token_is_set() {
     let home = pulumi_home(&fake.url, TOKEN);
     let load = || {
         let mut cmd = escort();
-        cmd.env("ESC_ENV", "acme/app/dev").args(["load", "--format", "json"]);
+        cmd.env_remove("PULUMI_HOME").env("ESC_ENV", "acme/app/dev").args(["load", "--format", "json"]);
         cmd
     };
     let out = load().env("HOME", home.path()).assert().success();

@@ -46,7 +46,8 @@ pub fn escort_std() -> Command {
             cmd.env_remove(k);
         }
     }
-    cmd.env("NO_COLOR", "1").env("XDG_RUNTIME_DIR", runtime_dir());
+    // PULUMI_HOME: not the tester's own `pulumi login` (settings.rs falls back to it).
+    cmd.env("NO_COLOR", "1").env("XDG_RUNTIME_DIR", runtime_dir()).env("PULUMI_HOME", runtime_dir());
     cmd
 }
 
