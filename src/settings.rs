@@ -349,6 +349,72 @@ mod tests {
     }
 
     #[test]
+    fn remotes_name_a_repository_on_the_api_host_only() {
+        assert_eq!(github_web_host(GITHUB_API).as_deref(), Some("github.com"));
+        assert_eq!(github_web_host("https://api.acme.ghe.com").as_deref(), Some("acme.ghe.com"));
+        assert_eq!(github_web_host("https://git.corp.example/api/v3").as_deref(), Some("git.corp.example"));
+        for remote in [
+            "https://github.com/acme/app.git",
+            "https://x-access-token:abc@github.com/acme/app",
+            "git@github.com:acme/app.git",
+            "ssh://git@github.com:22/acme/app.git",
+            "GitHub.com:acme/app/",
+        ] {
+            assert_eq!(remote_repository(remote, "github.com").as_deref(), Some("acme/app"), "{remote}");
+        }
+        for remote in [
+            "git@gitlab.com:acme/app.git",
+            "https://github.com.evil.example/acme/app",
+            "https://github.com/acme",
+            "https://github.com/acme/app/extra",
+            "/srv/git/app.git",
+            "git@github.com:acme/..",
+        ] {
+            assert_eq!(remote_repository(remote, "github.com"), None, "{remote}");
+        }
+        assert_eq!(strip_userinfo("https://u:tok@github.com/a/b"), "https://github.com/a/b");
+    }
+
+    #[test]
+    fn the_saved_pulumi_login_is_a_token_for_its_own_backend_only() {
+        let home = tempfile::tempdir().unwrap();
+        let folder = home.path().join(".pulumi");
+        std::fs::create_dir_all(&folder).unwrap();
+        let creds = r#"{"current": "https://api.pulumi.com",
+            "accessTokens": {"https://api.pulumi.com": "pul-old", "https://pulumi.corp": "pul-corp-canary"},
+            "accounts": {"https://api.pulumi.com": {"accessToken": "pul-saved-canary", "username": "u"}}}"#;
+        std::fs::write(folder.join("credentials.json"), creds).unwrap();
+        let home_dir = home.path().to_str().unwrap();
+        let s = settings(&[("HOME", home_dir)]).unwrap();
+        assert_eq!(s.esc.token.as_ref().unwrap().expose(), "pul-saved-canary", "accounts before accessTokens");
+        assert_eq!(s.esc.api, "https://api.pulumi.com");
+        assert!(!secret::scrub("pul-saved-canary").contains("canary"), "registered");
+        // PULUMI_BACKEND_URL chooses the account, and is the API.
+        let s = settings(&[("HOME", home_dir), ("PULUMI_BACKEND_URL", "https://pulumi.corp/")]).unwrap();
+        assert!(s.esc.token.is_none(), "the trailing slash is another key, as for the Pulumi CLI");
+        let s = settings(&[("HOME", home_dir), ("PULUMI_BACKEND_URL", "https://pulumi.corp")]).unwrap();
+        assert_eq!(
+            (s.esc.token.as_ref().unwrap().expose(), s.esc.api.as_str()),
+            ("pul-corp-canary", "https://pulumi.corp")
+        );
+        // Another API: no saved token goes there.
+        let s = settings(&[("HOME", home_dir), ("ESC_API_URL", "https://esc.example")]).unwrap();
+        assert!(s.esc.token.is_none() && s.esc.api == "https://esc.example");
+        // A token in the environment wins; a file that is not JSON gives nothing.
+        let s = settings(&[("HOME", home_dir), ("ESC_TOKEN", "env-token")]).unwrap();
+        assert_eq!(s.esc.token.as_ref().unwrap().expose(), "env-token");
+        std::fs::write(folder.join("credentials.json"), "{not json").unwrap();
+        assert!(settings(&[("HOME", home_dir)]).unwrap().esc.token.is_none());
+        // A local backend serves no ESC.
+        std::fs::write(
+            folder.join("credentials.json"),
+            r#"{"current": "file://~", "accessTokens": {"file://~": "x"}}"#,
+        )
+        .unwrap();
+        assert!(settings(&[("PULUMI_HOME", folder.to_str().unwrap())]).unwrap().esc.token.is_none());
+    }
+
+    #[test]
     fn a_bad_now_is_a_usage_error() {
         let err = settings(&[("ESCORT_NOW", "yesterday")]).unwrap_err();
         assert_eq!(error::kind_of(&err), error::Kind::Usage);

@@ -53,7 +53,10 @@ pub fn load(source: &str, revision: &str, names: &[&str]) -> String {
     let listed: Vec<String> = names.iter().map(|n| md(n)).collect();
     format!(
         "### escort load\n\n{}\n{} variables: {}\n\n",
-        table(&["Source", "Revision", "Variables"], [vec![source.to_string(), revision.to_string(), names.len().to_string()]]),
+        table(
+            &["Source", "Revision", "Variables"],
+            [vec![source.to_string(), revision.to_string(), names.len().to_string()]]
+        ),
         names.len(),
         if listed.is_empty() { "none".to_string() } else { listed.join(", ") }
     )
@@ -84,10 +87,12 @@ pub fn check(report: &Report) -> String {
     );
     let one_of = match report.one_of.is_empty() {
         true => String::new(),
-        false => table(
-            &["One of", "Satisfied"],
-            report.one_of.iter().map(|o| vec![o.name.clone(), if o.ok { "yes" } else { "no" }.to_string()]),
-        ) + "\n",
+        false => {
+            table(
+                &["One of", "Satisfied"],
+                report.one_of.iter().map(|o| vec![o.name.clone(), if o.ok { "yes" } else { "no" }.to_string()]),
+            ) + "\n"
+        }
     };
     let verdict = if report.ok { "passed" } else { "failed" };
     format!("### escort check: {verdict}\n\n{sources}\n{secrets}\n{one_of}")
@@ -132,5 +137,25 @@ pub fn results<'a>(targets: impl IntoIterator<Item = (&'a str, &'a [Outcome])>) 
         .chain(std::iter::once(failed.join(" ")))
         .collect()
     });
-    format!("#### Result\n\n{}\n", table(&["Target", "Created", "Updated", "Pruned", "Unchanged", "Failed", "Not written"], rows))
+    format!(
+        "#### Result\n\n{}\n",
+        table(&["Target", "Created", "Updated", "Pruned", "Unchanged", "Failed", "Not written"], rows)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_cannot_break_a_table_or_open_markup() {
+        assert_eq!(md("A|B`C`<b>*x*"), "A\\|B\\`C\\`\\<b\\>\\*x\\*");
+        assert_eq!(md("a\nb\\"), "a\\\\nb\\\\", "one line, and a backslash stays literal");
+        let t = table(&["Key", "Status"], [vec!["x|y`", "ok"], vec!["line\nbreak", "missing"]]);
+        assert_eq!(t, "| Key | Status |\n|---|---|\n| x\\|y\\` | ok |\n| line\\\\nbreak | missing |\n");
+        // Every row keeps its two columns: no unescaped `|` but the separators.
+        for row in t.lines() {
+            assert_eq!(row.replace("\\|", "").matches('|').count(), 3, "{row}");
+        }
+    }
 }

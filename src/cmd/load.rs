@@ -4,8 +4,8 @@ use crate::cli::{Format, LoadArgs, Mask, OutputArgs};
 use crate::error::ExitStatus;
 use crate::settings::{Context, Runner};
 use crate::sink::{Render, dotenv::Dotenv, github::GithubJob, json::Json, shell::Shell};
-use crate::vars::Var;
 use crate::source::{self, SourceSpec};
+use crate::vars::Var;
 use crate::{error, files, output, summary, ui};
 use anyhow::Result;
 

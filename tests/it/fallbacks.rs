@@ -56,12 +56,14 @@ fn closed_port() -> String {
 fn esc_answering_503_falls_back_to_the_sources_in_order_with_a_warning() {
     let fake = esc_fake(json!([{"op": "open", "status": 503, "times": -1}]));
     let dir = backups();
-    let out = load_at(&fake.url, dir.path())
-        .args(["--fallback", "dotenv:backup.env,dotenv:second.env"])
-        .assert()
-        .success();
+    let out =
+        load_at(&fake.url, dir.path()).args(["--fallback", "dotenv:backup.env,dotenv:second.env"]).assert().success();
     let got: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
-    assert_eq!(got, json!({"A": BACKUP, "B": "from-backup", "C": "from-second"}), "the first source to have a name wins");
+    assert_eq!(
+        got,
+        json!({"A": BACKUP, "B": "from-backup", "C": "from-second"}),
+        "the first source to have a name wins"
+    );
     let stderr = text(&out.get_output().stderr);
     assert!(stderr.contains("warning: esc:acme/app/dev could not be reached"), "{stderr}");
     assert!(stderr.contains("503 Service Unavailable"), "names the failure: {stderr}");
@@ -203,10 +205,13 @@ fn fake_tools(token: &str, remote: &str) -> tempfile::TempDir {
     let count = dir.path().join("gh.count");
     let scripts = [
         ("gh", format!("#!/bin/sh\necho \"$*\" >> '{}'\nprintf '%s\\n' '{token}'\n", count.display())),
-        ("git", match remote {
-            "" => "#!/bin/sh\necho \"error: No such remote 'origin'\" >&2\nexit 2\n".to_string(),
-            _ => format!("#!/bin/sh\n[ \"$*\" = 'remote get-url origin' ] || exit 9\necho '{remote}'\n"),
-        }),
+        (
+            "git",
+            match remote {
+                "" => "#!/bin/sh\necho \"error: No such remote 'origin'\" >&2\nexit 2\n".to_string(),
+                _ => format!("#!/bin/sh\n[ \"$*\" = 'remote get-url origin' ] || exit 9\necho '{remote}'\n"),
+            },
+        ),
     ];
     for (name, body) in scripts {
         let path = dir.path().join(name);

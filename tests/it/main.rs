@@ -35,4 +35,5 @@ mod rotation;
 mod run;
 mod security;
 mod specs;
+mod summary;
 mod template;
