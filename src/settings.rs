@@ -210,7 +210,7 @@ impl Settings {
         let github_api = text("GITHUB_API_URL").unwrap_or_else(|| GITHUB_API.to_string());
         let github_token = token(&["GITHUB_TOKEN", "GH_TOKEN"]);
         Ok(Settings {
-            http: http::Settings::from_env(),
+            http: http::Settings::from_env().pace_github(&github_api),
             esc_env: text("ESC_ENV"),
             esc_org: first(&["ESC_ORG", "PULUMI_ORG"]),
             esc: match token(&["ESC_TOKEN", "PULUMI_ACCESS_TOKEN"]) {
