@@ -237,17 +237,25 @@ fn gh_auth_token_is_asked_once_and_only_when_a_github_token_is_needed() {
     st["secrets"]["repos/acme/app/actions"] = json!({"API_KEY": {"value": "v"}});
     let fake = github_support::github(&st);
     let tools = fake_tools(github_support::TOKEN, "");
-    let out = github_escort(&fake, tools.path()).args(["ls", "github:acme/app"]).assert().success();
-    assert!(text(&out.get_output().stdout).contains("API_KEY"));
+    // Two GitHub targets, each opened with the token: gh runs once.
+    let manifest = "[sync.r]\nfrom = \"dotenv:src.env\"\nto = [\"github:acme/app\", \"github:acme/web\"]\n";
+    std::fs::write(tools.path().join("escort.toml"), manifest).unwrap();
+    std::fs::write(tools.path().join("src.env"), "API_KEY=v\n").unwrap();
+    let out = github_escort(&fake, tools.path()).current_dir(tools.path()).args(["status"]).assert().code(1);
+    let stdout = text(&out.get_output().stdout);
+    assert!(stdout.contains("github:acme/app") && stdout.contains("github:acme/web"), "{stdout}");
     assert_absent(&out.get_output().stderr, &[github_support::TOKEN], "gh token");
     assert_eq!(gh_runs(tools.path()), ["auth token --hostname 127.0.0.1"]);
+    let out = github_escort(&fake, tools.path()).args(["ls", "github:acme/app"]).assert().success();
+    assert!(text(&out.get_output().stdout).contains("API_KEY"));
+    assert_eq!(gh_runs(tools.path()).len(), 2, "once per process");
 
     // No GitHub needed: gh is not run.
     github_escort(&fake, tools.path()).args(["load", "--demo", "--format", "json"]).assert().success();
-    assert_eq!(gh_runs(tools.path()).len(), 1);
+    assert_eq!(gh_runs(tools.path()).len(), 2);
     // GITHUB_TOKEN comes first.
     github_escort(&fake, tools.path()).env("GITHUB_TOKEN", "wrong").args(["ls", "github:acme/app"]).assert().code(3);
-    assert_eq!(gh_runs(tools.path()).len(), 1);
+    assert_eq!(gh_runs(tools.path()).len(), 2);
 }
 
 #[test]
