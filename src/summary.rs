@@ -143,6 +143,12 @@ pub fn results<'a>(targets: impl IntoIterator<Item = (&'a str, &'a [Outcome])>) 
     )
 }
 
+/// What `sync` could not read or write at all, one line each (scrubbed messages).
+pub fn not_written(failures: &[String]) -> String {
+    failures.iter().map(|f| format!("- not written: {}\n", md(f))).collect::<String>()
+        + if failures.is_empty() { "" } else { "\n" }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -206,11 +206,12 @@ async fn routes(args: &SyncArgs, ctx: &Context) -> Result<ExitStatus> {
         })
         .collect();
     let status = report::finish_all(&results, args.format);
+    failures.extend(unread.iter().map(|u| format!("{}: {}", u.what, crate::secret::scrub(&format!("{:#}", u.error)))));
     summary::append(ctx, || {
         summary::matrix("escort sync", &fleet::cells(&surveys).collect::<Vec<_>>())
             + &summary::results(results.iter().map(|r| (r.target.as_str(), r.outcomes)))
+            + &summary::not_written(&failures)
     });
-    failures.extend(unread.iter().map(|u| format!("{}: {}", u.what, crate::secret::scrub(&format!("{:#}", u.error)))));
     if failures.is_empty() {
         return status;
     }

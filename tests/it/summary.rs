@@ -118,3 +118,23 @@ fn status_and_sync_append_the_matrix_and_the_result() {
     assert_eq!(code, 0);
     assert!(text.ends_with("2 ok\n\n"), "{text}");
 }
+
+#[test]
+fn sync_names_the_targets_it_could_not_reach() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = "[sync.r]\nfrom = \"dotenv:src.env\"\nto = [\"dotenv:copy.env\", \"github:acme/app\"]\n";
+    std::fs::write(dir.path().join("src.env"), "API_KEY=summary-canary-one\n").unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let run = Run::new_in(dir.path())
+        .file("escort.toml", manifest)
+        .env("GITHUB_API_URL", &url)
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("ESCORT_RETRIES", "0");
+    let (code, text) = in_job(run, dir.path(), &["sync", "--yes"]);
+    assert_eq!(code, 4, "the .env copy was written, GitHub not");
+    assert!(text.contains("| r | API\\_KEY | dotenv\\:copy\\.env | missing |"), "{text}");
+    assert!(text.contains("| 1 | 0 | 0 | 0 | 0 |  |\n"), "the .env copy's result: {text}");
+    assert!(text.contains("\n- not written: github\\:acme\\/app\\: "), "{text}");
+}
