@@ -20,8 +20,9 @@ use std::path::PathBuf;
     after_help = "Exit codes: 0 ok, 1 check failed or a secret overdue, 2 usage or configuration error, \
                   3 a backend refused or could not be reached, 4 partial write, 5 a local file or\n\
                   directory could not be read or written, 70 internal error; `run`: the command's own.\n\
-                  Configuration: ESC_ENV, ESC_TOKEN (or PULUMI_ACCESS_TOKEN), ESC_API_URL, ESC_ORG;\n\
-                  GITHUB_TOKEN (or GH_TOKEN), GITHUB_API_URL; FLY_API_TOKEN, FLY_API_URL. NO_COLOR is honoured."
+                  Configuration: ESC_ENV, ESC_TOKEN (or PULUMI_ACCESS_TOKEN, or pulumi login's), ESC_API_URL,\n\
+                  ESC_ORG; GITHUB_TOKEN (or GH_TOKEN, or gh auth token), GITHUB_API_URL; FLY_API_TOKEN,\n\
+                  FLY_API_URL. A github: target without OWNER/REPO is this checkout's. NO_COLOR is honoured."
 )]
 pub struct Cli {
     /// Print nothing but results and errors.
@@ -69,7 +70,7 @@ pub enum Command {
         escort sync --from dotenv:.env.secure --to github:acme/app@production --prune --yes\n  \
         escort sync --from esc --to github-org:acme --visibility selected --repos api,web\n  \
         escort sync --from env --keys NPM_TOKEN --to github:acme/app --app dependabot\n\n\
-        Token: GITHUB_TOKEN (or GH_TOKEN); GitHub Enterprise Server: GITHUB_API_URL=https://HOST/api/v3.\n\
+        Token: GITHUB_TOKEN (or GH_TOKEN, or `gh auth token`); GitHub Enterprise Server: GITHUB_API_URL=https://HOST/api/v3.\n\
         Exit 4 when some secrets were written and some not (each is named).")]
     Sync(SyncArgs),
 
