@@ -22,7 +22,7 @@ pub const GITHUB_API: &str = "https://api.github.com";
 pub const FLY_API: &str = "https://api.machines.dev";
 
 /// A service's API base and the token escort holds for it.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Service {
     /// The API base as given (checked when a client is made from it).
     pub api: String,
