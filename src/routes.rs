@@ -5,7 +5,7 @@
 use crate::keys::Selection;
 use crate::source::SourceSpec;
 use crate::targets::TargetSpec;
-use crate::targets::github::{App, Visibility};
+use crate::targets::github::{App, Level, Visibility};
 use anyhow::Result;
 use serde::Deserialize;
 use std::ops::Range;
@@ -21,9 +21,59 @@ pub struct Route {
     pub groups: Vec<String>,
     /// Delete what a target has and the source lacks.
     pub prune: bool,
+    /// Where plain values bound for GitHub secrets go.
+    pub plain: Plain,
     pub app: Option<App>,
     pub visibility: Option<Visibility>,
     pub repos: Vec<String>,
+}
+
+/// Where a route sends plain values (not secret at the source, or `secret =
+/// false` in the manifest) bound for GitHub Actions secrets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Plain {
+    /// To the Actions variables beside the secrets.
+    #[default]
+    Variables,
+    /// To the secrets, as secret values are.
+    Secrets,
+    /// Nowhere on GitHub.
+    Skip,
+}
+
+/// Which of a route's values a target gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Share {
+    All,
+    Secret,
+    Plain,
+}
+
+impl Route {
+    /// Each target the route writes, with the values it gets (README,
+    /// "Routes"): Actions secrets (`github:`, `github-org:`) get the secret
+    /// values and, as `plain` says, the plain ones go to the Actions variables
+    /// of the same repository, environment or organization; a `github-vars:`
+    /// target gets the plain values only; every other target gets everything.
+    pub fn copies(&self) -> Vec<(TargetSpec, Share)> {
+        let mut copies: Vec<(TargetSpec, Share)> = Vec::new();
+        let actions = self.app.is_none_or(|a| a == App::Actions);
+        for spec in &self.to {
+            match spec {
+                TargetSpec::GitHub(level) if actions && *level != Level::User => {
+                    let share = if self.plain == Plain::Secrets { Share::All } else { Share::Secret };
+                    copies.push((spec.clone(), share));
+                    let beside = TargetSpec::GitHubVars(level.clone());
+                    if self.plain == Plain::Variables && !self.to.contains(&beside) {
+                        copies.push((beside, Share::Plain));
+                    }
+                }
+                TargetSpec::GitHubVars(_) => copies.push((spec.clone(), Share::Plain)),
+                _ => copies.push((spec.clone(), Share::All)),
+            }
+        }
+        copies
+    }
 }
 
 #[derive(Deserialize)]
@@ -34,6 +84,7 @@ pub struct RawRoute {
     keys: Option<Spanned<Vec<String>>>,
     groups: Option<Vec<Spanned<String>>>,
     prune: Option<Spanned<String>>,
+    plain: Option<Spanned<String>>,
     app: Option<Spanned<String>>,
     visibility: Option<Spanned<String>>,
     repos: Option<Vec<String>>,
@@ -84,6 +135,11 @@ pub fn build(
             }
         };
         let prune = choice(&r.prune, "prune", &["none", "all"])?.as_deref() == Some("all");
+        let plain = match choice(&r.plain, "plain", &["variables", "secrets", "skip"])?.as_deref() {
+            Some("secrets") => Plain::Secrets,
+            Some("skip") => Plain::Skip,
+            _ => Plain::Variables,
+        };
         let app = choice(&r.app, "app", &App::NAMES)?.map(|a| a.parse().expect("one of App::NAMES"));
         let visibility =
             choice(&r.visibility, "visibility", &Visibility::NAMES)?.map(|v| v.parse().expect("one of the names"));
@@ -94,6 +150,7 @@ pub fn build(
             keys,
             groups: route_groups,
             prune,
+            plain,
             app,
             visibility,
             repos: r.repos.unwrap_or_default(),
