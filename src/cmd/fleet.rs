@@ -129,14 +129,7 @@ async fn read_route(
         }
     }))
     .await;
-    Ok(Survey {
-        route: route.name.clone(),
-        source: source.name(),
-        vars,
-        changed,
-        prune: route.prune,
-        copies,
-    })
+    Ok(Survey { route: route.name.clone(), source: source.name(), vars, changed, prune: route.prune, copies })
 }
 
 /// Whether a target with `share` gets `var`: plain is not secret at the

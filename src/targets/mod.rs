@@ -155,9 +155,11 @@ impl FromStr for TargetSpec {
             ("github" | "github-org" | "github-user", _) => {
                 github::Level::parse(spec, github::Store::Secrets).map(TargetSpec::GitHub).map_err(|e| e.to_string())
             }
-            ("github-vars" | "github-org-vars", _) => github::Level::parse(spec, github::Store::Variables)
-                .map(TargetSpec::GitHubVars)
-                .map_err(|e| e.to_string()),
+            ("github-vars" | "github-org-vars" | "github-user-vars", _) => {
+                github::Level::parse(spec, github::Store::Variables)
+                    .map(TargetSpec::GitHubVars)
+                    .map_err(|e| e.to_string())
+            }
             ("esc", Some(env)) => esc::parse(env).map(TargetSpec::Esc).map_err(|e| format!("`{spec}`: {e}")),
             ("fly", Some(app)) => fly::parse(app).map(TargetSpec::Fly).map_err(|e| format!("`{spec}`: {e}")),
             ("dotenv", Some(path)) if !path.trim().is_empty() => Ok(TargetSpec::Dotenv(PathBuf::from(path))),

@@ -35,3 +35,4 @@ mod run;
 mod security;
 mod specs;
 mod template;
+mod variables;

@@ -373,15 +373,24 @@ mod tests {
             ["orgs", "acme", "dependabot", "secrets"]
         );
         assert_eq!(scope("github-user", None).unwrap().path(&[]), ["user", "codespaces", "secrets"]);
-        assert_eq!(scope("github:a/b", Some(App::Codespaces)).unwrap().path(&[]), ["repos", "a", "b", "codespaces", "secrets"]);
-        assert_eq!(vars("github-vars:a/b", None).unwrap().path(&["X"]), ["repos", "a", "b", "actions", "variables", "X"]);
+        assert_eq!(
+            scope("github:a/b", Some(App::Codespaces)).unwrap().path(&[]),
+            ["repos", "a", "b", "codespaces", "secrets"]
+        );
+        assert_eq!(
+            vars("github-vars:a/b", None).unwrap().path(&["X"]),
+            ["repos", "a", "b", "actions", "variables", "X"]
+        );
         assert_eq!(
             vars("github-vars:a/b@prod", None).unwrap().path(&[]),
             ["repos", "a", "b", "environments", "prod", "variables"]
         );
         assert_eq!(vars("github-org-vars:acme", None).unwrap().path(&[]), ["orgs", "acme", "actions", "variables"]);
         let level = Level::parse("github-vars:a/b@prod", Store::Variables).unwrap();
-        assert_eq!((level.spec(Store::Variables), level.spec(Store::Secrets)), ("github-vars:a/b@prod".into(), "github:a/b@prod".into()));
+        assert_eq!(
+            (level.spec(Store::Variables), level.spec(Store::Secrets)),
+            ("github-vars:a/b@prod".into(), "github:a/b@prod".into())
+        );
         assert_eq!(vars("github-org-vars:acme", None).unwrap().to_string(), "Actions variables of organization acme");
     }
 
