@@ -51,20 +51,27 @@ pub enum Share {
 
 impl Route {
     /// Each target the route writes, with the values it gets (README,
-    /// "Routes"): Actions secrets (`github:`, `github-org:`) get the secret
-    /// values and, as `plain` says, the plain ones go to the Actions variables
-    /// of the same repository, environment or organization; a `github-vars:`
-    /// target gets the plain values only; every other target gets everything.
+    /// "Routes"): GitHub secrets get the secret values, and the plain ones as
+    /// `plain` says: to the Actions variables of the same repository,
+    /// environment or organization (to the secrets where GitHub has no such
+    /// variables), to the secrets, or nowhere. A `github-vars:` target gets the
+    /// plain values only; every other target gets everything.
     pub fn copies(&self) -> Vec<(TargetSpec, Share)> {
         let mut copies: Vec<(TargetSpec, Share)> = Vec::new();
         let actions = self.app.is_none_or(|a| a == App::Actions);
         for spec in &self.to {
             match spec {
-                TargetSpec::GitHub(level) if actions && *level != Level::User => {
-                    let share = if self.plain == Plain::Secrets { Share::All } else { Share::Secret };
+                TargetSpec::GitHub(level) => {
+                    // Variables exist for Actions, below the user level.
+                    let beside = (actions && *level != Level::User).then(|| TargetSpec::GitHubVars(level.clone()));
+                    let share = match (self.plain, &beside) {
+                        (Plain::Secrets, _) | (Plain::Variables, None) => Share::All,
+                        _ => Share::Secret,
+                    };
                     copies.push((spec.clone(), share));
-                    let beside = TargetSpec::GitHubVars(level.clone());
-                    if self.plain == Plain::Variables && !self.to.contains(&beside) {
+                    if let (Plain::Variables, Some(beside)) = (self.plain, beside)
+                        && !self.to.contains(&beside)
+                    {
                         copies.push((beside, Share::Plain));
                     }
                 }
@@ -157,4 +164,69 @@ pub fn build(
         });
     }
     Ok(routes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route(to: &[&str], plain: Plain, app: Option<App>) -> Route {
+        Route {
+            name: "r".into(),
+            from: "env".parse().unwrap(),
+            to: to.iter().map(|t| t.parse().unwrap()).collect(),
+            keys: Selection::everything(),
+            groups: Vec::new(),
+            prune: false,
+            plain,
+            app,
+            visibility: None,
+            repos: Vec::new(),
+        }
+    }
+
+    fn copies(r: &Route) -> Vec<(String, Share)> {
+        r.copies().into_iter().map(|(spec, share)| (spec.to_string(), share)).collect()
+    }
+
+    #[test]
+    fn plain_values_bound_for_actions_secrets_go_beside_them() {
+        let to = ["github:a/b@prod", "github-org:acme", "github-user", "fly:app", "dotenv:x.env"];
+        let owned = |pairs: &[(&str, Share)]| pairs.iter().map(|(s, h)| (s.to_string(), *h)).collect::<Vec<_>>();
+        assert_eq!(
+            copies(&route(&to, Plain::Variables, None)),
+            owned(&[
+                ("github:a/b@prod", Share::Secret),
+                ("github-vars:a/b@prod", Share::Plain),
+                ("github-org:acme", Share::Secret),
+                ("github-org-vars:acme", Share::Plain),
+                // No variables for users, nor outside GitHub.
+                ("github-user", Share::All),
+                ("fly:app", Share::All),
+                ("dotenv:x.env", Share::All),
+            ])
+        );
+        assert_eq!(
+            copies(&route(&to[..3], Plain::Skip, None)),
+            owned(&[
+                ("github:a/b@prod", Share::Secret),
+                ("github-org:acme", Share::Secret),
+                ("github-user", Share::Secret)
+            ])
+        );
+        assert_eq!(
+            copies(&route(&to[..2], Plain::Secrets, Some(App::Actions))),
+            owned(&[("github:a/b@prod", Share::All), ("github-org:acme", Share::All)])
+        );
+        // Dependabot and Codespaces have no variables: plain values stay secrets there.
+        assert_eq!(
+            copies(&route(&["github:a/b"], Plain::Variables, Some(App::Dependabot))),
+            owned(&[("github:a/b", Share::All)])
+        );
+        // A variables target named in the route is not added twice, and gets plain values only.
+        assert_eq!(
+            copies(&route(&["github-vars:a/b", "github:a/b"], Plain::Variables, None)),
+            owned(&[("github-vars:a/b", Share::Plain), ("github:a/b", Share::Secret)])
+        );
+    }
 }

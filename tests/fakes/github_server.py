@@ -115,6 +115,20 @@ def _err(status, message):
     return status, {"Content-Type": JSON}, dumps({"message": message, "documentation_url": DOCS})
 
 
+def _body(body, allowed, kind):
+    """-> (the request's JSON object, None), or (None, the answer refusing it)."""
+    try:
+        req = json.loads(body)
+    except ValueError:
+        return None, _err(400, "Problems parsing JSON")
+    if not isinstance(req, dict):
+        return None, _err(400, "Problems parsing JSON")
+    extra = set(req) - allowed
+    if extra:
+        return None, _err(422, f"unexpected fields for this kind of {kind}: {sorted(extra)}")
+    return req, None
+
+
 def _ok(obj, status=200, headers=None):
     hs = {"Content-Type": JSON}
     hs.update(headers or {})
@@ -351,17 +365,11 @@ class Handler(fakelib.Handler):
     def _write_variable(self, scope, name, body):
         """POST (name None: create, 201) or PATCH (update, 204; a `name` renames) one variable."""
         st = self.server.state
-        try:
-            req = json.loads(body)
-        except ValueError:
-            return _err(400, "Problems parsing JSON")
-        if not isinstance(req, dict):
-            return _err(400, "Problems parsing JSON")
         org = scope.startswith("orgs/")
-        allowed = {"name", "value"} | ({"visibility", "selected_repository_ids"} if org else set())
-        extra = set(req) - allowed
-        if extra:
-            return _err(422, f"unexpected fields for this kind of variable: {sorted(extra)}")
+        req, refused = _body(body, {"name", "value"} | ({"visibility", "selected_repository_ids"} if org else set()),
+                             "variable")
+        if refused:
+            return refused
         creating = name is None
         required = ("name", "value", "visibility") if org else ("name", "value")
         if creating and any(k not in req for k in required):
@@ -471,20 +479,14 @@ class Handler(fakelib.Handler):
         if not NAME_RE.match(name) or name.startswith("GITHUB_"):
             return _err(422, "Secret names can only contain alphanumeric characters or underscores, "
                              "must not start with a number or GITHUB_")
-        try:
-            req = json.loads(body)
-        except ValueError:
-            return _err(400, "Problems parsing JSON")
-        if not isinstance(req, dict):
-            return _err(400, "Problems parsing JSON")
         allowed = {"encrypted_value", "key_id"}
         if scope.startswith("orgs/"):
             allowed |= {"visibility", "selected_repository_ids"}
         elif scope.startswith("user/"):
             allowed |= {"selected_repository_ids"}
-        extra = set(req) - allowed
-        if extra:
-            return _err(422, f"unexpected fields for this kind of secret: {sorted(extra)}")
+        req, refused = _body(body, allowed, "secret")
+        if refused:
+            return refused
         if req.get("key_id") != st.key_id:
             return _err(422, "key_id does not match the current public key")
         ev = req.get("encrypted_value")

@@ -56,8 +56,8 @@ fn statuses(dir: &Path, esc: &Fake, gh: &Fake) -> (i32, Value) {
     (code, json)
 }
 
-/// (key, target) -> status.
-fn cells(report: &Value) -> Vec<(String, String, String)> {
+/// (key, target, status) of every cell of a `status --format json` report, sorted.
+pub fn cells(report: &Value) -> Vec<(String, String, String)> {
     let mut cells: Vec<(String, String, String)> = report["cells"]
         .as_array()
         .unwrap()

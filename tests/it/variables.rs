@@ -46,20 +46,7 @@ fn cells(dir: &Path, esc: &Fake, gh: &Fake) -> (i32, Vec<(String, String, String
     let (code, out) = run(dir, esc, gh, &["status", "--format", "json"]);
     let report: Value =
         serde_json::from_str(out.lines().next().unwrap_or_default()).unwrap_or_else(|_| panic!("{out}"));
-    let mut cells: Vec<(String, String, String)> = report["cells"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            (
-                c["key"].as_str().unwrap().into(),
-                c["target"].as_str().unwrap().into(),
-                c["status"].as_str().unwrap().into(),
-            )
-        })
-        .collect();
-    cells.sort();
-    (code, cells)
+    (code, crate::fleet::cells(&report))
 }
 
 fn names(fake: &Fake, control: &str, scope: &str) -> Vec<String> {

@@ -90,6 +90,13 @@ struct Repository {
 struct PutBody<'a> {
     encrypted_value: String,
     key_id: &'a str,
+    #[serde(flatten)]
+    access: Access<'a>,
+}
+
+/// Who may read an organization (or user) secret or variable, where sent.
+#[derive(Serialize)]
+struct Access<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     visibility: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -238,8 +245,7 @@ impl GitHub {
         let body = PutBody {
             encrypted_value: key.seal(var.value.expose().as_bytes(), &mut OsRng)?,
             key_id: &key.id,
-            visibility,
-            selected_repository_ids: ids,
+            access: Access { visibility, selected_repository_ids: ids },
         };
         let op = format!("write secret {} to the {}", var.name, self.scope);
         let req = self

@@ -3,7 +3,7 @@
 //! updates it (204). Everything else (the scope, the listing, deletes, the
 //! client) is the secrets target's, in `mod.rs`.
 
-use super::{GitHub, Listed, Visibility, bounded};
+use super::{Access, GitHub, Listed, Visibility, bounded};
 use crate::http::Request;
 use crate::targets::{Action, Outcome, Progress};
 use crate::vars::Var;
@@ -17,10 +17,8 @@ struct Body<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     name: Option<&'a str>,
     value: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    visibility: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    selected_repository_ids: Option<&'a [u64]>,
+    #[serde(flatten)]
+    access: Access<'a>,
 }
 
 impl GitHub {
@@ -47,9 +45,11 @@ impl GitHub {
         let body = Body {
             name: (!exists).then_some(var.name.as_str()),
             value: var.value.expose(),
-            visibility: visibility.map(Visibility::as_str),
-            // GitHub takes repository ids only with `selected`.
-            selected_repository_ids: ids.filter(|_| visibility == Some(Visibility::Selected)),
+            access: Access {
+                visibility: visibility.map(Visibility::as_str),
+                // GitHub takes repository ids only with `selected`.
+                selected_repository_ids: ids.filter(|_| visibility == Some(Visibility::Selected)),
+            },
         };
         let noun = self.scope.store.noun();
         let req: Request<'_> = if exists {
