@@ -111,6 +111,10 @@ fn a_route_writes_secrets_as_secrets_and_plain_values_as_variables() {
     assert_eq!(code, 1);
     let not_ok: Vec<_> = edited.into_iter().filter(|(_, _, s)| s != "ok").collect();
     assert_eq!(not_ok, [cell("B", "github-vars:acme/app@prod", "drifted")]);
+    // The text matrix and the dry run name the variables targets, never a value (checked by `run`).
+    let (code, matrix) = run(dir.path(), &esc, &gh, &["status"]);
+    assert!(code == 1 && matrix.contains("github-vars:acme/app@prod") && matrix.contains("drifted"), "{matrix}");
+    assert_eq!(run(dir.path(), &esc, &gh, &["sync", "--dry-run"]).0, 0);
     gh.call("POST", "/_fake/reset-log", None);
     let (code, out) = run(dir.path(), &esc, &gh, &["sync"]);
     assert_eq!(code, 0, "{out}");
