@@ -343,7 +343,7 @@ mod tests {
 
     #[test]
     fn every_rule_reports_its_name() {
-        let re = regex::Regex::new("^(?:[0-9]+)$").unwrap();
+        let re = regex_lite::Regex::new("^(?:[0-9]+)$").unwrap();
         let rules = [
             Rule::Prefix("sk-".into()),
             Rule::Pattern("[0-9]+".into(), re),

@@ -143,6 +143,22 @@ pub enum Command {
     Init(InitArgs),
 }
 
+impl Command {
+    /// `--concurrency`, for the commands that have it: the HTTP client's
+    /// bound on requests in flight per API host.
+    pub fn concurrency(&self) -> Option<usize> {
+        let arg = match self {
+            Command::Sync(a) => &a.concurrency,
+            Command::Status(a) => &a.concurrency,
+            Command::Ls(a) => &a.concurrency,
+            Command::Rm(a) => &a.concurrency,
+            Command::Rotation(a) => &a.concurrency,
+            _ => return None,
+        };
+        Some(arg.concurrency.into())
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct SourceArgs {
     /// ESC environment `[org/][project/]env[@version]` (default: $ESC_ENV).
@@ -291,7 +307,8 @@ pub struct AppArg {
 /// `--concurrency`, for the commands that make many requests.
 #[derive(Args, Debug, Clone)]
 pub struct ConcurrencyArg {
-    /// How many requests to have in flight at once.
+    /// How many requests to have in flight at once, per API host (shared by
+    /// every target on that host).
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
 }

@@ -43,7 +43,11 @@ pub fn run() -> ExitCode {
     let command = matches.subcommand_name().unwrap_or_default().to_string();
     ui::set_quiet(cli.quiet);
     let outcome = std::panic::catch_unwind(|| {
-        let ctx = Context::new(Settings::from_env()?);
+        let mut settings = Settings::from_env()?;
+        if let Some(n) = cli.command.concurrency() {
+            settings.http.per_host = n;
+        }
+        let ctx = Context::new(settings);
         audit::open(cli.audit_log.as_deref(), &command, |name| std::env::var(name).ok())?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()

@@ -10,7 +10,7 @@ use crate::routes::{RawRoute, Route};
 use crate::source::SourceSpec;
 use crate::vars::valid_name;
 use anyhow::{Context, Result};
-use regex::Regex;
+use regex_lite::Regex;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
@@ -309,9 +309,8 @@ fn from_toml(path: &Path, text: &str) -> Result<Manifest> {
             let re = match regexes.get(p.get_ref()) {
                 Some(re) => re.clone(),
                 None => {
-                    let re = Regex::new(&format!("^(?:{})$", p.get_ref())).map_err(|e| {
-                        at.err(Some(p.span()), format!("{ctx}: `pattern` is not a valid regex: {}", regex_reason(&e)))
-                    })?;
+                    let re = Regex::new(&format!("^(?:{})$", p.get_ref()))
+                        .map_err(|e| at.err(Some(p.span()), format!("{ctx}: `pattern` is not a valid regex: {e}")))?;
                     regexes.insert(p.get_ref().clone(), re.clone());
                     re
                 }
@@ -396,13 +395,6 @@ fn in_file_order<T>(map: BTreeMap<Spanned<String>, T>) -> Vec<(Spanned<String>, 
     entries
 }
 
-/// The regex crate's message is several lines that repeat the pattern; keep
-/// the last one, which says what is wrong.
-fn regex_reason(e: &regex::Error) -> String {
-    let text = e.to_string();
-    text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or(&text).trim().trim_start_matches("error: ").to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -476,7 +468,7 @@ keys = ["OPENAI_API_KEY", "ANTHROPIC_API_KEY"]
             ("[secrets.A]\n\ngroup = \"nope\"\n", "escort.toml:3: secrets.A: group `nope` is not defined"),
             (
                 "[secrets.A]\npattern = \"(unclosed\"\n",
-                "escort.toml:2: secrets.A: `pattern` is not a valid regex: unclosed group",
+                "escort.toml:2: secrets.A: `pattern` is not a valid regex: found open group without closing ')'",
             ),
             ("sources = [\"esc\",\n  \"vault\"]\n", "escort.toml:2: unknown source `vault`"),
             ("sources = []\n", "escort.toml:1: `sources` is empty"),

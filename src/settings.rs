@@ -99,18 +99,16 @@ impl Settings {
                 error::usage(format!("ESCORT_NOW `{given}` is not an RFC 3339 time such as 2026-01-01T00:00:00Z"))
             })?),
         };
+        let github_api = text("GITHUB_API_URL").unwrap_or_else(|| GITHUB_API.to_string());
         Ok(Settings {
-            http: http::Settings::from_env(),
+            http: http::Settings::from_env().pace_github(&github_api),
             esc_env: text("ESC_ENV"),
             esc_org: first(&["ESC_ORG", "PULUMI_ORG"]),
             esc: Service {
                 api: first(&["ESC_API_URL", "PULUMI_BACKEND_URL"]).unwrap_or_else(|| ESC_API.to_string()),
                 token: token(&["ESC_TOKEN", "PULUMI_ACCESS_TOKEN"]),
             },
-            github: Service {
-                api: text("GITHUB_API_URL").unwrap_or_else(|| GITHUB_API.to_string()),
-                token: token(&["GITHUB_TOKEN", "GH_TOKEN"]),
-            },
+            github: Service { api: github_api, token: token(&["GITHUB_TOKEN", "GH_TOKEN"]) },
             fly: Service {
                 api: text("FLY_API_URL").unwrap_or_else(|| FLY_API.to_string()),
                 token: token(&["FLY_API_TOKEN"]),

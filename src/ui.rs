@@ -11,6 +11,10 @@ pub fn set_quiet(quiet: bool) {
     QUIET.store(quiet, Ordering::Relaxed);
 }
 
+pub fn quiet() -> bool {
+    QUIET.load(Ordering::Relaxed)
+}
+
 /// Inside a GitHub job with `--format github`: warnings become `::warning::`
 /// lines on stdout, which the runner shows as annotations.
 pub fn set_annotate(on: bool) {
@@ -27,7 +31,7 @@ pub fn warn(msg: &str) {
 }
 
 pub fn note(msg: &str) {
-    if !QUIET.load(Ordering::Relaxed) {
+    if !quiet() {
         eprintln!("escort: {}", escape(&crate::secret::scrub(msg)));
     }
 }

@@ -8,8 +8,9 @@ use crate::targets::{Action, Outcome};
 use crate::{output, ui};
 use anyhow::Result;
 use console::Term;
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 /// A person is there to answer: both stdin and stderr are terminals.
 pub fn interactive() -> bool {
@@ -42,20 +43,55 @@ pub fn confirm_delete(target: &str, names: &[String], yes: bool) -> Result<()> {
     }
 }
 
-/// A progress line per secret as it is done, when someone is watching.
-pub fn progress(total: usize) -> impl Fn(&Outcome) + Sync {
-    let live = Term::stderr().is_term();
-    let count = AtomicUsize::new(0);
-    move |outcome: &Outcome| {
-        if !live {
-            return;
+/// How the writes to one target are going: on a terminal, a bar (the bars of
+/// all targets written at once drawn together); otherwise, for logs, one line
+/// when the target is done. Names only, never a value.
+pub struct Progress {
+    target: String,
+    bar: Option<ProgressBar>,
+    done: Mutex<Vec<&'static str>>,
+}
+
+/// Start the progress of `total` writes to `target`.
+pub fn progress(target: &str, total: usize) -> Progress {
+    static BARS: OnceLock<MultiProgress> = OnceLock::new();
+    let bar = (Term::stderr().is_term() && !ui::quiet()).then(|| {
+        let style = ProgressStyle::with_template("{prefix} [{bar:24}] {pos}/{len} {msg}")
+            .expect("a valid template")
+            .progress_chars("=> ");
+        let bar = ProgressBar::new(total as u64).with_style(style).with_prefix(ui::escape(target).into_owned());
+        BARS.get_or_init(MultiProgress::new).add(bar)
+    });
+    Progress { target: target.to_string(), bar, done: Mutex::new(Vec::new()) }
+}
+
+impl Progress {
+    /// One write is done.
+    pub fn tell(&self, outcome: &Outcome) {
+        let what = outcome.result.as_ref().map_or("failed", |a| a.done());
+        self.done.lock().expect("not poisoned").push(what);
+        if let Some(bar) = &self.bar {
+            bar.set_message(ui::escape(&outcome.name).into_owned());
+            bar.inc(1);
         }
-        let n = count.fetch_add(1, Ordering::Relaxed) + 1;
-        let what = match &outcome.result {
-            Ok(action) => action.done(),
-            Err(_) => "FAILED",
-        };
-        ui::note(&format!("[{n}/{total}] {what} {}", outcome.name));
+    }
+
+    /// All writes are done: "github:acme/app: 3 created, 1 updated".
+    pub fn finish(self) {
+        let done = self.done.into_inner().expect("not poisoned");
+        let mut counts: Vec<(&str, usize)> = Vec::new();
+        for what in done {
+            match counts.iter_mut().find(|(w, _)| *w == what) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((what, 1)),
+            }
+        }
+        let line = counts.iter().map(|(what, n)| format!("{n} {what}")).collect::<Vec<_>>().join(", ");
+        match self.bar {
+            Some(bar) => bar.finish_with_message(line),
+            None if !line.is_empty() => ui::note(&format!("{}: {line}", self.target)),
+            None => {}
+        }
     }
 }
 

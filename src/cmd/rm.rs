@@ -19,7 +19,9 @@ pub async fn rm(args: RmArgs, ctx: &Context) -> Result<ExitStatus> {
         return Ok(ExitStatus::Success);
     }
     report::confirm_delete(&target.name(), &names, args.yes)?;
-    let progress = report::progress(names.len());
-    let outcomes = crate::audit::write(&target.name(), target.delete(&names, &progress).await)?;
+    let progress = report::progress(&target.name(), names.len());
+    let outcomes = crate::audit::write(&target.name(), target.delete(&names, &|o| progress.tell(o)).await);
+    progress.finish();
+    let outcomes = outcomes?;
     report::finish(&target.name(), &outcomes, |_| Action::Delete, args.format)
 }

@@ -151,8 +151,10 @@ async fn write(target: &dyn Target, plan: &Plan, vars: &[Var]) -> Result<Vec<Out
     let writes = plan.vars(vars);
     let mut outcomes = Vec::new();
     if !writes.is_empty() || !plan.prune.is_empty() {
-        let progress = report::progress(writes.len() + plan.prune.len());
-        outcomes = crate::audit::write(&target.name(), target.apply(&writes, &plan.prune, &progress).await)?;
+        let progress = report::progress(&target.name(), writes.len() + plan.prune.len());
+        let written = target.apply(&writes, &plan.prune, &|o| progress.tell(o)).await;
+        progress.finish();
+        outcomes = crate::audit::write(&target.name(), written)?;
     }
     outcomes.extend(plan.unchanged_outcomes());
     Ok(outcomes)

@@ -97,7 +97,11 @@ fn rm_deletes_after_confirmation() {
 
     // A name that is not there fails alone: the others are deleted (exit 4).
     let out = escort(&fake).args(["rm", "github:acme/app", "OLD_002", "NOPE", "--yes"]).assert().code(4);
-    assert!(text(&out.get_output().stderr).contains("delete NOPE"));
+    let stderr = text(&out.get_output().stderr);
+    assert!(stderr.contains("delete NOPE"));
+    // Not on a terminal: no bar, one line for the target when it is done.
+    let progress: Vec<&str> = stderr.lines().filter(|l| l.contains("1 deleted")).collect();
+    assert_eq!(progress, ["escort: Actions secrets of acme/app: 1 deleted, 1 failed"], "{stderr}");
     assert_eq!(stored(&fake, REPO).len(), 2);
 
     escort(&fake).args(["rm", "github:acme/app", "--all"]).assert().code(2);

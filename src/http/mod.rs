@@ -2,10 +2,14 @@
 //! `Retry-After`, a response size cap, proxies from the environment, and
 //! errors that name the operation and status but never a token or a value.
 
+mod gate;
+
 use crate::secret::{self, Secret};
+use gate::Gates;
 use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, RETRY_AFTER};
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 use zeroize::Zeroizing;
 
@@ -22,6 +26,11 @@ pub struct Settings {
     pub max_body: usize,
     /// `ESCORT_ALLOW_HTTP=1`: plain HTTP to hosts other than this machine.
     pub allow_http: bool,
+    /// Requests in flight at once per API host (the command's `--concurrency`).
+    pub per_host: usize,
+    /// The origin whose writes are paced (GitHub's API), and
+    /// `ESCORT_GITHUB_WRITES_PER_MINUTE` (0: not paced).
+    pub paced: Option<(String, usize)>,
 }
 
 impl Settings {
@@ -40,7 +49,19 @@ impl Settings {
             max_wait: secs("ESCORT_MAX_RETRY_WAIT", 60),
             max_body: 64 << 20,
             allow_http: std::env::var(ALLOW_HTTP).is_ok_and(|v| v.trim() == "1"),
+            per_host: 4,
+            paced: None,
         }
+    }
+
+    /// Pace the writes to the GitHub API at `api`.
+    pub fn pace_github(mut self, api: &str) -> Self {
+        let per_minute = std::env::var("ESCORT_GITHUB_WRITES_PER_MINUTE")
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .unwrap_or(gate::GITHUB_PER_MINUTE);
+        self.paced = reqwest::Url::parse(api).ok().map(|u| (origin(&u), per_minute));
+        self
     }
 }
 
@@ -60,6 +81,7 @@ fn seconds(text: &str) -> Option<Duration> {
 pub struct Http {
     client: reqwest::Client,
     settings: Settings,
+    gates: Arc<Gates>,
 }
 
 /// How a request authenticates. The token is kept as a `Secret` and the header
@@ -181,7 +203,8 @@ impl Http {
             .timeout(settings.timeout)
             .build()
             .map_err(|e| anyhow::anyhow!("could not set up the HTTP client: {}", e.without_url()))?;
-        Ok(Http { client, settings })
+        let gates = Arc::new(Gates::new(settings.per_host, settings.paced.clone()));
+        Ok(Http { client, settings, gates })
     }
 
     /// Send a request, retrying where that is safe. A non-2xx answer is an
@@ -199,11 +222,16 @@ impl Http {
         if let Some(refused) = url.as_ref().filter(|_| !self.settings.allow_http).and_then(plain_http_refused) {
             return Err(fail(None, refused));
         }
+        let host = self.gates.host(&url.as_ref().map(origin).unwrap_or_default());
         let mut attempt = 0;
         loop {
             attempt += 1;
             let last = attempt >= self.settings.attempts || !req.retry;
-            match self.send_once(&req).await {
+            let sent = {
+                let _slot = host.enter(req.method != Method::GET).await;
+                self.send_once(&req).await
+            };
+            match sent {
                 Ok(resp) if (200..300).contains(&resp.status) => return Ok(resp),
                 Ok(resp) if (300..400).contains(&resp.status) => {
                     return Err(fail(Some(resp.status), redirect_detail(url.as_ref(), &resp)));
@@ -211,7 +239,12 @@ impl Http {
                 Ok(resp) => {
                     let wait = retry_wait(&resp, attempt, self.settings.max_wait);
                     match wait {
-                        Some(wait) if !last => tokio::time::sleep(wait).await,
+                        Some(wait) if !last => {
+                            if matches!(resp.status, 403 | 429) {
+                                host.pause(wait);
+                            }
+                            tokio::time::sleep(wait).await
+                        }
                         _ => return Err(fail(Some(resp.status), api_message(&resp.body))),
                     }
                 }
