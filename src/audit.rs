@@ -1,8 +1,8 @@
 //! The audit trail (README, "Audit log"): with `ESCORT_AUDIT_LOG=PATH` or
-//! `--audit-log PATH`, one JSON line per read of a source and per write to a
-//! target: when, which command, which source or target (and ESC environment
-//! and revision), which key names, how it ended, and the GitHub run when there
-//! is one. Never a value or a token: a line is built only from names and
+//! `--audit-log PATH`, one JSON line per read of a source, per listing of a
+//! target (`ls`, `rotation`), per write to a target and per login: when,
+//! which command, which source or target (and ESC environment and revision),
+//! which key names, how it ended, and the GitHub run when there is one. Never a value or a token: a line is built only from names and
 //! messages that are scrubbed like everything escort shows.
 //!
 //! The file is created 0600 and opened `O_APPEND`; each line goes out in one
@@ -10,7 +10,7 @@
 
 use crate::esc::EnvRef;
 use crate::rotation::Timestamp;
-use crate::targets::Outcome;
+use crate::targets::{Entry, Outcome};
 use crate::vars::Var;
 use crate::{secret, ui};
 use anyhow::{Context as _, Result};
@@ -59,57 +59,82 @@ pub fn open(path: Option<&Path>, command: &str, var: impl Fn(&str) -> Option<Str
 /// Record a read of `source` (as the user names it: `esc:acme/app/dev@3`,
 /// `dotenv:.env`) and pass its result on.
 pub fn read(source: &str, result: Result<Vec<Var>>) -> Result<Vec<Var>> {
-    if let Some(log) = LOG.get() {
-        let mut line = Map::new();
-        line.insert("event".into(), json!("read"));
-        line.insert("source".into(), json!(source));
-        if let Some(env) = source.strip_prefix("esc:").and_then(|e| EnvRef::parse(e).ok()) {
-            let revision = env.version.clone().unwrap_or_else(|| "latest".into());
-            line.insert("esc_env".into(), json!(EnvRef { version: None, ..env }.to_string()));
-            line.insert("revision".into(), json!(revision));
-        }
-        match &result {
-            Ok(vars) => {
-                line.insert("keys".into(), json!(vars.iter().map(|v| v.name.as_str()).collect::<Vec<_>>()));
-                line.insert("outcome".into(), json!("ok"));
-            }
-            Err(e) => failed(&mut line, e),
-        }
-        log.append(line);
+    let mut line = event("read", "source", source);
+    if let Some(env) = source.strip_prefix("esc:").and_then(|e| EnvRef::parse(e).ok()) {
+        // The revision asked for: ESC's open answer does not say which it served.
+        let revision = env.version.clone().unwrap_or_else(|| "latest".into());
+        line.insert("esc_env".into(), json!(EnvRef { version: None, ..env }.to_string()));
+        line.insert("revision".into(), json!(revision));
     }
+    record(line, &result, |vars| {
+        let keys: Vec<&str> = vars.iter().map(|v| v.name.as_str()).collect();
+        (json!(keys), "ok")
+    });
+    result
+}
+
+/// Record a listing of `target` (names and dates, no value) and pass it on.
+pub fn list(target: &str, result: Result<Vec<Entry>>) -> Result<Vec<Entry>> {
+    record(event("list", "target", target), &result, |entries| {
+        let keys: Vec<&str> = entries.iter().map(|e| e.name.as_str()).collect();
+        (json!(keys), "ok")
+    });
+    result
+}
+
+/// Record a login to `service` for `org` (never the token) and pass it on.
+pub fn login<T>(service: &str, org: &str, result: Result<T>) -> Result<T> {
+    let mut line = event("login", "service", service);
+    line.insert("organization".into(), json!(org));
+    record(line, &result, |_| (Value::Null, "ok"));
     result
 }
 
 /// Record a write to `target` (each key, what was done and whether it was)
 /// and pass its result on.
 pub fn write(target: &str, result: Result<Vec<Outcome>>) -> Result<Vec<Outcome>> {
-    if let Some(log) = LOG.get() {
-        let mut line = Map::new();
-        line.insert("event".into(), json!("write"));
-        line.insert("target".into(), json!(target));
-        match &result {
-            Ok(outcomes) => {
-                let keys: Vec<Value> = outcomes
-                    .iter()
-                    .map(|o| match &o.result {
-                        Ok(action) => json!({"key": o.name, "action": action.as_str(), "ok": true}),
-                        Err(_) => json!({"key": o.name, "ok": false}),
-                    })
-                    .collect();
-                let done = outcomes.iter().filter(|o| o.result.is_ok()).count();
-                let outcome = match done {
-                    _ if done == outcomes.len() => "ok",
-                    0 => "failed",
-                    _ => "partial",
-                };
-                line.insert("keys".into(), Value::Array(keys));
-                line.insert("outcome".into(), json!(outcome));
-            }
-            Err(e) => failed(&mut line, e),
-        }
-        log.append(line);
-    }
+    record(event("write", "target", target), &result, |outcomes| {
+        let keys: Vec<Value> = outcomes
+            .iter()
+            .map(|o| match &o.result {
+                Ok(action) => json!({"key": o.name, "action": action.as_str(), "ok": true}),
+                Err(_) => json!({"key": o.name, "ok": false}),
+            })
+            .collect();
+        let done = outcomes.iter().filter(|o| o.result.is_ok()).count();
+        let outcome = match done {
+            _ if done == outcomes.len() => "ok",
+            0 => "failed",
+            _ => "partial",
+        };
+        (Value::Array(keys), outcome)
+    });
     result
+}
+
+/// The start of a line: the event, and what it was about.
+fn event(event: &str, field: &str, what: &str) -> Map<String, Value> {
+    let mut line = Map::new();
+    line.insert("event".into(), json!(event));
+    line.insert(field.into(), json!(what));
+    line
+}
+
+/// Finish `line` with the result (`done` gives the keys, if any, and the
+/// outcome of a success) and append it, when there is a trail.
+fn record<T>(mut line: Map<String, Value>, result: &Result<T>, done: impl FnOnce(&T) -> (Value, &'static str)) {
+    let Some(log) = LOG.get() else { return };
+    match result {
+        Ok(value) => {
+            let (keys, outcome) = done(value);
+            if !keys.is_null() {
+                line.insert("keys".into(), keys);
+            }
+            line.insert("outcome".into(), json!(outcome));
+        }
+        Err(e) => failed(&mut line, e),
+    }
+    log.append(line);
 }
 
 fn failed(line: &mut Map<String, Value>, err: &anyhow::Error) {
@@ -203,5 +228,25 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             assert_eq!(std::fs::metadata(path).unwrap().permissions().mode() & 0o777, 0o600);
         }
+    }
+
+    #[test]
+    fn listings_and_logins_are_recorded_without_a_token() {
+        let path = log_path();
+        let entries = vec![Entry { name: "L_ONE".into(), ..Entry::default() }];
+        list("audit list target", Ok(entries)).unwrap();
+        let line = &lines_with(path, "audit list target")[0];
+        assert_eq!((line["event"].as_str(), line["outcome"].as_str()), (Some("list"), Some("ok")));
+        assert_eq!(line["keys"], json!(["L_ONE"]));
+
+        secret::register(&secret::Secret::new("audit-canary-login"));
+        login("Pulumi Cloud", "audit-org", Ok(secret::Secret::new("audit-canary-login"))).unwrap();
+        assert!(login::<()>("Pulumi Cloud", "audit-org-2", Err(anyhow::anyhow!("no audit-canary-login"))).is_err());
+        let ok = &lines_with(path, "\"audit-org\"")[0];
+        assert_eq!((ok["event"].as_str(), ok["outcome"].as_str()), (Some("login"), Some("ok")));
+        assert!(ok.get("keys").is_none());
+        let bad = &lines_with(path, "audit-org-2")[0];
+        assert_eq!(bad["error"], "no ***");
+        assert!(!std::fs::read_to_string(path).unwrap().contains("canary-login"));
     }
 }

@@ -556,7 +556,7 @@ pub struct RotationArgs {
 
 #[derive(Args, Debug)]
 pub struct InitArgs {
-    /// Overwrite an existing escort.toml, .env.example and workflow.
+    /// Overwrite existing files init writes (an escort.toml with routes is always kept).
     #[arg(long)]
     pub force: bool,
 

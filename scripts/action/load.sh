@@ -3,7 +3,8 @@
 #
 # Environment (set by action.yml from the inputs; never pasted into script text; each
 # empty one read from ESC_ACTION_<NAME> as pulumi/esc-action does):
-#   INPUT_ENVIRONMENT  ESC environment; empty: $ESC_ENV as the job has it
+#   INPUT_ENVIRONMENT  ESC environment; empty: $ESC_ENV as the job has it; neither: nothing
+#                      is loaded (install and login only)
 #   INPUT_TOKEN        ESC token; empty: $ESC_TOKEN (or $PULUMI_ACCESS_TOKEN) as the job has it
 #   INPUT_KEYS         --keys list (empty: every variable)
 #   INPUT_MASK         secrets (empty) | all
@@ -20,6 +21,13 @@ set -euo pipefail
 
 read_inputs
 esc_settings
+
+# No environment at all: the action only installs escort (and logs in with OIDC when
+# asked), as pulumi/esc-action does; later steps run escort themselves.
+if [ -z "${ESC_ENV:-}" ]; then
+    echo "escort: no environment (the input \`environment\`, \$ESC_ENV): escort is installed, nothing was loaded"
+    exit 0
+fi
 
 # `--flag=value`: a value that starts with `-` stays a value.
 args=(load --format github "--mask=${INPUT_MASK:-secrets}")

@@ -4,6 +4,10 @@
 //! escort's Dev Container Feature), and the `.gitignore` entries that keep
 //! `.env` files out of git. The starter texts are in `templates/`.
 //!
+//! An `escort.toml` with `[sync.NAME]` routes is no starter: it is kept, the
+//! rest is made from it, and a second workflow reports the routes' drift
+//! every day (README, "escort init").
+//!
 //! The workflow and the devcontainer go to the git root (where GitHub and
 //! Codespaces look for them), told where the project is when `--dir` names a
 //! directory below it.
@@ -23,11 +27,13 @@ use std::path::{Path, PathBuf};
 
 const MANIFEST: &str = include_str!("../../templates/escort.toml");
 const WORKFLOW: &str = include_str!("../../templates/secrets-check.yml");
+const DRIFT_WORKFLOW: &str = include_str!("../../templates/secrets-drift.yml");
 const DEVCONTAINER: &str = include_str!("../../templates/devcontainer.json");
 
 const MANIFEST_PATH: &str = "escort.toml";
 const EXAMPLE_PATH: &str = ".env.example";
 const WORKFLOW_PATH: &str = ".github/workflows/secrets-check.yml";
+const DRIFT_PATH: &str = ".github/workflows/secrets-drift.yml";
 const DEVCONTAINER_PATH: &str = ".devcontainer/devcontainer.json";
 const GITIGNORE_PATH: &str = ".gitignore";
 /// Where escort is published, when the package does not say.
@@ -47,11 +53,21 @@ pub fn init(args: InitArgs) -> Result<ExitStatus> {
     let at_root = |rel: &str| if root == Path::new(".") { PathBuf::from(rel) } else { root.join(rel) };
     let project = project_path(dir, &root)?;
     let workflow = at_root(WORKFLOW_PATH);
+    let manifest_path = at(MANIFEST_PATH);
+    // A manifest that does not parse is treated as any other file in the way.
+    let routed = manifest::load(&manifest_path).ok().filter(|m| !m.routes.is_empty());
+    let drift = routed.as_ref().map(|_| at_root(DRIFT_PATH));
 
-    let replaced: Vec<PathBuf> = [at(MANIFEST_PATH), at(EXAMPLE_PATH), workflow.clone()]
-        .into_iter()
-        .filter(|p| p.symlink_metadata().is_ok())
-        .collect();
+    let replaced: Vec<PathBuf> = [
+        (routed.is_none()).then(|| manifest_path.clone()),
+        Some(at(EXAMPLE_PATH)),
+        Some(workflow.clone()),
+        drift.clone(),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|p| p.symlink_metadata().is_ok())
+    .collect();
     if !replaced.is_empty() && !args.force {
         let names: Vec<String> = replaced.iter().map(|p| p.display().to_string()).collect();
         return Err(error::usage(format!(
@@ -66,22 +82,33 @@ pub fn init(args: InitArgs) -> Result<ExitStatus> {
     };
     let action = Action::of(env!("CARGO_PKG_REPOSITORY"), env!("CARGO_PKG_VERSION"));
 
-    let manifest_path = at(MANIFEST_PATH);
-    write(&manifest_path, MANIFEST)?;
-    written(&manifest_path);
-
-    // Made by `escort template`'s own code from the manifest just written, and
-    // headed as `escort template` run in the project would head it.
-    let mut starter = manifest::load(&manifest_path)?;
+    let mut starter = match routed {
+        Some(manifest) => {
+            ui::note(&format!("kept {}: it has routes", manifest_path.display()));
+            manifest
+        }
+        None => {
+            write(&manifest_path, MANIFEST)?;
+            written(&manifest_path);
+            manifest::load(&manifest_path)?
+        }
+    };
+    // Made by `escort template`'s own code from the manifest, and headed as
+    // `escort template` run in the project would head it.
     starter.path = PathBuf::from(MANIFEST_PATH);
     let example = at(EXAMPLE_PATH);
     write(&example, &template::render(&starter))?;
     written(&example);
 
-    write(&workflow, &workflow_text(&action.uses, &project))?;
+    write(&workflow, &workflow_text(WORKFLOW, &action.uses, &project))?;
     written(&workflow);
-
     let mut naming_escort = vec![workflow.display().to_string()];
+
+    if let Some(drift) = &drift {
+        write(drift, &workflow_text(DRIFT_WORKFLOW, &action.uses, &project))?;
+        written(drift);
+        naming_escort.push(drift.display().to_string());
+    }
 
     let devcontainer = at_root(DEVCONTAINER_PATH);
     let options = feature_options(&project);
@@ -152,9 +179,9 @@ fn project_path(dir: &Path, root: &Path) -> Result<String> {
     Ok(parts.join("/"))
 }
 
-/// The workflow for a project at `project` below the git root: its run steps
+/// A workflow for a project at `project` below the git root: its run steps
 /// work there, and the action checks its manifest.
-fn workflow_text(uses: &str, project: &str) -> String {
+fn workflow_text(template: &str, uses: &str, project: &str) -> String {
     let (defaults, manifest) = if project.is_empty() {
         (String::new(), MANIFEST_PATH.to_string())
     } else {
@@ -164,7 +191,7 @@ fn workflow_text(uses: &str, project: &str) -> String {
             yaml_string(&format!("{project}/{MANIFEST_PATH}")),
         )
     };
-    WORKFLOW.replace("@ESCORT_ACTION@", uses).replace("@DEFAULTS@", &defaults).replace("@MANIFEST@", &manifest)
+    template.replace("@ESCORT_ACTION@", uses).replace("@DEFAULTS@", &defaults).replace("@MANIFEST@", &manifest)
 }
 
 /// A YAML scalar for any path: a JSON string is a YAML double-quoted one.

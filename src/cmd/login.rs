@@ -25,7 +25,8 @@ pub async fn login(args: LoginArgs, ctx: &Context) -> Result<ExitStatus> {
         None => oidc::github_id_token(&http, &ctx.settings.runner, &ex.audience()).await?,
     };
     let api = ctx.settings.esc.api_url("ESC_API_URL")?;
-    let token = oidc::exchange(&http, api.as_str().trim_end_matches('/'), &id_token, &ex).await?;
+    let exchanged = oidc::exchange(&http, api.as_str().trim_end_matches('/'), &id_token, &ex).await;
+    let token = crate::audit::login("Pulumi Cloud (OIDC)", ex.org, exchanged)?;
     out.export(vec![Var::secret("ESC_TOKEN", token)])?;
     Ok(ExitStatus::Success)
 }

@@ -12,7 +12,7 @@ use anyhow::Result;
 pub async fn ls(args: LsArgs, ctx: &Context) -> Result<ExitStatus> {
     let options = cli::target_options(&args.app, Some(&args.concurrency), None);
     let target = targets::open(&args.target, &options, ctx)?;
-    let entries = target.list(true).await?;
+    let entries = crate::audit::list(&target.name(), target.list(true).await)?;
     match args.format {
         ReportFormat::Json => output::json(&serde_json::json!({"target": target.name(), "secrets": entries}))?,
         ReportFormat::Text if entries.is_empty() => ui::note(&format!("no secrets in the {}", target.name())),

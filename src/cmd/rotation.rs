@@ -75,7 +75,7 @@ async fn in_targets(manifest: &Manifest, clock: &Clock, args: &RotationArgs, ctx
     // Every target is opened, and so checked, before any is read.
     let targets = specs.iter().map(|spec| targets::open(spec, &options, ctx)).collect::<Result<Vec<_>>>()?;
     // `details`: some targets date their secrets only at a request each (ESC revisions).
-    let listings = join_all(targets.iter().map(|t| t.list(true))).await;
+    let listings = join_all(targets.iter().map(|t| async { crate::audit::list(&t.name(), t.list(true).await) })).await;
 
     let mut reads = Vec::with_capacity(targets.len());
     let mut rows = Vec::new();

@@ -1056,6 +1056,22 @@ fn oidc_login_needs_no_stored_token() {
     assert!(run.step("login").stderr.contains("id-token: write"), "{}", run.explain());
 }
 
+/// No environment at all (the drift workflow `escort init` writes): the action installs
+/// escort and logs in, loads nothing, and a later step runs escort with the token.
+#[test]
+fn without_an_environment_it_installs_and_logs_in_only() {
+    let esc = fake_esc();
+    let mut r = runner_for(&esc, "v1.0.0");
+    r.set_env("ACTIONS_ID_TOKEN_REQUEST_URL", &format!("{}/_actions/idtoken?api-version=2.0", esc.url));
+    r.set_env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", REQUEST_TOKEN);
+    let run = r.run_action(&action(), &[("version", "v1"), ("oidc-organization", "acme")]);
+    assert!(!run.failed, "{}", run.explain());
+    assert_eq!(parse_env(&run.step("login").env_file), pairs(&[("ESC_TOKEN", TOKEN)]));
+    let load = run.step("load");
+    assert!(load.stdout.contains("nothing was loaded") && load.env_file.is_empty(), "{}", run.explain());
+    assert!(!esc.requests().iter().any(|r| r["path"].as_str().unwrap_or("").contains("/open")), "ESC never opened");
+}
+
 // ---------------------------------------------------------------------------------------
 // The prebuilt download (install.sh, install_prebuilt), against a file server on loopback
 // ---------------------------------------------------------------------------------------

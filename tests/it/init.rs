@@ -10,6 +10,7 @@ use std::path::Path;
 use std::process::Command;
 
 const WORKFLOW: &str = ".github/workflows/secrets-check.yml";
+const DRIFT: &str = ".github/workflows/secrets-drift.yml";
 const DEVCONTAINER: &str = ".devcontainer/devcontainer.json";
 
 /// The major version: the moving tag the action and the Feature are referenced by.
@@ -363,6 +364,58 @@ fn the_workflow_passes_actionlint_and_zizmor() {
             .status
             .success()
     );
+}
+
+const ROUTED: &str = "[secrets.API_KEY]\n\n[sync.prod]\nfrom = \"esc:acme/app/prod\"\nto = [\"github:acme/app\"]\n";
+
+/// A manifest with routes is kept, and a second workflow reports their drift: daily and
+/// on request, `escort status` (and `escort sync` when asked), linted like the first.
+#[test]
+fn a_manifest_with_routes_is_kept_and_gets_the_drift_workflow() {
+    let dir = git_repo();
+    std::fs::create_dir_all(dir.path().join("services/api")).unwrap();
+    std::fs::write(dir.path().join("services/api/escort.toml"), ROUTED).unwrap();
+    let out = init(dir.path(), &["--dir", "services/api"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("kept services/api/escort.toml: it has routes"), "{}", text(&out.stderr));
+    assert_eq!(read(&dir.path().join("services/api/escort.toml")), ROUTED);
+    assert!(read(&dir.path().join("services/api/.env.example")).contains("API_KEY="));
+
+    let drift_path = dir.path().join(DRIFT);
+    let drift: Yaml = serde_norway::from_str(&read(&drift_path)).unwrap();
+    assert!(
+        drift["on"]["schedule"][0]["cron"].is_string()
+            && drift["on"]["workflow_dispatch"]["inputs"]["sync"].is_mapping()
+    );
+    let job = &drift["jobs"]["drift"];
+    assert_eq!(job["defaults"]["run"]["working-directory"], "services/api");
+    assert_eq!(job["permissions"]["id-token"], "write");
+    let steps = job["steps"].as_sequence().unwrap();
+    assert_eq!(steps[1]["uses"].as_str().unwrap().split('@').nth(1), Some(format!("v{}", major()).as_str()));
+    let runs: Vec<(&str, Option<&str>)> =
+        steps.iter().filter_map(|s| Some((s["run"].as_str()?, s["if"].as_str()))).collect();
+    assert_eq!(
+        runs,
+        [("escort sync", Some("github.event_name == 'workflow_dispatch' && inputs.sync")), ("escort status", None)]
+    );
+    let path = format!("{}:{}", repo().join("target/peers/venv/bin").display(), std::env::var("PATH").unwrap());
+    let actionlint = Command::new(venv_tool("actionlint")).arg(&drift_path).env("PATH", &path).output().unwrap();
+    assert!(actionlint.status.success(), "{}{}", text(&actionlint.stdout), text(&actionlint.stderr));
+    let zizmor =
+        Command::new(venv_tool("zizmor")).args(["--offline", "--no-progress"]).arg(&drift_path).output().unwrap();
+    assert!(zizmor.status.success(), "{}{}", text(&zizmor.stdout), text(&zizmor.stderr));
+
+    // Run again: the files init writes are in the way (the kept manifest is not).
+    let out = init(dir.path(), &["--dir", "services/api"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains(DRIFT) && !text(&out.stderr).contains("escort.toml,"), "{}", text(&out.stderr));
+    assert_eq!(init(dir.path(), &["--dir", "services/api", "--force"]).status.code(), Some(0));
+    assert_eq!(read(&dir.path().join("services/api/escort.toml")), ROUTED, "kept even with --force");
+
+    // Without routes there is no drift workflow.
+    let plain = git_repo();
+    assert_eq!(init(plain.path(), &[]).status.code(), Some(0));
+    assert!(!plain.path().join(DRIFT).exists());
 }
 
 /// The workflow's credentials step, run with bash as the runner would in each kind of

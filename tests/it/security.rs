@@ -347,6 +347,7 @@ fn audit_log_records_reads_and_writes_never_a_value() {
     run(&["load", "--env", "acme/app/dev@3", "--output", "out.sh"], None, 3);
     run(&["sync", "--from", "dotenv:src.env", "--keys", "*", "--to", "dotenv:dst.env"], None, 0);
     run(&["set", "dotenv:dst.env", "TYPED"], Some(TYPED), 0);
+    run(&["ls", "dotenv:dst.env"], None, 0);
     run(&["rm", "dotenv:dst.env", "TYPED", "NOPE", "--yes"], None, 4);
     // A refused read, the server echoing the token.
     fake.set_faults(json!([{"op": "open", "status": 403, "message": format!("no for {TOKEN}")}]));
@@ -369,6 +370,7 @@ fn audit_log_records_reads_and_writes_never_a_value() {
         ("sync", "read", "ok"),
         ("sync", "write", "ok"),
         ("set", "write", "ok"),
+        ("ls", "list", "ok"),
         ("rm", "write", "partial"),
         ("load", "read", "failed"),
     ];
@@ -390,8 +392,9 @@ fn audit_log_records_reads_and_writes_never_a_value() {
         lines[3]["keys"],
         json!([{"key": "DOT_A", "action": "create", "ok": true}, {"key": "DOT_B", "action": "create", "ok": true}])
     );
-    assert_eq!(lines[5]["keys"][1], json!({"key": "NOPE", "ok": false}));
-    assert!(lines[6]["error"].as_str().unwrap().contains("403"), "{}", lines[6]);
+    assert_eq!(lines[5]["keys"], json!(["DOT_A", "DOT_B", "TYPED"]), "a listing names what is there");
+    assert_eq!(lines[6]["keys"][1], json!({"key": "NOPE", "ok": false}));
+    assert!(lines[7]["error"].as_str().unwrap().contains("403"), "{}", lines[6]);
     // The variable works as the flag does.
     let mut cmd = escort();
     cmd.env("ESCORT_AUDIT_LOG", &log).args(["load", "--demo", "--format", "json"]);
