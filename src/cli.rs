@@ -394,7 +394,8 @@ pub struct SyncArgs {
     #[arg(long, value_name = "SOURCE", requires = "to")]
     pub from: Option<SourceSpec>,
 
-    /// Where they go: github:OWNER/REPO[@ENVIRONMENT], github-org:ORG, github-user, fly:APP, esc:ENV or dotenv:PATH.
+    /// Where they go: github:OWNER/REPO[@ENVIRONMENT], github-org:ORG, github-user,
+    /// github-vars:OWNER/REPO[@ENVIRONMENT], github-org-vars:ORG, fly:APP, esc:ENV or dotenv:PATH.
     #[arg(long, value_name = "TARGET", requires = "from")]
     pub to: Option<TargetSpec>,
 
@@ -452,7 +453,8 @@ pub struct StatusArgs {
 
 #[derive(Args, Debug)]
 pub struct LsArgs {
-    /// github:OWNER/REPO[@ENVIRONMENT], github-org:ORG, github-user, fly:APP, esc:ENV or dotenv:PATH.
+    /// github:OWNER/REPO[@ENVIRONMENT], github-org:ORG, github-user,
+    /// github-vars:OWNER/REPO[@ENVIRONMENT], github-org-vars:ORG, fly:APP, esc:ENV or dotenv:PATH.
     #[arg(value_name = "TARGET")]
     pub target: TargetSpec,
 
@@ -469,7 +471,8 @@ pub struct LsArgs {
 
 #[derive(Args, Debug)]
 pub struct SetArgs {
-    /// github:OWNER/REPO[@ENVIRONMENT], github-org:ORG, github-user, fly:APP, esc:ENV or dotenv:PATH.
+    /// github:OWNER/REPO[@ENVIRONMENT], github-org:ORG, github-user,
+    /// github-vars:OWNER/REPO[@ENVIRONMENT], github-org-vars:ORG, fly:APP, esc:ENV or dotenv:PATH.
     #[arg(value_name = "TARGET")]
     pub target: TargetSpec,
 
@@ -490,7 +493,8 @@ pub struct SetArgs {
 
 #[derive(Args, Debug)]
 pub struct RmArgs {
-    /// github:OWNER/REPO[@ENVIRONMENT], github-org:ORG, github-user, fly:APP, esc:ENV or dotenv:PATH.
+    /// github:OWNER/REPO[@ENVIRONMENT], github-org:ORG, github-user,
+    /// github-vars:OWNER/REPO[@ENVIRONMENT], github-org-vars:ORG, fly:APP, esc:ENV or dotenv:PATH.
     #[arg(value_name = "TARGET")]
     pub target: TargetSpec,
 

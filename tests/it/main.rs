@@ -36,3 +36,4 @@ mod run;
 mod security;
 mod specs;
 mod template;
+mod variables;
