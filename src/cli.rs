@@ -39,12 +39,13 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Open an ESC environment and export its variables (to a GitHub job, a shell, dotenv or JSON).
+    /// Open an ESC environment and export its variables (to a GitHub job, a shell, dotenv, docker or JSON).
     #[command(after_help = "Examples:\n  \
         eval \"$(ESC_ENV=acme/app/dev escort load)\"\n  \
         escort load --env acme/app/dev --format dotenv --output .env\n  \
         escort load --env app/prod --keys 'DATABASE_URL,API_KEY=OPENAI_API_KEY' --format json\n  \
         escort load --demo                    # the built-in demo environment, no account needed\n  \
+        escort load --format docker --output app.env && docker run --env-file app.env IMAGE\n  \
         escort load --format github --mask all   # in a GitHub Actions step")]
     Load(LoadArgs),
 
@@ -93,8 +94,10 @@ pub enum Command {
     #[command(after_help = "Examples:\n  \
         escort set github:acme/app OPENAI_API_KEY          # prompts, typing hidden\n  \
         escort set github:acme/app@prod TLS_KEY < key.pem\n  \
-        printf %s \"$VALUE\" | escort set github-org:acme NPM_TOKEN --visibility private\n\n\
-        A value from stdin is taken exactly, trailing newline included.")]
+        echo \"$VALUE\" | escort set github-org:acme NPM_TOKEN --visibility private\n  \
+        escort set dotenv:.env TLS_KEY --raw < key.pem    # the file byte for byte\n\n\
+        From stdin, one trailing newline (\\n or \\r\\n) is removed, as `gh secret set` and\n\
+        `pulumi config set` do; --raw keeps the bytes exactly.")]
     Set(SetArgs),
 
     /// Delete secrets from a target, after a confirmation (--yes in scripts).
@@ -108,7 +111,8 @@ pub enum Command {
         escort check                                   # escort.toml, its `sources`\n  \
         escort check --sources env,dotenv:.env         # without ESC\n  \
         escort check --manifest ci/escort.toml --strict --format json\n  \
-        escort check --env-file .env.local             # one more .env, after the others\n\n\
+        escort check --env-file .env.local             # one more .env, after the others\n  \
+        escort check --demo                            # against the built-in demo environment\n\n\
         Exit 0 all good, 1 a required secret is missing or invalid or a one_of is unsatisfied,\n\
         2 a bad manifest, flag or .env line, 3 (with --strict) a source could not be read.\n\
         Values are never shown: at most *** and the last 4 characters of a secret of 20 or more.")]
@@ -142,6 +146,29 @@ pub enum Command {
         An existing .devcontainer/devcontainer.json is never rewritten: the line to add is\n\
         printed. Missing .gitignore entries are appended.")]
     Init(InitArgs),
+
+    /// Print one variable's value on stdout, for scripts.
+    #[command(after_help = "Examples:\n  \
+        escort get DATABASE_URL --env acme/app/dev\n  \
+        escort get --demo LOG_LEVEL\n  \
+        escort get OPENAI_API_KEY --from dotenv:.env --no-newline | pbcopy\n\n\
+        The value and one newline (none with --no-newline). A secret is not printed to a\n\
+        terminal without --show-secrets (pipe it, or redirect it to a file).\n\
+        Exit 2 when the source has no variable NAME.")]
+    Get(GetArgs),
+
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = "Examples:\n  \
+        escort completions bash > ~/.local/share/bash-completion/completions/escort\n  \
+        escort completions zsh > \"${fpath[1]}/_escort\"\n  \
+        escort completions fish > ~/.config/fish/completions/escort.fish")]
+    Completions(CompletionsArgs),
+
+    /// Print the manual page (roff): `escort man | man -l -`.
+    #[command(after_help = "Examples:\n  \
+        escort man | man -l -\n  \
+        escort man > ~/.local/share/man/man1/escort.1")]
+    Man,
 }
 
 impl Command {
@@ -244,6 +271,8 @@ pub enum Format {
     Shell,
     Dotenv,
     Json,
+    // `NAME=value` lines, unquoted, for `docker run --env-file`.
+    Docker,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -372,7 +401,8 @@ pub struct SyncArgs {
     #[arg(long, value_name = "SOURCE", requires = "to")]
     pub from: Option<SourceSpec>,
 
-    /// Where they go: github:OWNER/REPO[@ENVIRONMENT], github-org:ORG, github-user, fly:APP, esc:ENV or dotenv:PATH.
+    /// Where they go: github:OWNER/REPO[@ENVIRONMENT], github-org:ORG, github-user,
+    /// github-vars:OWNER/REPO[@ENVIRONMENT], github-org-vars:ORG, fly:APP, esc:ENV or dotenv:PATH.
     #[arg(long, value_name = "TARGET", requires = "from")]
     pub to: Option<TargetSpec>,
 
@@ -430,7 +460,8 @@ pub struct StatusArgs {
 
 #[derive(Args, Debug)]
 pub struct LsArgs {
-    /// github:OWNER/REPO[@ENVIRONMENT], github-org:ORG, github-user, fly:APP, esc:ENV or dotenv:PATH.
+    /// github:OWNER/REPO[@ENVIRONMENT], github-org:ORG, github-user,
+    /// github-vars:OWNER/REPO[@ENVIRONMENT], github-org-vars:ORG, fly:APP, esc:ENV or dotenv:PATH.
     #[arg(value_name = "TARGET")]
     pub target: TargetSpec,
 
@@ -447,13 +478,18 @@ pub struct LsArgs {
 
 #[derive(Args, Debug)]
 pub struct SetArgs {
-    /// github:OWNER/REPO[@ENVIRONMENT], github-org:ORG, github-user, fly:APP, esc:ENV or dotenv:PATH.
+    /// github:OWNER/REPO[@ENVIRONMENT], github-org:ORG, github-user,
+    /// github-vars:OWNER/REPO[@ENVIRONMENT], github-org-vars:ORG, fly:APP, esc:ENV or dotenv:PATH.
     #[arg(value_name = "TARGET")]
     pub target: TargetSpec,
 
     /// The secret's name.
     #[arg(value_name = "NAME")]
     pub name: String,
+
+    /// Keep the value from stdin byte for byte (by default one trailing newline is removed).
+    #[arg(long)]
+    pub raw: bool,
 
     #[command(flatten)]
     pub app: AppArg,
@@ -464,7 +500,8 @@ pub struct SetArgs {
 
 #[derive(Args, Debug)]
 pub struct RmArgs {
-    /// github:OWNER/REPO[@ENVIRONMENT], github-org:ORG, github-user, fly:APP, esc:ENV or dotenv:PATH.
+    /// github:OWNER/REPO[@ENVIRONMENT], github-org:ORG, github-user,
+    /// github-vars:OWNER/REPO[@ENVIRONMENT], github-org-vars:ORG, fly:APP, esc:ENV or dotenv:PATH.
     #[arg(value_name = "TARGET")]
     pub target: TargetSpec,
 
@@ -509,6 +546,11 @@ pub struct CheckArgs {
     /// ESC environment for an `esc` source that names none [default: $ESC_ENV].
     #[arg(long, value_name = "ENV")]
     pub env: Option<EnvRef>,
+
+    /// The built-in demo environment in place of an `esc` source that names none
+    /// (first, when the sources have none).
+    #[arg(long, conflicts_with = "env")]
+    pub demo: bool,
 
     /// How to print the report.
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
@@ -566,4 +608,49 @@ pub struct InitArgs {
     /// The project's root directory.
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub dir: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct GetArgs {
+    /// The variable's name.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+
+    /// ESC environment `[org/][project/]env[@version]` (default: $ESC_ENV).
+    #[arg(long, value_name = "ENV", conflicts_with_all = ["demo", "from"])]
+    pub env: Option<EnvRef>,
+
+    /// Use the built-in demo environment instead of ESC.
+    #[arg(long, conflicts_with = "from")]
+    pub demo: bool,
+
+    /// Another source: esc[:ENV], env, dotenv:PATH or github-secrets.
+    #[arg(long, value_name = "SOURCE")]
+    pub from: Option<SourceSpec>,
+
+    /// Print the value without the newline after it.
+    #[arg(long, visible_alias = "raw")]
+    pub no_newline: bool,
+
+    /// Print a secret even when stdout is a terminal.
+    #[arg(long)]
+    pub show_secrets: bool,
+}
+
+impl GetArgs {
+    /// `--from`, else `--demo`, else `--env`, else `ESC_ENV`.
+    pub fn spec(&self) -> SourceSpec {
+        match (&self.from, self.demo) {
+            (Some(spec), _) => spec.clone(),
+            (None, true) => SourceSpec::Demo,
+            (None, false) => SourceSpec::Esc(self.env.clone()),
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
 }

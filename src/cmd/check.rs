@@ -53,10 +53,19 @@ fn source_specs(manifest: &Manifest, args: &CheckArgs) -> Result<Vec<SourceSpec>
     if specs.is_empty() {
         return Err(error::usage("no sources to check: --sources is empty"));
     }
-    if let Some(env) = &args.env {
+    let given = match (&args.env, args.demo) {
+        (Some(env), _) => Some(SourceSpec::Esc(Some(env.clone()))),
+        (None, true) => Some(SourceSpec::Demo),
+        (None, false) => None,
+    };
+    if let Some(given) = given {
         for spec in specs.iter_mut().filter(|s| **s == SourceSpec::Esc(None)) {
-            *spec = SourceSpec::Esc(Some(env.clone()));
+            *spec = given.clone();
         }
+    }
+    // Asked for by name, so it is read even when the sources name no `esc`.
+    if args.demo && !specs.contains(&SourceSpec::Demo) {
+        specs.insert(0, SourceSpec::Demo);
     }
     Ok(specs)
 }

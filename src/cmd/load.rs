@@ -1,9 +1,9 @@
-//! `escort load`: export an environment to a GitHub job, a shell, dotenv or JSON.
+//! `escort load`: export an environment to a GitHub job, a shell, dotenv, docker or JSON.
 
 use crate::cli::{Format, LoadArgs, Mask, OutputArgs};
 use crate::error::ExitStatus;
 use crate::settings::{Context, Runner};
-use crate::sink::{Render, dotenv::Dotenv, github::GithubJob, json::Json, shell::Shell};
+use crate::sink::{Render, docker::Docker, dotenv::Dotenv, github::GithubJob, json::Json, shell::Shell};
 use crate::source::{self, SourceSpec};
 use crate::vars::Var;
 use crate::{error, files, output, summary, ui};
@@ -50,6 +50,13 @@ impl<'a> Output<'a> {
 
     pub fn export(self, vars: Vec<Var>) -> Result<()> {
         let Output { args, format, job, runner } = self;
+        let renderer: &dyn Render = match format {
+            Format::Shell => &Shell,
+            Format::Dotenv => &Dotenv,
+            Format::Docker => &Docker,
+            _ => &Json,
+        };
+        renderer.refuse(&vars)?;
 
         let vars = if vars.iter().any(|v| v.file) {
             // Files must outlive escort: they are for the steps or shell that follow.
@@ -69,11 +76,6 @@ impl<'a> Output<'a> {
             ui::note(&format!("exported {} variables to the job", vars.len()));
             return Ok(());
         }
-        let renderer: &dyn Render = match format {
-            Format::Shell => &Shell,
-            Format::Dotenv => &Dotenv,
-            _ => &Json,
-        };
         let text = renderer.render(&vars)?;
         match &args.output {
             Some(path) => {

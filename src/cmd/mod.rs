@@ -2,7 +2,9 @@
 //! `Context`, and returns how it finished (`ExitStatus`) or an error.
 
 pub mod check;
+pub mod completions;
 mod fleet;
+pub mod get;
 pub mod init;
 pub mod load;
 pub mod login;
@@ -42,6 +44,9 @@ pub async fn dispatch(command: Command, ctx: &Context) -> Result<ExitStatus> {
         Command::Template(args) => template::template(args),
         Command::Rotation(args) => rotation::rotation(args, ctx).await,
         Command::Init(args) => init::init(args),
+        Command::Get(args) => get::get(args, ctx).await,
+        Command::Completions(args) => completions::completions(args),
+        Command::Man => completions::man(),
     }
 }
 

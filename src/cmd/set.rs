@@ -1,5 +1,7 @@
 //! `escort set TARGET NAME`: write one secret, its value read from stdin or
-//! typed at a prompt that does not echo.
+//! typed at a prompt that does not echo. From stdin, one trailing newline is
+//! removed (`echo x |` means `x`, as with `gh secret set` and `pulumi config
+//! set`) unless `--raw` (README, "escort set").
 
 use crate::cli::{self, SetArgs};
 use crate::error::{self, ExitStatus};
@@ -19,7 +21,7 @@ pub async fn set(args: SetArgs, ctx: &Context) -> Result<ExitStatus> {
     let target = targets::open(&args.target, &options, ctx)?;
     // A bad name is refused before anyone types a value for it.
     target.check(&[Var::secret(args.name.as_str(), "")])?;
-    let value = read_value(&args.name)?;
+    let value = read_value(&args.name, args.raw)?;
     secret::register(&value);
     let vars = [Var::secret(args.name, value)];
     target.check(&vars)?;
@@ -31,15 +33,28 @@ pub async fn set(args: SetArgs, ctx: &Context) -> Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
-/// The value exactly as piped in (a trailing newline is part of it), or
-/// typed at a hidden prompt.
-fn read_value(name: &str) -> Result<Secret> {
+/// The value as piped in, less one trailing newline unless `raw`; or typed
+/// at a hidden prompt.
+fn read_value(name: &str, raw: bool) -> Result<Secret> {
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
         let mut bytes = Zeroizing::new(Vec::new());
         stdin.lock().read_to_end(&mut bytes).context("could not read the value from stdin")?;
         let text = std::str::from_utf8(&bytes).map_err(|_| error::usage("the value on stdin is not UTF-8 text"))?;
-        return Ok(Secret::new(text));
+        if raw {
+            return Ok(Secret::new(text));
+        }
+        let Some(stripped) = text.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)) else {
+            return Ok(Secret::new(text));
+        };
+        // `echo "$UNSET" | escort set` would otherwise store an empty secret.
+        if stripped.is_empty() {
+            return Err(error::usage(format!(
+                "{name}: stdin held only a newline: nothing was written (--raw stores it as the value)"
+            )));
+        }
+        ui::note(&format!("{name}: removed the trailing newline from stdin (--raw keeps it)"));
+        return Ok(Secret::new(stripped));
     }
     let term = Term::stderr();
     if !term.is_term() {

@@ -1,6 +1,7 @@
 //! Where `load` puts variables: the GitHub job, or a text document (shell,
-//! dotenv, JSON) on stdout or in a file.
+//! dotenv, docker, JSON) on stdout or in a file.
 
+pub mod docker;
 pub mod dotenv;
 pub mod github;
 pub mod json;
@@ -14,6 +15,11 @@ use zeroize::Zeroizing;
 
 /// A text format: the whole export as one document.
 pub trait Render {
+    /// Refuse, before anything is written (ESC files included), the values
+    /// this format cannot carry.
+    fn refuse(&self, _vars: &[Var]) -> Result<()> {
+        Ok(())
+    }
     fn render(&self, vars: &[Var]) -> Result<Zeroizing<String>>;
 }
 

@@ -273,7 +273,8 @@ fn set_ls_and_rm() {
     assert!(text(&out.get_output().stderr).contains("no secrets in the dotenv file"));
 
     let pem = "-----BEGIN KEY-----\nabc\n-----END KEY-----\n";
-    let out = escort().current_dir(dir.path()).args(["set", &target, "TLS_KEY"]).write_stdin(pem).assert().success();
+    let out =
+        escort().current_dir(dir.path()).args(["set", &target, "TLS_KEY", "--raw"]).write_stdin(pem).assert().success();
     assert!(text(&out.get_output().stderr).contains(&format!("created TLS_KEY in the dotenv file {}", path.display())));
     escort().current_dir(dir.path()).args(["set", &target, "OTHER"]).write_stdin("o").assert().success();
     assert_eq!(python_dotenv(&path)["TLS_KEY"], pem);

@@ -271,7 +271,7 @@ fn dry_run_and_prune() {
 fn set_ls_and_rm() {
     let fake = esc_fake(&state(DEFINITION));
     let pem = "-----BEGIN KEY-----\nabc\n-----END KEY-----\n";
-    let out = escort(&fake).args(["set", TARGET, "TLS_KEY"]).write_stdin(pem).assert().success();
+    let out = escort(&fake).args(["set", TARGET, "TLS_KEY", "--raw"]).write_stdin(pem).assert().success();
     assert!(text(&out.get_output().stderr).contains("created TLS_KEY in the ESC environment acme/app/dev"));
     escort(&fake).args(["set", TARGET, "LOG_LEVEL", "--plaintext", "LOG_LEVEL"]).write_stdin("warn").assert().success();
     let (values, secrets) = sdk_read(&fake);

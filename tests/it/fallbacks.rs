@@ -273,6 +273,7 @@ fn a_github_target_without_a_repository_is_the_checkout_remote() {
     let mut st = github_support::state();
     st["secrets"]["repos/acme/app/actions"] = json!({"API_KEY": {"value": "v"}});
     st["secrets"]["repos/acme/app/environments/prod"] = json!({"PROD_KEY": {"value": "v"}});
+    st["variables"] = json!({"repos/acme/app/actions": {"LOG_LEVEL": {"value": "info"}}});
     let fake = github_support::github(&st);
     for remote in ["https://127.0.0.1/acme/app.git", "git@127.0.0.1:acme/app.git", "ssh://git@127.0.0.1:22/acme/app"] {
         let tools = fake_tools(github_support::TOKEN, remote);
@@ -280,6 +281,8 @@ fn a_github_target_without_a_repository_is_the_checkout_remote() {
         assert!(text(&out.get_output().stdout).contains("API_KEY"), "{remote}");
         let out = github_escort(&fake, tools.path()).args(["ls", "github:@prod"]).assert().success();
         assert!(text(&out.get_output().stdout).contains("PROD_KEY"), "{remote}");
+        let out = github_escort(&fake, tools.path()).args(["ls", "github-vars:"]).assert().success();
+        assert!(text(&out.get_output().stdout).contains("LOG_LEVEL"), "{remote}");
     }
     // A remote on another host than GITHUB_API_URL's, or none: a usage error, no request.
     let before = fake.requests().len();

@@ -155,7 +155,7 @@ fn ls_shows_names_and_dates_never_values() {
 fn set_and_rm() {
     let fake = fly(&state());
     let pem = "-----BEGIN KEY-----\nabc\n-----END KEY-----\n";
-    let out = escort(&fake).args(["set", "fly:app", "TLS_KEY"]).write_stdin(pem).assert().success();
+    let out = escort(&fake).args(["set", "fly:app", "TLS_KEY", "--raw"]).write_stdin(pem).assert().success();
     assert!(text(&out.get_output().stderr).contains("created TLS_KEY in the secrets of Fly app app"));
     let out = escort(&fake).args(["set", "fly:app", "OLD"]).write_stdin("v2").assert().success();
     assert!(text(&out.get_output().stderr).contains("updated OLD"));

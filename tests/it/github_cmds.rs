@@ -55,7 +55,8 @@ fn ls_of_a_repository_pages_and_has_no_access_columns() {
 fn set_takes_stdin_exactly() {
     let fake = github(&state());
     let value_in = "-----BEGIN KEY-----\nabc\n-----END KEY-----\n";
-    let out = escort(&fake).args(["set", "github:acme/app", "TLS_KEY"]).write_stdin(value_in).assert().success();
+    let out =
+        escort(&fake).args(["set", "github:acme/app", "TLS_KEY", "--raw"]).write_stdin(value_in).assert().success();
     assert!(text(&out.get_output().stderr).contains("created TLS_KEY"));
     assert_eq!(value(&fake, REPO, "TLS_KEY").as_deref(), Some(value_in));
 
