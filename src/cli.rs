@@ -458,11 +458,13 @@ pub struct StatusArgs {
     pub format: ReportFormat,
 }
 
+/// The help of a command's TARGET: every kind of target.
+const TARGET_KINDS: &str = "github:OWNER/REPO[@ENVIRONMENT], github-org:ORG, github-user, \
+    github-vars:OWNER/REPO[@ENVIRONMENT], github-org-vars:ORG, fly:APP, esc:ENV or dotenv:PATH";
+
 #[derive(Args, Debug)]
 pub struct LsArgs {
-    /// github:OWNER/REPO[@ENVIRONMENT], github-org:ORG, github-user,
-    /// github-vars:OWNER/REPO[@ENVIRONMENT], github-org-vars:ORG, fly:APP, esc:ENV or dotenv:PATH.
-    #[arg(value_name = "TARGET")]
+    #[arg(value_name = "TARGET", help = TARGET_KINDS)]
     pub target: TargetSpec,
 
     #[command(flatten)]
@@ -478,9 +480,7 @@ pub struct LsArgs {
 
 #[derive(Args, Debug)]
 pub struct SetArgs {
-    /// github:OWNER/REPO[@ENVIRONMENT], github-org:ORG, github-user,
-    /// github-vars:OWNER/REPO[@ENVIRONMENT], github-org-vars:ORG, fly:APP, esc:ENV or dotenv:PATH.
-    #[arg(value_name = "TARGET")]
+    #[arg(value_name = "TARGET", help = TARGET_KINDS)]
     pub target: TargetSpec,
 
     /// The secret's name.
@@ -500,9 +500,7 @@ pub struct SetArgs {
 
 #[derive(Args, Debug)]
 pub struct RmArgs {
-    /// github:OWNER/REPO[@ENVIRONMENT], github-org:ORG, github-user,
-    /// github-vars:OWNER/REPO[@ENVIRONMENT], github-org-vars:ORG, fly:APP, esc:ENV or dotenv:PATH.
-    #[arg(value_name = "TARGET")]
+    #[arg(value_name = "TARGET", help = TARGET_KINDS)]
     pub target: TargetSpec,
 
     /// The secrets to delete.

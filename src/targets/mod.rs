@@ -90,6 +90,10 @@ pub type Progress<'a> = &'a (dyn Fn(&Outcome) + Sync);
 pub trait Target: Send + Sync {
     /// What the user would call it: "Actions secrets of acme/app".
     fn name(&self) -> String;
+    /// What it holds, in the plural: `secrets` (or `variables`).
+    fn holds(&self) -> &'static str {
+        "secrets"
+    }
     /// The name under which the target keeps `name`, for comparing names
     /// (GitHub ignores case and shows upper case).
     fn canonical(&self, name: &str) -> String {

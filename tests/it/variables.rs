@@ -193,8 +193,8 @@ fn ls_set_rm_and_one_off_sync_on_repository_and_environment_variables() {
         let out = gh_escort(&gh).args(["ls", target, "--format", "json"]).output().unwrap();
         assert_absent(&out.stdout, &["debug", "canary-set-value"], "ls");
         let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
-        assert_eq!(listed["secrets"][0]["name"], "LOG_LEVEL");
-        assert!(listed["secrets"][0]["updated_at"].is_string(), "{listed}");
+        assert_eq!(listed["variables"][0]["name"], "LOG_LEVEL");
+        assert!(listed["variables"][0]["updated_at"].is_string(), "{listed}");
 
         // A one-off sync compares by value: the same value is not written again.
         gh.call("POST", "/_fake/reset-log", None);

@@ -332,6 +332,13 @@ impl Target for GitHub {
         self.scope.to_string()
     }
 
+    fn holds(&self) -> &'static str {
+        match self.scope.store {
+            Store::Secrets => "secrets",
+            Store::Variables => "variables",
+        }
+    }
+
     fn canonical(&self, name: &str) -> String {
         name.to_ascii_uppercase()
     }
