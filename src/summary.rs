@@ -25,12 +25,13 @@ pub fn append(ctx: &Context, markdown: impl FnOnce() -> String) {
 }
 
 /// Text as literal Markdown, on one line: control characters made visible,
-/// every ASCII punctuation character backslash-escaped (no `|` ends a table
-/// cell, no backtick opens a code span, no `<` starts HTML).
+/// and the characters with a meaning inside a line backslash-escaped (no `|`
+/// ends a table cell, no backtick opens a code span, no `<` starts HTML, no
+/// `*`/`_`/`~` emphasis, no `[` link, no `&` entity); dates and names stay readable.
 pub fn md(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
     for c in ui::escape(text).chars() {
-        if c.is_ascii_punctuation() {
+        if matches!(c, '\\' | '`' | '*' | '_' | '|' | '<' | '>' | '[' | ']' | '~' | '&' | '!' | '#') {
             out.push('\\');
         }
         out.push(c);
