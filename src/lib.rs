@@ -49,7 +49,7 @@ pub fn run() -> ExitCode {
             settings.http.per_host = n;
         }
         let ctx = Context::new(settings);
-        audit::open(cli.audit_log.as_deref(), &command, |name| std::env::var(name).ok())?;
+        audit::open(cli.audit_log.as_deref(), &command, &ctx.settings.runner)?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

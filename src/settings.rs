@@ -163,11 +163,17 @@ pub struct Runner {
     pub id_token_request: Option<Secret>,
     /// `GITHUB_STEP_SUMMARY`: the step's Markdown summary (README, "Step summaries").
     pub step_summary: Option<PathBuf>,
+    /// `GITHUB_RUN_ID`, `GITHUB_ACTOR`, `GITHUB_REPOSITORY`: the run, for the audit log.
+    pub run_id: Option<String>,
+    pub actor: Option<String>,
+    pub repository: Option<String>,
 }
 
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub http: http::Settings,
+    /// `XDG_RUNTIME_DIR`, when it is a directory.
+    pub runtime_dir: Option<PathBuf>,
     /// `ESC_ENV`: the default environment.
     pub esc_env: Option<String>,
     /// `ESC_ORG`/`PULUMI_ORG`.
@@ -239,7 +245,12 @@ impl Settings {
                 id_token_url: text("ACTIONS_ID_TOKEN_REQUEST_URL"),
                 id_token_request: token(&["ACTIONS_ID_TOKEN_REQUEST_TOKEN"]),
                 step_summary: path("GITHUB_STEP_SUMMARY"),
+                run_id: text("GITHUB_RUN_ID"),
+                actor: text("GITHUB_ACTOR"),
+                repository: text("GITHUB_REPOSITORY"),
             },
+            // The user's own directory, emptied when the session ends: where ESC files go.
+            runtime_dir: path("XDG_RUNTIME_DIR").filter(|p| p.is_absolute() && p.is_dir()),
             now,
             // The whole object, as one secret: its values are registered when read.
             github_secrets: text(crate::source::github_secrets::VARIABLE).map(Secret::new),

@@ -32,6 +32,7 @@ pub struct Output<'a> {
     format: Format,
     job: Option<GithubJob>,
     runner: &'a Runner,
+    runtime_dir: Option<&'a std::path::Path>,
 }
 
 impl<'a> Output<'a> {
@@ -45,11 +46,11 @@ impl<'a> Output<'a> {
             Format::Github => Some(github_job(args, runner)?),
             _ => None,
         };
-        Ok(Output { args, format, job, runner })
+        Ok(Output { args, format, job, runner, runtime_dir: ctx.settings.runtime_dir.as_deref() })
     }
 
     pub fn export(self, vars: Vec<Var>) -> Result<()> {
-        let Output { args, format, job, runner } = self;
+        let Output { args, format, job, runner, runtime_dir } = self;
         let renderer: &dyn Render = match format {
             Format::Shell => &Shell,
             Format::Dotenv => &Dotenv,
@@ -62,7 +63,7 @@ impl<'a> Output<'a> {
             // Files must outlive escort: they are for the steps or shell that follow.
             let parent = match (format, &runner.temp) {
                 (Format::Github, Some(temp)) => temp.clone(),
-                _ => files::session_dir(),
+                _ => files::session_dir(runtime_dir),
             };
             let dir = files::private_dir(&parent)?.keep();
             files::materialize(vars, &dir)?
