@@ -1670,9 +1670,7 @@ fn fallback_input_loads_the_backup_when_esc_is_down() {
         .map(|p| common::read(&p))
         .collect::<String>();
     assert!(
-        summaries.contains(
-            "| dotenv\\:backup\\.env \\(fallback\\: esc\\:acme\\/app\\/dev could not be reached\\) | latest | 2 |"
-        ),
+        summaries.contains("| dotenv:backup.env (fallback: esc:acme/app/dev could not be reached) | latest | 2 |"),
         "{summaries}"
     );
     assert_no_leak(&run, &[BACKUP, TOKEN]);
