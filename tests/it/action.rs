@@ -1333,14 +1333,12 @@ fn a_download_with_the_wrong_checksum_fails_closed() {
 fn a_missing_asset_falls_back_to_building() {
     let server = FileServer::start();
     let asset = format!("escort-{}", release_target());
-    let target_dir = escort_bin().parent().unwrap().parent().unwrap().to_path_buf();
     let mut r = Runner::new();
     let sums = write_checksums(&r, &[(&format!("v1.2.3/{asset}"), &"a".repeat(64))]);
     r.set_env("ESCORT_CHECKSUMS", sums.to_str().unwrap());
     r.set_env("ESCORT_DOWNLOAD_BASE", &server.url);
-    r.set_env("ESCORT_INSTALL_PROFILE", "debug");
-    r.set_env("CARGO_TARGET_DIR", target_dir.to_str().unwrap());
-    r.set_env("CARGO_NET_OFFLINE", "true");
+    // The build itself is a real `cargo install` in installs_with_cargo_when_the_tool_cache_is_empty.
+    let builds = fake_cargo(&mut r);
     let run = r.run_action(&install_only(), &[("version", "v1.2.3")]);
     assert!(!run.failed, "{}", run.explain());
     let install = run.step("install");
@@ -1350,6 +1348,7 @@ fn a_missing_asset_falls_back_to_building() {
         run.explain()
     );
     assert!(install.stderr.contains("building escort from"), "{}", run.explain());
+    assert_eq!(common::read(&builds).lines().count(), 1);
     let requests = server.requests();
     assert!(!requests.is_empty() && requests.iter().all(|q| *q == format!("GET /v1.2.3/{asset} 404")), "{requests:?}");
     assert!(run.outputs["version"].starts_with("local-"), "{}", run.outputs["version"]);
