@@ -10,6 +10,7 @@
 
 use crate::esc::EnvRef;
 use crate::rotation::Timestamp;
+use crate::settings::Runner;
 use crate::targets::{Entry, Outcome};
 use crate::vars::Var;
 use crate::{secret, ui};
@@ -19,10 +20,6 @@ use std::fs::File;
 use std::io::Write;
 use std::path::Path;
 use std::sync::OnceLock;
-
-/// The variables naming the GitHub run, recorded when set.
-const RUN_VARS: [(&str, &str); 3] =
-    [("GITHUB_RUN_ID", "run_id"), ("GITHUB_ACTOR", "actor"), ("GITHUB_REPOSITORY", "repository")];
 
 struct Log {
     file: File,
@@ -34,7 +31,7 @@ static LOG: OnceLock<Log> = OnceLock::new();
 
 /// Start the trail for this process (`path` of `None`: no trail). A log that
 /// cannot be opened stops the command before it reads or writes anything.
-pub fn open(path: Option<&Path>, command: &str, var: impl Fn(&str) -> Option<String>) -> Result<()> {
+pub fn open(path: Option<&Path>, command: &str, runner: &Runner) -> Result<()> {
     let Some(path) = path.filter(|p| !p.as_os_str().is_empty()) else {
         return Ok(());
     };
@@ -46,8 +43,9 @@ pub fn open(path: Option<&Path>, command: &str, var: impl Fn(&str) -> Option<Str
     let mut common = Map::new();
     common.insert("command".into(), json!(command));
     common.insert("pid".into(), json!(std::process::id()));
-    for (name, key) in RUN_VARS {
-        if let Some(v) = var(name).filter(|v| !v.is_empty()) {
+    // The GitHub run, when there is one.
+    for (key, value) in [("run_id", &runner.run_id), ("actor", &runner.actor), ("repository", &runner.repository)] {
+        if let Some(v) = value {
             common.insert(key.into(), json!(v));
         }
     }
@@ -170,8 +168,8 @@ mod tests {
         static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
         let dir = DIR.get_or_init(|| tempfile::tempdir().unwrap());
         let path = dir.path().join("audit.jsonl");
-        let vars = |name: &str| (name == "GITHUB_ACTOR").then(|| "octocat".to_string());
-        open(Some(&path), "sync", vars).unwrap();
+        let runner = Runner { actor: Some("octocat".into()), ..Runner::default() };
+        open(Some(&path), "sync", &runner).unwrap();
         Box::leak(path.into_boxed_path())
     }
 

@@ -20,8 +20,9 @@ use std::path::PathBuf;
     after_help = "Exit codes: 0 ok, 1 check failed or a secret overdue, 2 usage or configuration error, \
                   3 a backend refused or could not be reached, 4 partial write, 5 a local file or\n\
                   directory could not be read or written, 70 internal error; `run`: the command's own.\n\
-                  Configuration: ESC_ENV, ESC_TOKEN (or PULUMI_ACCESS_TOKEN), ESC_API_URL, ESC_ORG;\n\
-                  GITHUB_TOKEN (or GH_TOKEN), GITHUB_API_URL; FLY_API_TOKEN, FLY_API_URL. NO_COLOR is honoured."
+                  Configuration: ESC_ENV, ESC_TOKEN (or PULUMI_ACCESS_TOKEN, or pulumi login's), ESC_API_URL,\n\
+                  ESC_ORG; GITHUB_TOKEN (or GH_TOKEN, or gh auth token), GITHUB_API_URL; FLY_API_TOKEN,\n\
+                  FLY_API_URL. A github: target without OWNER/REPO is this checkout's. NO_COLOR is honoured."
 )]
 pub struct Cli {
     /// Print nothing but results and errors.
@@ -70,7 +71,7 @@ pub enum Command {
         escort sync --from dotenv:.env.secure --to github:acme/app@production --prune --yes\n  \
         escort sync --from esc --to github-org:acme --visibility selected --repos api,web\n  \
         escort sync --from env --keys NPM_TOKEN --to github:acme/app --app dependabot\n\n\
-        Token: GITHUB_TOKEN (or GH_TOKEN); GitHub Enterprise Server: GITHUB_API_URL=https://HOST/api/v3.\n\
+        Token: GITHUB_TOKEN (or GH_TOKEN, or `gh auth token`); GitHub Enterprise Server: GITHUB_API_URL=https://HOST/api/v3.\n\
         Exit 4 when some secrets were written and some not (each is named).")]
     Sync(SyncArgs),
 
@@ -199,6 +200,12 @@ pub struct SourceArgs {
     /// Which variables, and under which names: `NAME`, `TO=FROM`, `*`; comma- or newline-separated.
     #[arg(long, value_name = "LIST", default_value = "")]
     pub keys: Selection,
+
+    /// When ESC cannot be reached (no answer, 5xx): take the values from these
+    /// instead, in order (`env` with --keys, `dotenv:PATH`), with a warning.
+    #[arg(long, value_name = "SOURCE", num_args = 1.., value_delimiter = ',', conflicts_with = "demo",
+          value_parser = crate::source::fallback::parse_spec)]
+    pub fallback: Vec<SourceSpec>,
 }
 
 impl SourceArgs {
@@ -394,7 +401,8 @@ pub struct SyncArgs {
     #[arg(long, value_name = "SOURCE", requires = "to")]
     pub from: Option<SourceSpec>,
 
-    /// Where they go: github:OWNER/REPO[@ENVIRONMENT], github-org:ORG, github-user, fly:APP, esc:ENV or dotenv:PATH.
+    /// Where they go: github:OWNER/REPO[@ENVIRONMENT], github-org:ORG, github-user,
+    /// github-vars:OWNER/REPO[@ENVIRONMENT], github-org-vars:ORG, fly:APP, esc:ENV or dotenv:PATH.
     #[arg(long, value_name = "TARGET", requires = "from")]
     pub to: Option<TargetSpec>,
 
@@ -450,10 +458,13 @@ pub struct StatusArgs {
     pub format: ReportFormat,
 }
 
+/// The help of a command's TARGET: every kind of target.
+const TARGET_KINDS: &str = "github:OWNER/REPO[@ENVIRONMENT], github-org:ORG, github-user, \
+    github-vars:OWNER/REPO[@ENVIRONMENT], github-org-vars:ORG, fly:APP, esc:ENV or dotenv:PATH";
+
 #[derive(Args, Debug)]
 pub struct LsArgs {
-    /// github:OWNER/REPO[@ENVIRONMENT], github-org:ORG, github-user, fly:APP, esc:ENV or dotenv:PATH.
-    #[arg(value_name = "TARGET")]
+    #[arg(value_name = "TARGET", help = TARGET_KINDS)]
     pub target: TargetSpec,
 
     #[command(flatten)]
@@ -469,8 +480,7 @@ pub struct LsArgs {
 
 #[derive(Args, Debug)]
 pub struct SetArgs {
-    /// github:OWNER/REPO[@ENVIRONMENT], github-org:ORG, github-user, fly:APP, esc:ENV or dotenv:PATH.
-    #[arg(value_name = "TARGET")]
+    #[arg(value_name = "TARGET", help = TARGET_KINDS)]
     pub target: TargetSpec,
 
     /// The secret's name.
@@ -490,8 +500,7 @@ pub struct SetArgs {
 
 #[derive(Args, Debug)]
 pub struct RmArgs {
-    /// github:OWNER/REPO[@ENVIRONMENT], github-org:ORG, github-user, fly:APP, esc:ENV or dotenv:PATH.
-    #[arg(value_name = "TARGET")]
+    #[arg(value_name = "TARGET", help = TARGET_KINDS)]
     pub target: TargetSpec,
 
     /// The secrets to delete.

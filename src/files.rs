@@ -66,13 +66,10 @@ fn append_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     f.write_all(bytes).and_then(|_| f.flush()).with_context(|| format!("could not write {}", path.display()))
 }
 
-/// Where ESC `files` go: `$XDG_RUNTIME_DIR` when set (the user's own
-/// directory, emptied when the session ends), else the system temp directory.
-pub fn session_dir() -> PathBuf {
-    std::env::var_os("XDG_RUNTIME_DIR")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute() && p.is_dir())
-        .unwrap_or_else(std::env::temp_dir)
+/// Where ESC `files` go: `$XDG_RUNTIME_DIR` when set (`runtime`: the user's
+/// own directory, emptied when the session ends), else the system temp directory.
+pub fn session_dir(runtime: Option<&Path>) -> PathBuf {
+    runtime.map_or_else(std::env::temp_dir, Path::to_path_buf)
 }
 
 /// A new directory only the user can enter, for ESC `files`.

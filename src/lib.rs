@@ -25,6 +25,7 @@ mod settings;
 mod sink;
 mod source;
 mod status;
+mod summary;
 mod targets;
 mod ui;
 mod vars;
@@ -48,7 +49,7 @@ pub fn run() -> ExitCode {
             settings.http.per_host = n;
         }
         let ctx = Context::new(settings);
-        audit::open(cli.audit_log.as_deref(), &command, |name| std::env::var(name).ok())?;
+        audit::open(cli.audit_log.as_deref(), &command, &ctx.settings.runner)?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

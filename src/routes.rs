@@ -5,7 +5,7 @@
 use crate::keys::Selection;
 use crate::source::SourceSpec;
 use crate::targets::TargetSpec;
-use crate::targets::github::{App, Visibility};
+use crate::targets::github::{App, Level, Visibility};
 use anyhow::Result;
 use serde::Deserialize;
 use std::ops::Range;
@@ -21,9 +21,66 @@ pub struct Route {
     pub groups: Vec<String>,
     /// Delete what a target has and the source lacks.
     pub prune: bool,
+    /// Where plain values bound for GitHub secrets go.
+    pub plain: Plain,
     pub app: Option<App>,
     pub visibility: Option<Visibility>,
     pub repos: Vec<String>,
+}
+
+/// Where a route sends plain values (not secret at the source, or `secret =
+/// false` in the manifest) bound for GitHub Actions secrets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Plain {
+    /// To the Actions variables beside the secrets.
+    #[default]
+    Variables,
+    /// To the secrets, as secret values are.
+    Secrets,
+    /// Nowhere on GitHub.
+    Skip,
+}
+
+/// Which of a route's values a target gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Share {
+    All,
+    Secret,
+    Plain,
+}
+
+impl Route {
+    /// Each target the route writes, with the values it gets (README,
+    /// "Routes"): GitHub secrets get the secret values, and the plain ones as
+    /// `plain` says: to the Actions variables of the same repository,
+    /// environment or organization (to the secrets where GitHub has no such
+    /// variables), to the secrets, or nowhere. A `github-vars:` target gets the
+    /// plain values only; every other target gets everything.
+    pub fn copies(&self) -> Vec<(TargetSpec, Share)> {
+        let mut copies: Vec<(TargetSpec, Share)> = Vec::new();
+        let actions = self.app.is_none_or(|a| a == App::Actions);
+        for spec in &self.to {
+            match spec {
+                TargetSpec::GitHub(level) => {
+                    // Variables exist for Actions, below the user level.
+                    let beside = (actions && *level != Level::User).then(|| TargetSpec::GitHubVars(level.clone()));
+                    let share = match (self.plain, &beside) {
+                        (Plain::Secrets, _) | (Plain::Variables, None) => Share::All,
+                        _ => Share::Secret,
+                    };
+                    copies.push((spec.clone(), share));
+                    if let (Plain::Variables, Some(beside)) = (self.plain, beside)
+                        && !self.to.contains(&beside)
+                    {
+                        copies.push((beside, Share::Plain));
+                    }
+                }
+                TargetSpec::GitHubVars(_) => copies.push((spec.clone(), Share::Plain)),
+                _ => copies.push((spec.clone(), Share::All)),
+            }
+        }
+        copies
+    }
 }
 
 #[derive(Deserialize)]
@@ -34,6 +91,7 @@ pub struct RawRoute {
     keys: Option<Spanned<Vec<String>>>,
     groups: Option<Vec<Spanned<String>>>,
     prune: Option<Spanned<String>>,
+    plain: Option<Spanned<String>>,
     app: Option<Spanned<String>>,
     visibility: Option<Spanned<String>>,
     repos: Option<Vec<String>>,
@@ -84,6 +142,11 @@ pub fn build(
             }
         };
         let prune = choice(&r.prune, "prune", &["none", "all"])?.as_deref() == Some("all");
+        let plain = match choice(&r.plain, "plain", &["variables", "secrets", "skip"])?.as_deref() {
+            Some("secrets") => Plain::Secrets,
+            Some("skip") => Plain::Skip,
+            _ => Plain::Variables,
+        };
         let app = choice(&r.app, "app", &App::NAMES)?.map(|a| a.parse().expect("one of App::NAMES"));
         let visibility =
             choice(&r.visibility, "visibility", &Visibility::NAMES)?.map(|v| v.parse().expect("one of the names"));
@@ -94,10 +157,76 @@ pub fn build(
             keys,
             groups: route_groups,
             prune,
+            plain,
             app,
             visibility,
             repos: r.repos.unwrap_or_default(),
         });
     }
     Ok(routes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route(to: &[&str], plain: Plain, app: Option<App>) -> Route {
+        Route {
+            name: "r".into(),
+            from: "env".parse().unwrap(),
+            to: to.iter().map(|t| t.parse().unwrap()).collect(),
+            keys: Selection::everything(),
+            groups: Vec::new(),
+            prune: false,
+            plain,
+            app,
+            visibility: None,
+            repos: Vec::new(),
+        }
+    }
+
+    fn copies(r: &Route) -> Vec<(String, Share)> {
+        r.copies().into_iter().map(|(spec, share)| (spec.to_string(), share)).collect()
+    }
+
+    #[test]
+    fn plain_values_bound_for_actions_secrets_go_beside_them() {
+        let to = ["github:a/b@prod", "github-org:acme", "github-user", "fly:app", "dotenv:x.env"];
+        let owned = |pairs: &[(&str, Share)]| pairs.iter().map(|(s, h)| (s.to_string(), *h)).collect::<Vec<_>>();
+        assert_eq!(
+            copies(&route(&to, Plain::Variables, None)),
+            owned(&[
+                ("github:a/b@prod", Share::Secret),
+                ("github-vars:a/b@prod", Share::Plain),
+                ("github-org:acme", Share::Secret),
+                ("github-org-vars:acme", Share::Plain),
+                // No variables for users, nor outside GitHub.
+                ("github-user", Share::All),
+                ("fly:app", Share::All),
+                ("dotenv:x.env", Share::All),
+            ])
+        );
+        assert_eq!(
+            copies(&route(&to[..3], Plain::Skip, None)),
+            owned(&[
+                ("github:a/b@prod", Share::Secret),
+                ("github-org:acme", Share::Secret),
+                ("github-user", Share::Secret)
+            ])
+        );
+        assert_eq!(
+            copies(&route(&to[..2], Plain::Secrets, Some(App::Actions))),
+            owned(&[("github:a/b@prod", Share::All), ("github-org:acme", Share::All)])
+        );
+        // Dependabot and Codespaces have no variables: plain values stay secrets there.
+        assert_eq!(
+            copies(&route(&["github:a/b"], Plain::Variables, Some(App::Dependabot))),
+            owned(&[("github:a/b", Share::All)])
+        );
+        // A variables target named in the route is not added twice, and gets plain values only.
+        assert_eq!(
+            copies(&route(&["github-vars:a/b", "github:a/b"], Plain::Variables, None)),
+            owned(&[("github-vars:a/b", Share::Plain), ("github:a/b", Share::Secret)])
+        );
+    }
 }

@@ -27,6 +27,9 @@ pub struct Service {
     /// The API base as given (checked when a client is made from it).
     pub api: String,
     pub token: Option<Secret>,
+    /// GitHub without a token in the environment: the host to ask `gh auth
+    /// token` about, when a token is first needed (README, "Configuration").
+    pub gh_host: Option<String>,
 }
 
 impl Service {
@@ -40,7 +43,110 @@ impl Service {
 
     /// The token, or a usage error saying how to give one.
     pub fn token(&self, missing: &str) -> Result<&Secret> {
-        self.token.as_ref().ok_or_else(|| error::usage(missing.to_string()))
+        if let Some(token) = &self.token {
+            return Ok(token);
+        }
+        match &self.gh_host {
+            Some(host) => gh_token(host)
+                .ok_or_else(|| error::usage(format!("{missing}, or log in with `gh auth login --hostname {host}`"))),
+            None => Err(error::usage(missing.to_string())),
+        }
+    }
+}
+
+/// `gh auth token --hostname HOST`, run at most once per process: the GitHub
+/// CLI's stored token. A missing `gh`, or one not logged in, gives none.
+fn gh_token(host: &str) -> Option<&'static Secret> {
+    static GH: OnceLock<Option<Secret>> = OnceLock::new();
+    GH.get_or_init(|| {
+        let out = std::process::Command::new("gh")
+            .args(["auth", "token", "--hostname", host])
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())?;
+        let token = Secret::new(String::from_utf8(out.stdout).ok()?.trim().to_string());
+        (!token.expose().is_empty()).then(|| {
+            secret::register(&token);
+            token
+        })
+    })
+    .as_ref()
+}
+
+/// The web host of a GitHub API base: `api.github.com` and GHE.com's
+/// `api.SUB.ghe.com` serve `github.com` and `SUB.ghe.com`; GitHub Enterprise
+/// Server serves its API on its own host (`https://HOST/api/v3`).
+pub fn github_web_host(api: &str) -> Option<String> {
+    let host = Url::parse(api.trim()).ok()?.host_str()?.to_ascii_lowercase();
+    Some(host.strip_prefix("api.").map_or(host.clone(), str::to_string))
+}
+
+/// `OWNER/REPO` of a git remote URL on `host` (https, `ssh://` and scp-like
+/// `git@HOST:OWNER/REPO.git` forms); `None` for a remote elsewhere.
+pub fn remote_repository(remote: &str, host: &str) -> Option<String> {
+    let remote = remote.trim();
+    let (remote_host, path) = match Url::parse(remote) {
+        Ok(url) if matches!(url.scheme(), "https" | "http" | "ssh" | "git") => {
+            (url.host_str()?.to_ascii_lowercase(), url.path().to_string())
+        }
+        // scp-like: [user@]host:path (a URL parser reads `git@host` as a scheme-less oddity).
+        _ => {
+            let (left, path) = remote.split_once(':')?;
+            let remote_host = left.rsplit_once('@').map_or(left, |(_, h)| h);
+            (remote_host.to_ascii_lowercase(), path.to_string())
+        }
+    };
+    if remote_host != host {
+        return None;
+    }
+    let path = path.trim_matches('/');
+    let path = path.strip_suffix(".git").unwrap_or(path);
+    let (owner, repo) = path.split_once('/')?;
+    let plain = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    (plain(owner) && plain(repo) && repo != "." && repo != "..").then(|| format!("{owner}/{repo}"))
+}
+
+/// The GitHub repository of the checkout in the working directory, from
+/// `git remote get-url origin`, for a `github:` target that names none. A
+/// remote on another host than the API's (`GITHUB_API_URL`) is refused: its
+/// secrets would go to a repository the user did not name.
+pub fn checkout_repository() -> Result<String, String> {
+    let api = std::env::var("GITHUB_API_URL").ok().filter(|a| !a.trim().is_empty());
+    let api = api.as_deref().unwrap_or(GITHUB_API);
+    let host = github_web_host(api).ok_or_else(|| format!("GITHUB_API_URL `{api}` is not an http(s) URL"))?;
+    let out = std::process::Command::new("git")
+        .args(["remote", "get-url", "origin"])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output();
+    let remote = match out {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().to_string(),
+        _ => {
+            return Err("`github:` without OWNER/REPO means this checkout's GitHub repository, but there is \
+                        no git remote `origin` here: name it, as github:OWNER/REPO"
+                .to_string());
+        }
+    };
+    remote_repository(&remote, &host).ok_or_else(|| {
+        format!(
+            "`github:` without OWNER/REPO means this checkout's GitHub repository, but the remote `origin` \
+             ({}) is not a repository on {host} (GITHUB_API_URL): name it, as github:OWNER/REPO",
+            crate::ui::escape(&strip_userinfo(&remote))
+        )
+    })
+}
+
+/// A remote URL without the `user:password@` an https remote may carry.
+fn strip_userinfo(remote: &str) -> String {
+    match Url::parse(remote) {
+        Ok(mut url) if url.password().is_some() || !url.username().is_empty() => {
+            let _ = url.set_password(None);
+            let _ = url.set_username("");
+            url.to_string()
+        }
+        _ => remote.to_string(),
     }
 }
 
@@ -55,11 +161,19 @@ pub struct Runner {
     /// `ACTIONS_ID_TOKEN_REQUEST_URL`/`_TOKEN` (with `permissions: id-token: write`).
     pub id_token_url: Option<String>,
     pub id_token_request: Option<Secret>,
+    /// `GITHUB_STEP_SUMMARY`: the step's Markdown summary (README, "Step summaries").
+    pub step_summary: Option<PathBuf>,
+    /// `GITHUB_RUN_ID`, `GITHUB_ACTOR`, `GITHUB_REPOSITORY`: the run, for the audit log.
+    pub run_id: Option<String>,
+    pub actor: Option<String>,
+    pub repository: Option<String>,
 }
 
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub http: http::Settings,
+    /// `XDG_RUNTIME_DIR`, when it is a directory.
+    pub runtime_dir: Option<PathBuf>,
     /// `ESC_ENV`: the default environment.
     pub esc_env: Option<String>,
     /// `ESC_ORG`/`PULUMI_ORG`.
@@ -100,18 +214,28 @@ impl Settings {
             })?),
         };
         let github_api = text("GITHUB_API_URL").unwrap_or_else(|| GITHUB_API.to_string());
+        let github_token = token(&["GITHUB_TOKEN", "GH_TOKEN"]);
         Ok(Settings {
             http: http::Settings::from_env().pace_github(&github_api),
             esc_env: text("ESC_ENV"),
             esc_org: first(&["ESC_ORG", "PULUMI_ORG"]),
-            esc: Service {
-                api: first(&["ESC_API_URL", "PULUMI_BACKEND_URL"]).unwrap_or_else(|| ESC_API.to_string()),
-                token: token(&["ESC_TOKEN", "PULUMI_ACCESS_TOKEN"]),
+            esc: match token(&["ESC_TOKEN", "PULUMI_ACCESS_TOKEN"]) {
+                Some(token) => Service {
+                    api: first(&["ESC_API_URL", "PULUMI_BACKEND_URL"]).unwrap_or_else(|| ESC_API.to_string()),
+                    token: Some(token),
+                    gh_host: None,
+                },
+                None => pulumi_login(&text),
             },
-            github: Service { api: github_api, token: token(&["GITHUB_TOKEN", "GH_TOKEN"]) },
+            github: Service {
+                gh_host: github_token.is_none().then(|| github_web_host(&github_api)).flatten(),
+                api: github_api,
+                token: github_token,
+            },
             fly: Service {
                 api: text("FLY_API_URL").unwrap_or_else(|| FLY_API.to_string()),
                 token: token(&["FLY_API_TOKEN"]),
+                gh_host: None,
             },
             runner: Runner {
                 active: text("GITHUB_ACTIONS").as_deref() == Some("true"),
@@ -120,12 +244,75 @@ impl Settings {
                 temp: path("RUNNER_TEMP"),
                 id_token_url: text("ACTIONS_ID_TOKEN_REQUEST_URL"),
                 id_token_request: token(&["ACTIONS_ID_TOKEN_REQUEST_TOKEN"]),
+                step_summary: path("GITHUB_STEP_SUMMARY"),
+                run_id: text("GITHUB_RUN_ID"),
+                actor: text("GITHUB_ACTOR"),
+                repository: text("GITHUB_REPOSITORY"),
             },
+            // The user's own directory, emptied when the session ends: where ESC files go.
+            runtime_dir: path("XDG_RUNTIME_DIR").filter(|p| p.is_absolute() && p.is_dir()),
             now,
             // The whole object, as one secret: its values are registered when read.
             github_secrets: text(crate::source::github_secrets::VARIABLE).map(Secret::new),
         })
     }
+}
+
+/// ESC without a token in the environment: the account `pulumi login` saved
+/// (README, "Configuration"). The Pulumi CLI keeps `credentials.json` in
+/// `PULUMI_CREDENTIALS_PATH`, else `PULUMI_HOME`, else `~/.pulumi`; the
+/// account is `PULUMI_BACKEND_URL`'s, else the `current` one. Its URL is the
+/// API base unless `ESC_API_URL` names another, and then the saved token is
+/// not used: it is never sent to a service it was not issued by. A missing
+/// or unreadable file gives no token (the error asking for one says how).
+fn pulumi_login(text: &impl Fn(&str) -> Option<String>) -> Service {
+    let backend = text("PULUMI_BACKEND_URL");
+    let given_api = text("ESC_API_URL");
+    let api = given_api.clone().or_else(|| backend.clone());
+    let folder = text("PULUMI_CREDENTIALS_PATH")
+        .or_else(|| text("PULUMI_HOME"))
+        .map(PathBuf::from)
+        .or_else(|| text("HOME").map(|home| PathBuf::from(home).join(".pulumi")));
+    let account = folder.and_then(|f| saved_account(&f.join("credentials.json"), backend.as_deref()));
+    let same = |a: &str, b: &str| a.trim_end_matches('/') == b.trim_end_matches('/');
+    match account {
+        Some((url, token)) if api.as_deref().is_none_or(|api| same(api, &url)) => {
+            secret::register(&token);
+            Service { api: url, token: Some(token), gh_host: None }
+        }
+        _ => Service { api: api.unwrap_or_else(|| ESC_API.to_string()), token: None, gh_host: None },
+    }
+}
+
+/// The backend URL and access token of `key`'s account (default: `current`)
+/// in a Pulumi CLI credentials file; only http(s) backends, which serve ESC.
+fn saved_account(path: &std::path::Path, key: Option<&str>) -> Option<(String, Secret)> {
+    #[derive(serde::Deserialize)]
+    struct Account {
+        #[serde(rename = "accessToken")]
+        access_token: Option<String>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Credentials {
+        current: Option<String>,
+        #[serde(default, rename = "accessTokens")]
+        access_tokens: std::collections::HashMap<String, String>,
+        #[serde(default)]
+        accounts: std::collections::HashMap<String, Account>,
+    }
+    let text = zeroize::Zeroizing::new(std::fs::read(path).ok()?);
+    let mut creds: Credentials = serde_json::from_slice(&text).ok()?;
+    let url = key.map(str::to_string).or(creds.current.take())?;
+    if !url.starts_with("https://") && !url.starts_with("http://") {
+        return None;
+    }
+    let token = creds
+        .accounts
+        .remove(&url)
+        .and_then(|a| a.access_token)
+        .or_else(|| creds.access_tokens.remove(&url))
+        .filter(|t| !t.trim().is_empty())?;
+    Some((url, Secret::new(token.trim().to_string())))
 }
 
 /// What every command is given: the settings, and the process's one HTTP
@@ -170,6 +357,72 @@ mod tests {
         assert!(s.fly.token.is_none() && !s.runner.active && s.now.is_none());
         // Reading a token registers it: no message can show it from now on.
         assert!(!secret::scrub("token pul-settings-canary").contains("canary"));
+    }
+
+    #[test]
+    fn remotes_name_a_repository_on_the_api_host_only() {
+        assert_eq!(github_web_host(GITHUB_API).as_deref(), Some("github.com"));
+        assert_eq!(github_web_host("https://api.acme.ghe.com").as_deref(), Some("acme.ghe.com"));
+        assert_eq!(github_web_host("https://git.corp.example/api/v3").as_deref(), Some("git.corp.example"));
+        for remote in [
+            "https://github.com/acme/app.git",
+            "https://x-access-token:abc@github.com/acme/app",
+            "git@github.com:acme/app.git",
+            "ssh://git@github.com:22/acme/app.git",
+            "GitHub.com:acme/app/",
+        ] {
+            assert_eq!(remote_repository(remote, "github.com").as_deref(), Some("acme/app"), "{remote}");
+        }
+        for remote in [
+            "git@gitlab.com:acme/app.git",
+            "https://github.com.evil.example/acme/app",
+            "https://github.com/acme",
+            "https://github.com/acme/app/extra",
+            "/srv/git/app.git",
+            "git@github.com:acme/..",
+        ] {
+            assert_eq!(remote_repository(remote, "github.com"), None, "{remote}");
+        }
+        assert_eq!(strip_userinfo("https://u:tok@github.com/a/b"), "https://github.com/a/b");
+    }
+
+    #[test]
+    fn the_saved_pulumi_login_is_a_token_for_its_own_backend_only() {
+        let home = tempfile::tempdir().unwrap();
+        let folder = home.path().join(".pulumi");
+        std::fs::create_dir_all(&folder).unwrap();
+        let creds = r#"{"current": "https://api.pulumi.com",
+            "accessTokens": {"https://api.pulumi.com": "pul-old", "https://pulumi.corp": "pul-corp-canary"},
+            "accounts": {"https://api.pulumi.com": {"accessToken": "pul-saved-canary", "username": "u"}}}"#;
+        std::fs::write(folder.join("credentials.json"), creds).unwrap();
+        let home_dir = home.path().to_str().unwrap();
+        let s = settings(&[("HOME", home_dir)]).unwrap();
+        assert_eq!(s.esc.token.as_ref().unwrap().expose(), "pul-saved-canary", "accounts before accessTokens");
+        assert_eq!(s.esc.api, "https://api.pulumi.com");
+        assert!(!secret::scrub("pul-saved-canary").contains("canary"), "registered");
+        // PULUMI_BACKEND_URL chooses the account, and is the API.
+        let s = settings(&[("HOME", home_dir), ("PULUMI_BACKEND_URL", "https://pulumi.corp/")]).unwrap();
+        assert!(s.esc.token.is_none(), "the trailing slash is another key, as for the Pulumi CLI");
+        let s = settings(&[("HOME", home_dir), ("PULUMI_BACKEND_URL", "https://pulumi.corp")]).unwrap();
+        assert_eq!(
+            (s.esc.token.as_ref().unwrap().expose(), s.esc.api.as_str()),
+            ("pul-corp-canary", "https://pulumi.corp")
+        );
+        // Another API: no saved token goes there.
+        let s = settings(&[("HOME", home_dir), ("ESC_API_URL", "https://esc.example")]).unwrap();
+        assert!(s.esc.token.is_none() && s.esc.api == "https://esc.example");
+        // A token in the environment wins; a file that is not JSON gives nothing.
+        let s = settings(&[("HOME", home_dir), ("ESC_TOKEN", "env-token")]).unwrap();
+        assert_eq!(s.esc.token.as_ref().unwrap().expose(), "env-token");
+        std::fs::write(folder.join("credentials.json"), "{not json").unwrap();
+        assert!(settings(&[("HOME", home_dir)]).unwrap().esc.token.is_none());
+        // A local backend serves no ESC.
+        std::fs::write(
+            folder.join("credentials.json"),
+            r#"{"current": "file://~", "accessTokens": {"file://~": "x"}}"#,
+        )
+        .unwrap();
+        assert!(settings(&[("PULUMI_HOME", folder.to_str().unwrap())]).unwrap().esc.token.is_none());
     }
 
     #[test]

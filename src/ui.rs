@@ -30,6 +30,17 @@ pub fn warn(msg: &str) {
     }
 }
 
+/// A warning that must not be missed: inside a GitHub job (`job`) always an
+/// annotation, on stderr (the runner reads workflow commands from both
+/// streams; stdout may be a script being `eval`ed, or masks yet to come).
+pub fn alert(msg: &str, job: bool) {
+    if job {
+        eprintln!("::warning::{}", escape_data(&escape(&crate::secret::scrub(msg))));
+    } else {
+        warn(msg);
+    }
+}
+
 pub fn note(msg: &str) {
     if !quiet() {
         eprintln!("escort: {}", escape(&crate::secret::scrub(msg)));

@@ -13,6 +13,8 @@
 #                      (`FOO, BAR=BAZ, *`), which selects and names like --keys
 #   INPUT_OUTPUTS      true | false (empty): write $GITHUB_OUTPUT
 #   INPUT_CLOUD_URL    the Pulumi Cloud API (empty: $ESC_API_URL, else Pulumi Cloud)
+#   INPUT_FALLBACK     --fallback sources when ESC cannot be reached (`dotenv:PATH`, `env`),
+#                      comma- or newline-separated (empty: none, the failure fails the step)
 # Exit code: escort's (2 usage or configuration, 3 ESC refused or unreachable).
 set -euo pipefail
 
@@ -46,6 +48,14 @@ if [ -n "$keys" ]; then
 fi
 if is_true outputs "${INPUT_OUTPUTS:-}" false; then
     args+=(--outputs)
+fi
+if [ -n "${INPUT_FALLBACK:-}" ]; then
+    lf=$'\n' cr=$'\r'
+    fallback="${INPUT_FALLBACK//"$cr"/}"
+    fallback="${fallback//"$lf"/,}"
+    # A multi-line input ends with a newline: no empty source after the last comma.
+    while [ "${fallback%,}" != "$fallback" ]; do fallback="${fallback%,}"; done
+    args+=("--fallback=$fallback")
 fi
 
 exec escort "${args[@]}"

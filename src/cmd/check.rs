@@ -29,6 +29,7 @@ pub async fn check(args: CheckArgs, ctx: &Context) -> Result<ExitStatus> {
         ReportFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
     };
     output::write(out.as_bytes())?;
+    crate::summary::append(ctx, || crate::summary::check(&report));
     match report.exit_code {
         0 => Ok(ExitStatus::Success),
         1 => Ok(ExitStatus::Failed),

@@ -2,7 +2,7 @@
 //! its targets once, and comparing them key by key (`crate::status`).
 
 use crate::manifest::Manifest;
-use crate::routes::Route;
+use crate::routes::{Route, Share};
 use crate::secret::Secret;
 use crate::settings::Context;
 use crate::source::{self, Source};
@@ -80,9 +80,9 @@ pub async fn survey(
             ..Options::default()
         };
         let targets = route
-            .to
-            .iter()
-            .map(|spec| Ok((spec.clone(), targets::open(spec, &options, ctx)?)))
+            .copies()
+            .into_iter()
+            .map(|(spec, share)| Ok((targets::open(&spec, &options, ctx)?, spec, share)))
             .collect::<Result<Vec<_>>>()?;
         opened.push((route, source::open(&route.from, ctx)?, targets));
     }
@@ -114,20 +114,33 @@ async fn read_route(
     manifest: &Manifest,
     route: &Route,
     source: Box<dyn Source>,
-    targets: Vec<(TargetSpec, Box<dyn Target>)>,
+    targets: Vec<(Box<dyn Target>, TargetSpec, Share)>,
 ) -> Result<Survey, Unread> {
     let unread = |error| Unread { what: format!("{} (route {})", source.name(), route.name), error };
     let vars = in_groups(manifest, route, source.load_picked(&route.keys).await.map_err(unread)?);
     let names: Vec<String> = vars.iter().map(|v| v.name.clone()).collect();
     let changed = source.changed_at(&names).await.map_err(unread)?;
-    let copies = join_all(targets.into_iter().map(|(spec, target)| async {
-        match compare(&route.name, &vars, &changed, &spec, &*target).await {
+    let (all, changed_at) = (&vars, &changed);
+    let copies = join_all(targets.into_iter().map(|(target, spec, share)| async move {
+        let given: Vec<Var> = all.iter().filter(|v| gets(manifest, share, v)).cloned().collect();
+        match compare(&route.name, &given, changed_at, &spec, &*target).await {
             Ok(cells) => Ok(Copy { spec, target, cells }),
             Err(e) => Err((spec, e)),
         }
     }))
     .await;
     Ok(Survey { route: route.name.clone(), source: source.name(), vars, changed, prune: route.prune, copies })
+}
+
+/// Whether a target with `share` gets `var`: plain is not secret at the
+/// source, or `secret = false` in the manifest.
+fn gets(manifest: &Manifest, share: Share, var: &Var) -> bool {
+    let plain = !var.secret || manifest.secrets.iter().any(|s| s.name == var.name && !s.secret);
+    match share {
+        Share::All => true,
+        Share::Secret => !plain,
+        Share::Plain => plain,
+    }
 }
 
 /// The route's `groups`: only the manifest secrets of those groups.
@@ -147,14 +160,16 @@ pub async fn compare(
     spec: &TargetSpec,
     target: &dyn Target,
 ) -> Result<Vec<Cell>> {
-    // A readable target is read once: its names come with its values.
-    let readable = target.values().await?;
-    let entries = match &readable {
-        Some(vs) => vs.iter().map(|(k, _)| targets::Entry { name: k.clone(), ..targets::Entry::default() }).collect(),
-        None => target.list(false).await?,
+    // A readable target is read once: its entries come with its values.
+    let (entries, values) = match target.values().await? {
+        Some(read) => {
+            let (entries, values): (Vec<targets::Entry>, Vec<Secret>) = read.into_iter().unzip();
+            let by_name = entries.iter().map(|e| target.canonical(&e.name)).zip(values).collect();
+            (entries, Some(by_name))
+        }
+        None => (target.list(false).await?, None),
     };
-    let values: Option<HashMap<String, Secret>> =
-        readable.map(|vs| vs.into_iter().map(|(k, v)| (target.canonical(&k), v)).collect());
+    let values: Option<HashMap<String, Secret>> = values;
     let held: HashMap<String, &targets::Entry> = entries.iter().map(|e| (target.canonical(&e.name), e)).collect();
     let cell = |key: &str, status: Status, changed_at: Option<&String>, updated_at: Option<&String>| Cell {
         route: route.to_string(),

@@ -4,14 +4,24 @@ use crate::cli::{Format, LoadArgs, Mask, OutputArgs};
 use crate::error::ExitStatus;
 use crate::settings::{Context, Runner};
 use crate::sink::{Render, docker::Docker, dotenv::Dotenv, github::GithubJob, json::Json, shell::Shell};
+use crate::source::{self, SourceSpec};
 use crate::vars::Var;
-use crate::{error, files, output, ui};
+use crate::{error, files, output, summary, ui};
 use anyhow::Result;
 
 pub async fn load(args: LoadArgs, ctx: &Context) -> Result<ExitStatus> {
     let out = Output::new(&args.output, ctx)?;
-    let vars = super::exportable(&args.source, ctx).await?;
+    let (vars, from) = super::exportable(&args.source, ctx).await?;
+    let names: Vec<String> = vars.iter().map(|v| v.name.clone()).collect();
     out.export(vars)?;
+    summary::append(ctx, || {
+        let revision = match args.source.spec() {
+            SourceSpec::Esc(env) => source::esc_env(env.as_ref(), ctx).ok().and_then(|e| e.version),
+            _ => None,
+        };
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        summary::load(&from, revision.as_deref().unwrap_or("latest"), &names)
+    });
     Ok(ExitStatus::Success)
 }
 
@@ -22,6 +32,7 @@ pub struct Output<'a> {
     format: Format,
     job: Option<GithubJob>,
     runner: &'a Runner,
+    runtime_dir: Option<&'a std::path::Path>,
 }
 
 impl<'a> Output<'a> {
@@ -35,11 +46,11 @@ impl<'a> Output<'a> {
             Format::Github => Some(github_job(args, runner)?),
             _ => None,
         };
-        Ok(Output { args, format, job, runner })
+        Ok(Output { args, format, job, runner, runtime_dir: ctx.settings.runtime_dir.as_deref() })
     }
 
     pub fn export(self, vars: Vec<Var>) -> Result<()> {
-        let Output { args, format, job, runner } = self;
+        let Output { args, format, job, runner, runtime_dir } = self;
         let renderer: &dyn Render = match format {
             Format::Shell => &Shell,
             Format::Dotenv => &Dotenv,
@@ -52,7 +63,7 @@ impl<'a> Output<'a> {
             // Files must outlive escort: they are for the steps or shell that follow.
             let parent = match (format, &runner.temp) {
                 (Format::Github, Some(temp)) => temp.clone(),
-                _ => files::session_dir(),
+                _ => files::session_dir(runtime_dir),
             };
             let dir = files::private_dir(&parent)?.keep();
             files::materialize(vars, &dir)?

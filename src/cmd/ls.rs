@@ -1,4 +1,4 @@
-//! `escort ls TARGET`: the target's secrets by name, with dates and, for
+//! `escort ls TARGET`: the target's secrets (or variables) by name, with dates and, for
 //! GitHub organization and user secrets, who may read them; for ESC, whether
 //! each is secret. Never a value.
 
@@ -14,8 +14,10 @@ pub async fn ls(args: LsArgs, ctx: &Context) -> Result<ExitStatus> {
     let target = targets::open(&args.target, &options, ctx)?;
     let entries = crate::audit::list(&target.name(), target.list(true).await)?;
     match args.format {
-        ReportFormat::Json => output::json(&serde_json::json!({"target": target.name(), "secrets": entries}))?,
-        ReportFormat::Text if entries.is_empty() => ui::note(&format!("no secrets in the {}", target.name())),
+        ReportFormat::Json => output::json(&serde_json::json!({"target": target.name(), target.holds(): entries}))?,
+        ReportFormat::Text if entries.is_empty() => {
+            ui::note(&format!("no {} in the {}", target.holds(), target.name()))
+        }
         ReportFormat::Text => output::write(table(&entries).as_bytes())?,
     }
     Ok(ExitStatus::Success)

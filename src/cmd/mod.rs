@@ -50,13 +50,14 @@ pub async fn dispatch(command: Command, ctx: &Context) -> Result<ExitStatus> {
     }
 }
 
-/// Read the variables `load` and `run` export: the source, `--keys`, and the
-/// checks every environment needs.
-async fn exportable(args: &SourceArgs, ctx: &Context) -> Result<Vec<Var>> {
+/// Read the variables `load` and `run` export: the source (or its
+/// `--fallback`), `--keys`, and the checks every environment needs. With the
+/// name of where they came from.
+async fn exportable(args: &SourceArgs, ctx: &Context) -> Result<(Vec<Var>, String)> {
     let source = source::open(&args.spec(), ctx)?;
-    let vars = args.keys.apply(source.load().await?)?;
+    let (vars, from) = source::fallback::load(source.as_ref(), &args.fallback, &args.keys, ctx).await?;
     sink::check_names(&vars)?;
-    Ok(sink::drop_unexportable(vars))
+    Ok((sink::drop_unexportable(vars), from))
 }
 
 /// The manifest that groups a .env file target: the one given, else

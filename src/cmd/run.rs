@@ -31,9 +31,9 @@ const DRAIN_MAX: usize = 1 << 20;
 const READ_SIZE: usize = 1 << 20;
 
 pub async fn run(args: RunArgs, ctx: &Context) -> Result<ExitStatus> {
-    let vars = super::exportable(&args.source, ctx).await?;
+    let (vars, _) = super::exportable(&args.source, ctx).await?;
     // Files live only as long as the command: the directory goes when `dir` drops.
-    let dir = files::run_dir(&files::session_dir())?;
+    let dir = files::run_dir(&files::session_dir(ctx.settings.runtime_dir.as_deref()))?;
     let vars = files::materialize(vars, dir.path())?;
 
     // The values, and the token escort used (the child inherits it).

@@ -25,6 +25,7 @@ pub async fn status(args: StatusArgs, ctx: &Context) -> Result<ExitStatus> {
         }))?,
         ReportFormat::Text => output::write(text(&surveys, &unread).as_bytes())?,
     }
+    crate::summary::append(ctx, || crate::summary::matrix("escort status", &cells));
     finish(&unread, failing)
 }
 

@@ -13,7 +13,7 @@ use crate::source::{self, SourceSpec};
 use crate::status::{Cell, Status};
 use crate::targets::{self, Action, Outcome, Target, TargetSpec};
 use crate::vars::Var;
-use crate::{output, ui};
+use crate::{output, summary, ui};
 use anyhow::Result;
 
 /// What a sync will do to one target, by name, from its cells.
@@ -143,6 +143,10 @@ async fn one(args: &SyncArgs, from: &SourceSpec, to: &TargetSpec, ctx: &Context)
     report::confirm_delete(&target.name(), &plan.prune, args.yes)?;
     ui::note(&format!("syncing {} to the {}: {}", source.name(), target.name(), plan.summary()));
     let outcomes = write(&*target, &plan, &vars).await?;
+    summary::append(ctx, || {
+        summary::matrix("escort sync", &cells.iter().collect::<Vec<_>>())
+            + &summary::results([(target.name().as_str(), &outcomes[..])])
+    });
     report::finish(&target.name(), &outcomes, |name| plan.action(name), args.format)
 }
 
@@ -203,6 +207,11 @@ async fn routes(args: &SyncArgs, ctx: &Context) -> Result<ExitStatus> {
         .collect();
     let status = report::finish_all(&results, args.format);
     failures.extend(unread.iter().map(|u| format!("{}: {}", u.what, crate::secret::scrub(&format!("{:#}", u.error)))));
+    summary::append(ctx, || {
+        summary::matrix("escort sync", &fleet::cells(&surveys).collect::<Vec<_>>())
+            + &summary::results(results.iter().map(|r| (r.target.as_str(), r.outcomes)))
+            + &summary::not_written(&failures)
+    });
     if failures.is_empty() {
         return status;
     }

@@ -100,7 +100,8 @@ impl Esc {
     /// The ESC client of this process: its API base, token and default organization.
     pub fn new(ctx: &Context) -> Result<Self> {
         let s = &ctx.settings;
-        let token = s.esc.token("no ESC token: set ESC_TOKEN (or PULUMI_ACCESS_TOKEN)")?.clone();
+        let token =
+            s.esc.token("no ESC token: set ESC_TOKEN (or PULUMI_ACCESS_TOKEN), or log in with `pulumi login`")?.clone();
         let api = s.esc.api_url("ESC_API_URL")?.as_str().trim_end_matches('/').to_string();
         Ok(Esc { http: ctx.http()?, api, token, default_org: s.esc_org.clone() })
     }

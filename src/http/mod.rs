@@ -154,6 +154,17 @@ pub struct HttpError {
     pub path: String,
     pub status: Option<u16>,
     pub detail: String,
+    /// No answer came: the connection failed or timed out, every attempt.
+    pub no_answer: bool,
+}
+
+impl HttpError {
+    /// The service could not be reached: no answer, or a server error (5xx)
+    /// after the retries. Not a refusal (401, 403, 404), nor a request escort
+    /// would not send (plain HTTP, a bad URL).
+    pub fn unreachable(&self) -> bool {
+        self.no_answer || self.status.is_some_and(|s| s >= 500)
+    }
 }
 
 impl fmt::Display for HttpError {
@@ -218,6 +229,7 @@ impl Http {
             path: path.clone(),
             status,
             detail,
+            no_answer: false,
         };
         if let Some(refused) = url.as_ref().filter(|_| !self.settings.allow_http).and_then(plain_http_refused) {
             return Err(fail(None, refused));
@@ -252,7 +264,7 @@ impl Http {
                 Err(SendError::Transient(detail)) => {
                     if last {
                         let tries = if attempt > 1 { format!(" (after {attempt} attempts)") } else { String::new() };
-                        return Err(fail(None, format!("{detail}{tries}")));
+                        return Err(HttpError { no_answer: true, ..fail(None, format!("{detail}{tries}")) });
                     }
                     tokio::time::sleep(backoff(attempt)).await;
                 }

@@ -7,6 +7,7 @@
 pub mod dotenv;
 pub mod env;
 pub mod esc;
+pub mod fallback;
 pub mod github_secrets;
 
 use crate::esc::EnvRef;
@@ -130,9 +131,10 @@ pub fn esc_env(given: Option<&EnvRef>, ctx: &Context) -> Result<EnvRef> {
     match (given, &ctx.settings.esc_env) {
         (Some(env), _) => Ok(env.clone()),
         (None, Some(text)) => EnvRef::parse(text).map_err(|e| error::usage(format!("ESC_ENV: {e}"))),
-        (None, None) => {
-            Err(error::usage("no ESC environment: pass --env or set ESC_ENV (try --demo for a built-in one)"))
-        }
+        (None, None) => Err(error::usage(
+            "no ESC environment: name one (`esc:ENV`, or --env) or set ESC_ENV \
+                 (load, run, check and get: try --demo for a built-in one)",
+        )),
     }
 }
 

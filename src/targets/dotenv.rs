@@ -143,7 +143,10 @@ impl Target for DotenvTarget {
     }
 
     fn values(&self) -> BoxFuture<'_, Result<Option<Values>>> {
-        Box::pin(async move { Ok(Some(self.entries()?)) })
+        Box::pin(async move {
+            let entries = self.entries()?.into_iter();
+            Ok(Some(entries.map(|(name, value)| (Entry { name, ..Entry::default() }, value)).collect()))
+        })
     }
 
     fn apply<'a>(

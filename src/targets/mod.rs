@@ -81,8 +81,8 @@ pub struct Outcome {
     pub result: Result<Action>,
 }
 
-/// A readable target's names and values, in its order.
-pub type Values = Vec<(String, Secret)>;
+/// A readable target's entries (names, dates) and values, in its order.
+pub type Values = Vec<(Entry, Secret)>;
 
 /// Told each outcome as soon as it is known (progress lines).
 pub type Progress<'a> = &'a (dyn Fn(&Outcome) + Sync);
@@ -90,6 +90,10 @@ pub type Progress<'a> = &'a (dyn Fn(&Outcome) + Sync);
 pub trait Target: Send + Sync {
     /// What the user would call it: "Actions secrets of acme/app".
     fn name(&self) -> String;
+    /// What it holds, in the plural: `secrets` (or `variables`).
+    fn holds(&self) -> &'static str {
+        "secrets"
+    }
     /// The name under which the target keeps `name`, for comparing names
     /// (GitHub ignores case and shows upper case).
     fn canonical(&self, name: &str) -> String {
@@ -101,7 +105,8 @@ pub trait Target: Send + Sync {
     /// per secret.
     fn list(&self, details: bool) -> BoxFuture<'_, Result<Vec<Entry>>>;
     /// The values it holds, for targets whose values can be read back (a .env
-    /// file): `escort status` compares those by value. `None` for the others.
+    /// file, Actions variables): `escort status` compares those by value.
+    /// `None` for the others.
     fn values(&self) -> BoxFuture<'_, Result<Option<Values>>> {
         Box::pin(async { Ok(None) })
     }
@@ -130,6 +135,8 @@ pub trait Target: Send + Sync {
 pub enum TargetSpec {
     /// `github:OWNER/REPO[@ENVIRONMENT]`, `github-org:ORG`, `github-user`.
     GitHub(github::Level),
+    /// Actions variables: `github-vars:OWNER/REPO[@ENVIRONMENT]`, `github-org-vars:ORG`.
+    GitHubVars(github::Level),
     /// `esc:[ORG/]PROJECT/ENV`.
     Esc(EnvRef),
     /// `fly:APP`.
@@ -138,18 +145,33 @@ pub enum TargetSpec {
     Dotenv(PathBuf),
 }
 
-const KINDS: &str = "use github:OWNER/REPO, github:OWNER/REPO@ENVIRONMENT, github-org:ORG, github-user, fly:APP, esc:ENV or dotenv:PATH";
+const KINDS: &str = "use github:OWNER/REPO, github:OWNER/REPO@ENVIRONMENT, github-org:ORG, github-user, \
+                     github-vars:OWNER/REPO[@ENVIRONMENT], github-org-vars:ORG, fly:APP, esc:ENV or dotenv:PATH";
 
 impl FromStr for TargetSpec {
     type Err = String;
 
     fn from_str(spec: &str) -> Result<Self, String> {
         let spec = spec.trim();
+        // No repository: the checkout's own (README, "Configuration").
+        let resolved;
+        let spec = match spec.split_once(':') {
+            Some((kind @ ("github" | "github-vars"), env)) if env.is_empty() || env.starts_with('@') => {
+                resolved = format!("{kind}:{}{env}", crate::settings::checkout_repository()?);
+                resolved.as_str()
+            }
+            _ => spec,
+        };
         let kind = spec.split_once(':').map_or(spec, |(k, _)| k);
         let rest = spec.split_once(':').map(|(_, r)| r);
         match (kind, rest) {
             ("github" | "github-org" | "github-user", _) => {
-                github::Level::parse(spec).map(TargetSpec::GitHub).map_err(|e| e.to_string())
+                github::Level::parse(spec, github::Store::Secrets).map(TargetSpec::GitHub).map_err(|e| e.to_string())
+            }
+            ("github-vars" | "github-org-vars" | "github-user-vars", _) => {
+                github::Level::parse(spec, github::Store::Variables)
+                    .map(TargetSpec::GitHubVars)
+                    .map_err(|e| e.to_string())
             }
             ("esc", Some(env)) => esc::parse(env).map(TargetSpec::Esc).map_err(|e| format!("`{spec}`: {e}")),
             ("fly", Some(app)) => fly::parse(app).map(TargetSpec::Fly).map_err(|e| format!("`{spec}`: {e}")),
@@ -163,7 +185,8 @@ impl FromStr for TargetSpec {
 impl fmt::Display for TargetSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TargetSpec::GitHub(level) => level.fmt(f),
+            TargetSpec::GitHub(level) => f.write_str(&level.spec(github::Store::Secrets)),
+            TargetSpec::GitHubVars(level) => f.write_str(&level.spec(github::Store::Variables)),
             TargetSpec::Esc(env) => write!(f, "esc:{env}"),
             TargetSpec::Fly(app) => write!(f, "fly:{app}"),
             TargetSpec::Dotenv(path) => write!(f, "dotenv:{}", path.display()),
@@ -192,14 +215,19 @@ pub struct Options {
 /// refused rather than ignored.
 pub fn open(spec: &TargetSpec, options: &Options, ctx: &Context) -> Result<Box<dyn Target>> {
     let github_only = options.app.is_some() || options.visibility.is_some() || !options.repos.is_empty();
-    if github_only && !matches!(spec, TargetSpec::GitHub(_)) {
+    if github_only && !matches!(spec, TargetSpec::GitHub(_) | TargetSpec::GitHubVars(_)) {
         return Err(error::usage(format!("--app, --visibility and --repos are for GitHub targets, not `{spec}`")));
     }
     if !options.plaintext.is_empty() && !matches!(spec, TargetSpec::Esc(_)) {
         return Err(error::usage(format!("--plaintext is for esc:ENV targets, not `{spec}`")));
     }
     Ok(match spec {
-        TargetSpec::GitHub(level) => Box::new(github::GitHub::open(level.clone(), options, ctx)?),
+        TargetSpec::GitHub(level) => {
+            Box::new(github::GitHub::open(level.clone(), github::Store::Secrets, options, ctx)?)
+        }
+        TargetSpec::GitHubVars(level) => {
+            Box::new(github::GitHub::open(level.clone(), github::Store::Variables, options, ctx)?)
+        }
         TargetSpec::Esc(env) => Box::new(esc::EscTarget::open(env.clone(), options, ctx)?),
         TargetSpec::Fly(app) => Box::new(fly::Fly::open(app.clone(), ctx)?),
         TargetSpec::Dotenv(path) => Box::new(dotenv::DotenvTarget::open(path.clone(), options.manifest.clone())),

@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
-"""A fake GitHub REST API, secrets endpoints only, for escort's tests and benchmarks.
+"""A fake GitHub REST API, secrets and Actions variables endpoints only, for escort's tests and
+benchmarks.
 
 Test support only. Python 3 standard library plus PyNaCl: run it with the peers' Python
 (target/peers/venv/bin/python, made by scripts/setup-peers.sh). It speaks the part of
 specs/github-secrets.openapi.json that escort uses: the secrets of repositories, environments,
 organizations and the authenticated user, for Actions, Codespaces and Dependabot; public keys;
-repository lookup. Values arrive as libsodium sealed boxes: the fake opens each one with its own
+repository lookup. And specs/github-variables.openapi.json: the Actions variables of
+repositories, environments and organizations (list with `total_count`, at most 30 a page; get;
+create, 201; update by PATCH, 204, which may rename; delete, 204; an organization variable's
+`visibility` and `selected_repository_ids`). Values arrive as libsodium sealed boxes: the fake opens each one with its own
 private key (PyNaCl's SealedBox), answers 422 to one that does not open, and shows the plaintext on
 a control endpoint so tests can compare what was stored with what was sent.
 
@@ -35,13 +39,18 @@ State file (JSON):
                                           "selected_repository_ids": [1296269]}},
         "user/codespaces": {}
       },
+      "variables": {                       # existing Actions variables per scope (same scope names)
+        "repos/acme/app/actions": {"LOG_LEVEL": {"value": "info", "updated_at": "2024-01-01T00:00:00Z"}},
+        "orgs/acme/actions": {"REGION": {"value": "eu", "visibility": "private"}}
+      },
       "latency_ms": 0,                     # added to every API request (benchmarks)
       "validate_with": null,               # a Prism mock's URL: every API request is also sent
                                            # there and its verdict logged as `violations`
       "faults": []
     }
 A scope is `repos/OWNER/REPO/APP`, `repos/OWNER/REPO/environments/ENV`, `orgs/ORG/APP` or
-`user/codespaces`. Names are kept in upper case, as GitHub does.
+`user/codespaces` (variables: APP is `actions`, and no user). Names are kept in upper case, as
+GitHub does.
 
 Faults (POST /_fake/faults with a JSON list replaces them; the first matching fault with `times`
 left is applied and decremented; -1 = forever):
@@ -57,12 +66,15 @@ Control endpoints (no auth, not logged):
     POST /_fake/faults, GET /_fake/requests, POST /_fake/reset-log,
     GET  /_fake/secrets   -> {scope: {NAME: {value, visibility, selected_repository_ids,
                                               created_at, updated_at}}}  (values decrypted)
+    GET  /_fake/variables -> the same for variables
+    PUT  /_fake/variables {"scope", "name", "value"}: an edit made outside escort (updated_at: now)
     GET  /_fake/stats     -> {"requests": N, "max_in_flight": N}
     POST /_fake/validate  {"method", "path", "body"} -> {"violations": [...]} (needs validate_with)
 """
 
 import base64
 import binascii
+import copy
 import http
 import json
 import re
@@ -81,6 +93,8 @@ from nacl.public import PrivateKey, SealedBox
 
 JSON = "application/json"
 APPS = ("actions", "codespaces", "dependabot")
+# GitHub's largest page of each.
+PER_PAGE = {"secrets": 100, "variables": 30}
 VISIBILITIES = ("all", "private", "selected")
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MAX_VALUE = 48 * 1024
@@ -99,6 +113,20 @@ def _now():
 
 def _err(status, message):
     return status, {"Content-Type": JSON}, dumps({"message": message, "documentation_url": DOCS})
+
+
+def _body(body, allowed, kind):
+    """-> (the request's JSON object, None), or (None, the answer refusing it)."""
+    try:
+        req = json.loads(body)
+    except ValueError:
+        return None, _err(400, "Problems parsing JSON")
+    if not isinstance(req, dict):
+        return None, _err(400, "Problems parsing JSON")
+    extra = set(req) - allowed
+    if extra:
+        return None, _err(422, f"unexpected fields for this kind of {kind}: {sorted(extra)}")
+    return req, None
 
 
 def _ok(obj, status=200, headers=None):
@@ -129,18 +157,8 @@ class State(fakelib.Recorder):
                 "environments": list(spec.get("environments") or []),
                 "private": bool(spec.get("private", True)),
             }
-        self.secrets = {}
-        for scope, entries in (data.get("secrets") or {}).items():
-            self.secrets[scope] = {}
-            for name, s in (entries or {}).items():
-                stamp = s.get("updated_at") or "2024-01-01T00:00:00Z"
-                self.secrets[scope][name.upper()] = {
-                    "value": s.get("value", ""),
-                    "visibility": s.get("visibility"),
-                    "selected_repository_ids": list(s.get("selected_repository_ids") or []),
-                    "created_at": s.get("created_at") or stamp,
-                    "updated_at": stamp,
-                }
+        # {"secrets": {scope: {NAME: ...}}, "variables": {...}}
+        self.stores = {store: self._load(data.get(store)) for store in PER_PAGE}
         self.latency = float(data.get("latency_ms") or 0) / 1000.0
         self.validate_with = data.get("validate_with")
         self.requests = 0
@@ -148,6 +166,22 @@ class State(fakelib.Recorder):
         self.max_in_flight = 0
 
 
+
+    @staticmethod
+    def _load(scopes):
+        out = {}
+        for scope, entries in (scopes or {}).items():
+            out[scope] = {}
+            for name, s in (entries or {}).items():
+                stamp = s.get("updated_at") or "2024-01-01T00:00:00Z"
+                out[scope][name.upper()] = {
+                    "value": s.get("value", ""),
+                    "visibility": s.get("visibility"),
+                    "selected_repository_ids": list(s.get("selected_repository_ids") or []),
+                    "created_at": s.get("created_at") or stamp,
+                    "updated_at": stamp,
+                }
+        return out
 
     def repo(self, owner, name):
         return self.repos.get(f"{owner}/{name}".lower())
@@ -274,86 +308,167 @@ class Handler(fakelib.Handler):
             return _ok({"id": repo["id"], "name": name, "full_name": repo["full_name"],
                         "owner": {"login": owner}, "private": repo["private"]})
 
-        scope, rest, missing = self._scope(segs)
+        store, scope, rest, missing = self._scope(segs)
         if scope is None:
             return _err(404, "Not Found")
         if missing:
             return _err(404, missing)
+        if len(rest) == 2 and rest[1] == "repositories" and method == "GET" and not scope.startswith("repos/"):
+            return self._selected(store, scope, rest[0].upper())
+        if store == "variables":
+            return self._variables(method, scope, rest, path, query, body)
         if rest == [] and method == "GET":
-            return self._list(scope, path, query)
+            return self._list(store, scope, path, query)
         if rest == ["public-key"] and method == "GET":
             return _ok({"key_id": st.key_id, "key": st.public_key})
         if len(rest) == 1 and method in ("GET", "PUT", "DELETE"):
             name = rest[0].upper()
             if method == "PUT":
                 return self._put(scope, name, body)
-            with st.lock:
-                secrets = st.secrets.setdefault(scope, {})
-                if name not in secrets:
-                    return _err(404, "Not Found")
-                if method == "DELETE":
-                    del secrets[name]
-                    return 204, {}, b""
-                return _ok(self._public(name, secrets[name], scope))
-        if len(rest) == 2 and rest[1] == "repositories" and method == "GET" and not scope.startswith("repos/"):
-            with st.lock:
-                s = st.secrets.get(scope, {}).get(rest[0].upper())
-                if s is None:
-                    return _err(404, "Not Found")
-                repos = [st.repo_by_id(i) for i in s["selected_repository_ids"]]
-            listed = [{"id": r["id"], "name": r["full_name"].split("/")[1], "full_name": r["full_name"]}
-                      for r in repos if r]
-            return _ok({"total_count": len(listed), "repositories": listed})
+            return self._get_or_delete(store, scope, name, method)
         return _err(404, "Not Found")
 
-    def _scope(self, segs):
-        """-> (scope, rest, why-missing) for a secrets path; (None, None, None) for any other."""
+    def _get_or_delete(self, store, scope, name, method):
         st = self.server.state
-        if segs[:3] == ["user", "codespaces", "secrets"]:
-            return "user/codespaces", segs[3:], None
-        if len(segs) >= 4 and segs[0] == "orgs" and segs[2] in APPS and segs[3] == "secrets":
+        with st.lock:
+            items = st.stores[store].setdefault(scope, {})
+            if name not in items:
+                return _err(404, "Not Found")
+            if method == "DELETE":
+                del items[name]
+                return 204, {}, b""
+            return _ok(self._public(store, name, items[name], scope))
+
+    def _selected(self, store, scope, name):
+        """The repositories that may read an organization or user secret or variable."""
+        st = self.server.state
+        with st.lock:
+            s = st.stores[store].get(scope, {}).get(name)
+            if s is None:
+                return _err(404, "Not Found")
+            repos = [st.repo_by_id(i) for i in s["selected_repository_ids"]]
+        listed = [{"id": r["id"], "name": r["full_name"].split("/")[1], "full_name": r["full_name"]}
+                  for r in repos if r]
+        return _ok({"total_count": len(listed), "repositories": listed})
+
+    def _variables(self, method, scope, rest, path, query, body):
+        if rest == [] and method == "GET":
+            return self._list("variables", scope, path, query)
+        if rest == [] and method == "POST":
+            return self._write_variable(scope, None, body)
+        if len(rest) == 1 and method == "PATCH":
+            return self._write_variable(scope, rest[0].upper(), body)
+        if len(rest) == 1 and method in ("GET", "DELETE"):
+            return self._get_or_delete("variables", scope, rest[0].upper(), method)
+        return _err(404, "Not Found")
+
+    def _write_variable(self, scope, name, body):
+        """POST (name None: create, 201) or PATCH (update, 204; a `name` renames) one variable."""
+        st = self.server.state
+        org = scope.startswith("orgs/")
+        req, refused = _body(body, {"name", "value"} | ({"visibility", "selected_repository_ids"} if org else set()),
+                             "variable")
+        if refused:
+            return refused
+        creating = name is None
+        required = ("name", "value", "visibility") if org else ("name", "value")
+        if creating and any(k not in req for k in required):
+            return _err(422, f"a new variable needs {', '.join(required)}")
+        for k in ("name", "value"):
+            if k in req and not isinstance(req[k], str):
+                return _err(422, f"{k} must be a string")
+        new_name = req["name"].upper() if "name" in req else name
+        if not NAME_RE.match(new_name) or new_name.startswith("GITHUB_"):
+            return _err(422, "Variable names can only contain alphanumeric characters or underscores, "
+                             "must not start with a number or GITHUB_")
+        if len(req.get("value", "").encode("utf-8")) > MAX_VALUE:
+            return _err(422, "variable value is too large (48 KB at most)")
+        visibility = req.get("visibility")
+        ids = req.get("selected_repository_ids")
+        if visibility is not None and visibility not in VISIBILITIES:
+            return _err(422, "visibility must be one of all, private, selected")
+        if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, int) for i in ids)):
+            return _err(422, "selected_repository_ids must be a list of integers")
+        with st.lock:
+            items = st.stores["variables"].setdefault(scope, {})
+            old = items.get(name) if name else None
+            if not creating and old is None:
+                return _err(404, "Not Found")
+            if new_name in items and new_name != name:
+                return _err(409, "Already exists")
+            if ids is not None and (visibility or (old or {}).get("visibility")) != "selected":
+                return _err(422, "selected_repository_ids only with visibility selected")
+            now = _now()
+            entry = copy.deepcopy(old) if old else {"visibility": None, "selected_repository_ids": [],
+                                                     "created_at": now}
+            entry["value"] = req.get("value", entry.get("value"))
+            entry["updated_at"] = now
+            if visibility is not None:
+                entry["visibility"] = visibility
+            if ids is not None:
+                entry["selected_repository_ids"] = ids
+            if name and new_name != name:
+                del items[name]
+            items[new_name] = entry
+        return _ok({}, status=201) if creating else (204, {}, b"")
+
+    def _scope(self, segs):
+        """-> (store, scope, rest, why-missing) for a secrets or variables path; Nones for any other.
+
+        Variables exist for Actions only: `.../actions/variables`, `.../environments/ENV/variables`.
+        """
+        st = self.server.state
+
+        def store_at(i, app="actions"):
+            got = segs[i] if len(segs) > i else None
+            return got if got == "secrets" or (got == "variables" and app == "actions") else None
+
+        if segs[:2] == ["user", "codespaces"] and store_at(2, "codespaces") == "secrets":
+            return "secrets", "user/codespaces", segs[3:], None
+        if len(segs) >= 4 and segs[0] == "orgs" and segs[2] in APPS and store_at(3, segs[2]):
             org = segs[1]
-            return f"orgs/{org}/{segs[2]}", segs[4:], None if org in st.orgs else "Not Found"
+            return segs[3], f"orgs/{org}/{segs[2]}", segs[4:], None if org in st.orgs else "Not Found"
         if len(segs) >= 5 and segs[0] == "repos":
             repo = st.repo(segs[1], segs[2])
             base = f"repos/{repo['full_name'] if repo else segs[1] + '/' + segs[2]}"
-            if segs[3] in APPS and segs[4] == "secrets":
-                return f"{base}/{segs[3]}", segs[5:], None if repo else "Not Found"
-            if len(segs) >= 6 and segs[3] == "environments" and segs[5] == "secrets":
+            if segs[3] in APPS and store_at(4, segs[3]):
+                return segs[4], f"{base}/{segs[3]}", segs[5:], None if repo else "Not Found"
+            if len(segs) >= 6 and segs[3] == "environments" and store_at(5):
                 env = segs[4]
-                if repo is None:
-                    return f"{base}/environments/{env}", segs[6:], "Not Found"
-                missing = None if env in repo["environments"] else "Not Found"
-                return f"{base}/environments/{env}", segs[6:], missing
-        return None, None, None
+                missing = None if repo and env in repo["environments"] else "Not Found"
+                return segs[5], f"{base}/environments/{env}", segs[6:], missing
+        return None, None, None, None
 
     @staticmethod
-    def _public(name, s, scope):
-        out = {"name": name, "created_at": s["created_at"], "updated_at": s["updated_at"]}
+    def _public(store, name, s, scope):
+        out = {"name": name}
+        if store == "variables":
+            out["value"] = s["value"]
+        out.update({"created_at": s["created_at"], "updated_at": s["updated_at"]})
         if not scope.startswith("repos/"):
             out["visibility"] = s["visibility"] or "private"
-            out["selected_repositories_url"] = f"https://api.github.com/{scope}/secrets/{name}/repositories"
+            out["selected_repositories_url"] = f"https://api.github.com/{scope}/{store}/{name}/repositories"
         return out
 
-    def _list(self, scope, path, query):
+    def _list(self, store, scope, path, query):
         st = self.server.state
         try:
             per_page = int(query.get("per_page", "30"))
             page = int(query.get("page", "1"))
         except ValueError:
             return _err(400, "per_page and page must be integers")
-        per_page = max(1, min(per_page, 100))
+        per_page = max(1, min(per_page, PER_PAGE[store]))
         page = max(1, page)
         with st.lock:
-            items = sorted(st.secrets.get(scope, {}).items())
+            items = sorted(st.stores[store].get(scope, {}).items())
             total = len(items)
-            chunk = [self._public(n, s, scope) for n, s in items[(page - 1) * per_page: page * per_page]]
+            chunk = [self._public(store, n, s, scope) for n, s in items[(page - 1) * per_page: page * per_page]]
         last = max(1, -(-total // per_page))
         links = []
         if page < last:
             links.append(f'<{self._page_url(path, per_page, page + 1)}>; rel="next"')
             links.append(f'<{self._page_url(path, per_page, last)}>; rel="last"')
-        return _ok({"total_count": total, "secrets": chunk}, headers={"Link": ", ".join(links)} if links else None)
+        return _ok({"total_count": total, store: chunk}, headers={"Link": ", ".join(links)} if links else None)
 
     def _page_url(self, path, per_page, page):
         host, port = self.server.server_address[:2]
@@ -364,20 +479,14 @@ class Handler(fakelib.Handler):
         if not NAME_RE.match(name) or name.startswith("GITHUB_"):
             return _err(422, "Secret names can only contain alphanumeric characters or underscores, "
                              "must not start with a number or GITHUB_")
-        try:
-            req = json.loads(body)
-        except ValueError:
-            return _err(400, "Problems parsing JSON")
-        if not isinstance(req, dict):
-            return _err(400, "Problems parsing JSON")
         allowed = {"encrypted_value", "key_id"}
         if scope.startswith("orgs/"):
             allowed |= {"visibility", "selected_repository_ids"}
         elif scope.startswith("user/"):
             allowed |= {"selected_repository_ids"}
-        extra = set(req) - allowed
-        if extra:
-            return _err(422, f"unexpected fields for this kind of secret: {sorted(extra)}")
+        req, refused = _body(body, allowed, "secret")
+        if refused:
+            return refused
         if req.get("key_id") != st.key_id:
             return _err(422, "key_id does not match the current public key")
         ev = req.get("encrypted_value")
@@ -401,7 +510,7 @@ class Handler(fakelib.Handler):
         elif scope.startswith("user/"):
             visibility = "selected"
         with st.lock:
-            secrets = st.secrets.setdefault(scope, {})
+            secrets = st.stores["secrets"].setdefault(scope, {})
             old = secrets.get(name)
             now = _now()
             secrets[name] = {
@@ -420,9 +529,18 @@ class Handler(fakelib.Handler):
         if handled is not None:
             return handled
         st = self.server.state
-        if path == "/_fake/secrets" and method == "GET":
+        if path in ("/_fake/secrets", "/_fake/variables") and method == "GET":
             with st.lock:
-                return _ok(st.secrets)
+                return _ok(st.stores[path.rsplit("/", 1)[1]])
+        if path == "/_fake/variables" and method == "PUT":
+            req = json.loads(body)
+            with st.lock:
+                items = st.stores["variables"].setdefault(req["scope"], {})
+                now = _now()
+                old = items.get(req["name"].upper()) or {"visibility": None, "selected_repository_ids": [],
+                                                           "created_at": now}
+                items[req["name"].upper()] = dict(old, value=req["value"], updated_at=now)
+            return 204, {}, b""
         if path == "/_fake/stats" and method == "GET":
             with st.lock:
                 return _ok({"requests": st.requests, "max_in_flight": st.max_in_flight})
@@ -437,7 +555,7 @@ class Handler(fakelib.Handler):
 
 
 def main(argv=None):
-    return fakelib.serve("fake-github", "Fake GitHub secrets API for tests.", State, Handler, argv, state_errors=(binascii.Error,))
+    return fakelib.serve("fake-github", "Fake GitHub secrets and variables API for tests.", State, Handler, argv, state_errors=(binascii.Error,))
 
 
 if __name__ == "__main__":

@@ -513,7 +513,7 @@ const API_KEY: &str = "sk-live-a1b2c3d4e5f6g7h8i9j0";
 const MULTI: &str = "-----BEGIN KEY-----\r\nMIIB line two\nEOF\n::warning::not a command\n-----END KEY-----";
 
 /// The action's inputs, as README.md documents them.
-const INPUTS: [&str; 16] = [
+const INPUTS: [&str; 17] = [
     "environment",
     "token",
     "keys",
@@ -530,6 +530,7 @@ const INPUTS: [&str; 16] = [
     "oidc-scope",
     "oidc-token-expiration",
     "oidc-expiration",
+    "fallback",
 ];
 
 fn action() -> Action {
@@ -899,6 +900,11 @@ fn inputs_with_shell_metacharacters_are_passed_literally() {
             i if i.starts_with("oidc-") => {
                 // No ID token in this job: the login step stops before the value matters.
                 assert_eq!(run.step("login").code, Some(2), "{}", run.explain());
+            }
+            "fallback" => {
+                // escort got the list as it was and refuses its first entry, no source.
+                assert_eq!(run.step("load").code, Some(2), "{}", run.explain());
+                assert!(run.step("load").stderr.contains("unknown source `A`"), "{}", run.explain());
             }
             "manifest" => {
                 assert!(run.step("load").ok(), "{}", run.explain());
@@ -1327,14 +1333,12 @@ fn a_download_with_the_wrong_checksum_fails_closed() {
 fn a_missing_asset_falls_back_to_building() {
     let server = FileServer::start();
     let asset = format!("escort-{}", release_target());
-    let target_dir = escort_bin().parent().unwrap().parent().unwrap().to_path_buf();
     let mut r = Runner::new();
     let sums = write_checksums(&r, &[(&format!("v1.2.3/{asset}"), &"a".repeat(64))]);
     r.set_env("ESCORT_CHECKSUMS", sums.to_str().unwrap());
     r.set_env("ESCORT_DOWNLOAD_BASE", &server.url);
-    r.set_env("ESCORT_INSTALL_PROFILE", "debug");
-    r.set_env("CARGO_TARGET_DIR", target_dir.to_str().unwrap());
-    r.set_env("CARGO_NET_OFFLINE", "true");
+    // The build itself is a real `cargo install` in installs_with_cargo_when_the_tool_cache_is_empty.
+    let builds = fake_cargo(&mut r);
     let run = r.run_action(&install_only(), &[("version", "v1.2.3")]);
     assert!(!run.failed, "{}", run.explain());
     let install = run.step("install");
@@ -1344,6 +1348,7 @@ fn a_missing_asset_falls_back_to_building() {
         run.explain()
     );
     assert!(install.stderr.contains("building escort from"), "{}", run.explain());
+    assert_eq!(common::read(&builds).lines().count(), 1);
     let requests = server.requests();
     assert!(!requests.is_empty() && requests.iter().all(|q| *q == format!("GET /v1.2.3/{asset} 404")), "{requests:?}");
     assert!(run.outputs["version"].starts_with("local-"), "{}", run.outputs["version"]);
@@ -1633,4 +1638,49 @@ fn esc_action_oidc_inputs() {
     let run = oidc_runner().run_action(&action(), &with(&[("oidc-auth", "false"), ("token", TOKEN)]));
     assert!(!run.failed, "{}", run.explain());
     assert_eq!(run.step("login").env_file, "", "no login");
+}
+
+/// The `fallback` input: ESC answering 503 makes the load step take the values from the
+/// listed sources, with a `::warning::` and a step summary saying so; a refused token
+/// (401) still fails the step.
+#[test]
+fn fallback_input_loads_the_backup_when_esc_is_down() {
+    const BACKUP: &str = "sk-backup-canary-0c1d";
+    let esc = fake_esc();
+    esc.set_faults(json!([{"op": "open", "status": 503, "times": -1}]));
+    let mut r = runner_for(&esc, "v1.0.0");
+    r.set_env("ESCORT_RETRIES", "0");
+    std::fs::write(r.workspace.join("backup.env"), format!("API_KEY={BACKUP}\nPORT=1\n")).unwrap();
+    let inputs = [("environment", ENV), ("token", TOKEN), ("version", "v1"), ("fallback", "dotenv:backup.env\n")];
+    let run = r.run_action(&action(), &inputs);
+    assert!(!run.failed, "{}", run.explain());
+    let load = run.step("load");
+    assert_eq!(sorted(parse_env(&load.env_file)), pairs(&[("API_KEY", BACKUP), ("PORT", "1")]));
+    assert!(masks_first(&load.stdout).iter().any(|m| m == BACKUP), "{}", load.stdout);
+    let warning = load.stderr.lines().find(|l| l.starts_with("::warning::")).unwrap_or_default();
+    assert!(
+        warning.contains("503 Service Unavailable") && warning.contains("the fallback dotenv:backup.env"),
+        "{warning}"
+    );
+    let summaries = std::fs::read_dir(r.temp.join("_runner_file_commands"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("step_summary_"))
+        .map(|p| common::read(&p))
+        .collect::<String>();
+    assert!(
+        summaries.contains("| dotenv:backup.env (fallback: esc:acme/app/dev could not be reached) | latest | 2 |"),
+        "{summaries}"
+    );
+    assert_no_leak(&run, &[BACKUP, TOKEN]);
+
+    // A refusal is no outage: the step fails, nothing exported.
+    esc.set_faults(json!([]));
+    let run = r.run_action(
+        &action(),
+        &[("environment", ENV), ("token", "tok-wrong-123456"), ("version", "v1"), ("fallback", "dotenv:backup.env")],
+    );
+    assert!(run.failed);
+    assert_eq!(run.step("load").code, Some(3), "{}", run.explain());
+    assert_eq!(run.step("load").env_file, "");
 }

@@ -56,8 +56,8 @@ fn statuses(dir: &Path, esc: &Fake, gh: &Fake) -> (i32, Value) {
     (code, json)
 }
 
-/// (key, target) -> status.
-fn cells(report: &Value) -> Vec<(String, String, String)> {
+/// (key, target, status) of every cell of a `status --format json` report, sorted.
+pub fn cells(report: &Value) -> Vec<(String, String, String)> {
     let mut cells: Vec<(String, String, String)> = report["cells"]
         .as_array()
         .unwrap()
@@ -180,6 +180,14 @@ fn bad_routes_name_the_file_and_line() {
             "escort.toml:4: sync.x: `prune` is `some`",
         ),
         ("[sync.x]\nfrom = \"vault\"\nto = [\"fly:app\"]\n", "escort.toml:2: sync.x: unknown source `vault`"),
+        (
+            "[sync.x]\nfrom = \"esc:a/b/c\"\nto = [\"github:a/b\"]\nplain = \"maybe\"\n",
+            "escort.toml:4: sync.x: `plain` is `maybe`: use variables or secrets or skip",
+        ),
+        (
+            "[sync.x]\nfrom = \"esc:a/b/c\"\nto = [\"github-user-vars\"]\n",
+            "escort.toml:3: sync.x: target `github-user-vars`: GitHub has no user variables",
+        ),
         (
             "[sync.x]\nfrom = \"env\"\nto = [\"fly:app\"]\ngroups = [\"nope\"]\n",
             "escort.toml:4: sync.x: group `nope` is not defined",

@@ -9,7 +9,7 @@ use std::path::Path;
 fn vendored_specs_match_the_shared_originals() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let shared = repo.join("../shared/specs");
-    for name in ["esc.openapi.yaml", "github-secrets.openapi.json"] {
+    for name in ["esc.openapi.yaml", "github-secrets.openapi.json", "github-variables.openapi.json"] {
         let ours = std::fs::read(repo.join("tests/specs").join(name)).expect("vendored spec");
         assert!(!ours.is_empty(), "{name} is empty");
         if shared.is_dir() {

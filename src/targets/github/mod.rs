@@ -1,13 +1,17 @@
-//! GitHub secrets (README, "escort sync" and "Targets beyond GitHub") as a `Target`: list, write (sealed to the
-//! target's public key) and delete, for every level and app `scope` knows.
-//! Requests follow `tests/specs/github-secrets.openapi.json` (GitHub's own description).
+//! GitHub secrets (README, "escort sync" and "Targets beyond GitHub") and
+//! Actions variables (README, "GitHub Actions variables") as a `Target`: list,
+//! write and delete, for every level, app and store `scope` knows. Secrets are
+//! sealed to the target's public key; variables (`variables.rs`) are plain and
+//! read back. Requests follow `tests/specs/github-secrets.openapi.json` and
+//! `tests/specs/github-variables.openapi.json` (GitHub's own descriptions).
 
 mod scope;
 mod seal;
+mod variables;
 
-pub use scope::{App, Level, Visibility};
+pub use scope::{App, Level, Store, Visibility};
 
-use super::{Action, Entry, Options, Outcome, Progress, Target};
+use super::{Action, Entry, Options, Outcome, Progress, Target, Values};
 use crate::error;
 use crate::http::{Auth, Http, Request};
 use crate::json;
@@ -28,8 +32,6 @@ use std::future::Future;
 use tokio::sync::OnceCell;
 
 const API_VERSION: &str = "2022-11-28";
-/// GitHub's largest page.
-const PER_PAGE: usize = 100;
 
 pub struct GitHub {
     http: Http,
@@ -41,22 +43,31 @@ pub struct GitHub {
     concurrency: usize,
     // Each fetched at most once per run.
     key: OnceCell<RecipientKey>,
-    listed: OnceCell<Vec<Entry>>,
+    listed: OnceCell<Vec<Listed>>,
     repo_ids: OnceCell<Vec<u64>>,
 }
 
+/// One secret or variable as the listing has it; only variables have a value.
+struct Listed {
+    entry: Entry,
+    value: Option<Secret>,
+}
+
+/// A page of secrets or of variables: the same but for the list's name.
 #[derive(Deserialize)]
-struct SecretPage {
+struct Page {
     total_count: u64,
-    secrets: Vec<ListedSecret>,
+    #[serde(rename = "secrets", alias = "variables")]
+    items: Vec<ListedItem>,
 }
 
 #[derive(Deserialize)]
-struct ListedSecret {
+struct ListedItem {
     name: String,
     created_at: Option<String>,
     updated_at: Option<String>,
     visibility: Option<String>,
+    value: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -79,6 +90,13 @@ struct Repository {
 struct PutBody<'a> {
     encrypted_value: String,
     key_id: &'a str,
+    #[serde(flatten)]
+    access: Access<'a>,
+}
+
+/// Who may read an organization (or user) secret or variable, where sent.
+#[derive(Serialize)]
+struct Access<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     visibility: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -86,10 +104,10 @@ struct PutBody<'a> {
 }
 
 impl GitHub {
-    /// The secrets of `level`, with the GitHub token and API base of the
-    /// settings. Options that cannot apply are refused, not ignored.
-    pub fn open(level: Level, options: &Options, ctx: &Context) -> Result<Self> {
-        let scope = Scope::new(level, options.app)?;
+    /// The secrets or variables of `level`, with the GitHub token and API base
+    /// of the settings. Options that cannot apply are refused, not ignored.
+    pub fn open(level: Level, store: Store, options: &Options, ctx: &Context) -> Result<Self> {
+        let scope = Scope::new(level, options.app, store)?;
         scope.check_access(options.visibility, &options.repos)?;
         let github = &ctx.settings.github;
         Ok(GitHub {
@@ -118,40 +136,36 @@ impl GitHub {
             .header("x-github-api-version", API_VERSION)
     }
 
-    /// `{prefix}/secrets/{rest...}`.
-    fn secrets_path<'a>(&'a self, rest: &[&'a str]) -> Vec<&'a str> {
-        let mut path = self.scope.prefix();
-        path.push("secrets");
-        path.extend_from_slice(rest);
-        path
-    }
-
     async fn get<T: DeserializeOwned>(&self, op: String, segments: &[&str], query: &[(&str, &str)]) -> Result<T> {
         let resp = self.http.send(self.request(op.clone(), Method::GET, segments, query)).await?;
         json::decode(&op, &resp.body)
     }
 
-    /// Every secret of the scope, following pages until `total_count`.
-    async fn listing(&self) -> Result<&[Entry]> {
+    /// Every secret or variable of the scope, following pages until `total_count`.
+    async fn listing(&self) -> Result<&[Listed]> {
         let listed = self
             .listed
             .get_or_try_init(|| async {
                 let op = format!("list the {}", self.scope);
-                let path = self.secrets_path(&[]);
+                let path = self.scope.path(&[]);
+                let per_page = self.scope.store.per_page();
                 let mut out = Vec::new();
                 for page in 1.. {
-                    let (per_page, page) = (PER_PAGE.to_string(), page.to_string());
-                    let query = [("per_page", per_page.as_str()), ("page", page.as_str())];
-                    let got: SecretPage = self.get(op.clone(), &path, &query).await?;
-                    let n = got.secrets.len();
-                    out.extend(got.secrets.into_iter().map(|s| Entry {
-                        name: s.name,
-                        created_at: s.created_at,
-                        updated_at: s.updated_at,
-                        visibility: s.visibility,
-                        ..Entry::default()
+                    let (size, page) = (per_page.to_string(), page.to_string());
+                    let query = [("per_page", size.as_str()), ("page", page.as_str())];
+                    let got: Page = self.get(op.clone(), &path, &query).await?;
+                    let n = got.items.len();
+                    out.extend(got.items.into_iter().map(|s| Listed {
+                        entry: Entry {
+                            name: s.name,
+                            created_at: s.created_at,
+                            updated_at: s.updated_at,
+                            visibility: s.visibility,
+                            ..Entry::default()
+                        },
+                        value: s.value.map(Secret::new),
                     }));
-                    if n < PER_PAGE || out.len() as u64 >= got.total_count {
+                    if n < per_page || out.len() as u64 >= got.total_count {
                         break;
                     }
                 }
@@ -165,7 +179,7 @@ impl GitHub {
         self.key
             .get_or_try_init(|| async {
                 let op = format!("get the public key of the {}", self.scope);
-                let key: PublicKey = self.get(op, &self.secrets_path(&["public-key"]), &[]).await?;
+                let key: PublicKey = self.get(op, &self.scope.path(&["public-key"]), &[]).await?;
                 RecipientKey::parse(key.key_id, &key.key, &self.scope.to_string())
             })
             .await
@@ -198,21 +212,27 @@ impl GitHub {
         Ok(Some(ids))
     }
 
+    /// The visibility the flags ask for: `--visibility`, else `selected` with `--repos`.
+    fn asked_visibility(&self) -> Option<Visibility> {
+        self.visibility.or((!self.repos.is_empty()).then_some(Visibility::Selected))
+    }
+
+    /// What the listing has under `name` (GitHub ignores case).
+    fn find<'a>(&self, existing: &'a [Listed], name: &str) -> Option<&'a Listed> {
+        let canonical = self.canonical(name);
+        existing.iter().find(|l| self.canonical(&l.entry.name) == canonical)
+    }
+
     /// The visibility to send for an organization secret: the flag, else
     /// `selected` with --repos, else what the secret has now, else private.
     /// Never wider than asked: an update must not open a secret up.
-    fn visibility_for(&self, name: &str, existing: &[Entry]) -> Visibility {
-        self.visibility
-            .or((!self.repos.is_empty()).then_some(Visibility::Selected))
-            .or_else(|| {
-                let canonical = self.canonical(name);
-                let found = existing.iter().find(|e| self.canonical(&e.name) == canonical)?;
-                found.visibility.as_deref()?.parse().ok()
-            })
+    fn visibility_for(&self, name: &str, existing: &[Listed]) -> Visibility {
+        self.asked_visibility()
+            .or_else(|| self.find(existing, name)?.entry.visibility.as_deref()?.parse().ok())
             .unwrap_or(Visibility::Private)
     }
 
-    async fn put_one(&self, var: &Var, key: &RecipientKey, ids: Option<&[u64]>, existing: &[Entry]) -> Result<Action> {
+    async fn put_one(&self, var: &Var, key: &RecipientKey, ids: Option<&[u64]>, existing: &[Listed]) -> Result<Action> {
         let (visibility, ids) = match self.scope.level {
             Level::Org(_) => {
                 let visibility = self.visibility_for(&var.name, existing);
@@ -225,12 +245,11 @@ impl GitHub {
         let body = PutBody {
             encrypted_value: key.seal(var.value.expose().as_bytes(), &mut OsRng)?,
             key_id: &key.id,
-            visibility,
-            selected_repository_ids: ids,
+            access: Access { visibility, selected_repository_ids: ids },
         };
         let op = format!("write secret {} to the {}", var.name, self.scope);
         let req = self
-            .request(op, Method::PUT, &self.secrets_path(&[&var.name]), &[])
+            .request(op, Method::PUT, &self.scope.path(&[&var.name]), &[])
             .header("content-type", "application/json")
             .body(serde_json::to_vec(&body)?)
             // Writing the same value again is harmless.
@@ -240,13 +259,26 @@ impl GitHub {
     }
 
     async fn delete_one(&self, name: &str) -> Result<Action> {
-        let op = format!("delete secret {name} from the {}", self.scope);
-        let req = self.request(op, Method::DELETE, &self.secrets_path(&[name]), &[]).retry(true);
+        let op = format!("delete {} {name} from the {}", self.scope.store.noun(), self.scope);
+        let req = self.request(op, Method::DELETE, &self.scope.path(&[name]), &[]).retry(true);
         self.http.send(req).await?;
         Ok(Action::Delete)
     }
 
-    /// How many repositories may read each `selected` secret.
+    async fn put_secrets(&self, vars: &[Var], progress: Progress<'_>) -> Result<Vec<Outcome>> {
+        // What every write needs comes first, so that a bad token or an
+        // unknown repository is one error rather than one per secret.
+        let key = self.key().await?;
+        let ids = self.repo_ids().await?;
+        let needs_existing = self.scope.level.has_visibility() && self.asked_visibility().is_none();
+        let existing = if needs_existing { self.listing().await? } else { &[] };
+        Ok(bounded(vars, self.concurrency, progress, |v| async move {
+            Outcome { name: v.name.clone(), result: self.put_one(v, key, ids, existing).await }
+        })
+        .await)
+    }
+
+    /// How many repositories may read each `selected` secret or variable.
     async fn count_repos(&self, entries: &mut [Entry]) -> Result<()> {
         let lookups: Vec<_> = entries
             .iter()
@@ -254,7 +286,7 @@ impl GitHub {
             .filter(|(_, e)| e.visibility.as_deref() == Some("selected"))
             .map(|(i, e)| async move {
                 let op = format!("count the repositories that may read {} ({})", e.name, self.scope);
-                let count: Result<Count> = self.get(op, &self.secrets_path(&[&e.name, "repositories"]), &[]).await;
+                let count: Result<Count> = self.get(op, &self.scope.path(&[&e.name, "repositories"]), &[]).await;
                 (i, count.map(|c| c.total_count))
             })
             .collect();
@@ -300,6 +332,13 @@ impl Target for GitHub {
         self.scope.to_string()
     }
 
+    fn holds(&self) -> &'static str {
+        match self.scope.store {
+            Store::Secrets => "secrets",
+            Store::Variables => "variables",
+        }
+    }
+
     fn canonical(&self, name: &str) -> String {
         name.to_ascii_uppercase()
     }
@@ -321,16 +360,31 @@ impl Target for GitHub {
         if problems.is_empty() {
             return Ok(());
         }
-        Err(error::usage(format!("GitHub would refuse these secrets, so nothing was sent: {}", problems.join("; "))))
+        Err(error::usage(format!(
+            "GitHub would refuse these {}s, so nothing was sent: {}",
+            self.scope.store.noun(),
+            problems.join("; ")
+        )))
     }
 
     fn list(&self, details: bool) -> BoxFuture<'_, Result<Vec<Entry>>> {
         Box::pin(async move {
-            let mut entries = self.listing().await?.to_vec();
+            let mut entries: Vec<Entry> = self.listing().await?.iter().map(|l| l.entry.clone()).collect();
             if details && self.scope.level.has_repo_selection() {
                 self.count_repos(&mut entries).await?;
             }
             Ok(entries)
+        })
+    }
+
+    /// Variables are plain: read back, so `escort status` compares their values.
+    fn values(&self) -> BoxFuture<'_, Result<Option<Values>>> {
+        Box::pin(async move {
+            if self.scope.store == Store::Secrets {
+                return Ok(None);
+            }
+            let listed = self.listing().await?;
+            Ok(Some(listed.iter().map(|l| (l.entry.clone(), l.value.clone().unwrap_or_default())).collect()))
         })
     }
 
@@ -343,17 +397,10 @@ impl Target for GitHub {
         Box::pin(async move {
             let mut outcomes = Vec::new();
             if !vars.is_empty() {
-                // What every write needs comes first, so that a bad token or an
-                // unknown repository is one error rather than one per secret.
-                let key = self.key().await?;
-                let ids = self.repo_ids().await?;
-                let needs_existing =
-                    self.scope.level.has_visibility() && self.visibility.is_none() && self.repos.is_empty();
-                let existing = if needs_existing { self.listing().await? } else { &[] };
-                outcomes = bounded(vars, self.concurrency, progress, |v| async move {
-                    Outcome { name: v.name.clone(), result: self.put_one(v, key, ids, existing).await }
-                })
-                .await;
+                outcomes = match self.scope.store {
+                    Store::Secrets => self.put_secrets(vars, progress).await?,
+                    Store::Variables => self.put_variables(vars, progress).await?,
+                };
             }
             outcomes.extend(
                 bounded(prune, self.concurrency, progress, |name| async move {

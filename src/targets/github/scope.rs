@@ -1,7 +1,8 @@
-//! Which set of GitHub secrets a target names: a level (repository,
-//! environment, organization, user) and an app (Actions, Codespaces,
-//! Dependabot). The REST paths of all of them differ only in their prefix, so
-//! one table says which pairs exist and one function builds the prefix.
+//! Which set of GitHub secrets or Actions variables a target names: a level
+//! (repository, environment, organization, user), an app (Actions,
+//! Codespaces, Dependabot) and a store (secrets, variables). The REST paths of
+//! all of them differ only in their prefix and store, so one table says which
+//! triples exist and one function builds the path.
 
 use crate::error;
 use anyhow::Result;
@@ -77,6 +78,54 @@ impl FromStr for Visibility {
     }
 }
 
+/// What GitHub keeps at a scope: sealed secrets, or readable variables.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Store {
+    Secrets,
+    Variables,
+}
+
+impl Store {
+    fn path(self) -> &'static str {
+        match self {
+            Store::Secrets => "secrets",
+            Store::Variables => "variables",
+        }
+    }
+
+    /// "secret" or "variable".
+    pub fn noun(self) -> &'static str {
+        match self {
+            Store::Secrets => "secret",
+            Store::Variables => "variable",
+        }
+    }
+
+    /// GitHub's largest page of each.
+    pub fn per_page(self) -> usize {
+        match self {
+            Store::Secrets => 100,
+            Store::Variables => 30,
+        }
+    }
+
+    /// The target forms, as `parse` takes them and its errors list them.
+    fn forms(self) -> &'static str {
+        match self {
+            Store::Secrets => "github:OWNER/REPO, github:OWNER/REPO@ENVIRONMENT, github-org:ORG or github-user",
+            Store::Variables => "github-vars:OWNER/REPO, github-vars:OWNER/REPO@ENVIRONMENT or github-org-vars:ORG",
+        }
+    }
+
+    /// What the target kinds end with: `github-vars`, `github-org-vars`.
+    fn suffix(self) -> &'static str {
+        match self {
+            Store::Secrets => "",
+            Store::Variables => "-vars",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Level {
     Repo { owner: String, repo: String },
@@ -93,16 +142,19 @@ enum LevelKind {
     User,
 }
 
-/// The (level, app) pairs GitHub keeps secrets for.
-const SUPPORTED: &[(LevelKind, App)] = &[
-    (LevelKind::Repo, App::Actions),
-    (LevelKind::Repo, App::Codespaces),
-    (LevelKind::Repo, App::Dependabot),
-    (LevelKind::Env, App::Actions),
-    (LevelKind::Org, App::Actions),
-    (LevelKind::Org, App::Codespaces),
-    (LevelKind::Org, App::Dependabot),
-    (LevelKind::User, App::Codespaces),
+/// The (level, app, store) triples GitHub has.
+const SUPPORTED: &[(LevelKind, App, Store)] = &[
+    (LevelKind::Repo, App::Actions, Store::Secrets),
+    (LevelKind::Repo, App::Codespaces, Store::Secrets),
+    (LevelKind::Repo, App::Dependabot, Store::Secrets),
+    (LevelKind::Env, App::Actions, Store::Secrets),
+    (LevelKind::Org, App::Actions, Store::Secrets),
+    (LevelKind::Org, App::Codespaces, Store::Secrets),
+    (LevelKind::Org, App::Dependabot, Store::Secrets),
+    (LevelKind::User, App::Codespaces, Store::Secrets),
+    (LevelKind::Repo, App::Actions, Store::Variables),
+    (LevelKind::Env, App::Actions, Store::Variables),
+    (LevelKind::Org, App::Actions, Store::Variables),
 ];
 
 impl Level {
@@ -115,18 +167,15 @@ impl Level {
         }
     }
 
-    /// `github:OWNER/REPO`, `github:OWNER/REPO@ENVIRONMENT`, `github-org:ORG`, `github-user`.
-    pub fn parse(spec: &str) -> Result<Self> {
-        let bad = |why: &str| {
-            error::usage(format!(
-                "target `{spec}`: {why}; use github:OWNER/REPO, github:OWNER/REPO@ENVIRONMENT, \
-                 github-org:ORG or github-user"
-            ))
-        };
+    /// `github:OWNER/REPO`, `github:OWNER/REPO@ENVIRONMENT`, `github-org:ORG`,
+    /// `github-user`; for variables the same kinds ending in `-vars` (no user).
+    pub fn parse(spec: &str, store: Store) -> Result<Self> {
+        let bad = |why: &str| error::usage(format!("target `{spec}`: {why}; use {}", store.forms()));
         let (kind, arg) = match spec.split_once(':') {
             Some((k, a)) => (k, Some(a)),
             None => (spec, None),
         };
+        let kind = kind.strip_suffix(store.suffix()).unwrap_or("");
         match (kind, arg) {
             ("github", Some(arg)) => {
                 let (path, env) = match arg.split_once('@') {
@@ -146,9 +195,22 @@ impl Level {
             }
             ("github-org", Some(org)) if valid_login(org) => Ok(Level::Org(org.to_string())),
             ("github-org", _) => Err(bad("ORG is not a GitHub organization name")),
+            ("github-user", _) if store == Store::Variables => Err(bad("GitHub has no user variables")),
             ("github-user", None) => Ok(Level::User),
             ("github-user", Some(_)) => Err(bad("github-user takes no name: it is the token's user")),
             _ => Err(bad("not a GitHub target")),
+        }
+    }
+
+    /// As the user writes it: `github:OWNER/REPO[@ENVIRONMENT]`,
+    /// `github-org:ORG`, `github-user`, or `github-vars:...`, `github-org-vars:ORG`.
+    pub fn spec(&self, store: Store) -> String {
+        let s = store.suffix();
+        match self {
+            Level::Repo { owner, repo } => format!("github{s}:{owner}/{repo}"),
+            Level::Env { owner, repo, env } => format!("github{s}:{owner}/{repo}@{env}"),
+            Level::Org(org) => format!("github-org{s}:{org}"),
+            Level::User => format!("github-user{s}"),
         }
     }
 
@@ -163,18 +225,6 @@ impl Level {
     }
 }
 
-/// As the user writes it: `github:OWNER/REPO[@ENVIRONMENT]`, `github-org:ORG`, `github-user`.
-impl fmt::Display for Level {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Level::Repo { owner, repo } => write!(f, "github:{owner}/{repo}"),
-            Level::Env { owner, repo, env } => write!(f, "github:{owner}/{repo}@{env}"),
-            Level::Org(org) => write!(f, "github-org:{org}"),
-            Level::User => f.write_str("github-user"),
-        }
-    }
-}
-
 fn valid_login(s: &str) -> bool {
     !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
 }
@@ -183,20 +233,25 @@ fn valid_repo(s: &str) -> bool {
     !s.is_empty() && s != "." && s != ".." && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
 }
 
-/// One set of GitHub secrets.
+/// One set of GitHub secrets or variables.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Scope {
     pub level: Level,
     pub app: App,
+    pub store: Store,
 }
 
 impl Scope {
     /// `app` defaults to Actions, or Codespaces for the user (its only one).
-    pub fn new(level: Level, app: Option<App>) -> Result<Self> {
+    pub fn new(level: Level, app: Option<App>, store: Store) -> Result<Self> {
         let default = if level == Level::User { App::Codespaces } else { App::Actions };
         let app = app.unwrap_or(default);
-        if !SUPPORTED.contains(&(level.kind(), app)) {
-            let have: Vec<&str> = SUPPORTED.iter().filter(|(k, _)| *k == level.kind()).map(|(_, a)| a.path()).collect();
+        if !SUPPORTED.contains(&(level.kind(), app, store)) {
+            let have: Vec<&str> = SUPPORTED
+                .iter()
+                .filter(|(k, _, s)| *k == level.kind() && *s == store)
+                .map(|(_, a, _)| a.path())
+                .collect();
             let what = match level.kind() {
                 LevelKind::Repo => "repository",
                 LevelKind::Env => "environment",
@@ -204,30 +259,34 @@ impl Scope {
                 LevelKind::User => "user",
             };
             return Err(error::usage(format!(
-                "GitHub has no {} {what} secrets; for this target use --app {}",
+                "GitHub has no {} {what} {}s; for this target use --app {}",
                 app.title(),
+                store.noun(),
                 have.join(" or --app ")
             )));
         }
-        Ok(Scope { level, app })
+        Ok(Scope { level, app, store })
     }
 
-    /// The path segments before `secrets`.
-    pub fn prefix(&self) -> Vec<&str> {
-        match &self.level {
+    /// The path of the store, then `rest`: `{prefix}/secrets/{rest...}`.
+    pub fn path<'a>(&'a self, rest: &[&'a str]) -> Vec<&'a str> {
+        let mut path = match &self.level {
             Level::Repo { owner, repo } => vec!["repos", owner, repo, self.app.path()],
             // Environments exist for Actions only (see SUPPORTED).
             Level::Env { owner, repo, env } => vec!["repos", owner, repo, "environments", env],
             Level::Org(org) => vec!["orgs", org, self.app.path()],
             Level::User => vec!["user", self.app.path()],
-        }
+        };
+        path.push(self.store.path());
+        path.extend_from_slice(rest);
+        path
     }
 
     /// Refuse `--visibility` and `--repos` where they cannot apply, rather
     /// than ignore them.
     pub fn check_access(&self, visibility: Option<Visibility>, repos: &[String]) -> Result<()> {
         if visibility.is_some() && !self.level.has_visibility() {
-            return Err(error::usage("--visibility is for organization secrets (github-org:ORG)"));
+            return Err(error::usage("--visibility is for organization secrets and variables (github-org:ORG)"));
         }
         if repos.is_empty() {
             return Ok(());
@@ -262,12 +321,12 @@ impl Scope {
 
 impl fmt::Display for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let app = self.app.title();
+        let (app, store) = (self.app.title(), self.store.path());
         match &self.level {
-            Level::Repo { owner, repo } => write!(f, "{app} secrets of {owner}/{repo}"),
-            Level::Env { owner, repo, env } => write!(f, "{app} secrets of environment `{env}` in {owner}/{repo}"),
-            Level::Org(org) => write!(f, "{app} secrets of organization {org}"),
-            Level::User => write!(f, "{app} secrets of the token's user"),
+            Level::Repo { owner, repo } => write!(f, "{app} {store} of {owner}/{repo}"),
+            Level::Env { owner, repo, env } => write!(f, "{app} {store} of environment `{env}` in {owner}/{repo}"),
+            Level::Org(org) => write!(f, "{app} {store} of organization {org}"),
+            Level::User => write!(f, "{app} {store} of the token's user"),
         }
     }
 }
@@ -295,19 +354,54 @@ mod tests {
     use super::*;
 
     fn scope(spec: &str, app: Option<App>) -> Result<Scope> {
-        Scope::new(Level::parse(spec)?, app)
+        Scope::new(Level::parse(spec, Store::Secrets)?, app, Store::Secrets)
+    }
+
+    fn vars(spec: &str, app: Option<App>) -> Result<Scope> {
+        Scope::new(Level::parse(spec, Store::Variables)?, app, Store::Variables)
     }
 
     #[test]
-    fn targets_and_prefixes() {
-        assert_eq!(scope("github:acme/app", None).unwrap().prefix(), ["repos", "acme", "app", "actions"]);
+    fn targets_and_paths() {
+        assert_eq!(scope("github:acme/app", None).unwrap().path(&[]), ["repos", "acme", "app", "actions", "secrets"]);
         assert_eq!(
-            scope("github:acme/app.js@prod east", None).unwrap().prefix(),
-            ["repos", "acme", "app.js", "environments", "prod east"]
+            scope("github:acme/app.js@prod east", None).unwrap().path(&["X"]),
+            ["repos", "acme", "app.js", "environments", "prod east", "secrets", "X"]
         );
-        assert_eq!(scope("github-org:acme", Some(App::Dependabot)).unwrap().prefix(), ["orgs", "acme", "dependabot"]);
-        assert_eq!(scope("github-user", None).unwrap().prefix(), ["user", "codespaces"]);
-        assert_eq!(scope("github:a/b", Some(App::Codespaces)).unwrap().prefix(), ["repos", "a", "b", "codespaces"]);
+        assert_eq!(
+            scope("github-org:acme", Some(App::Dependabot)).unwrap().path(&[]),
+            ["orgs", "acme", "dependabot", "secrets"]
+        );
+        assert_eq!(scope("github-user", None).unwrap().path(&[]), ["user", "codespaces", "secrets"]);
+        assert_eq!(
+            scope("github:a/b", Some(App::Codespaces)).unwrap().path(&[]),
+            ["repos", "a", "b", "codespaces", "secrets"]
+        );
+        assert_eq!(
+            vars("github-vars:a/b", None).unwrap().path(&["X"]),
+            ["repos", "a", "b", "actions", "variables", "X"]
+        );
+        assert_eq!(
+            vars("github-vars:a/b@prod", None).unwrap().path(&[]),
+            ["repos", "a", "b", "environments", "prod", "variables"]
+        );
+        assert_eq!(vars("github-org-vars:acme", None).unwrap().path(&[]), ["orgs", "acme", "actions", "variables"]);
+        let level = Level::parse("github-vars:a/b@prod", Store::Variables).unwrap();
+        assert_eq!(
+            (level.spec(Store::Variables), level.spec(Store::Secrets)),
+            ("github-vars:a/b@prod".into(), "github:a/b@prod".into())
+        );
+        assert_eq!(vars("github-org-vars:acme", None).unwrap().to_string(), "Actions variables of organization acme");
+    }
+
+    #[test]
+    fn variables_exist_for_actions_only_and_not_for_users() {
+        let err = vars("github-vars:a/b", Some(App::Dependabot)).unwrap_err().to_string();
+        assert!(err.contains("no Dependabot repository variables") && err.contains("--app actions"), "{err}");
+        for bad in ["github-user-vars", "github:a/b", "github-org:acme", "github-vars:acme", "github-org-vars:a/b"] {
+            assert!(Level::parse(bad, Store::Variables).is_err(), "{bad}");
+        }
+        assert!(Level::parse("github-vars:a/b", Store::Secrets).is_err());
     }
 
     #[test]
@@ -319,7 +413,7 @@ mod tests {
         for bad in
             ["github:acme", "github:/x", "github:a/b@", "github-org:", "github-org:a/b", "github-user:me", "gitlab:a/b"]
         {
-            assert!(Level::parse(bad).is_err(), "{bad}");
+            assert!(Level::parse(bad, Store::Secrets).is_err(), "{bad}");
         }
     }
 

@@ -46,7 +46,12 @@ pub fn escort_std() -> Command {
             cmd.env_remove(k);
         }
     }
-    cmd.env("NO_COLOR", "1").env("XDG_RUNTIME_DIR", runtime_dir());
+    // PULUMI_HOME, GH_CONFIG_DIR: not the tester's own `pulumi login` or `gh auth login`
+    // (settings.rs falls back to them).
+    cmd.env("NO_COLOR", "1")
+        .env("XDG_RUNTIME_DIR", runtime_dir())
+        .env("PULUMI_HOME", runtime_dir())
+        .env("GH_CONFIG_DIR", runtime_dir());
     cmd
 }
 
