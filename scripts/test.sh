@@ -22,7 +22,9 @@ release=$!
 trap 'kill -- -"$release" 2>/dev/null || kill "$release" 2>/dev/null || true' EXIT
 
 cargo test --locked --all-targets
-target/peers/venv/bin/python -m pytest -q tests/fakes
+# Under target/, not /tmp (the fakes' state files hold test tokens), and removed after.
+target/peers/venv/bin/python -m pytest -q --basetemp target/pytest-tmp tests/fakes
+rm -rf target/pytest-tmp
 # actionlint, zizmor and ShellCheck over the action, the workflows, the shell scripts and
 # the files `escort init` writes.
 bash scripts/lint.sh
