@@ -5,7 +5,7 @@
 use crate::keys::Selection;
 use crate::source::SourceSpec;
 use crate::targets::TargetSpec;
-use crate::targets::github::{App, Level, Visibility};
+use crate::targets::github::{App, Level, Store, Visibility};
 use anyhow::Result;
 use serde::Deserialize;
 use std::ops::Range;
@@ -61,9 +61,10 @@ impl Route {
         let actions = self.app.is_none_or(|a| a == App::Actions);
         for spec in &self.to {
             match spec {
-                TargetSpec::GitHub(level) => {
+                TargetSpec::GitHub(level, Store::Secrets) => {
                     // Variables exist for Actions, below the user level.
-                    let beside = (actions && *level != Level::User).then(|| TargetSpec::GitHubVars(level.clone()));
+                    let beside =
+                        (actions && *level != Level::User).then(|| TargetSpec::GitHub(level.clone(), Store::Variables));
                     let share = match (self.plain, &beside) {
                         (Plain::Secrets, _) | (Plain::Variables, None) => Share::All,
                         _ => Share::Secret,
@@ -75,7 +76,7 @@ impl Route {
                         copies.push((beside, Share::Plain));
                     }
                 }
-                TargetSpec::GitHubVars(_) => copies.push((spec.clone(), Share::Plain)),
+                TargetSpec::GitHub(_, Store::Variables) => copies.push((spec.clone(), Share::Plain)),
                 _ => copies.push((spec.clone(), Share::All)),
             }
         }

@@ -133,10 +133,9 @@ pub trait Target: Send + Sync {
 /// A target as the user named it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TargetSpec {
-    /// `github:OWNER/REPO[@ENVIRONMENT]`, `github-org:ORG`, `github-user`.
-    GitHub(github::Level),
+    /// Secrets: `github:OWNER/REPO[@ENVIRONMENT]`, `github-org:ORG`, `github-user`;
     /// Actions variables: `github-vars:OWNER/REPO[@ENVIRONMENT]`, `github-org-vars:ORG`.
-    GitHubVars(github::Level),
+    GitHub(github::Level, github::Store),
     /// `esc:[ORG/]PROJECT/ENV`.
     Esc(EnvRef),
     /// `fly:APP`.
@@ -164,15 +163,15 @@ impl FromStr for TargetSpec {
         };
         let kind = spec.split_once(':').map_or(spec, |(k, _)| k);
         let rest = spec.split_once(':').map(|(_, r)| r);
+        let store = match kind {
+            "github" | "github-org" | "github-user" => Some(github::Store::Secrets),
+            "github-vars" | "github-org-vars" | "github-user-vars" => Some(github::Store::Variables),
+            _ => None,
+        };
+        if let Some(store) = store {
+            return github::Level::parse(spec, store).map(|l| TargetSpec::GitHub(l, store)).map_err(|e| e.to_string());
+        }
         match (kind, rest) {
-            ("github" | "github-org" | "github-user", _) => {
-                github::Level::parse(spec, github::Store::Secrets).map(TargetSpec::GitHub).map_err(|e| e.to_string())
-            }
-            ("github-vars" | "github-org-vars" | "github-user-vars", _) => {
-                github::Level::parse(spec, github::Store::Variables)
-                    .map(TargetSpec::GitHubVars)
-                    .map_err(|e| e.to_string())
-            }
             ("esc", Some(env)) => esc::parse(env).map(TargetSpec::Esc).map_err(|e| format!("`{spec}`: {e}")),
             ("fly", Some(app)) => fly::parse(app).map(TargetSpec::Fly).map_err(|e| format!("`{spec}`: {e}")),
             ("dotenv", Some(path)) if !path.trim().is_empty() => Ok(TargetSpec::Dotenv(PathBuf::from(path))),
@@ -185,8 +184,7 @@ impl FromStr for TargetSpec {
 impl fmt::Display for TargetSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TargetSpec::GitHub(level) => f.write_str(&level.spec(github::Store::Secrets)),
-            TargetSpec::GitHubVars(level) => f.write_str(&level.spec(github::Store::Variables)),
+            TargetSpec::GitHub(level, store) => f.write_str(&level.spec(*store)),
             TargetSpec::Esc(env) => write!(f, "esc:{env}"),
             TargetSpec::Fly(app) => write!(f, "fly:{app}"),
             TargetSpec::Dotenv(path) => write!(f, "dotenv:{}", path.display()),
@@ -215,19 +213,14 @@ pub struct Options {
 /// refused rather than ignored.
 pub fn open(spec: &TargetSpec, options: &Options, ctx: &Context) -> Result<Box<dyn Target>> {
     let github_only = options.app.is_some() || options.visibility.is_some() || !options.repos.is_empty();
-    if github_only && !matches!(spec, TargetSpec::GitHub(_) | TargetSpec::GitHubVars(_)) {
+    if github_only && !matches!(spec, TargetSpec::GitHub(..)) {
         return Err(error::usage(format!("--app, --visibility and --repos are for GitHub targets, not `{spec}`")));
     }
     if !options.plaintext.is_empty() && !matches!(spec, TargetSpec::Esc(_)) {
         return Err(error::usage(format!("--plaintext is for esc:ENV targets, not `{spec}`")));
     }
     Ok(match spec {
-        TargetSpec::GitHub(level) => {
-            Box::new(github::GitHub::open(level.clone(), github::Store::Secrets, options, ctx)?)
-        }
-        TargetSpec::GitHubVars(level) => {
-            Box::new(github::GitHub::open(level.clone(), github::Store::Variables, options, ctx)?)
-        }
+        TargetSpec::GitHub(level, store) => Box::new(github::GitHub::open(level.clone(), *store, options, ctx)?),
         TargetSpec::Esc(env) => Box::new(esc::EscTarget::open(env.clone(), options, ctx)?),
         TargetSpec::Fly(app) => Box::new(fly::Fly::open(app.clone(), ctx)?),
         TargetSpec::Dotenv(path) => Box::new(dotenv::DotenvTarget::open(path.clone(), options.manifest.clone())),
