@@ -49,7 +49,8 @@ pub fn confirm_delete(target: &str, names: &[String], yes: bool) -> Result<()> {
 pub struct Progress {
     target: String,
     bar: Option<ProgressBar>,
-    done: Mutex<Vec<&'static str>>,
+    /// How many of each outcome ("created", "failed"), in the order first seen.
+    counts: Mutex<Vec<(&'static str, usize)>>,
 }
 
 /// Start the progress of `total` writes to `target`.
@@ -62,14 +63,19 @@ pub fn progress(target: &str, total: usize) -> Progress {
         let bar = ProgressBar::new(total as u64).with_style(style).with_prefix(ui::escape(target).into_owned());
         BARS.get_or_init(MultiProgress::new).add(bar)
     });
-    Progress { target: target.to_string(), bar, done: Mutex::new(Vec::new()) }
+    Progress { target: target.to_string(), bar, counts: Mutex::new(Vec::new()) }
 }
 
 impl Progress {
     /// One write is done.
     pub fn tell(&self, outcome: &Outcome) {
         let what = outcome.result.as_ref().map_or("failed", |a| a.done());
-        self.done.lock().expect("not poisoned").push(what);
+        let mut counts = self.counts.lock().expect("not poisoned");
+        match counts.iter_mut().find(|(w, _)| *w == what) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((what, 1)),
+        }
+        drop(counts);
         if let Some(bar) = &self.bar {
             bar.set_message(ui::escape(&outcome.name).into_owned());
             bar.inc(1);
@@ -78,14 +84,7 @@ impl Progress {
 
     /// All writes are done: "github:acme/app: 3 created, 1 updated".
     pub fn finish(self) {
-        let done = self.done.into_inner().expect("not poisoned");
-        let mut counts: Vec<(&str, usize)> = Vec::new();
-        for what in done {
-            match counts.iter_mut().find(|(w, _)| *w == what) {
-                Some((_, n)) => *n += 1,
-                None => counts.push((what, 1)),
-            }
-        }
+        let counts = self.counts.into_inner().expect("not poisoned");
         let line = counts.iter().map(|(what, n)| format!("{n} {what}")).collect::<Vec<_>>().join(", ");
         match self.bar {
             Some(bar) => bar.finish_with_message(line),
