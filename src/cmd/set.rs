@@ -25,6 +25,15 @@ pub async fn set(args: SetArgs, ctx: &Context) -> Result<ExitStatus> {
     secret::register(&value);
     let vars = [Var::secret(args.name, value)];
     target.check(&vars)?;
+    // A target whose values can be read back (a .env file, Actions variables)
+    // is not written again with the value it already holds.
+    if let Some(held) = target.values().await? {
+        let name = target.canonical(&vars[0].name);
+        if held.iter().any(|(e, v)| target.canonical(&e.name) == name && v.expose() == vars[0].value.expose()) {
+            ui::note(&format!("{} is unchanged in the {}: nothing was written", vars[0].name, target.name()));
+            return Ok(ExitStatus::Success);
+        }
+    }
 
     let outcome =
         crate::audit::write(&target.name(), target.put(&vars, &|_| {}).await)?.pop().expect("one outcome per variable");

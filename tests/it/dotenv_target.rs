@@ -278,6 +278,12 @@ fn set_ls_and_rm() {
     assert!(text(&out.get_output().stderr).contains(&format!("created TLS_KEY in the dotenv file {}", path.display())));
     escort().current_dir(dir.path()).args(["set", &target, "OTHER"]).write_stdin("o").assert().success();
     assert_eq!(python_dotenv(&path)["TLS_KEY"], pem);
+    // The same value again: nothing is written, the file is not even touched.
+    let before = std::fs::metadata(&path).unwrap().modified().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let out = escort().current_dir(dir.path()).args(["set", &target, "OTHER"]).write_stdin("o").assert().success();
+    assert!(text(&out.get_output().stderr).contains("OTHER is unchanged in the dotenv file"));
+    assert_eq!(std::fs::metadata(&path).unwrap().modified().unwrap(), before);
 
     let out = escort().current_dir(dir.path()).args(["ls", &target, "--format", "json"]).assert().success();
     let listed: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();

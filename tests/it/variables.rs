@@ -189,6 +189,10 @@ fn ls_set_rm_and_one_off_sync_on_repository_and_environment_variables() {
         let methods: Vec<String> = writes(&gh).iter().map(|r| r["method"].as_str().unwrap().into()).collect();
         assert_eq!(methods, ["PATCH"]);
         assert_eq!(variable(&gh, scope, "LOG_LEVEL")["value"], "debug");
+        // The value it already holds: read back, and not written again.
+        gh.call("POST", "/_fake/reset-log", None);
+        gh_escort(&gh).args(["set", target, "LOG_LEVEL"]).write_stdin("debug").assert().success();
+        assert!(writes(&gh).is_empty(), "{target}: {:?}", writes(&gh));
 
         let out = gh_escort(&gh).args(["ls", target, "--format", "json"]).output().unwrap();
         assert_absent(&out.stdout, &["debug", "canary-set-value"], "ls");
