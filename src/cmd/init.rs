@@ -76,9 +76,17 @@ pub fn init(args: InitArgs) -> Result<ExitStatus> {
             if names.len() == 1 { "s" } else { "" }
         )));
     }
-    let written = |path: &Path| {
+    // A file that already holds exactly this text is left untouched (a second
+    // `--force` run writes nothing).
+    let put = |path: &Path, text: &str| -> Result<()> {
+        if std::fs::read(path).is_ok_and(|old| old == text.as_bytes()) {
+            ui::note(&format!("{} is unchanged", path.display()));
+            return Ok(());
+        }
+        write(path, text)?;
         let verb = if replaced.iter().any(|p| p == path) { "overwrote" } else { "created" };
         ui::note(&format!("{verb} {}", path.display()));
+        Ok(())
     };
     let action = Action::of(env!("CARGO_PKG_REPOSITORY"), env!("CARGO_PKG_VERSION"));
 
@@ -88,8 +96,7 @@ pub fn init(args: InitArgs) -> Result<ExitStatus> {
             manifest
         }
         None => {
-            write(&manifest_path, MANIFEST)?;
-            written(&manifest_path);
+            put(&manifest_path, MANIFEST)?;
             manifest::load(&manifest_path)?
         }
     };
@@ -97,16 +104,12 @@ pub fn init(args: InitArgs) -> Result<ExitStatus> {
     // `escort template` run in the project would head it.
     starter.path = PathBuf::from(MANIFEST_PATH);
     let example = at(EXAMPLE_PATH);
-    write(&example, &template::render(&starter))?;
-    written(&example);
-
-    write(&workflow, &workflow_text(WORKFLOW, &action.uses, &project))?;
-    written(&workflow);
+    put(&example, &template::render(&starter))?;
+    put(&workflow, &workflow_text(WORKFLOW, &action.uses, &project))?;
     let mut naming_escort = vec![workflow.display().to_string()];
 
     if let Some(drift) = &drift {
-        write(drift, &workflow_text(DRIFT_WORKFLOW, &action.uses, &project))?;
-        written(drift);
+        put(drift, &workflow_text(DRIFT_WORKFLOW, &action.uses, &project))?;
         naming_escort.push(drift.display().to_string());
     }
 
@@ -117,8 +120,7 @@ pub fn init(args: InitArgs) -> Result<ExitStatus> {
     } else {
         let text =
             DEVCONTAINER.replace("@ESCORT_FEATURE@", &action.feature).replace("@ESCORT_FEATURE_OPTIONS@", &options);
-        write(&devcontainer, &text)?;
-        written(&devcontainer);
+        put(&devcontainer, &text)?;
         naming_escort.push(devcontainer.display().to_string());
     }
 

@@ -220,6 +220,14 @@ fn never_overwrites_without_force() {
     assert!(out.stdout.is_empty());
     assert!(text(&out.stderr).contains("left .devcontainer/devcontainer.json as is: it already runs escort"));
     assert_eq!(read(&dir.path().join(".gitignore")), after[".gitignore"]);
+    // ...and rewrites none of the files that already hold what it would write.
+    let modified = |rel: &str| std::fs::metadata(dir.path().join(rel)).unwrap().modified().unwrap();
+    let stamps: Vec<_> = ["escort.toml", ".env.example", WORKFLOW].iter().map(|f| modified(f)).collect();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let out = init(dir.path(), &["--force"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stderr).contains("escort.toml is unchanged"), "{}", text(&out.stderr));
+    assert_eq!(["escort.toml", ".env.example", WORKFLOW].iter().map(|f| modified(f)).collect::<Vec<_>>(), stamps);
     assert_eq!(ignored(dir.path(), &[".env", ".env.local", ".env.example"]), [true, true, false]);
 }
 
