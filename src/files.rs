@@ -13,7 +13,10 @@ use std::path::{Path, PathBuf};
 /// node itself (as root, `/dev/null` would become a file holding the
 /// secrets), and over a symlink it would replace the link, not the file it
 /// names, so both are refused.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+///
+/// A private file that already holds exactly `bytes` is left alone (running a
+/// command twice rewrites nothing); returns whether it was written.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<bool> {
     if let Ok(meta) = std::fs::symlink_metadata(path) {
         let kind = meta.file_type();
         if kind.is_symlink() {
@@ -29,6 +32,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
             )));
         }
     }
+    if holds(path, bytes) {
+        return Ok(false);
+    }
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -41,7 +47,20 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         tmp.persist(path).map_err(|e| e.error)?;
         Ok(())
     };
-    write().with_context(|| format!("could not write {}", path.display()))
+    write().with_context(|| format!("could not write {}", path.display()))?;
+    Ok(true)
+}
+
+/// Whether `path` is a regular file only its owner can read or write, holding `bytes`.
+fn holds(path: &Path, bytes: &[u8]) -> bool {
+    let Ok(meta) = std::fs::symlink_metadata(path) else { return false };
+    #[cfg(unix)]
+    if std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o077 != 0 {
+        return false;
+    }
+    meta.is_file()
+        && meta.len() == bytes.len() as u64
+        && std::fs::read(path).map(zeroize::Zeroizing::new).is_ok_and(|old| old.as_slice() == bytes)
 }
 
 /// Append to a file that another program owns (.gitignore), in one write.
@@ -163,6 +182,23 @@ pub fn materialize(vars: Vec<Var>, dir: &Path) -> Result<Vec<Var>> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    #[cfg(unix)]
+    fn a_private_file_that_holds_the_bytes_is_not_rewritten() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.env");
+        assert!(write_atomic(&path, b"A=1\n").unwrap());
+        let inode = std::fs::metadata(&path).unwrap().ino();
+        assert!(!write_atomic(&path, b"A=1\n").unwrap(), "the same bytes again");
+        assert_eq!(std::fs::metadata(&path).unwrap().ino(), inode, "not replaced");
+        assert!(write_atomic(&path, b"A=2\n").unwrap());
+        // The same bytes in a file others may read: replaced by a private one.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(write_atomic(&path, b"A=2\n").unwrap());
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+
     use super::*;
 
     #[test]

@@ -79,13 +79,13 @@ pub fn init(args: InitArgs) -> Result<ExitStatus> {
     // A file that already holds exactly this text is left untouched (a second
     // `--force` run writes nothing).
     let put = |path: &Path, text: &str| -> Result<()> {
-        if std::fs::read(path).is_ok_and(|old| old == text.as_bytes()) {
+        if !write(path, text)? {
             ui::note(&format!("{} is unchanged", path.display()));
-            return Ok(());
+        } else if replaced.iter().any(|p| p == path) {
+            ui::note(&format!("overwrote {}", path.display()));
+        } else {
+            ui::note(&format!("created {}", path.display()));
         }
-        write(path, text)?;
-        let verb = if replaced.iter().any(|p| p == path) { "overwrote" } else { "created" };
-        ui::note(&format!("{verb} {}", path.display()));
         Ok(())
     };
     let action = Action::of(env!("CARGO_PKG_REPOSITORY"), env!("CARGO_PKG_VERSION"));
@@ -151,8 +151,9 @@ pub fn init(args: InitArgs) -> Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
-/// Create the file's directory, then write it atomically (mode 0600).
-fn write(path: &Path, text: &str) -> Result<()> {
+/// Create the file's directory, then write it atomically (mode 0600); whether
+/// it was written (not when it already held `text`).
+fn write(path: &Path, text: &str) -> Result<bool> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).with_context(|| format!("could not create {}", parent.display()))?;
     }

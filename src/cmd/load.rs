@@ -80,8 +80,11 @@ impl<'a> Output<'a> {
         let text = renderer.render(&vars)?;
         match &args.output {
             Some(path) => {
-                files::write_atomic(path, text.as_bytes())?;
-                ui::note(&format!("wrote {} variables to {}", vars.len(), path.display()));
+                let shown = path.display();
+                match files::write_atomic(path, text.as_bytes())? {
+                    true => ui::note(&format!("wrote {} variables to {shown}", vars.len())),
+                    false => ui::note(&format!("{shown} already holds these {} variables: not rewritten", vars.len())),
+                }
             }
             None => output::write(text.as_bytes())?,
         }

@@ -16,8 +16,11 @@ pub fn template(args: TemplateArgs) -> Result<ExitStatus> {
     let text = render(&manifest);
     match &args.output {
         Some(out) => {
-            files::write_atomic(out, text.as_bytes())?;
-            ui::note(&format!("wrote {} variables to {}", manifest.secrets.len(), out.display()));
+            let (n, shown) = (manifest.secrets.len(), out.display());
+            match files::write_atomic(out, text.as_bytes())? {
+                true => ui::note(&format!("wrote {n} variables to {shown}")),
+                false => ui::note(&format!("{shown} already holds these {n} variables: not rewritten")),
+            }
         }
         None => output::write(text.as_bytes())?,
     }

@@ -82,7 +82,7 @@ impl DotenvTarget {
                 dotenv::warn_odd(name, Some(&self.path));
             }
         });
-        files::write_atomic(&self.path, text.as_bytes())
+        files::write_atomic(&self.path, text.as_bytes()).map(|_| ())
     }
 
     /// Set `vars` and delete `deletes` in one rewrite of the file; one
