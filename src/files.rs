@@ -60,7 +60,7 @@ fn holds(path: &Path, bytes: &[u8]) -> bool {
     }
     meta.is_file()
         && meta.len() == bytes.len() as u64
-        && std::fs::read(path).map(zeroize::Zeroizing::new).is_ok_and(|old| old.as_slice() == bytes)
+        && std::fs::read(path).map(crate::wiped::Wiped::new).is_ok_and(|old| old.as_slice() == bytes)
 }
 
 /// Append to a file that another program owns (.gitignore), in one write.

@@ -9,9 +9,9 @@ use crate::esc::value::{self, Environment};
 use crate::manifest;
 use crate::redact::Redactor;
 use crate::secret::{MIN_REDACT_LEN, Secret};
+use crate::wiped::Wiped;
 use std::collections::HashSet;
 use std::path::Path;
-use zeroize::Zeroizing;
 
 /// The .env reader: whatever it reads, escort's own writer writes back so
 /// that the reader reads the same entries.
@@ -94,7 +94,7 @@ pub fn esc_value(data: &[u8]) {
 pub fn definition_edit(data: &[u8]) {
     let Some((&pick, text)) = data.split_first() else { return };
     let Ok(text) = std::str::from_utf8(text) else { return };
-    let Ok(old) = Definition::parse(Zeroizing::new(text.to_string())) else { return };
+    let Ok(old) = Definition::parse(Wiped::new(text.to_string())) else { return };
     let values = [Secret::new("plain: 'x' #y"), Secret::new("l1\nl2 \"q\" \\ \u{85}\t*a &b"), Secret::new("")];
     let all = [
         Change { name: "A", value: Some(&values[0]), secret: false },

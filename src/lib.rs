@@ -29,6 +29,7 @@ mod summary;
 mod targets;
 mod ui;
 mod vars;
+mod wiped;
 
 use clap::FromArgMatches;
 use settings::{Context, Settings};

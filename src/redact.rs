@@ -14,12 +14,12 @@
 //! prefix. Those are found by searching for the values' first bytes ("heads"),
 //! which runs at memory speed on data that holds none.
 
+use crate::wiped::Wiped;
 use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::nfa::contiguous;
 use aho_corasick::{AhoCorasick, Anchored, Input, MatchKind, Span, StartKind, packed};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use zeroize::Zeroizing;
 
 pub const MASK: &[u8] = b"***";
 
@@ -35,7 +35,7 @@ const LONG: usize = 64;
 
 /// The automata built from a set of values; shared by the redactors of a run.
 struct Patterns {
-    values: Vec<Zeroizing<Vec<u8>>>,
+    values: Vec<Wiped<Vec<u8>>>,
     fold_case: bool,
     /// Leftmost-longest search for the values, long ones cut to `LONG` bytes.
     find: Finder,
@@ -223,7 +223,7 @@ struct Found {
 pub struct Redactor {
     patterns: Option<Arc<Patterns>>,
     /// Bytes read but not yet written in full: a tail that may grow into a value.
-    pending: Zeroizing<Vec<u8>>,
+    pending: Wiped<Vec<u8>>,
     /// How many bytes at the start of `pending` were already written by an idle
     /// flush (kept only so that a value they begin is still masked).
     shown: usize,
@@ -233,15 +233,15 @@ impl Redactor {
     /// `values` shorter than `secret::MIN_REDACT_LEN` (after trimming) are
     /// ignored. With `fold_case`, values match whatever their ASCII case.
     pub fn new<'a>(values: impl IntoIterator<Item = &'a [u8]>, fold_case: bool) -> Self {
-        let mut values: Vec<Zeroizing<Vec<u8>>> = values
+        let mut values: Vec<Wiped<Vec<u8>>> = values
             .into_iter()
             .filter(|v| v.trim_ascii().len() >= crate::secret::MIN_REDACT_LEN)
-            .map(|v| Zeroizing::new(v.to_vec()))
+            .map(|v| Wiped::new(v.to_vec()))
             .collect();
         values.sort_by(|a, b| a.as_slice().cmp(b));
         values.dedup_by(|a, b| a.as_slice() == b.as_slice());
         let patterns = (!values.is_empty()).then(|| Arc::new(Patterns::new(values, fold_case)));
-        Redactor { patterns, pending: Zeroizing::new(Vec::new()), shown: 0 }
+        Redactor { patterns, pending: Wiped::new(Vec::new()), shown: 0 }
     }
 
     /// Feed a chunk; appends to `out` what can be written now.
@@ -299,7 +299,7 @@ impl Redactor {
         if self.patterns.is_none() {
             return text.to_vec();
         }
-        let mut r = Redactor { patterns: self.patterns.clone(), pending: Zeroizing::new(text.to_vec()), shown: 0 };
+        let mut r = Redactor { patterns: self.patterns.clone(), pending: Wiped::new(text.to_vec()), shown: 0 };
         let mut out = Vec::with_capacity(text.len());
         r.finish(&mut out);
         out
@@ -365,11 +365,9 @@ fn write_out(p: &Patterns, buf: &[u8], shown: usize, hold: usize, out: &mut Vec<
 }
 
 impl Patterns {
-    fn new(values: Vec<Zeroizing<Vec<u8>>>, fold_case: bool) -> Self {
-        let keys: Vec<Zeroizing<Vec<u8>>> = values
-            .iter()
-            .map(|v| Zeroizing::new(if fold_case { v.to_ascii_lowercase() } else { v.to_vec() }))
-            .collect();
+    fn new(values: Vec<Wiped<Vec<u8>>>, fold_case: bool) -> Self {
+        let keys: Vec<Wiped<Vec<u8>>> =
+            values.iter().map(|v| Wiped::new(if fold_case { v.to_ascii_lowercase() } else { v.to_vec() })).collect();
         // The strings to search for, each with what it stands for.
         let mut strings: HashMap<&[u8], Found> = HashMap::new();
         for (i, k) in keys.iter().enumerate() {

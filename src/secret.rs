@@ -11,16 +11,16 @@
 //! holds one is not shown at all. The registry is zeroed when escort is done.
 
 use crate::redact::Redactor;
+use crate::wiped::Wiped;
 use std::fmt;
 use std::sync::Mutex;
-use zeroize::Zeroizing;
 
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct Secret(Zeroizing<String>);
+pub struct Secret(Wiped<String>);
 
 impl Secret {
     pub fn new(value: impl Into<String>) -> Self {
-        Secret(Zeroizing::new(value.into()))
+        Secret(Wiped::new(value.into()))
     }
 
     pub fn expose(&self) -> &str {
@@ -130,7 +130,7 @@ impl Known {
     fn scrubbers(&mut self) -> &[Redactor; 2] {
         let values = &self.values;
         self.scrubbers.get_or_insert_with(|| {
-            let forms: Vec<Zeroizing<String>> = values
+            let forms: Vec<Wiped<String>> = values
                 .iter()
                 .flat_map(|s| std::iter::once(s.expose()).chain(s.expose().lines()))
                 .flat_map(encodings)
@@ -142,11 +142,11 @@ impl Known {
 
 /// The forms a value takes when a server echoes it: raw, JSON-escaped,
 /// URL-encoded (path and form style).
-fn encodings(value: &str) -> Vec<Zeroizing<String>> {
-    let quoted = Zeroizing::new(serde_json::to_string(value).unwrap_or_default());
+fn encodings(value: &str) -> Vec<Wiped<String>> {
+    let quoted = Wiped::new(serde_json::to_string(value).unwrap_or_default());
     let json = quoted.get(1..quoted.len().saturating_sub(1)).unwrap_or_default().to_string();
     // Sized up front: a growing string would leave copies of the value behind.
-    let mut url = Zeroizing::new(String::with_capacity(value.len() * 3));
+    let mut url = Wiped::new(String::with_capacity(value.len() * 3));
     for b in value.bytes() {
         match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => url.push(b as char),
@@ -156,8 +156,8 @@ fn encodings(value: &str) -> Vec<Zeroizing<String>> {
             }
         }
     }
-    let form = Zeroizing::new(url.replace("%20", "+"));
-    let mut forms = vec![Zeroizing::new(value.to_string()), Zeroizing::new(json), url, form];
+    let form = Wiped::new(url.replace("%20", "+"));
+    let mut forms = vec![Wiped::new(value.to_string()), Wiped::new(json), url, form];
     forms.dedup();
     forms
 }

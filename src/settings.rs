@@ -300,7 +300,7 @@ fn saved_account(path: &std::path::Path, key: Option<&str>) -> Option<(String, S
         #[serde(default)]
         accounts: std::collections::HashMap<String, Account>,
     }
-    let text = zeroize::Zeroizing::new(std::fs::read(path).ok()?);
+    let text = crate::wiped::Wiped::new(std::fs::read(path).ok()?);
     let mut creds: Credentials = serde_json::from_slice(&text).ok()?;
     let url = key.map(str::to_string).or(creds.current.take())?;
     if !url.starts_with("https://") && !url.starts_with("http://") {

@@ -9,9 +9,9 @@ use crate::error::{self, ExitStatus};
 use crate::output;
 use crate::settings::Context;
 use crate::source;
+use crate::wiped::Wiped;
 use anyhow::Result;
 use std::io::IsTerminal;
-use zeroize::Zeroizing;
 
 pub async fn get(args: GetArgs, ctx: &Context) -> Result<ExitStatus> {
     let source = source::open(&args.spec(), ctx)?;
@@ -26,7 +26,7 @@ pub async fn get(args: GetArgs, ctx: &Context) -> Result<ExitStatus> {
             args.name
         )));
     }
-    let mut text = Zeroizing::new(String::with_capacity(var.value.expose().len() + 1));
+    let mut text = Wiped::new(String::with_capacity(var.value.expose().len() + 1));
     text.push_str(var.value.expose());
     if !args.no_newline {
         text.push('\n');

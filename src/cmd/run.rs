@@ -5,6 +5,7 @@ use crate::cli::RunArgs;
 use crate::error::ExitStatus;
 use crate::redact::Redactor;
 use crate::settings::Context;
+use crate::wiped::Wiped;
 use crate::{error, files, secret};
 use anyhow::{Context as _, Result};
 use std::process::Stdio;
@@ -12,7 +13,6 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::process::Command;
 use tokio::sync::watch;
-use zeroize::Zeroizing;
 
 /// How long a held-back tail (the start of what may be a secret) waits for
 /// more bytes before it is shown (README, "escort run"): long enough that a
@@ -95,7 +95,7 @@ async fn pump(
     mut redactor: Redactor,
     mut exited: watch::Receiver<bool>,
 ) -> Result<()> {
-    let mut buf = Zeroizing::new(vec![0u8; READ_SIZE]);
+    let mut buf = Wiped::new(vec![0u8; READ_SIZE]);
     let mut out = Vec::with_capacity(READ_SIZE);
     let mut to = Relay { to, broken: false };
     let mut child_gone = false;

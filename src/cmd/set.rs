@@ -10,10 +10,10 @@ use crate::settings::Context;
 use crate::targets;
 use crate::ui;
 use crate::vars::Var;
+use crate::wiped::Wiped;
 use anyhow::{Context as _, Result};
 use console::Term;
 use std::io::{IsTerminal, Read};
-use zeroize::Zeroizing;
 
 pub async fn set(args: SetArgs, ctx: &Context) -> Result<ExitStatus> {
     let mut options = cli::target_options(&args.app, None, Some(&args.access));
@@ -47,7 +47,7 @@ pub async fn set(args: SetArgs, ctx: &Context) -> Result<ExitStatus> {
 fn read_value(name: &str, raw: bool) -> Result<Secret> {
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
-        let mut bytes = Zeroizing::new(Vec::new());
+        let mut bytes = Wiped::new(Vec::new());
         stdin.lock().read_to_end(&mut bytes).context("could not read the value from stdin")?;
         let text = std::str::from_utf8(&bytes).map_err(|_| error::usage("the value on stdin is not UTF-8 text"))?;
         if raw {
@@ -70,7 +70,7 @@ fn read_value(name: &str, raw: bool) -> Result<Secret> {
         return Err(error::usage("no terminal to prompt on: pipe the value into stdin"));
     }
     term.write_str(&format!("Value for {name} (typing is hidden): "))?;
-    let typed = Zeroizing::new(term.read_secure_line().context("could not read the value")?);
+    let typed = Wiped::new(term.read_secure_line().context("could not read the value")?);
     if typed.is_empty() {
         return Err(error::usage("no value typed: nothing was written"));
     }

@@ -7,13 +7,13 @@
 //! reader counts them.
 
 use crate::secret::Secret;
+use crate::wiped::Wiped;
 use anyhow::{Context, Result};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use zeroize::Zeroizing;
 
 /// `NAME=value` entries in file order.
 pub type Entries = Vec<(String, Secret)>;
@@ -38,7 +38,7 @@ impl std::error::Error for Malformed {}
 /// Every `NAME=value` entry of a .env file, in file order. A name given twice
 /// keeps its first place and its last value, as python-dotenv does.
 pub fn read(path: &Path) -> Result<Entries> {
-    let bytes = Zeroizing::new(std::fs::read(path).with_context(|| format!("could not read {}", path.display()))?);
+    let bytes = Wiped::new(std::fs::read(path).with_context(|| format!("could not read {}", path.display()))?);
     parse(path, &bytes)
 }
 
@@ -73,7 +73,7 @@ fn parse_marking(path: &Path, bytes: &[u8], long_run: usize) -> Result<Entries> 
                 let value = if runs.borrow().is_empty() {
                     Secret::new(value)
                 } else {
-                    Secret::new(unmark(&Zeroizing::new(value), &runs.borrow()))
+                    Secret::new(unmark(&Wiped::new(value), &runs.borrow()))
                 };
                 let (total, largest) = values.get();
                 values.set((total + value.len(), largest.max(value.len())));
@@ -86,7 +86,7 @@ fn parse_marking(path: &Path, bytes: &[u8], long_run: usize) -> Result<Entries> 
                 }
             }
             Err(dotenvy::Error::LineParse(entry, _)) => {
-                let entry = Zeroizing::new(entry);
+                let entry = Wiped::new(entry);
                 // The entry ends on the last line read; a quoted value can
                 // make it span several. A final newline ends it, not a line.
                 let end = lines.get().max(1);
@@ -178,8 +178,8 @@ fn plain_run(bytes: &[u8]) -> usize {
 /// `line` with each run of at least `long_run` plain bytes between single
 /// quotes replaced by a marker (the runs are added to `runs`), or `None` if
 /// it has none.
-fn mark_runs<'a>(line: &'a [u8], runs: &RefCell<Vec<&'a [u8]>>, long_run: usize) -> Option<Zeroizing<Vec<u8>>> {
-    let mut marked: Option<Zeroizing<Vec<u8>>> = None;
+fn mark_runs<'a>(line: &'a [u8], runs: &RefCell<Vec<&'a [u8]>>, long_run: usize) -> Option<Wiped<Vec<u8>>> {
+    let mut marked: Option<Wiped<Vec<u8>>> = None;
     let (mut copied, mut at) = (0, 0);
     while let Some(quote) = memchr::memchr(b'\'', &line[at..]).map(|i| at + i) {
         let start = quote + 1;
@@ -188,7 +188,7 @@ fn mark_runs<'a>(line: &'a [u8], runs: &RefCell<Vec<&'a [u8]>>, long_run: usize)
         if end - start < long_run || line.get(end) != Some(&b'\'') {
             continue;
         }
-        let out = marked.get_or_insert_with(|| Zeroizing::new(Vec::with_capacity(line.len().min(2 * long_run))));
+        let out = marked.get_or_insert_with(|| Wiped::new(Vec::with_capacity(line.len().min(2 * long_run))));
         let mut runs = runs.borrow_mut();
         out.extend_from_slice(&line[copied..start]);
         out.extend_from_slice(format!("{MARK}{}{MARK_END}", runs.len()).as_bytes());
@@ -251,7 +251,7 @@ struct LineByLine<'a> {
     /// (`mark_runs`); `None`: lines are handed out as they are.
     runs: Option<(&'a RefCell<Vec<&'a [u8]>>, usize)>,
     /// The current line with its runs marked, and how much of it was handed out.
-    marked: Option<(Zeroizing<Vec<u8>>, usize)>,
+    marked: Option<(Wiped<Vec<u8>>, usize)>,
 }
 
 impl<'a> LineByLine<'a> {

@@ -13,8 +13,8 @@
 use crate::manifest::Manifest;
 use crate::secret::Secret;
 use crate::ui;
+use crate::wiped::Wiped;
 use std::path::Path;
-use zeroize::Zeroizing;
 
 /// Append `value` quoted; false when no form is read identically by both
 /// parsers.
@@ -77,8 +77,8 @@ pub fn warn_odd(name: &str, file: Option<&Path>) {
 pub fn render<'a>(
     entries: impl IntoIterator<Item = (&'a str, &'a Secret)>,
     mut odd: impl FnMut(&str),
-) -> Zeroizing<String> {
-    let mut out = Zeroizing::new(String::new());
+) -> Wiped<String> {
+    let mut out = Wiped::new(String::new());
     for (name, value) in entries {
         push_entry(&mut out, name, value, &mut odd);
     }
@@ -102,7 +102,7 @@ pub fn render_grouped(
     entries: &[(String, Secret)],
     manifest: Option<&Manifest>,
     mut odd: impl FnMut(&str),
-) -> Zeroizing<String> {
+) -> Wiped<String> {
     // (group rank, rank in the group, entry): ungrouped last, in file order.
     let mut placed: Vec<(usize, usize, &(String, Secret))> = entries
         .iter()
@@ -120,7 +120,7 @@ pub fn render_grouped(
     placed.sort_by_key(|(group, at, _)| (*group, *at));
     let any_grouped = placed.first().is_some_and(|(group, _, _)| *group != usize::MAX);
 
-    let mut out = Zeroizing::new(String::from(
+    let mut out = Wiped::new(String::from(
         "# Written by escort, which rewrites the whole file: comments and layout are not kept.\n",
     ));
     let mut section = None;

@@ -9,10 +9,10 @@ use crate::json;
 use crate::secret::Secret;
 use crate::settings::Context;
 use crate::vars::Var;
+use crate::wiped::Wiped;
 use anyhow::Result;
 use reqwest::Method;
 use std::fmt;
-use zeroize::Zeroizing;
 
 /// `[org/][project/]env[@version-or-tag]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -201,7 +201,7 @@ impl Esc {
     }
 
     /// The definition (YAML) and its `ETag`.
-    pub async fn definition(&self, env: &EnvRef) -> Result<(Zeroizing<String>, Option<String>)> {
+    pub async fn definition(&self, env: &EnvRef) -> Result<(Wiped<String>, Option<String>)> {
         let op = format!("read the definition of ESC environment `{env}`");
         let path = self.definition_path(env).await?;
         let resp = self.http.send(self.request(op.clone(), Method::GET, &path, None)).await?;
@@ -209,7 +209,7 @@ impl Esc {
     }
 
     /// The definition as it was at revision `number`.
-    pub async fn definition_at(&self, env: &EnvRef, number: u64) -> Result<Zeroizing<String>> {
+    pub async fn definition_at(&self, env: &EnvRef, number: u64) -> Result<Wiped<String>> {
         let op = format!("read revision {number} of ESC environment `{env}`");
         let mut path = self.definition_path(env).await?;
         path.extend(["versions".to_string(), number.to_string()]);
@@ -260,10 +260,10 @@ pub struct Revision {
     pub created: Option<String>,
 }
 
-fn utf8(op: &str, body: &[u8]) -> Result<Zeroizing<String>> {
+fn utf8(op: &str, body: &[u8]) -> Result<Wiped<String>> {
     let text =
         std::str::from_utf8(body).map_err(|_| error::backend(format!("{op}: the definition is not UTF-8 text")))?;
-    Ok(Zeroizing::new(text.to_string()))
+    Ok(Wiped::new(text.to_string()))
 }
 
 #[cfg(test)]

@@ -5,13 +5,13 @@
 mod gate;
 
 use crate::secret::{self, Secret};
+use crate::wiped::Wiped;
 use gate::Gates;
 use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, RETRY_AFTER};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
-use zeroize::Zeroizing;
 
 const USER_AGENT: &str = concat!("escort/", env!("CARGO_PKG_VERSION"));
 
@@ -101,7 +101,7 @@ pub struct Request<'a> {
     pub url: String,
     pub auth: Auth<'a>,
     pub headers: Vec<(&'static str, String)>,
-    pub body: Option<Zeroizing<Vec<u8>>>,
+    pub body: Option<Wiped<Vec<u8>>>,
     /// Safe to send again after a failure (GET always is).
     pub retry: bool,
 }
@@ -123,7 +123,7 @@ impl<'a> Request<'a> {
     }
 
     pub fn body(mut self, body: Vec<u8>) -> Self {
-        self.body = Some(Zeroizing::new(body));
+        self.body = Some(Wiped::new(body));
         self
     }
 
@@ -136,7 +136,7 @@ impl<'a> Request<'a> {
 pub struct Response {
     pub status: u16,
     pub headers: HeaderMap,
-    pub body: Zeroizing<Vec<u8>>,
+    pub body: Wiped<Vec<u8>>,
 }
 
 impl Response {
@@ -279,7 +279,7 @@ impl Http {
             Auth::Scheme(scheme, token) => Some(format!("{scheme} {}", token.expose())),
             Auth::Raw(token) => Some(token.expose().to_string()),
         };
-        if let Some(auth) = auth.map(Zeroizing::new) {
+        if let Some(auth) = auth.map(Wiped::new) {
             let mut value = HeaderValue::from_str(&auth)
                 .map_err(|_| SendError::Fatal("the token contains characters not allowed in a header".into()))?;
             value.set_sensitive(true);
@@ -297,7 +297,7 @@ impl Http {
         // Room for the announced length up front: a growing buffer would leave
         // copies of the body (values included) in freed memory, and double it.
         let announced = resp.content_length().map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX));
-        let mut body = Zeroizing::new(Vec::with_capacity(announced.min(self.settings.max_body)));
+        let mut body = Wiped::new(Vec::with_capacity(announced.min(self.settings.max_body)));
         while let Some(chunk) = resp.chunk().await.map_err(|e| classify(&e, self.settings.timeout))? {
             if body.len() + chunk.len() > self.settings.max_body {
                 return Err(SendError::Fatal(format!(
@@ -510,7 +510,7 @@ mod tests {
         for (k, v) in headers {
             map.insert(*k, HeaderValue::from_str(v).unwrap());
         }
-        Response { status, headers: map, body: Zeroizing::new(Vec::new()) }
+        Response { status, headers: map, body: Wiped::new(Vec::new()) }
     }
 
     #[test]

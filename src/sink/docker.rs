@@ -11,8 +11,8 @@
 use super::Render;
 use crate::error;
 use crate::vars::Var;
+use crate::wiped::Wiped;
 use anyhow::Result;
-use zeroize::Zeroizing;
 
 pub struct Docker;
 
@@ -31,8 +31,8 @@ impl Render for Docker {
         )))
     }
 
-    fn render(&self, vars: &[Var]) -> Result<Zeroizing<String>> {
-        let mut out = Zeroizing::new(String::new());
+    fn render(&self, vars: &[Var]) -> Result<Wiped<String>> {
+        let mut out = Wiped::new(String::new());
         for v in vars {
             out.push_str(&v.name);
             out.push('=');

@@ -4,13 +4,13 @@
 use super::Render;
 use crate::dotenv;
 use crate::vars::Var;
+use crate::wiped::Wiped;
 use anyhow::Result;
-use zeroize::Zeroizing;
 
 pub struct Dotenv;
 
 impl Render for Dotenv {
-    fn render(&self, vars: &[Var]) -> Result<Zeroizing<String>> {
+    fn render(&self, vars: &[Var]) -> Result<Wiped<String>> {
         Ok(dotenv::render(vars.iter().map(|v| (v.name.as_str(), &v.value)), |name| dotenv::warn_odd(name, None)))
     }
 }

@@ -3,12 +3,12 @@
 
 use crate::ui::{self, escape_data};
 use crate::vars::Var;
+use crate::wiped::Wiped;
 use crate::{error, files};
 use anyhow::Result;
 use std::collections::HashSet;
 use std::io::Write;
 use std::path::PathBuf;
-use zeroize::Zeroizing;
 
 pub struct GithubJob {
     /// `$GITHUB_ENV`, or `None` when variables are not to be exported.
@@ -39,7 +39,7 @@ impl GithubJob {
             .collect();
 
         // Every mask goes out, and is flushed, before any line that could carry a value.
-        let masks = Zeroizing::new(mask_lines(&vars, self.mask_all));
+        let masks = Wiped::new(mask_lines(&vars, self.mask_all));
         stdout.write_all(masks.as_bytes())?;
         stdout.flush()?;
 
@@ -51,7 +51,7 @@ impl GithubJob {
                 ));
             }
         }
-        let entries = Zeroizing::new(heredocs(&vars));
+        let entries = Wiped::new(heredocs(&vars));
         if let Some(path) = &self.env_file {
             files::append_private(path, entries.as_bytes())?;
         }

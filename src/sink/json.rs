@@ -2,20 +2,20 @@
 
 use super::Render;
 use crate::vars::Var;
+use crate::wiped::Wiped;
 use anyhow::Result;
-use zeroize::Zeroizing;
 
 pub struct Json;
 
 impl Render for Json {
-    fn render(&self, vars: &[Var]) -> Result<Zeroizing<String>> {
+    fn render(&self, vars: &[Var]) -> Result<Wiped<String>> {
         // Sized exactly up front: a growing string would leave copies of the
         // values in the memory it gives back, and each variable's own quoted
         // copy would cost an allocation.
         let commas = vars.len().saturating_sub(1);
         let len =
             3 + commas + vars.iter().map(|v| quoted_len(&v.name) + 1 + quoted_len(v.value.expose())).sum::<usize>();
-        let mut out = Zeroizing::new(String::with_capacity(len));
+        let mut out = Wiped::new(String::with_capacity(len));
         out.push('{');
         for (i, v) in vars.iter().enumerate() {
             if i > 0 {

@@ -10,8 +10,8 @@ pub mod shell;
 use crate::error;
 use crate::ui;
 use crate::vars::{Var, valid_name};
+use crate::wiped::Wiped;
 use anyhow::Result;
-use zeroize::Zeroizing;
 
 /// A text format: the whole export as one document.
 pub trait Render {
@@ -20,7 +20,7 @@ pub trait Render {
     fn refuse(&self, _vars: &[Var]) -> Result<()> {
         Ok(())
     }
-    fn render(&self, vars: &[Var]) -> Result<Zeroizing<String>>;
+    fn render(&self, vars: &[Var]) -> Result<Wiped<String>>;
 }
 
 /// Refuse names no environment can hold; say how to rename them.

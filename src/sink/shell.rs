@@ -2,14 +2,14 @@
 
 use super::Render;
 use crate::vars::Var;
+use crate::wiped::Wiped;
 use anyhow::Result;
-use zeroize::Zeroizing;
 
 pub struct Shell;
 
 impl Render for Shell {
-    fn render(&self, vars: &[Var]) -> Result<Zeroizing<String>> {
-        let mut out = Zeroizing::new(String::new());
+    fn render(&self, vars: &[Var]) -> Result<Wiped<String>> {
+        let mut out = Wiped::new(String::new());
         for v in vars {
             out.push_str("export ");
             out.push_str(&v.name);

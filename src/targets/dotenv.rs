@@ -22,11 +22,11 @@ use crate::manifest::Manifest;
 use crate::secret;
 use crate::source::BoxFuture;
 use crate::vars::Var;
+use crate::wiped::Wiped;
 use anyhow::{Context, Result};
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
-use zeroize::Zeroizing;
 
 pub struct DotenvTarget {
     path: PathBuf,
@@ -58,9 +58,8 @@ impl DotenvTarget {
         if entries.is_empty() {
             return Ok(entries);
         }
-        let bytes = Zeroizing::new(
-            std::fs::read(&self.path).with_context(|| format!("could not read {}", self.path.display()))?,
-        );
+        let bytes =
+            Wiped::new(std::fs::read(&self.path).with_context(|| format!("could not read {}", self.path.display()))?);
         // Read once already, so UTF-8 (it would have been refused otherwise).
         let text = String::from_utf8_lossy(&bytes);
         if let Some(line) = dotenv::substitution_line(&text) {

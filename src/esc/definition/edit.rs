@@ -5,9 +5,9 @@ use super::quote::{capacity, render_entry};
 use super::tree::{Kind, Node, Pos};
 use super::{Change, DEFAULT_STEP, Definition, Edited, MERGE, SECRET_FN, VALUES, VARIABLES};
 use crate::error;
+use crate::wiped::Wiped;
 use anyhow::Result;
 use std::cmp::max;
-use zeroize::Zeroizing;
 
 /// Where a mapping that `edit` writes into is.
 enum Slot<'n> {
@@ -36,7 +36,7 @@ impl<'n> Slot<'n> {
 struct Splice {
     from: usize,
     to: usize,
-    text: Zeroizing<String>,
+    text: Wiped<String>,
 }
 
 /// The text as lines, for line-level edits.
@@ -98,7 +98,7 @@ impl<'t> Lines<'t> {
 
     /// An empty splice before line `at`; at the end, after a line break.
     fn insert_at(&self, at: usize) -> Splice {
-        let mut text = Zeroizing::new(String::new());
+        let mut text = Wiped::new(String::new());
         if at == self.count() && !self.text.is_empty() && !self.text.ends_with('\n') {
             text.push_str(self.eol);
         }
@@ -111,7 +111,7 @@ impl<'t> Lines<'t> {
         let i = key.start.line - 1;
         let line = self.line(i);
         let (from, to) = (self.column(value.start), self.column(value.end));
-        let mut text = Zeroizing::new(format!("{}{}", line[..from].trim_end(), &line[to..]));
+        let mut text = Wiped::new(format!("{}{}", line[..from].trim_end(), &line[to..]));
         if !text.ends_with('\n') {
             text.push_str(self.eol);
         }
@@ -127,10 +127,10 @@ impl<'t> Lines<'t> {
     }
 
     /// Apply non-overlapping splices.
-    fn apply(&self, mut splices: Vec<Splice>) -> Zeroizing<String> {
+    fn apply(&self, mut splices: Vec<Splice>) -> Wiped<String> {
         splices.sort_by_key(|s| (s.from, s.to));
         let size = self.text.len() + splices.iter().map(|s| s.text.len()).sum::<usize>();
-        let mut out = Zeroizing::new(String::with_capacity(size));
+        let mut out = Wiped::new(String::with_capacity(size));
         let mut at = 0;
         for s in &splices {
             out.push_str(&self.text[self.starts[at]..self.starts[s.from]]);
@@ -186,7 +186,7 @@ impl Definition {
 
         let mut splices = Vec::new();
         let mut existed = Vec::with_capacity(changes.len());
-        let mut added = Zeroizing::new(String::with_capacity(capacity(changes, vars_indent + secret_step)));
+        let mut added = Wiped::new(String::with_capacity(capacity(changes, vars_indent + secret_step)));
         for change in changes {
             let found = existing.iter().find(|(k, _)| k.key() == Some(change.name));
             existed.push(found.is_some());
@@ -198,7 +198,7 @@ impl Definition {
                             change.name
                         )));
                     }
-                    let mut text = Zeroizing::new(String::with_capacity(capacity(
+                    let mut text = Wiped::new(String::with_capacity(capacity(
                         std::slice::from_ref(change),
                         vars_indent + secret_step,
                     )));

@@ -20,11 +20,11 @@ mod tree;
 
 use crate::error;
 use crate::secret::Secret;
+use crate::wiped::Wiped;
 use anyhow::Result;
 use saphyr_parser::{Event, Parser};
 use std::collections::HashMap;
 use tree::{Builder, Kind, Node, invalid, malformed};
-use zeroize::Zeroizing;
 
 const VALUES: &str = "values";
 const VARIABLES: &str = "environmentVariables";
@@ -56,13 +56,13 @@ pub struct Change<'a> {
 
 /// The new text, and for each change whether its variable was there before.
 pub struct Edited {
-    pub text: Zeroizing<String>,
+    pub text: Wiped<String>,
     pub existed: Vec<bool>,
 }
 
 /// A parsed definition: its text and the tree of its one YAML document.
 pub struct Definition {
-    text: Zeroizing<String>,
+    text: Wiped<String>,
     root: Option<Node>,
     anchors: HashMap<usize, Node>,
     documents: usize,
@@ -71,7 +71,7 @@ pub struct Definition {
 impl Definition {
     /// Parse the definition the service sent. Invalid YAML is the service's
     /// fault (exit 3); the message has a place, never a quote of the text.
-    pub fn parse(text: Zeroizing<String>) -> Result<Definition> {
+    pub fn parse(text: Wiped<String>) -> Result<Definition> {
         let mut parser = Parser::new_from_str(&text);
         let mut builder = Builder { anchors: HashMap::new() };
         let mut root = None;

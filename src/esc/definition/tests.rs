@@ -4,7 +4,7 @@ use super::*;
 use crate::error::{Kind as ErrorKind, kind_of};
 
 fn parse(text: &str) -> Definition {
-    Definition::parse(Zeroizing::new(text.to_string())).unwrap()
+    Definition::parse(Wiped::new(text.to_string())).unwrap()
 }
 
 fn set<'a>(name: &'a str, value: &'a Secret, secret: bool) -> Change<'a> {
@@ -264,13 +264,13 @@ fn layouts_a_line_edit_cannot_handle_are_refused() {
 #[test]
 fn malformed_yaml_is_the_service_s_fault_and_never_quoted() {
     for bad in ["values:\n  environmentVariables:\n    A: \"unterminated-canary\n", "a: [b\n", "a: b\n c: d\n"] {
-        let err = Definition::parse(Zeroizing::new(bad.to_string())).err().unwrap();
+        let err = Definition::parse(Wiped::new(bad.to_string())).err().unwrap();
         let shown = format!("{err:#}");
         assert_eq!(kind_of(&err), ErrorKind::Backend, "{shown}");
         assert!(shown.contains("not valid YAML") && shown.contains("line") && !shown.contains("canary"), "{shown}");
     }
     let deep = format!("{}1{}", "[".repeat(10_000), "]".repeat(10_000));
-    let err = Definition::parse(Zeroizing::new(deep)).err().unwrap();
+    let err = Definition::parse(Wiped::new(deep)).err().unwrap();
     assert_eq!(kind_of(&err), ErrorKind::Backend);
 }
 
