@@ -1,6 +1,6 @@
 //! The read response of an opened environment, decoded by a scanner made for
 //! its shape: most of the body is the `trace` of each Value, which escort never
-//! reads, so it is jumped over (strings with `memchr`, brackets matched) instead
+//! reads, so it is jumped over (strings stepped over, brackets matched) instead
 //! of being parsed token by token. What escort reads (`properties`, each
 //! Value's `value`, `secret` and `unknown`) is checked exactly as JSON requires:
 //! escapes, surrogate pairs, UTF-8, control characters, number syntax.
@@ -14,7 +14,6 @@ use super::value::{Node, Value};
 use crate::json::{self, Problem};
 use crate::secret::Secret;
 use anyhow::Result;
-use memchr::memchr2;
 use std::borrow::Cow;
 use zeroize::Zeroizing;
 
@@ -274,36 +273,36 @@ impl<'a> Parser<'a> {
 
     /// The string after its opening quote, unescaped. Borrowed when it has no
     /// escape; built in zeroized memory otherwise, so an error halfway leaves
-    /// no copy of a value behind.
+    /// no copy of a value behind. A byte loop: ESC's strings are short, and a
+    /// `memchr` call costs more than the few bytes it would jump.
     fn string(&mut self) -> Parsed<Cow<'a, str>> {
         let s = self.s;
         let mut built: Option<Zeroizing<String>> = None;
+        let mut start = self.i;
         loop {
-            let start = self.i;
-            let Some(n) = memchr2(b'"', b'\\', &s[start..]) else {
-                self.i = s.len();
-                return Err(self.fail(Problem::Eof));
-            };
-            self.i = start + n;
-            let run = &s[start..self.i];
-            if let Some(bad) = run.iter().position(|&b| b < 0x20) {
-                self.i = start + bad;
-                return Err(self.fail(Problem::Syntax));
-            }
-            let run = std::str::from_utf8(run).map_err(|e| Error { problem: Problem::Syntax, offset: start + e.valid_up_to() })?;
-            let quote = s[self.i] == b'"';
-            self.i += 1;
-            match (quote, &mut built) {
-                (true, None) => return Ok(Cow::Borrowed(run)),
-                (true, Some(out)) => {
-                    out.push_str(run);
-                    return Ok(Cow::Owned(std::mem::take(&mut **out)));
+            let Some(&b) = s.get(self.i) else { return Err(self.fail(Problem::Eof)) };
+            match b {
+                b'"' | b'\\' => {
+                    let run = std::str::from_utf8(&s[start..self.i])
+                        .map_err(|e| Error { problem: Problem::Syntax, offset: start + e.valid_up_to() })?;
+                    self.i += 1;
+                    match (b, built.as_mut()) {
+                        (b'"', None) => return Ok(Cow::Borrowed(run)),
+                        (b'"', Some(out)) => {
+                            out.push_str(run);
+                            return Ok(Cow::Owned(std::mem::take(&mut **out)));
+                        }
+                        _ => {
+                            let out = built.get_or_insert_with(|| Zeroizing::new(String::with_capacity(run.len() + 16)));
+                            out.push_str(run);
+                            self.escape(out)?;
+                            start = self.i;
+                        }
+                    }
                 }
-                (false, out) => {
-                    let out = out.get_or_insert_with(|| Zeroizing::new(String::with_capacity(run.len() + 16)));
-                    out.push_str(run);
-                    self.escape(out)?;
-                }
+                // Control characters must be escaped.
+                0..0x20 => return Err(self.fail(Problem::Syntax)),
+                _ => self.i += 1,
             }
         }
     }
@@ -359,50 +358,39 @@ impl<'a> Parser<'a> {
     }
 
     /// Jump over one value escort does not read (a `trace`, a newer field):
-    /// strings are found with `memchr` and brackets matched, but the tokens
-    /// between them are not checked. serde_json sets no nesting limit here
-    /// either.
+    /// strings are stepped over and brackets matched, but the tokens between
+    /// them are not checked. serde_json sets no nesting limit here either.
     fn skip(&mut self) -> Parsed<()> {
+        let s = self.s;
+        let mut i = self.i;
         let mut stack = std::mem::take(&mut self.stack);
         stack.clear();
-        let end = loop {
-            let Some(&b) = self.s.get(self.i) else { break Err(self.fail(Problem::Eof)) };
+        let end = 'value: loop {
+            let Some(&b) = s.get(i) else { break Err(Problem::Eof) };
             match b {
-                b'"' => {
-                    self.i += 1;
-                    if let Err(e) = self.skip_string() {
-                        break Err(e);
+                b'"' => loop {
+                    i += 1;
+                    match s.get(i) {
+                        None => break 'value Err(Problem::Eof),
+                        Some(b'"') => break,
+                        Some(b'\\') => i += 1,
+                        Some(_) => {}
                     }
-                    continue;
-                }
+                },
                 b'{' | b'[' => stack.push(b),
                 b'}' | b']' | b',' if stack.is_empty() => break Ok(()),
                 b'}' | b']' => {
                     if stack.pop() != Some(if b == b'}' { b'{' } else { b'[' }) {
-                        break Err(self.fail(Problem::Syntax));
+                        break Err(Problem::Syntax);
                     }
                 }
                 _ => {}
             }
-            self.i += 1;
+            i += 1;
         };
         self.stack = stack;
-        end
-    }
-
-    fn skip_string(&mut self) -> Parsed<()> {
-        loop {
-            let rest = self.s.get(self.i..).unwrap_or_default();
-            let Some(n) = memchr2(b'"', b'\\', rest) else {
-                self.i = self.s.len();
-                return Err(self.fail(Problem::Eof));
-            };
-            self.i += n + 1;
-            if self.s[self.i - 1] == b'"' {
-                return Ok(());
-            }
-            self.i += 1;
-        }
+        self.i = i.min(s.len());
+        end.map_err(|problem| self.fail(problem))
     }
 }
 
