@@ -9,19 +9,60 @@ pub struct Json;
 
 impl Render for Json {
     fn render(&self, vars: &[Var]) -> Result<Zeroizing<String>> {
-        let mut out = Zeroizing::new(String::from("{"));
+        // Sized exactly up front: a growing string would leave copies of the
+        // values in the memory it gives back, and each variable's own quoted
+        // copy would cost an allocation.
+        let commas = vars.len().saturating_sub(1);
+        let len = 3 + commas + vars.iter().map(|v| quoted_len(&v.name) + 1 + quoted_len(v.value.expose())).sum::<usize>();
+        let mut out = Zeroizing::new(String::with_capacity(len));
+        out.push('{');
         for (i, v) in vars.iter().enumerate() {
             if i > 0 {
                 out.push(',');
             }
-            out.push_str(&serde_json::to_string(&v.name)?);
+            quote(&v.name, &mut out);
             out.push(':');
-            let quoted = Zeroizing::new(serde_json::to_string(v.value.expose())?);
-            out.push_str(&quoted);
+            quote(v.value.expose(), &mut out);
         }
         out.push_str("}\n");
         Ok(out)
     }
+}
+
+/// How `b` is written inside a JSON string, when not as itself: the short
+/// escapes, else `\u00XX` for the other control characters (as serde_json).
+fn escape(b: u8) -> Option<&'static str> {
+    const CONTROL: [&str; 32] = [
+        "\\u0000", "\\u0001", "\\u0002", "\\u0003", "\\u0004", "\\u0005", "\\u0006", "\\u0007", "\\b", "\\t", "\\n",
+        "\\u000b", "\\f", "\\r", "\\u000e", "\\u000f", "\\u0010", "\\u0011", "\\u0012", "\\u0013", "\\u0014",
+        "\\u0015", "\\u0016", "\\u0017", "\\u0018", "\\u0019", "\\u001a", "\\u001b", "\\u001c", "\\u001d", "\\u001e",
+        "\\u001f",
+    ];
+    match b {
+        b'"' => Some("\\\""),
+        b'\\' => Some("\\\\"),
+        0..0x20 => Some(CONTROL[usize::from(b)]),
+        _ => None,
+    }
+}
+
+fn quoted_len(text: &str) -> usize {
+    2 + text.bytes().map(|b| escape(b).map_or(1, str::len)).sum::<usize>()
+}
+
+/// Append `text` as a JSON string.
+fn quote(text: &str, out: &mut String) {
+    out.push('"');
+    let mut plain = 0;
+    for (i, b) in text.bytes().enumerate() {
+        if let Some(escaped) = escape(b) {
+            out.push_str(&text[plain..i]);
+            out.push_str(escaped);
+            plain = i + 1;
+        }
+    }
+    out.push_str(&text[plain..]);
+    out.push('"');
 }
 
 #[cfg(test)]
@@ -32,5 +73,13 @@ mod tests {
     fn object_in_order() {
         let out = Json.render(&[Var::plain("B", "x\n\"y\""), Var::plain("A", "")]).unwrap();
         assert_eq!(out.as_str(), "{\"B\":\"x\\n\\\"y\\\"\",\"A\":\"\"}\n");
+    }
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_escapes_them() {
+        let every: String = (0..=0x7f_u8).map(char::from).chain("é日🦀\u{2028}".chars()).collect();
+        let out = Json.render(&[Var::plain("K", every.as_str()), Var::plain("L", "")]).unwrap();
+        assert_eq!(out.as_str(), format!("{{\"K\":{},\"L\":\"\"}}\n", serde_json::to_string(&every).unwrap()));
+        assert_eq!(out.len(), out.capacity(), "sized exactly");
     }
 }
