@@ -4,8 +4,8 @@
 //! through the same functions, so `cargo test` needs no nightly.
 
 use crate::dotenv;
-use crate::esc::definition::{Change, Definition, Since};
 use crate::esc::decode;
+use crate::esc::definition::{Change, Definition, Since};
 use crate::esc::value::{self, Environment};
 use crate::manifest;
 use crate::redact::Redactor;

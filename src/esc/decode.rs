@@ -293,7 +293,8 @@ impl<'a> Parser<'a> {
                             return Ok(Cow::Owned(std::mem::take(&mut **out)));
                         }
                         _ => {
-                            let out = built.get_or_insert_with(|| Zeroizing::new(String::with_capacity(run.len() + 16)));
+                            let out =
+                                built.get_or_insert_with(|| Zeroizing::new(String::with_capacity(run.len() + 16)));
                             out.push_str(run);
                             self.escape(out)?;
                             start = self.i;
@@ -380,7 +381,8 @@ impl<'a> Parser<'a> {
                 b'{' | b'[' => stack.push(b),
                 b'}' | b']' | b',' if stack.is_empty() => break Ok(()),
                 b'}' | b']' => {
-                    if stack.pop() != Some(if b == b'}' { b'{' } else { b'[' }) {
+                    let open = if b == b'}' { b'{' } else { b'[' };
+                    if stack.pop() != Some(open) {
                         break Err(Problem::Syntax);
                     }
                 }
@@ -425,8 +427,28 @@ mod tests {
         /// A JSON string literal: plain text, unicode, every escape, surrogate pairs.
         fn string(&mut self) -> String {
             let parts = [
-                "a", "Z9", "ü", "日本", "🦀", r#"\""#, r"\\", r"\/", r"\b", r"\f", r"\n", r"\r", r"\t", r"\u0041",
-                r"\u00e9", r"\u20AC", r"\ud83e\udd80", r"\uD83D\uDE00", r"\u0000", r"\u001f", "value", "trace",
+                "a",
+                "Z9",
+                "ü",
+                "日本",
+                "🦀",
+                r#"\""#,
+                r"\\",
+                r"\/",
+                r"\b",
+                r"\f",
+                r"\n",
+                r"\r",
+                r"\t",
+                r"\u0041",
+                r"\u00e9",
+                r"\u20AC",
+                r"\ud83e\udd80",
+                r"\uD83D\uDE00",
+                r"\u0000",
+                r"\u001f",
+                "value",
+                "trace",
             ];
             let n = self.below(6);
             let body: String = (0..n).map(|_| self.pick(&parts)).collect();
@@ -435,9 +457,23 @@ mod tests {
 
         fn number(&mut self) -> String {
             let numbers = [
-                "0", "-0", "7", "-12", "18446744073709551615", "18446744073709551616", "-9223372036854775808",
-                "-9223372036854775809", "123456789012345678901234567890", "0.1000", "-1.5e-7", "1e2", "1E2",
-                "1e+2", "2E-0", "-0.0e00", "3.14159265358979323846264338327950288",
+                "0",
+                "-0",
+                "7",
+                "-12",
+                "18446744073709551615",
+                "18446744073709551616",
+                "-9223372036854775808",
+                "-9223372036854775809",
+                "123456789012345678901234567890",
+                "0.1000",
+                "-1.5e-7",
+                "1e2",
+                "1E2",
+                "1e+2",
+                "2E-0",
+                "-0.0e00",
+                "3.14159265358979323846264338327950288",
             ];
             self.pick(&numbers).to_string()
         }
@@ -510,9 +546,8 @@ mod tests {
 
         fn response(&mut self) -> String {
             let sections = ["environmentVariables", "files", "pulumiConfig", "other"];
-            let items: Vec<String> = (0..self.below(4))
-                .map(|_| format!(r#""{}":{}"#, self.pick(&sections), self.value(1)))
-                .collect();
+            let items: Vec<String> =
+                (0..self.below(4)).map(|_| format!(r#""{}":{}"#, self.pick(&sections), self.value(1))).collect();
             let properties = if self.below(10) == 0 { "null".to_string() } else { format!("{{{}}}", items.join(",")) };
             let mut top = vec![format!(r#""properties":{properties}"#)];
             if self.below(2) == 0 {
@@ -539,7 +574,8 @@ mod tests {
     #[test]
     fn broken_responses_are_refused_as_serde_refuses_them() {
         let mut g = Gen(42);
-        let swaps: &[&[u8]] = &[b"\"", b"\\", b"{", b"}", b"[", b"]", b",", b":", b"\x01", b"\xff", b"e", b"-", b"0", b" "];
+        let swaps: &[&[u8]] =
+            &[b"\"", b"\\", b"{", b"}", b"[", b"]", b",", b":", b"\x01", b"\xff", b"e", b"-", b"0", b" "];
         for _ in 0..3000 {
             let mut body = g.response().into_bytes();
             // Every prefix short of the closing brace is invalid JSON.
@@ -592,15 +628,14 @@ mod tests {
     #[test]
     fn nesting_is_limited_as_serde_limits_it() {
         // Each level is a Value object and its `value` array: two levels of JSON.
+        let nested = |levels: usize| {
+            format!(r#"{{"properties":{{"x":{}{}}}}}"#, r#"{"value":["#.repeat(levels), "]}".repeat(levels))
+        };
         for levels in [60, 62, 63, 64, 100] {
-            let body = format!(
-                r#"{{"properties":{}"x"{}}}"#,
-                "{".to_string() + &r#"{"value":["#.repeat(levels),
-                format!(":{}", "]}".repeat(levels) + "}")
-            );
-            let body = body.replacen(r#"{{"value":["#, r#"{"value":["#, 1);
+            let body = nested(levels);
             assert_eq!(parse(body.as_bytes()).is_ok(), reference(body.as_bytes()).is_some(), "{levels} levels");
         }
+        assert!(parse(nested(62).as_bytes()).is_ok() && parse(nested(63).as_bytes()).is_err());
     }
 
     /// An error names the operation, the kind and the place, and never quotes

@@ -1,7 +1,7 @@
 //! The Pulumi ESC API (SPEC §3, `tests/specs/esc.openapi.yaml`).
 
-pub mod definition;
 pub mod decode;
+pub mod definition;
 pub mod value;
 
 use crate::error;

@@ -13,7 +13,8 @@ impl Render for Json {
         // values in the memory it gives back, and each variable's own quoted
         // copy would cost an allocation.
         let commas = vars.len().saturating_sub(1);
-        let len = 3 + commas + vars.iter().map(|v| quoted_len(&v.name) + 1 + quoted_len(v.value.expose())).sum::<usize>();
+        let len =
+            3 + commas + vars.iter().map(|v| quoted_len(&v.name) + 1 + quoted_len(v.value.expose())).sum::<usize>();
         let mut out = Zeroizing::new(String::with_capacity(len));
         out.push('{');
         for (i, v) in vars.iter().enumerate() {
