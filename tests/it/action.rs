@@ -1035,14 +1035,20 @@ fn installs_with_cargo_when_the_tool_cache_is_empty() {
     assert_eq!(common::read(&builds).lines().count(), 2);
 }
 
+/// A runner whose job may ask the fake for an ID token (`permissions: id-token: write`).
+fn oidc_runner(esc: &Fake) -> Runner {
+    let mut r = runner_for(esc, "v1.0.0");
+    r.set_env("ACTIONS_ID_TOKEN_REQUEST_URL", &format!("{}/_actions/idtoken?api-version=2.0", esc.url));
+    r.set_env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", REQUEST_TOKEN);
+    r
+}
+
 /// OIDC: the login step exchanges the job's ID token, and the load step uses the
 /// access token it exported, with no `token` input at all.
 #[test]
 fn oidc_login_needs_no_stored_token() {
     let esc = fake_esc();
-    let mut r = runner_for(&esc, "v1.0.0");
-    r.set_env("ACTIONS_ID_TOKEN_REQUEST_URL", &format!("{}/_actions/idtoken?api-version=2.0", esc.url));
-    r.set_env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", REQUEST_TOKEN);
+    let mut r = oidc_runner(&esc);
     let run = r.run_action(
         &action(),
         &[("environment", ENV), ("version", "v1"), ("oidc-organization", "acme"), ("oidc-expiration", "600")],
@@ -1067,9 +1073,7 @@ fn oidc_login_needs_no_stored_token() {
 #[test]
 fn without_an_environment_it_installs_and_logs_in_only() {
     let esc = fake_esc();
-    let mut r = runner_for(&esc, "v1.0.0");
-    r.set_env("ACTIONS_ID_TOKEN_REQUEST_URL", &format!("{}/_actions/idtoken?api-version=2.0", esc.url));
-    r.set_env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", REQUEST_TOKEN);
+    let mut r = oidc_runner(&esc);
     let run = r.run_action(&action(), &[("version", "v1"), ("oidc-organization", "acme")]);
     assert!(!run.failed, "{}", run.explain());
     assert_eq!(parse_env(&run.step("login").env_file), pairs(&[("ESC_TOKEN", TOKEN)]));

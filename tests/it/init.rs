@@ -330,6 +330,17 @@ fn venv_tool(name: &str) -> std::path::PathBuf {
     tool
 }
 
+/// A workflow passes actionlint (with shellcheck on its scripts, from the peers' venv)
+/// and zizmor.
+fn lint_clean(workflow: &Path) {
+    let path = format!("{}:{}", repo().join("target/peers/venv/bin").display(), std::env::var("PATH").unwrap());
+    let actionlint = Command::new(venv_tool("actionlint")).arg(workflow).env("PATH", &path).output().unwrap();
+    let shown = workflow.display();
+    assert!(actionlint.status.success(), "{shown}: {}{}", text(&actionlint.stdout), text(&actionlint.stderr));
+    let zizmor = Command::new(venv_tool("zizmor")).args(["--offline", "--no-progress"]).arg(workflow).output().unwrap();
+    assert!(zizmor.status.success(), "{shown}: {}{}", text(&zizmor.stdout), text(&zizmor.stderr));
+}
+
 /// The workflow passes actionlint (with shellcheck on its scripts) and zizmor, at the
 /// root and for a project below it.
 #[test]
@@ -338,13 +349,7 @@ fn the_workflow_passes_actionlint_and_zizmor() {
     std::fs::create_dir_all(dir.path().join("services/api")).unwrap();
     for args in [&[][..], &["--dir", "services/api", "--force"][..]] {
         assert_eq!(init(dir.path(), args).status.code(), Some(0));
-        let workflow = dir.path().join(WORKFLOW);
-        let path = format!("{}:{}", repo().join("target/peers/venv/bin").display(), std::env::var("PATH").unwrap());
-        let actionlint = Command::new(venv_tool("actionlint")).arg(&workflow).env("PATH", &path).output().unwrap();
-        assert!(actionlint.status.success(), "{args:?}: {}{}", text(&actionlint.stdout), text(&actionlint.stderr));
-        let zizmor =
-            Command::new(venv_tool("zizmor")).args(["--offline", "--no-progress"]).arg(&workflow).output().unwrap();
-        assert!(zizmor.status.success(), "{args:?}: {}{}", text(&zizmor.stdout), text(&zizmor.stderr));
+        lint_clean(&dir.path().join(WORKFLOW));
     }
     // Both can fail: an old checkout with credentials kept, an expression in a script.
     let bad = dir.path().join("bad.yml");
@@ -398,12 +403,7 @@ fn a_manifest_with_routes_is_kept_and_gets_the_drift_workflow() {
         runs,
         [("escort sync", Some("github.event_name == 'workflow_dispatch' && inputs.sync")), ("escort status", None)]
     );
-    let path = format!("{}:{}", repo().join("target/peers/venv/bin").display(), std::env::var("PATH").unwrap());
-    let actionlint = Command::new(venv_tool("actionlint")).arg(&drift_path).env("PATH", &path).output().unwrap();
-    assert!(actionlint.status.success(), "{}{}", text(&actionlint.stdout), text(&actionlint.stderr));
-    let zizmor =
-        Command::new(venv_tool("zizmor")).args(["--offline", "--no-progress"]).arg(&drift_path).output().unwrap();
-    assert!(zizmor.status.success(), "{}{}", text(&zizmor.stdout), text(&zizmor.stderr));
+    lint_clean(&drift_path);
 
     // Run again: the files init writes are in the way (the kept manifest is not).
     let out = init(dir.path(), &["--dir", "services/api"]);
