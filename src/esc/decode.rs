@@ -110,32 +110,37 @@ impl<'a> Parser<'a> {
 
     /// The object at `{`: calls `field` with each key, positioned at its value.
     fn object(&mut self, mut field: impl FnMut(&mut Self, Cow<'a, str>) -> Parsed<()>) -> Parsed<()> {
+        self.items(b'}', |p| {
+            if p.peek()? != b'"' {
+                return Err(p.fail(Problem::Syntax));
+            }
+            p.i += 1;
+            let key = p.string()?;
+            p.ws();
+            if p.peek()? != b':' {
+                return Err(p.fail(Problem::Syntax));
+            }
+            p.i += 1;
+            p.ws();
+            field(p, key)
+        })
+    }
+
+    /// The object or array at the cursor, up to `close`: calls `item` at each
+    /// of its items.
+    fn items(&mut self, close: u8, mut item: impl FnMut(&mut Self) -> Parsed<()>) -> Parsed<()> {
         self.enter()?;
         self.ws();
-        if self.peek()? == b'}' {
-            self.i += 1;
-            self.depth -= 1;
-            return Ok(());
-        }
-        loop {
-            self.ws();
-            if self.peek()? != b'"' {
-                return Err(self.fail(Problem::Syntax));
-            }
-            self.i += 1;
-            let key = self.string()?;
-            self.ws();
-            if self.peek()? != b':' {
-                return Err(self.fail(Problem::Syntax));
-            }
-            self.i += 1;
-            self.ws();
-            field(self, key)?;
-            self.ws();
-            match self.peek()? {
-                b',' => self.i += 1,
-                b'}' => break,
-                _ => return Err(self.fail(Problem::Syntax)),
+        if self.peek()? != close {
+            loop {
+                self.ws();
+                item(self)?;
+                self.ws();
+                match self.peek()? {
+                    b',' => self.i += 1,
+                    b if b == close => break,
+                    _ => return Err(self.fail(Problem::Syntax)),
+                }
             }
         }
         self.i += 1;
@@ -183,23 +188,11 @@ impl<'a> Parser<'a> {
             }
             b'-' | b'0'..=b'9' => Node::Number(self.number()?),
             b'[' => {
-                self.enter()?;
                 let mut items = Vec::new();
-                self.ws();
-                if self.peek()? != b']' {
-                    loop {
-                        self.ws();
-                        items.push(self.value()?);
-                        self.ws();
-                        match self.peek()? {
-                            b',' => self.i += 1,
-                            b']' => break,
-                            _ => return Err(self.fail(Problem::Syntax)),
-                        }
-                    }
-                }
-                self.i += 1;
-                self.depth -= 1;
+                self.items(b']', |p| {
+                    items.push(p.value()?);
+                    Ok(())
+                })?;
                 Node::Array(items)
             }
             b'{' => {
