@@ -271,7 +271,8 @@ impl<'a> Parser<'a> {
     fn string(&mut self) -> Parsed<Cow<'a, str>> {
         let s = self.s;
         let mut built: Option<Zeroizing<String>> = None;
-        let mut start = self.i;
+        let begin = self.i;
+        let mut start = begin;
         loop {
             let Some(&b) = s.get(self.i) else { return Err(self.fail(Problem::Eof)) };
             match b {
@@ -286,8 +287,12 @@ impl<'a> Parser<'a> {
                             return Ok(Cow::Owned(std::mem::take(&mut **out)));
                         }
                         _ => {
-                            let out =
-                                built.get_or_insert_with(|| Zeroizing::new(String::with_capacity(run.len() + 16)));
+                            // Sized once for the whole string (unescaping only shrinks
+                            // it): a growing buffer would leave copies of the value in
+                            // the memory it gives back.
+                            let out = built.get_or_insert_with(|| {
+                                Zeroizing::new(String::with_capacity(raw_end(s, self.i) - begin))
+                            });
                             out.push_str(run);
                             self.escape(out)?;
                             start = self.i;
@@ -387,6 +392,19 @@ impl<'a> Parser<'a> {
         self.i = i.min(s.len());
         end.map_err(|problem| self.fail(problem))
     }
+}
+
+/// Where the string whose content goes on at `i` ends: its closing quote,
+/// or the end of the body.
+fn raw_end(s: &[u8], mut i: usize) -> usize {
+    while let Some(&b) = s.get(i) {
+        match b {
+            b'"' => return i,
+            b'\\' => i += 2,
+            _ => i += 1,
+        }
+    }
+    s.len()
 }
 
 #[cfg(test)]
@@ -583,6 +601,16 @@ mod tests {
                 _ => {}
             }
         }
+    }
+
+    #[test]
+    fn an_escaped_string_is_built_in_one_buffer() {
+        let raw = r"-----BEGIN KEY-----\nMIIB\u0041\ud83e\udd80\t".repeat(50);
+        let body = format!(r#"{{"properties":{{"x":{{"value":"{raw}"}}}}}}"#);
+        let mut p = Parser { s: body.as_bytes(), i: body.find(r"-----").unwrap(), depth: 0, stack: Vec::new() };
+        let Cow::Owned(got) = p.string().unwrap() else { panic!("an escaped string is built") };
+        assert_eq!(got.capacity(), raw.len(), "sized once, for the raw text");
+        assert_eq!(got, serde_json::from_str::<String>(&format!("\"{raw}\"")).unwrap());
     }
 
     #[test]
