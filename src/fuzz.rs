@@ -4,6 +4,7 @@
 //! through the same functions, so `cargo test` needs no nightly.
 
 use crate::dotenv;
+use crate::esc::decode;
 use crate::esc::definition::{Change, Definition, Since};
 use crate::esc::value::{self, Environment};
 use crate::manifest;
@@ -47,10 +48,20 @@ pub fn manifest(data: &[u8]) {
     }
 }
 
-/// The ESC `Value` decoder: each exported variable is its value as sent (a
-/// number's exact text, a string's content, compact JSON for a structure).
+/// The ESC `Value` decoder: escort's scanner reads every body the serde
+/// visitor reads, into the same tree (it may accept more: a fault inside a
+/// field it skips); each exported variable is its value as sent (a number's
+/// exact text, a string's content, compact JSON for a structure).
 pub fn esc_value(data: &[u8]) {
+    let scanned = decode::parse(data);
     let Ok(env) = serde_json::from_slice::<Environment>(data) else { return };
+    // Two quirks of serde the scanner does not copy: a struct read from an
+    // array, and a number written as an object under serde_json's private
+    // key, which starts with `$`.
+    let dollar = memchr::memchr(b'$', data).is_some() || data.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0024"));
+    if !dollar && !data.trim_ascii_start().starts_with(b"[") {
+        assert!(scanned.ok().as_ref() == Some(&env.properties), "the two decoders differ");
+    }
     // A section or a name given twice: escort reads every one, the JSON tree
     // below keeps only the last, so those are not compared.
     let mut seen = HashSet::new();

@@ -17,11 +17,38 @@ pub fn problem(e: &serde_json::Error) -> String {
     use serde_json::error::Category;
     let what = match e.classify() {
         Category::Io => "could not be read",
-        Category::Syntax => "is not valid JSON (or is nested too deeply)",
-        Category::Data => "does not have the shape the API describes",
-        Category::Eof => "ended early",
+        Category::Syntax => Problem::Syntax.what(),
+        Category::Data => Problem::Shape.what(),
+        Category::Eof => Problem::Eof.what(),
     };
     format!("the answer {what} (line {}, column {})", e.line(), e.column())
+}
+
+/// The kinds of problem a decoder of escort's own reports (`esc::decode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    Syntax,
+    Shape,
+    Eof,
+}
+
+impl Problem {
+    fn what(self) -> &'static str {
+        match self {
+            Problem::Syntax => "is not valid JSON (or is nested too deeply)",
+            Problem::Shape => "does not have the shape the API describes",
+            Problem::Eof => "ended early",
+        }
+    }
+}
+
+/// The error for `problem` at byte `offset` of `body`, the answer to `op`,
+/// worded as for serde_json's errors (columns count bytes).
+pub fn error_at(op: &str, problem: Problem, body: &[u8], offset: usize) -> anyhow::Error {
+    let before = &body[..offset.min(body.len())];
+    let line = 1 + memchr::memchr_iter(b'\n', before).count();
+    let column = before.len() - memchr::memrchr(b'\n', before).map_or(0, |nl| nl + 1) + 1;
+    error::backend(format!("{op}: the answer {} (line {line}, column {column})", problem.what()))
 }
 
 #[cfg(test)]

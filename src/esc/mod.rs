@@ -1,5 +1,6 @@
 //! The Pulumi ESC API (SPEC §3, `tests/specs/esc.openapi.yaml`).
 
+pub mod decode;
 pub mod definition;
 pub mod value;
 
@@ -184,10 +185,10 @@ impl Esc {
         let op = format!("read ESC environment `{full}`");
         let resp =
             self.http.send(self.request(op.clone(), Method::GET, &[&base[..], &["open", &id]].concat(), None)).await?;
-        let environment: value::Environment = json::decode(&op, &resp.body)?;
-        // The values are in `environment` now: free the body before making variables of them.
+        let properties = decode::properties(&op, &resp.body)?;
+        // The values are in `properties` now: free the body before making variables of them.
         drop(resp);
-        Ok(value::decode(environment.properties))
+        Ok(value::decode(properties))
     }
 
     /// `env` with its organization named (asked of the service once, when not given).

@@ -1,7 +1,9 @@
 //! ESC `Value` trees (the `Value` schema of the ESC API) decoded straight into secrets.
 //!
-//! The response is parsed with a visitor that puts every string into a
-//! `Secret` as it is read, so no plain copy of a value outlives the parse.
+//! escort reads responses with `decode.rs`. The serde visitor here builds the
+//! same tree: it reads the demo environment and is the reference the tests and
+//! the `esc_value` fuzz target hold `decode.rs` to. Both put every string into
+//! a `Secret` as it is read, so no plain copy of a value outlives the parse.
 //! Nested values inherit `secret` from their parents.
 
 use crate::secret::Secret;
@@ -11,14 +13,14 @@ use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::fmt;
 
 /// One ESC `Value`: `{"value": ..., "secret": bool?, "unknown": bool?, "trace": ...}`.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub struct Value {
     pub node: Node,
     pub secret: bool,
     pub unknown: bool,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub enum Node {
     #[default]
     Null,
@@ -299,8 +301,10 @@ fn leaf(text: &str, secret: bool, out: &mut String, parts: &mut Vec<Secret>) {
 mod tests {
     use super::*;
 
+    /// Both decoders read the same tree; the variables are made from it.
     fn parse(json: &str) -> (Vec<Var>, Skipped) {
         let env: Environment = serde_json::from_str(json).unwrap();
+        assert_eq!(super::super::decode::parse(json.as_bytes()).unwrap(), env.properties);
         decode(env.properties)
     }
 
