@@ -2,6 +2,7 @@
 
 pub mod decode;
 pub mod definition;
+mod scan;
 pub mod value;
 
 use crate::error;

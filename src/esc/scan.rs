@@ -1,0 +1,257 @@
+//! The byte-level searches of `decode.rs`, where a load spends its time: the
+//! end of a plain run in a string, and the end of a value escort does not
+//! read (each Value's `trace`, about two thirds of ESC's answer).
+
+use crate::json::Problem;
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// The first index from `i` whose byte ends a plain run of string text: a
+/// quote, a backslash, a control character or a byte that is not ASCII.
+/// Eight bytes at a time: ESC's values are mostly tens of bytes long.
+pub fn plain_run(s: &[u8], mut i: usize) -> usize {
+    while let Some(chunk) = s.get(i..i + 8) {
+        let w = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        // A byte of `zero(v)` has its high bit set where `v` has a zero byte;
+        // bits above the first match may be wrong, so only the lowest is read.
+        let zero = |v: u64| v.wrapping_sub(ONES) & !v;
+        let stop = (zero(w ^ (ONES * u64::from(b'"')))
+            | zero(w ^ (ONES * u64::from(b'\\')))
+            | (w.wrapping_sub(ONES * 0x20) & !w)
+            | w)
+            & HIGH;
+        if stop != 0 {
+            return i + stop.trailing_zeros() as usize / 8;
+        }
+        i += 8;
+    }
+    while s.get(i).is_some_and(|&b| matches!(b, 0x20..=0x7f) && b != b'"' && b != b'\\') {
+        i += 1;
+    }
+    i
+}
+
+/// Where the value starting at `s[i]` ends (the index just past it), for a
+/// value escort does not read: strings are stepped over and brackets matched,
+/// but the tokens between them are not checked, and `{` may close with `]`.
+/// serde_json reads such a value no more strictly than that for what escort
+/// takes from it: a body it accepts is read the same.
+pub fn past_value(s: &[u8], i: usize) -> Result<usize, (Problem, usize)> {
+    match s.get(i) {
+        None => Err((Problem::Eof, i)),
+        Some(b'{' | b'[') => past_brackets(s, i),
+        Some(b'"') => past_string(s, i + 1),
+        // A number or a word: up to what follows it.
+        Some(_) => Ok(s[i..]
+            .iter()
+            .position(|b| matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'))
+            .map_or(s.len(), |n| i + n)),
+    }
+}
+
+/// Past the string whose text starts at `i` (after its opening quote).
+fn past_string(s: &[u8], mut i: usize) -> Result<usize, (Problem, usize)> {
+    loop {
+        i = plain_run(s, i);
+        match s.get(i) {
+            None => return Err((Problem::Eof, i)),
+            Some(b'"') => return Ok(i + 1),
+            Some(b'\\') => i += 2,
+            Some(_) => i += 1,
+        }
+    }
+}
+
+/// Where the brackets are in a stretch of the body, one bit per byte.
+#[derive(Default)]
+struct Brackets {
+    depth: u32,
+    in_string: bool,
+    /// The last byte seen was a backslash inside a string.
+    escaped: bool,
+}
+
+/// Past the object or array opening at `s[i]`.
+fn past_brackets(s: &[u8], mut i: usize) -> Result<usize, (Problem, usize)> {
+    let mut state = Brackets::default();
+    while i < s.len() {
+        let block = &s[i..(i + BLOCK).min(s.len())];
+        let done = match <&[u8; BLOCK]>::try_from(block) {
+            Ok(whole) if !state.escaped => state.block(whole).unwrap_or_else(|| state.bytes(block)),
+            _ => state.bytes(block),
+        };
+        if let Some(end) = done {
+            return Ok(i + end + 1);
+        }
+        i += block.len();
+    }
+    Err((Problem::Eof, s.len()))
+}
+
+const BLOCK: usize = 64;
+
+impl Brackets {
+    /// One byte at a time: where the depth comes back to zero, if it does.
+    fn bytes(&mut self, block: &[u8]) -> Option<usize> {
+        for (k, &b) in block.iter().enumerate() {
+            if self.in_string {
+                match (self.escaped, b) {
+                    (true, _) => self.escaped = false,
+                    (false, b'\\') => self.escaped = true,
+                    (false, b'"') => self.in_string = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match b {
+                b'"' => self.in_string = true,
+                b'{' | b'[' => self.depth += 1,
+                b'}' | b']' => {
+                    self.depth -= 1;
+                    if self.depth == 0 {
+                        return Some(k);
+                    }
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+
+    /// Sixty-four bytes at once with SIMD (x86_64), for a block without a
+    /// backslash: `Some(None)` when the depth stays above zero, `None` when
+    /// the block needs `bytes`.
+    fn block(&mut self, block: &[u8; BLOCK]) -> Option<Option<usize>> {
+        let m = Masks::of(block)?;
+        if m.backslashes != 0 {
+            return None;
+        }
+        // A bit for every byte from an opening quote up to its closing one.
+        let mut inside = m.quotes;
+        for shift in [1, 2, 4, 8, 16, 32] {
+            inside ^= inside << shift;
+        }
+        if self.in_string {
+            inside = !inside;
+        }
+        self.in_string ^= m.quotes.count_ones() % 2 == 1;
+        let (opens, closes) = (m.opens & !inside, m.closes & !inside);
+        if self.depth > closes.count_ones() {
+            self.depth = self.depth + opens.count_ones() - closes.count_ones();
+            return Some(None);
+        }
+        let mut all = opens | closes;
+        while all != 0 {
+            let at = all.trailing_zeros();
+            if opens >> at & 1 == 1 {
+                self.depth += 1;
+            } else {
+                self.depth -= 1;
+                if self.depth == 0 {
+                    return Some(Some(at as usize));
+                }
+            }
+            all &= all - 1;
+        }
+        Some(None)
+    }
+}
+
+/// Which bytes of a block are quotes, backslashes, `{`/`[` and `}`/`]`.
+struct Masks {
+    quotes: u64,
+    backslashes: u64,
+    opens: u64,
+    closes: u64,
+}
+
+impl Masks {
+    #[cfg(target_arch = "x86_64")]
+    fn of(block: &[u8; BLOCK]) -> Option<Masks> {
+        use std::arch::x86_64::*;
+        let mut m = Masks { quotes: 0, backslashes: 0, opens: 0, closes: 0 };
+        for (k, part) in block.chunks_exact(16).enumerate() {
+            // SAFETY: SSE2 is part of x86_64; the load reads the 16 bytes of `part`.
+            unsafe {
+                let v = _mm_loadu_si128(part.as_ptr().cast());
+                // `[` and `]` differ from `{` and `}` only in the bit 0x20.
+                let folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
+                let bits = |v: __m128i, b: u8| {
+                    (_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8))) as u16 as u64) << (16 * k)
+                };
+                m.quotes |= bits(v, b'"');
+                m.backslashes |= bits(v, b'\\');
+                m.opens |= bits(folded, b'{');
+                m.closes |= bits(folded, b'}');
+            }
+        }
+        Some(m)
+    }
+
+    /// Elsewhere the blocks are read a byte at a time.
+    #[cfg(not(target_arch = "x86_64"))]
+    fn of(_: &[u8; BLOCK]) -> Option<Masks> {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_runs_stop_at_what_a_string_must_check() {
+        for (text, stop) in [
+            ("abcdefghijklmnop\"", 16),
+            ("abc\"", 3),
+            ("abcdefghij\\n", 10),
+            ("abcdefghijk\u{1}", 11),
+            ("abcdefghijkl\u{e9}", 12),
+            ("abcdefgh", 8),
+            ("", 0),
+            ("\u{7f}\"", 1),
+        ] {
+            assert_eq!(plain_run(text.as_bytes(), 0), stop, "{text:?}");
+        }
+    }
+
+    /// The block path and the byte path agree wherever a block boundary,
+    /// a backslash or a bracket inside a string falls.
+    #[test]
+    fn brackets_are_matched_across_blocks_and_strings() {
+        let parts =
+            [r#"{"a":"}]"}"#, r#"["x\"]",{"y":[]}]"#, r#""\\""#, "{}", "[1,2,{\"k\":\"{\"}]", "\"\\\\\\\"}\"", " 7 "];
+        let mut seed = 7u64;
+        for _ in 0..2000 {
+            let mut body = String::from("{\"trace\":[");
+            for _ in 0..(seed % 40) {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                body.push_str(parts[(seed % parts.len() as u64) as usize]);
+                body.push(',');
+            }
+            body.push_str("0]");
+            let (start, end) = (9, body.len());
+            body.push_str(",\"next\":1}");
+            assert!(serde_json::from_str::<serde_json::Value>(&body).is_ok(), "the test made invalid JSON: {body}");
+            let bytes = body.as_bytes();
+            assert_eq!(past_value(bytes, start), Ok(end), "{body}");
+            let mut state = Brackets::default();
+            assert_eq!(state.bytes(&bytes[start..]), Some(end - start - 1), "{body}");
+        }
+    }
+
+    #[test]
+    fn values_end_where_json_says() {
+        for (text, end) in
+            [("\"a\\\"b\",", 6), ("123,", 3), ("true}", 4), ("[[]]x", 4), ("{\"}\":\"{\"}x", 9), ("null", 4)]
+        {
+            assert_eq!(past_value(text.as_bytes(), 0), Ok(end), "{text}");
+        }
+        for text in ["\"abc", "[[]", "{\"a\":\"}", ""] {
+            assert_eq!(past_value(text.as_bytes(), 0).map_err(|e| e.0), Err(Problem::Eof), "{text}");
+        }
+    }
+}
