@@ -1,6 +1,5 @@
 //! The `escort` binary: everything is in the library (`escort::run`).
 
-#[cfg(target_env = "musl")]
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
