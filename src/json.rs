@@ -4,6 +4,7 @@
 //! offending text (`invalid type: string "..."`), which may be a value.
 
 use crate::error;
+use crate::swar;
 use anyhow::Result;
 use serde::de::DeserializeOwned;
 
@@ -22,6 +23,13 @@ pub fn problem(e: &serde_json::Error) -> String {
         Category::Eof => Problem::Eof.what(),
     };
     format!("the answer {what} (line {}, column {})", e.line(), e.column())
+}
+
+/// The bytes of the word `w` a JSON string must escape: `"`, `\\` and the
+/// control characters (`swar`).
+#[inline(always)]
+pub fn to_escape(w: u64) -> u64 {
+    swar::eq(w, b'"') | swar::eq(w, b'\\') | swar::below(w, 0x20)
 }
 
 /// The kinds of problem a decoder of escort's own reports (`esc::decode`).

@@ -26,6 +26,7 @@ mod sink;
 mod source;
 mod status;
 mod summary;
+mod swar;
 mod targets;
 mod ui;
 mod vars;

@@ -7,6 +7,7 @@
 //! reader counts them.
 
 use crate::secret::Secret;
+use crate::swar;
 use crate::wiped::Wiped;
 use anyhow::{Context, Result};
 use std::cell::{Cell, RefCell};
@@ -145,34 +146,15 @@ const LONG_RUN: usize = 4096;
 const MARK: char = '\u{FDD0}';
 const MARK_END: char = '\u{FDD1}';
 
-/// A byte that dotenvy copies to the value, or skips in a comment, whatever
-/// the state it is in, as long as nothing is substituted: no quote,
-/// backslash, `#`, `$`, space or control character.
-fn plain(b: u8) -> bool {
-    b.is_ascii_graphic() && !matches!(b, b'\'' | b'"' | b'\\' | b'#' | b'$')
-}
-
-/// How many bytes `bytes` begins with are plain: eight at a time (a byte
-/// loop cost a tenth of the whole read of a 20 MiB value), then one by one.
+/// How many bytes `bytes` begins with are plain, eight at a time (a byte
+/// loop cost a tenth of the whole read of a 20 MiB value).
 fn plain_run(bytes: &[u8]) -> usize {
-    const ONES: u64 = u64::from_ne_bytes([1; 8]);
-    const HIGH: u64 = ONES << 7;
-    // Whether some byte of `x` is below `n` (at most 0x80), or zero.
-    let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGH;
-    let zero = |x: u64| below(x, 1);
-    // Not plain: below 0x21, 0x80 or above (below 0x80 with the top bits
-    // flipped), DEL, or one of the five.
-    let all_plain = |x: u64| {
-        below(x, 0x21)
-            | below(x ^ HIGH, 0x80)
-            | zero(x ^ (ONES * 0x7F))
-            | [b'\'', b'"', b'\\', b'#', b'$'].iter().fold(0, |any, &b| any | zero(x ^ (ONES * u64::from(b))))
-            == 0
-    };
-    let whole =
-        bytes.chunks_exact(8).take_while(|c| all_plain(u64::from_ne_bytes((*c).try_into().expect("8 bytes")))).count()
-            * 8;
-    whole + bytes[whole..].iter().take_while(|&&b| plain(b)).count()
+    swar::run(bytes, 0, |w| {
+        // Below 0x21, beyond ASCII, DEL, or one of the five.
+        [b'\'', b'"', b'\\', b'#', b'$', 0x7F]
+            .iter()
+            .fold(swar::below(w, 0x21) | swar::non_ascii(w), |any, &b| any | swar::eq(w, b))
+    })
 }
 
 /// `line` with each run of at least `long_run` plain bytes between single
@@ -443,6 +425,13 @@ mod tests {
         assert!(reads > 100, "{reads}");
         assert_eq!(reader.scanned, text.len());
         assert_eq!(lines.get(), 4);
+    }
+
+    /// A byte that dotenvy copies to the value, or skips in a comment, whatever
+    /// the state it is in, as long as nothing is substituted: no quote,
+    /// backslash, `#`, `$`, space or control character.
+    fn plain(b: u8) -> bool {
+        b.is_ascii_graphic() && !matches!(b, b'\'' | b'"' | b'\\' | b'#' | b'$')
     }
 
     #[test]

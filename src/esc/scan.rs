@@ -2,34 +2,13 @@
 //! end of a plain run in a string, and the end of a value escort does not
 //! read (each Value's `trace`, about two thirds of ESC's answer).
 
-use crate::json::Problem;
-
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGH: u64 = 0x8080_8080_8080_8080;
+use crate::json::{self, Problem};
+use crate::swar;
 
 /// The first index from `i` whose byte ends a plain run of string text: a
 /// quote, a backslash, a control character or a byte that is not ASCII.
-/// Eight bytes at a time: ESC's values are mostly tens of bytes long.
-pub fn plain_run(s: &[u8], mut i: usize) -> usize {
-    while let Some(chunk) = s.get(i..i + 8) {
-        let w = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
-        // A byte of `zero(v)` has its high bit set where `v` has a zero byte;
-        // bits above the first match may be wrong, so only the lowest is read.
-        let zero = |v: u64| v.wrapping_sub(ONES) & !v;
-        let stop = (zero(w ^ (ONES * u64::from(b'"')))
-            | zero(w ^ (ONES * u64::from(b'\\')))
-            | (w.wrapping_sub(ONES * 0x20) & !w)
-            | w)
-            & HIGH;
-        if stop != 0 {
-            return i + stop.trailing_zeros() as usize / 8;
-        }
-        i += 8;
-    }
-    while s.get(i).is_some_and(|&b| matches!(b, 0x20..=0x7f) && b != b'"' && b != b'\\') {
-        i += 1;
-    }
-    i
+pub fn plain_run(s: &[u8], i: usize) -> usize {
+    swar::run(s, i, |w| json::to_escape(w) | swar::non_ascii(w))
 }
 
 /// Where the value starting at `s[i]` ends (the index just past it), for a
@@ -199,22 +178,6 @@ impl Masks {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn plain_runs_stop_at_what_a_string_must_check() {
-        for (text, stop) in [
-            ("abcdefghijklmnop\"", 16),
-            ("abc\"", 3),
-            ("abcdefghij\\n", 10),
-            ("abcdefghijk\u{1}", 11),
-            ("abcdefghijkl\u{e9}", 12),
-            ("abcdefgh", 8),
-            ("", 0),
-            ("\u{7f}\"", 1),
-        ] {
-            assert_eq!(plain_run(text.as_bytes(), 0), stop, "{text:?}");
-        }
-    }
 
     /// The block path and the byte path agree wherever a block boundary,
     /// a backslash or a bracket inside a string falls.

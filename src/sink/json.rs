@@ -1,6 +1,8 @@
 //! One JSON object `{"NAME": "value", ...}`, in source order.
 
 use super::Render;
+use crate::json;
+use crate::swar;
 use crate::vars::Var;
 use crate::wiped::Wiped;
 use anyhow::Result;
@@ -30,9 +32,10 @@ impl Render for Json {
     }
 }
 
-/// How `b` is written inside a JSON string, when not as itself: the short
-/// escapes, else `\u00XX` for the other control characters (as serde_json).
-fn escape(b: u8) -> Option<&'static str> {
+/// How `b`, a byte `json::to_escape` flags, is written inside a JSON string:
+/// the short escapes, else `\u00XX` for the other control characters (as
+/// serde_json).
+fn escape(b: u8) -> &'static str {
     const CONTROL: [&str; 32] = [
         "\\u0000", "\\u0001", "\\u0002", "\\u0003", "\\u0004", "\\u0005", "\\u0006", "\\u0007", "\\b", "\\t", "\\n",
         "\\u000b", "\\f", "\\r", "\\u000e", "\\u000f", "\\u0010", "\\u0011", "\\u0012", "\\u0013", "\\u0014",
@@ -40,27 +43,36 @@ fn escape(b: u8) -> Option<&'static str> {
         "\\u001f",
     ];
     match b {
-        b'"' => Some("\\\""),
-        b'\\' => Some("\\\\"),
-        0..0x20 => Some(CONTROL[usize::from(b)]),
-        _ => None,
+        b'"' => "\\\"",
+        b'\\' => "\\\\",
+        _ => CONTROL[usize::from(b)],
     }
 }
 
+/// The bytes that need escaping in `text`, in order, with their indexes.
+fn escapes(text: &str) -> impl Iterator<Item = (usize, &'static str)> + '_ {
+    let s = text.as_bytes();
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        i = swar::run(s, i, json::to_escape);
+        let at = i;
+        i += 1;
+        s.get(at).map(|&b| (at, escape(b)))
+    })
+}
+
 fn quoted_len(text: &str) -> usize {
-    2 + text.bytes().map(|b| escape(b).map_or(1, str::len)).sum::<usize>()
+    2 + text.len() + escapes(text).map(|(_, e)| e.len() - 1).sum::<usize>()
 }
 
 /// Append `text` as a JSON string.
 fn quote(text: &str, out: &mut String) {
     out.push('"');
     let mut plain = 0;
-    for (i, b) in text.bytes().enumerate() {
-        if let Some(escaped) = escape(b) {
-            out.push_str(&text[plain..i]);
-            out.push_str(escaped);
-            plain = i + 1;
-        }
+    for (i, escaped) in escapes(text) {
+        out.push_str(&text[plain..i]);
+        out.push_str(escaped);
+        plain = i + 1;
     }
     out.push_str(&text[plain..]);
     out.push('"');

@@ -9,7 +9,10 @@ pub struct Shell;
 
 impl Render for Shell {
     fn render(&self, vars: &[Var]) -> Result<Wiped<String>> {
-        let mut out = Wiped::new(String::new());
+        // Sized exactly up front: a growing string would leave copies of the
+        // values in the memory it gives back.
+        let len = vars.iter().map(|v| "export =\n".len() + v.name.len() + quoted_len(v.value.expose())).sum();
+        let mut out = Wiped::new(String::with_capacity(len));
         for v in vars {
             out.push_str("export ");
             out.push_str(&v.name);
@@ -19,6 +22,11 @@ impl Render for Shell {
         }
         Ok(out)
     }
+}
+
+/// The length of `value` as `push_quoted` writes it.
+fn quoted_len(value: &str) -> usize {
+    2 + value.len() + 3 * memchr::memchr_iter(b'\'', value.as_bytes()).count()
 }
 
 /// Single quotes keep everything literal in POSIX shells; a `'` is closed,
@@ -42,5 +50,6 @@ mod tests {
     fn quoting() {
         let out = Shell.render(&[Var::plain("A", "it's $HOME `x`\n\"q\""), Var::plain("E", "")]).unwrap();
         assert_eq!(out.as_str(), "export A='it'\\''s $HOME `x`\n\"q\"'\nexport E=''\n");
+        assert_eq!(out.len(), out.capacity(), "sized exactly");
     }
 }
