@@ -106,20 +106,22 @@ impl Brackets {
         if m.backslashes != 0 {
             return None;
         }
-        // A bit for every byte from an opening quote up to its closing one.
+        // A bit for every byte from an opening quote up to its closing one:
+        // the prefix XOR of the quotes, written out (a loop stays a loop at
+        // `opt-level = "s"`). Its top bit is the parity of the quotes.
         let mut inside = m.quotes;
-        for shift in [1, 2, 4, 8, 16, 32] {
-            inside ^= inside << shift;
-        }
+        inside ^= inside << 1;
+        inside ^= inside << 2;
+        inside ^= inside << 4;
+        inside ^= inside << 8;
+        inside ^= inside << 16;
+        inside ^= inside << 32;
+        let odd = inside >> 63 == 1;
         if self.in_string {
             inside = !inside;
         }
-        self.in_string ^= m.quotes.count_ones() % 2 == 1;
+        self.in_string ^= odd;
         let (opens, closes) = (m.opens & !inside, m.closes & !inside);
-        if self.depth > closes.count_ones() {
-            self.depth = self.depth + opens.count_ones() - closes.count_ones();
-            return Some(None);
-        }
         let mut all = opens | closes;
         while all != 0 {
             let at = all.trailing_zeros();
