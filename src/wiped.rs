@@ -1,14 +1,13 @@
 //! Memory that is zeroed when it is dropped: a value's text, a response body,
 //! rendered output.
 //!
-//! The zeroing is one `memset` of the whole allocation (spare capacity too),
-//! followed by an empty assembly block that is handed the buffer's address.
-//! The compiler must assume that block reads the zeros, so it cannot drop
-//! them as dead stores before the memory is freed: the technique of
-//! BoringSSL's `OPENSSL_cleanse`. The `zeroize` crate writes each byte with a
-//! volatile store instead, which made wiping a load's response body and values
-//! cost a tenth of the whole load (docs/benchmarks.md).
+//! The zeroing covers the whole allocation (spare capacity too) with volatile
+//! stores, which the compiler may not drop as dead even though the memory is
+//! freed right after, as the `zeroize` crate does; but a word at a time, not
+//! a byte: wiping a load's response body and values byte by byte cost a tenth
+//! of the whole load (docs/benchmarks.md).
 
+use std::mem::MaybeUninit;
 use std::ops::{Deref, DerefMut};
 
 /// A `String` or `Vec<u8>` zeroed, whole allocation, when dropped.
@@ -65,39 +64,17 @@ impl Buffer for String {
 /// Empty `buf` and zero its whole allocation.
 pub fn wipe(buf: &mut Vec<u8>) {
     buf.clear();
-    let spare = buf.spare_capacity_mut();
-    let (ptr, len) = (spare.as_mut_ptr().cast::<u8>(), spare.len());
-    // SAFETY: `ptr..ptr + len` is the vector's own allocation.
-    unsafe { std::ptr::write_bytes(ptr, 0, len) };
-    keep(ptr);
-}
-
-/// Tell the compiler the memory at `ptr` may be read here, so the zeros
-/// written before are kept.
-#[cfg(any(
-    target_arch = "x86_64",
-    target_arch = "x86",
-    target_arch = "aarch64",
-    target_arch = "arm",
-    target_arch = "riscv64"
-))]
-#[inline(always)]
-fn keep(ptr: *mut u8) {
-    // SAFETY: an empty block: it reads one register, writes no memory.
-    unsafe { std::arch::asm!("/* {0} */", in(reg) ptr, options(nostack, readonly, preserves_flags)) }
-}
-
-/// Elsewhere, the best the standard library offers.
-#[cfg(not(any(
-    target_arch = "x86_64",
-    target_arch = "x86",
-    target_arch = "aarch64",
-    target_arch = "arm",
-    target_arch = "riscv64"
-)))]
-#[inline(always)]
-fn keep(ptr: *mut u8) {
-    std::hint::black_box(ptr);
+    // SAFETY: any bytes are a valid `u64`, and `MaybeUninit` may hold anything.
+    let (head, words, tail) = unsafe { buf.spare_capacity_mut().align_to_mut::<MaybeUninit<u64>>() };
+    for byte in head.iter_mut().chain(tail) {
+        // SAFETY: a valid, aligned pointer to a byte of the allocation.
+        unsafe { std::ptr::write_volatile(byte.as_mut_ptr(), 0) };
+    }
+    for word in words {
+        // SAFETY: a valid, aligned pointer to a word of the allocation.
+        unsafe { std::ptr::write_volatile(word.as_mut_ptr(), 0) };
+    }
+    // Nor may it move the stores past the free that follows.
     std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
 }
 
