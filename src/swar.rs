@@ -37,7 +37,16 @@ pub fn run(s: &[u8], mut i: usize, stop: impl Fn(u64) -> u64) -> usize {
         }
         i += 8;
     }
-    // The lowest byte of a word is always flagged exactly.
+    if i >= s.len() {
+        return s.len();
+    }
+    // The last eight bytes, those already searched left out.
+    if let Some(last) = s.len().checked_sub(8) {
+        let flagged = stop(u64::from_le_bytes(s[last..].try_into().expect("eight bytes"))) >> (8 * (i - last));
+        return if flagged == 0 { s.len() } else { i + flagged.trailing_zeros() as usize / 8 };
+    }
+    // A short text, a byte at a time: the lowest byte of a word is always
+    // flagged exactly.
     while s.get(i).is_some_and(|&b| stop(u64::from(b)) & 0x80 == 0) {
         i += 1;
     }

@@ -64,15 +64,15 @@ impl Buffer for String {
 /// Empty `buf` and zero its whole allocation.
 pub fn wipe(buf: &mut Vec<u8>) {
     buf.clear();
-    // SAFETY: any bytes are a valid `u64`, and `MaybeUninit` may hold anything.
-    let (head, words, tail) = unsafe { buf.spare_capacity_mut().align_to_mut::<MaybeUninit<u64>>() };
+    // SAFETY: any bytes are valid words, and `MaybeUninit` may hold anything.
+    let (head, words, tail) = unsafe { buf.spare_capacity_mut().align_to_mut::<MaybeUninit<[u64; 4]>>() };
     for byte in head.iter_mut().chain(tail) {
         // SAFETY: a valid, aligned pointer to a byte of the allocation.
         unsafe { std::ptr::write_volatile(byte.as_mut_ptr(), 0) };
     }
     for word in words {
-        // SAFETY: a valid, aligned pointer to a word of the allocation.
-        unsafe { std::ptr::write_volatile(word.as_mut_ptr(), 0) };
+        // SAFETY: a valid, aligned pointer to four words of the allocation.
+        unsafe { std::ptr::write_volatile(word.as_mut_ptr(), [0; 4]) };
     }
     // Nor may it move the stores past the free that follows.
     std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
