@@ -42,6 +42,31 @@ impl<T: Buffer> Drop for Wiped<T> {
     }
 }
 
+impl Wiped<String> {
+    /// Append `text`. Room is made as `reserve` makes it, so that no copy of
+    /// the text is left behind (`String` would free its old buffer unwiped).
+    pub fn push_str(&mut self, text: &str) {
+        self.reserve(text.len());
+        self.0.push_str(text);
+    }
+
+    pub fn push(&mut self, c: char) {
+        self.reserve(c.len_utf8());
+        self.0.push(c);
+    }
+
+    /// Room for `additional` more bytes: when there is not, the text moves to
+    /// a buffer twice as big and the old one is wiped as it is freed.
+    pub fn reserve(&mut self, additional: usize) {
+        let (len, capacity) = (self.0.len(), self.0.capacity());
+        if capacity - len < additional {
+            let mut bigger = String::with_capacity((len + additional).max(2 * capacity));
+            bigger.push_str(&self.0);
+            *self = Wiped(bigger);
+        }
+    }
+}
+
 /// What `Wiped` can hold: a buffer of bytes.
 pub trait Buffer {
     fn bytes(&mut self) -> &mut Vec<u8>;
@@ -101,5 +126,17 @@ mod tests {
         s.push_str("abc");
         assert_eq!(s.as_str(), "abc");
         assert!(s.clone() == Wiped::new("abc".to_string()));
+    }
+
+    #[test]
+    fn a_wiped_string_grows_by_moving_to_a_new_buffer() {
+        let mut s = Wiped::new(String::with_capacity(4));
+        s.push_str("abcd");
+        let before = s.as_ptr();
+        s.push('é');
+        assert_eq!((s.as_str(), s.capacity()), ("abcdé", 8));
+        assert_ne!(s.as_ptr(), before, "moved to a new buffer, the old one wiped");
+        s.push_str("0123456789");
+        assert_eq!((s.as_str(), s.capacity()), ("abcdé0123456789", 16));
     }
 }

@@ -103,9 +103,6 @@ impl Brackets {
     /// the block needs `bytes`.
     fn block(&mut self, block: &[u8; BLOCK]) -> Option<Option<usize>> {
         let m = Masks::of(block)?;
-        if m.backslashes != 0 {
-            return None;
-        }
         // A bit for every byte from an opening quote up to its closing one:
         // the prefix XOR of the quotes, written out (a loop stays a loop at
         // `opt-level = "s"`). Its top bit is the parity of the quotes.
@@ -139,32 +136,36 @@ impl Brackets {
     }
 }
 
-/// Which bytes of a block are quotes, backslashes, `{`/`[` and `}`/`]`.
+/// Which bytes of a block are quotes, `{`/`[` and `}`/`]`.
 struct Masks {
     quotes: u64,
-    backslashes: u64,
     opens: u64,
     closes: u64,
 }
 
 impl Masks {
+    /// The masks of a block without a backslash (`None` for one with).
     #[cfg(target_arch = "x86_64")]
     fn of(block: &[u8; BLOCK]) -> Option<Masks> {
         use std::arch::x86_64::*;
-        let mut m = Masks { quotes: 0, backslashes: 0, opens: 0, closes: 0 };
-        for (k, part) in block.chunks_exact(16).enumerate() {
-            // SAFETY: SSE2 is part of x86_64; the load reads the 16 bytes of `part`.
-            unsafe {
+        let mut m = Masks { quotes: 0, opens: 0, closes: 0 };
+        // SAFETY: SSE2 is part of x86_64; each load reads the 16 bytes of `part`.
+        unsafe {
+            let mut backslashes = _mm_setzero_si128();
+            for (k, part) in block.chunks_exact(16).enumerate() {
                 let v = _mm_loadu_si128(part.as_ptr().cast());
+                backslashes = _mm_or_si128(backslashes, _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8)));
                 // `[` and `]` differ from `{` and `}` only in the bit 0x20.
                 let folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
                 let bits = |v: __m128i, b: u8| {
                     (_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8))) as u16 as u64) << (16 * k)
                 };
                 m.quotes |= bits(v, b'"');
-                m.backslashes |= bits(v, b'\\');
                 m.opens |= bits(folded, b'{');
                 m.closes |= bits(folded, b'}');
+            }
+            if _mm_movemask_epi8(backslashes) != 0 {
+                return None;
             }
         }
         Some(m)

@@ -9,9 +9,9 @@ pub struct Shell;
 
 impl Render for Shell {
     fn render(&self, vars: &[Var]) -> Result<Wiped<String>> {
-        // Sized exactly up front: a growing string would leave copies of the
-        // values in the memory it gives back.
-        let len = vars.iter().map(|v| "export =\n".len() + v.name.len() + quoted_len(v.value.expose())).sum();
+        // Sized up front for values without a `'` (no second pass to count
+        // them); those grow it as `Wiped` grows.
+        let len = vars.iter().map(|v| "export ='\n".len() + 1 + v.name.len() + v.value.len()).sum();
         let mut out = Wiped::new(String::with_capacity(len));
         for v in vars {
             out.push_str("export ");
@@ -24,14 +24,9 @@ impl Render for Shell {
     }
 }
 
-/// The length of `value` as `push_quoted` writes it.
-fn quoted_len(value: &str) -> usize {
-    2 + value.len() + 3 * memchr::memchr_iter(b'\'', value.as_bytes()).count()
-}
-
 /// Single quotes keep everything literal in POSIX shells; a `'` is closed,
 /// escaped and reopened.
-pub fn push_quoted(out: &mut String, value: &str) {
+fn push_quoted(out: &mut Wiped<String>, value: &str) {
     out.push('\'');
     for (i, part) in value.split('\'').enumerate() {
         if i > 0 {
@@ -50,6 +45,7 @@ mod tests {
     fn quoting() {
         let out = Shell.render(&[Var::plain("A", "it's $HOME `x`\n\"q\""), Var::plain("E", "")]).unwrap();
         assert_eq!(out.as_str(), "export A='it'\\''s $HOME `x`\n\"q\"'\nexport E=''\n");
-        assert_eq!(out.len(), out.capacity(), "sized exactly");
+        let plain = Shell.render(&[Var::plain("A", "plain value")]).unwrap();
+        assert_eq!(plain.len(), plain.capacity(), "sized exactly when no quote is escaped");
     }
 }
