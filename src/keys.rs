@@ -51,6 +51,9 @@ impl Selection {
     /// Apply to the variables of a source. A named key the source lacks is an
     /// error: a job that asked for it would otherwise start without it.
     pub fn apply(&self, vars: Vec<Var>) -> Result<Vec<Var>> {
+        if self.all && self.picks.is_empty() {
+            return Ok(vars);
+        }
         let missing: Vec<&str> = self
             .picks
             .iter()

@@ -45,11 +45,13 @@ impl<T: Buffer> Drop for Wiped<T> {
 impl Wiped<String> {
     /// Append `text`. Room is made as `reserve` makes it, so that no copy of
     /// the text is left behind (`String` would free its old buffer unwiped).
+    #[inline]
     pub fn push_str(&mut self, text: &str) {
         self.reserve(text.len());
         self.0.push_str(text);
     }
 
+    #[inline]
     pub fn push(&mut self, c: char) {
         self.reserve(c.len_utf8());
         self.0.push(c);
@@ -57,13 +59,18 @@ impl Wiped<String> {
 
     /// Room for `additional` more bytes: when there is not, the text moves to
     /// a buffer twice as big and the old one is wiped as it is freed.
+    #[inline]
     pub fn reserve(&mut self, additional: usize) {
-        let (len, capacity) = (self.0.len(), self.0.capacity());
-        if capacity - len < additional {
-            let mut bigger = String::with_capacity((len + additional).max(2 * capacity));
-            bigger.push_str(&self.0);
-            *self = Wiped(bigger);
+        if self.0.capacity() - self.0.len() < additional {
+            self.grow(additional);
         }
+    }
+
+    #[cold]
+    fn grow(&mut self, additional: usize) {
+        let mut bigger = String::with_capacity((self.0.len() + additional).max(2 * self.0.capacity()));
+        bigger.push_str(&self.0);
+        *self = Wiped(bigger);
     }
 }
 

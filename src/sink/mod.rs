@@ -37,17 +37,16 @@ pub fn check_names(vars: &[Var]) -> Result<()> {
 }
 
 /// Drop values no process environment can hold (a NUL byte), with a warning.
-pub fn drop_unexportable(vars: Vec<Var>) -> Vec<Var> {
-    vars.into_iter()
-        .filter(|v| {
-            let nul = v.value.expose().contains('\0');
-            if nul {
-                ui::warn(&format!(
-                    "{}: the value contains a NUL byte, which no environment variable can hold; skipped",
-                    v.name
-                ));
-            }
-            !nul
-        })
-        .collect()
+pub fn drop_unexportable(mut vars: Vec<Var>) -> Vec<Var> {
+    vars.retain(|v| {
+        let nul = v.value.expose().contains('\0');
+        if nul {
+            ui::warn(&format!(
+                "{}: the value contains a NUL byte, which no environment variable can hold; skipped",
+                v.name
+            ));
+        }
+        !nul
+    });
+    vars
 }
