@@ -86,7 +86,12 @@ impl<'a> Parser<'a> {
         self.s.get(self.i).copied().ok_or_else(|| self.fail(Problem::Eof))
     }
 
+    /// Whitespace, which ESC does not send: one test when there is none.
+    #[inline]
     fn ws(&mut self) {
+        if self.s.get(self.i).is_some_and(|&b| b > b' ') {
+            return;
+        }
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.s.get(self.i) {
             self.i += 1;
         }

@@ -68,7 +68,11 @@ fn past_brackets(s: &[u8], mut i: usize) -> Result<usize, (Problem, usize)> {
     Err((Problem::Eof, s.len()))
 }
 
+/// Four SSE2 registers, one bit of a `u64` per byte: on ESC's traces (about
+/// 130 bytes) blocks of 16 or 32 bytes cost more in their own overhead than
+/// they save at the end of a trace.
 const BLOCK: usize = 64;
+type Mask = u64;
 
 impl Brackets {
     /// One byte at a time: where the depth comes back to zero, if it does.
@@ -98,7 +102,7 @@ impl Brackets {
         None
     }
 
-    /// Sixty-four bytes at once with SIMD (x86_64), for a block without a
+    /// A whole block at once with SIMD (x86_64), for a block without a
     /// backslash: `Some(None)` when the depth stays above zero, `None` when
     /// the block needs `bytes`.
     fn block(&mut self, block: &[u8; BLOCK]) -> Option<Option<usize>> {
@@ -113,7 +117,7 @@ impl Brackets {
         inside ^= inside << 8;
         inside ^= inside << 16;
         inside ^= inside << 32;
-        let odd = inside >> 63 == 1;
+        let odd = inside >> (BLOCK - 1) & 1 == 1;
         if self.in_string {
             inside = !inside;
         }
@@ -138,9 +142,9 @@ impl Brackets {
 
 /// Which bytes of a block are quotes, `{`/`[` and `}`/`]`.
 struct Masks {
-    quotes: u64,
-    opens: u64,
-    closes: u64,
+    quotes: Mask,
+    opens: Mask,
+    closes: Mask,
 }
 
 impl Masks {
@@ -158,7 +162,7 @@ impl Masks {
                 // `[` and `]` differ from `{` and `}` only in the bit 0x20.
                 let folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
                 let bits = |v: __m128i, b: u8| {
-                    (_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8))) as u16 as u64) << (16 * k)
+                    Mask::from(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8))) as u16) << (16 * k)
                 };
                 m.quotes |= bits(v, b'"');
                 m.opens |= bits(folded, b'{');
