@@ -1,6 +1,8 @@
 //! escort as a library: `run` parses the arguments, runs one command and maps
 //! its result to an exit code (README, "Exit codes"). `main.rs` only calls it.
 
+mod alloc;
+pub use alloc::Mimalloc;
 mod audit;
 mod check;
 mod cli;
