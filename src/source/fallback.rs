@@ -57,7 +57,7 @@ pub async fn load(
     }
     let vars = keys.apply(merged)?;
     // The environment's values are not registered when read (`Source::scrubbed`): these are exported.
-    vars.iter().flat_map(|v| v.sensitive(false)).for_each(secret::register);
+    secret::register_all(vars.iter().flat_map(|v| v.sensitive(false)));
     Ok((vars, format!("{} (fallback: {} could not be reached)", used.join(", "), source.name())))
 }
 

@@ -108,7 +108,7 @@ pub trait Source: Send + Sync {
         Box::pin(async move {
             let vars = crate::audit::read(&self.name(), self.read().await)?;
             if self.scrubbed() {
-                vars.iter().flat_map(|v| v.sensitive(false)).for_each(secret::register);
+                secret::register_all(vars.iter().flat_map(|v| v.sensitive(false)));
             }
             Ok(vars)
         })
@@ -119,7 +119,7 @@ pub trait Source: Send + Sync {
         Box::pin(async move {
             let vars = keys.apply(self.load().await?)?;
             if !self.scrubbed() {
-                vars.iter().for_each(|v| secret::register(&v.value));
+                secret::register_all(vars.iter().map(|v| &v.value));
             }
             Ok(vars)
         })

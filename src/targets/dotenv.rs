@@ -47,7 +47,7 @@ impl DotenvTarget {
         }
         // The file's values are secrets read, as a source's are.
         let entries = dotenv::read(&self.path)?;
-        entries.iter().for_each(|(_, value)| secret::register(value));
+        secret::register_all(entries.iter().map(|(_, value)| value));
         Ok(entries)
     }
 
