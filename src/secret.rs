@@ -34,6 +34,11 @@ impl Secret {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// Zero the value now and leave its memory to the OS (`Wiped::wipe_and_leak`).
+    pub fn wipe_and_leak(self) {
+        self.0.wipe_and_leak();
+    }
 }
 
 impl fmt::Debug for Secret {
@@ -121,8 +126,8 @@ impl Known {
     }
 
     fn forget_all(&mut self) {
-        // Each `Secret` zeroes its memory as it drops.
-        self.values.clear();
+        // escort is about to exit: each value is zeroed, not freed.
+        self.values.drain(..).for_each(Secret::wipe_and_leak);
         self.scrubbers = None;
     }
 

@@ -33,6 +33,16 @@ impl Var {
     }
 }
 
+/// Zero every value of `vars` and leave their memory to the OS: for the
+/// variables a command holds until escort exits (`Wiped::wipe_and_leak`).
+pub fn wipe_and_leak(vars: Vec<Var>) {
+    for var in vars {
+        var.value.wipe_and_leak();
+        var.secret_parts.into_iter().for_each(Secret::wipe_and_leak);
+        std::mem::forget(var.name);
+    }
+}
+
 /// Whether `name` can be an environment variable name everywhere escort
 /// exports to (GitHub's runner, POSIX shells, dotenv files).
 pub fn valid_name(name: &str) -> bool {

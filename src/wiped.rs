@@ -21,6 +21,14 @@ impl<T: Buffer> Wiped<T> {
     pub fn new(inner: T) -> Self {
         Wiped(inner)
     }
+
+    /// Zero the buffer now and leave its memory to the operating system, for
+    /// what lives until escort exits: freeing thousands of values one by one
+    /// just before the process ends is work for nothing.
+    pub fn wipe_and_leak(self) {
+        let mut this = std::mem::ManuallyDrop::new(self);
+        wipe(this.0.bytes());
+    }
 }
 
 impl<T: Buffer> Deref for Wiped<T> {
@@ -133,6 +141,17 @@ mod tests {
         s.push_str("abc");
         assert_eq!(s.as_str(), "abc");
         assert!(s.clone() == Wiped::new("abc".to_string()));
+    }
+
+    #[test]
+    fn wipe_and_leak_zeroes_the_buffer() {
+        let mut s = Wiped::new(String::with_capacity(32));
+        s.push_str("leak-canary");
+        let (ptr, cap) = (s.as_ptr(), s.capacity());
+        s.wipe_and_leak();
+        // SAFETY: the buffer was leaked, not freed: it is still ours to read.
+        let all = unsafe { std::slice::from_raw_parts(ptr, cap) };
+        assert!(all.iter().all(|&b| b == 0), "{all:?}");
     }
 
     #[test]

@@ -5,7 +5,7 @@ use crate::error::ExitStatus;
 use crate::settings::{Context, Runner};
 use crate::sink::{Render, docker::Docker, dotenv::Dotenv, github::GithubJob, json::Json, shell::Shell};
 use crate::source::{self, SourceSpec};
-use crate::vars::Var;
+use crate::vars::{self, Var};
 use crate::{error, files, output, summary, ui};
 use anyhow::Result;
 
@@ -88,6 +88,8 @@ impl<'a> Output<'a> {
             }
             None => output::write(text.as_bytes())?,
         }
+        // The last use of the values: escort exits next.
+        vars::wipe_and_leak(vars);
         Ok(())
     }
 }
