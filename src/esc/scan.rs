@@ -7,6 +7,7 @@ use crate::swar;
 
 /// The first index from `i` whose byte ends a plain run of string text: a
 /// quote, a backslash, a control character or a byte that is not ASCII.
+#[inline(always)]
 pub fn plain_run(s: &[u8], i: usize) -> usize {
     swar::run(s, i, |w| json::to_escape(w) | swar::non_ascii(w))
 }
