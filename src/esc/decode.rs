@@ -312,11 +312,27 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    /// The string after its opening quote, unescaped. Borrowed when it has no
-    /// escape; built in wiped memory otherwise, so an error halfway leaves
-    /// no copy of a value behind. Plain runs are found eight bytes at a time;
-    /// only a run with bytes beyond ASCII is checked for UTF-8.
+    /// The string after its opening quote, unescaped: borrowed when it is
+    /// plain ASCII up to its closing quote (found eight bytes at a time), the
+    /// usual case, else read by `string_slowly`.
+    #[inline]
     fn string(&mut self) -> Parsed<Cow<'a, str>> {
+        let end = scan::plain_run(self.s, self.i);
+        if self.s.get(end) == Some(&b'"') {
+            // SAFETY: `plain_run` stepped over ASCII bytes only.
+            let text = unsafe { std::str::from_utf8_unchecked(&self.s[self.i..end]) };
+            self.i = end + 1;
+            return Ok(Cow::Borrowed(text));
+        }
+        self.string_slowly()
+    }
+
+    /// `string` for one with escapes or bytes beyond ASCII: borrowed when it
+    /// has no escape; built in wiped memory otherwise, so an error halfway
+    /// leaves no copy of a value behind. Only a run with bytes beyond ASCII is
+    /// checked for UTF-8.
+    #[inline(never)]
+    fn string_slowly(&mut self) -> Parsed<Cow<'a, str>> {
         let s = self.s;
         let mut built: Option<Wiped<String>> = None;
         let begin = self.i;
