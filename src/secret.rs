@@ -81,10 +81,7 @@ pub fn register(value: &Secret) {
 
 /// `register` each of `values`, under one lock: a load registers thousands.
 pub fn register_all<'a>(values: impl IntoIterator<Item = &'a Secret>) {
-    // Counted first, so that the registry grows once.
-    let values: Vec<&Secret> = values.into_iter().collect();
     if let Ok(mut known) = KNOWN.lock() {
-        known.values.reserve(values.len());
         values.into_iter().for_each(|value| known.register(value));
     }
 }
