@@ -17,8 +17,8 @@ use crate::wiped::Wiped;
 use std::path::Path;
 
 /// Append `value` quoted; false when no form is read identically by both
-/// parsers.
-pub fn push_quoted(out: &mut String, value: &str) -> bool {
+/// parsers. Into a `Wiped` buffer, which leaves no copy behind as it grows.
+pub fn push_quoted(out: &mut Wiped<String>, value: &str) -> bool {
     let single_ok = !value.contains('\'') && !value.contains('\r') && !value.contains("\\\\") && !value.ends_with('\\');
     if single_ok {
         out.push('\'');
@@ -85,7 +85,7 @@ pub fn render<'a>(
     out
 }
 
-fn push_entry(out: &mut String, name: &str, value: &Secret, odd: &mut impl FnMut(&str)) {
+fn push_entry(out: &mut Wiped<String>, name: &str, value: &Secret, odd: &mut impl FnMut(&str)) {
     out.push_str(name);
     out.push('=');
     if !push_quoted(out, value.expose()) {
@@ -144,9 +144,9 @@ mod tests {
     use std::path::PathBuf;
 
     fn quoted(v: &str) -> (String, bool) {
-        let mut s = String::new();
+        let mut s = Wiped::new(String::new());
         let ok = push_quoted(&mut s, v);
-        (s, ok)
+        (s.to_string(), ok)
     }
 
     #[test]
@@ -219,10 +219,10 @@ mod tests {
     #[test]
     fn escorts_own_quoting_never_substitutes() {
         for value in ["$HOME", "it's $5", "a\\$b", "\"$\"", "${X}", "back\\\\slash $", "l1\n$l2", "'$'"] {
-            let mut text = String::from("A=");
+            let mut text = Wiped::new(String::from("A="));
             push_quoted(&mut text, value);
             text.push('\n');
-            assert_eq!(substitution_line(&text), None, "{text:?}");
+            assert_eq!(substitution_line(&text), None, "{:?}", text.as_str());
         }
     }
 }
