@@ -1,6 +1,7 @@
 //! Messages to the person running escort: warnings and notes, on stderr, or
 //! as workflow annotations inside a GitHub job. Never a value.
 
+use crate::wiped::Wiped;
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -70,7 +71,22 @@ pub fn escape(text: &str) -> Cow<'_, str> {
 
 /// Escape text for a workflow command's data part, as the runner unescapes it.
 pub fn escape_data(text: &str) -> String {
-    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    let mut out = Wiped::new(String::with_capacity(text.len()));
+    push_data(&mut out, text);
+    out.to_string()
+}
+
+/// `escape_data` into a `Wiped` buffer: for values (`::add-mask::`), so that
+/// no copy is left in freed memory.
+pub fn push_data(out: &mut Wiped<String>, text: &str) {
+    for c in text.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '\r' => out.push_str("%0D"),
+            '\n' => out.push_str("%0A"),
+            c => out.push(c),
+        }
+    }
 }
 
 #[cfg(test)]

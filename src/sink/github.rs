@@ -1,7 +1,7 @@
 //! The GitHub job (README, "escort load", "In a GitHub job"): masks on stdout first, then `$GITHUB_ENV` and
 //! `$GITHUB_OUTPUT` entries as heredocs with a fresh delimiter each.
 
-use crate::ui::{self, escape_data};
+use crate::ui;
 use crate::vars::Var;
 use crate::wiped::Wiped;
 use crate::{error, files};
@@ -39,7 +39,7 @@ impl GithubJob {
             .collect();
 
         // Every mask goes out, and is flushed, before any line that could carry a value.
-        let masks = Wiped::new(mask_lines(&vars, self.mask_all));
+        let masks = mask_lines(&vars, self.mask_all);
         stdout.write_all(masks.as_bytes())?;
         stdout.flush()?;
 
@@ -51,7 +51,7 @@ impl GithubJob {
                 ));
             }
         }
-        let entries = Wiped::new(heredocs(&vars));
+        let entries = heredocs(&vars);
         if let Some(path) = &self.env_file {
             files::append_private(path, entries.as_bytes())?;
         }
@@ -84,14 +84,14 @@ fn stdout_reaches_runner() -> Result<()> {
 }
 
 /// `::add-mask::` lines for each sensitive text, each of its lines, once each.
-fn mask_lines<'a>(vars: &[&'a Var], all: bool) -> String {
+fn mask_lines<'a>(vars: &[&'a Var], all: bool) -> Wiped<String> {
     let mut seen: HashSet<&str> = HashSet::new();
-    let mut out = String::new();
-    let mut add = |text: &'a str, out: &mut String| {
+    let mut out = Wiped::new(String::new());
+    let mut add = |text: &'a str, out: &mut Wiped<String>| {
         // The runner refuses to mask blank text.
         if !text.trim().is_empty() && seen.insert(text) {
             out.push_str("::add-mask::");
-            out.push_str(&escape_data(text));
+            ui::push_data(out, text);
             out.push('\n');
         }
     };
@@ -114,8 +114,8 @@ fn mask_lines<'a>(vars: &[&'a Var], all: bool) -> String {
 
 /// `NAME<<DELIM` entries; the delimiter is random per entry and checked
 /// against the value, so no value can end its own heredoc.
-fn heredocs(vars: &[&Var]) -> String {
-    let mut out = String::new();
+fn heredocs(vars: &[&Var]) -> Wiped<String> {
+    let mut out = Wiped::new(String::new());
     for v in vars {
         let value = v.value.expose();
         let delim = loop {
@@ -148,7 +148,7 @@ mod tests {
         let vars = [Var::secret("S", "a%b\r\nline2\n"), Var::plain("P", "public"), json, Var::secret("W", "  ")];
         let refs: Vec<&Var> = vars.iter().collect();
         let masks = mask_lines(&refs, false);
-        assert_eq!(masks, "::add-mask::a%25b%0D%0Aline2%0A\n::add-mask::a%25b\n::add-mask::line2\n::add-mask::leafy\n");
+        assert_eq!(masks.as_str(), "::add-mask::a%25b%0D%0Aline2%0A\n::add-mask::a%25b\n::add-mask::line2\n::add-mask::leafy\n");
         let all = mask_lines(&refs, true);
         assert!(all.contains("::add-mask::public\n"));
     }
