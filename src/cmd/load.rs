@@ -75,18 +75,20 @@ impl<'a> Output<'a> {
             // Not through `output`: a mask that cannot be written must stop the export.
             job.export(&vars, &mut std::io::stdout().lock())?;
             ui::note(&format!("exported {} variables to the job", vars.len()));
-            return Ok(());
-        }
-        let text = renderer.render(&vars)?;
-        match &args.output {
-            Some(path) => {
-                let shown = path.display();
-                match files::write_atomic(path, text.as_bytes())? {
-                    true => ui::note(&format!("wrote {} variables to {shown}", vars.len())),
-                    false => ui::note(&format!("{shown} already holds these {} variables: not rewritten", vars.len())),
+        } else {
+            let text = renderer.render(&vars)?;
+            match &args.output {
+                Some(path) => {
+                    let shown = path.display();
+                    match files::write_atomic(path, text.as_bytes())? {
+                        true => ui::note(&format!("wrote {} variables to {shown}", vars.len())),
+                        false => {
+                            ui::note(&format!("{shown} already holds these {} variables: not rewritten", vars.len()))
+                        }
+                    }
                 }
+                None => output::write(text.as_bytes())?,
             }
-            None => output::write(text.as_bytes())?,
         }
         // The last use of the values: escort exits next.
         vars::wipe_and_leak(vars);

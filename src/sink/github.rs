@@ -148,7 +148,10 @@ mod tests {
         let vars = [Var::secret("S", "a%b\r\nline2\n"), Var::plain("P", "public"), json, Var::secret("W", "  ")];
         let refs: Vec<&Var> = vars.iter().collect();
         let masks = mask_lines(&refs, false);
-        assert_eq!(masks.as_str(), "::add-mask::a%25b%0D%0Aline2%0A\n::add-mask::a%25b\n::add-mask::line2\n::add-mask::leafy\n");
+        assert_eq!(
+            masks.as_str(),
+            "::add-mask::a%25b%0D%0Aline2%0A\n::add-mask::a%25b\n::add-mask::line2\n::add-mask::leafy\n"
+        );
         let all = mask_lines(&refs, true);
         assert!(all.contains("::add-mask::public\n"));
     }
