@@ -91,13 +91,7 @@ fn with_secret(mut state: Value, name: &str, value: &str) -> Value {
 // ---- load --format docker ----
 
 fn esc_state(vars: &[(&str, &str)]) -> Value {
-    let ev: serde_json::Map<String, Value> =
-        vars.iter().map(|(k, v)| (k.to_string(), json!({"fn::secret": v}))).collect();
-    json!({
-        "token": ESC_TOKEN,
-        "default_org": "acme",
-        "environments": {"acme/app/dev": {"values": {"environmentVariables": ev}}}
-    })
+    common::esc_app_dev(ESC_TOKEN, vars.iter().copied(), true)
 }
 
 fn esc(fake: &Fake) -> assert_cmd::Command {

@@ -20,13 +20,7 @@ fn map(pairs: &[(&str, String)]) -> BTreeMap<String, String> {
 
 /// The fake ESC with `vars` as secrets of acme/app/dev.
 fn esc(vars: &[(&str, String)]) -> Fake {
-    let ev: serde_json::Map<String, Value> =
-        vars.iter().map(|(k, v)| (k.to_string(), json!({"fn::secret": v}))).collect();
-    Fake::esc(&json!({
-        "token": ESC_TOKEN,
-        "default_org": "acme",
-        "environments": {"acme/app/dev": {"values": {"environmentVariables": ev}}}
-    }))
+    Fake::esc(&common::esc_app_dev(ESC_TOKEN, vars.iter().map(|(k, v)| (*k, v.as_str())), true))
 }
 
 fn sync_from_esc(fake: &Fake, to: &Path) -> assert_cmd::assert::Assert {

@@ -11,13 +11,7 @@ use std::process::Command;
 const TOKEN: &str = "tok-load-test";
 
 fn state(vars: &[(&str, String)], secret: bool) -> Value {
-    let ev: serde_json::Map<String, Value> =
-        vars.iter().map(|(k, v)| (k.to_string(), if secret { json!({"fn::secret": v}) } else { json!(v) })).collect();
-    json!({
-        "token": TOKEN,
-        "default_org": "acme",
-        "environments": {"acme/app/dev": {"values": {"environmentVariables": ev}}}
-    })
+    common::esc_app_dev(TOKEN, vars.iter().map(|(k, v)| (*k, v.as_str())), secret)
 }
 
 fn load(fake: &Fake) -> assert_cmd::Command {

@@ -160,6 +160,20 @@ impl Drop for Fake {
     }
 }
 
+/// The fake ESC's state with one environment, acme/app/dev, whose
+/// `environmentVariables` are `vars`: secrets (`fn::secret`) or plain values.
+pub fn esc_app_dev<'a>(token: &str, vars: impl IntoIterator<Item = (&'a str, &'a str)>, secret: bool) -> Value {
+    let ev: serde_json::Map<String, Value> = vars
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), if secret { serde_json::json!({"fn::secret": v}) } else { serde_json::json!(v) }))
+        .collect();
+    serde_json::json!({
+        "token": token,
+        "default_org": "acme",
+        "environments": {"acme/app/dev": {"values": {"environmentVariables": ev}}}
+    })
+}
+
 /// Assert that none of `needles` appears in `haystack` (for canary tests).
 pub fn assert_absent(haystack: &[u8], needles: &[&str], what: &str) {
     let text = String::from_utf8_lossy(haystack);
