@@ -363,7 +363,7 @@ impl<'a> Parser<'a> {
                             // it): a growing buffer would leave copies of the value in
                             // the memory it gives back.
                             let out = built
-                                .get_or_insert_with(|| Wiped::new(String::with_capacity(raw_end(s, self.i) - begin)));
+                                .get_or_insert_with(|| Wiped::new(String::with_capacity(scan::string_end(s, self.i) - begin)));
                             out.push_str(run);
                             self.escape(out)?;
                             start = self.i;
@@ -444,19 +444,6 @@ impl<'a> Parser<'a> {
             Err((problem, offset)) => Err(Error { problem, offset }),
         }
     }
-}
-
-/// Where the string whose content goes on at `i` ends: its closing quote,
-/// or the end of the body.
-fn raw_end(s: &[u8], mut i: usize) -> usize {
-    while let Some(&b) = s.get(i) {
-        match b {
-            b'"' => return i,
-            b'\\' => i += 2,
-            _ => i += 1,
-        }
-    }
-    s.len()
 }
 
 #[cfg(test)]

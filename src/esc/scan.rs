@@ -31,6 +31,12 @@ pub fn past_value(s: &[u8], i: usize) -> Result<usize, (Problem, usize)> {
     }
 }
 
+/// Where the string whose text goes on at `i` ends: its closing quote, or
+/// the end of the body.
+pub fn string_end(s: &[u8], i: usize) -> usize {
+    past_string(s, i).map_or(s.len(), |past| past - 1)
+}
+
 /// Past the string whose text starts at `i` (after its opening quote).
 fn past_string(s: &[u8], mut i: usize) -> Result<usize, (Problem, usize)> {
     loop {
