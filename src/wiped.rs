@@ -12,8 +12,10 @@ use std::ops::{Deref, DerefMut};
 
 /// A `String` or `Vec<u8>` zeroed, whole allocation, when dropped.
 ///
-/// As with any buffer, growing it moves the text to a new allocation and
-/// frees the old one unwiped: size it up front when it will hold a value.
+/// A `Wiped<String>` grows through its own `push`, `push_str` and `reserve`,
+/// which wipe the buffer they leave. Anything else that grows it (`String`'s
+/// methods reached through `DerefMut`, a function taking `&mut String`, any
+/// `Wiped<Vec<u8>>`) frees the old buffer unwiped: size those up front.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Wiped<T: Buffer>(T);
 
