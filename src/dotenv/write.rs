@@ -78,7 +78,10 @@ pub fn render<'a>(
     entries: impl IntoIterator<Item = (&'a str, &'a Secret)>,
     mut odd: impl FnMut(&str),
 ) -> Wiped<String> {
-    let mut out = Wiped::new(String::new());
+    let entries: Vec<_> = entries.into_iter().collect();
+    // Sized for values that need no escape (single quotes); others grow it.
+    let len = entries.iter().map(|(name, value)| name.len() + value.len() + "=''\n".len()).sum();
+    let mut out = Wiped::new(String::with_capacity(len));
     for (name, value) in entries {
         push_entry(&mut out, name, value, &mut odd);
     }

@@ -32,7 +32,9 @@ impl Render for Docker {
     }
 
     fn render(&self, vars: &[Var]) -> Result<Wiped<String>> {
-        let mut out = Wiped::new(String::new());
+        // Exact: `refuse` let through only values written as they are.
+        let len = vars.iter().map(|v| v.name.len() + v.value.len() + "=\n".len()).sum();
+        let mut out = Wiped::new(String::with_capacity(len));
         for v in vars {
             out.push_str(&v.name);
             out.push('=');
@@ -60,5 +62,12 @@ mod tests {
         for good in ["", "a b", "a=b", "'q'", "\"q\"", "#x", "$HOME", "é"] {
             assert!(carried(good), "{good:?}");
         }
+    }
+
+    #[test]
+    fn lines_as_they_are_in_a_buffer_sized_exactly() {
+        let out = Docker.render(&[Var::plain("A", "a b=c"), Var::secret("E", "")]).unwrap();
+        assert_eq!(out.as_str(), "A=a b=c\nE=\n");
+        assert_eq!(out.len(), out.capacity());
     }
 }
