@@ -12,8 +12,7 @@ use std::io::Write as _;
 /// Append `markdown()` to the step summary, inside a GitHub job only. A
 /// summary that cannot be written is a warning: the command's work stands.
 pub fn append(ctx: &Context, markdown: impl FnOnce() -> String) {
-    let runner = &ctx.settings.runner;
-    let Some(path) = runner.step_summary.as_ref().filter(|_| runner.active) else { return };
+    let Some(path) = file(ctx) else { return };
     let written = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -22,6 +21,17 @@ pub fn append(ctx: &Context, markdown: impl FnOnce() -> String) {
     if let Err(e) = written {
         ui::warn(&format!("could not append to the step summary {}: {e}", path.display()));
     }
+}
+
+/// Whether `append` writes anything: for what must be kept for the summary
+/// before it is written (`load` gives its variables away first).
+pub fn wanted(ctx: &Context) -> bool {
+    file(ctx).is_some()
+}
+
+fn file(ctx: &Context) -> Option<&std::path::Path> {
+    let runner = &ctx.settings.runner;
+    runner.step_summary.as_deref().filter(|_| runner.active)
 }
 
 /// Text as literal Markdown, on one line: control characters made visible,

@@ -12,7 +12,9 @@ use anyhow::Result;
 pub async fn load(args: LoadArgs, ctx: &Context) -> Result<ExitStatus> {
     let out = Output::new(&args.output, ctx)?;
     let (vars, from) = super::exportable(&args.source, ctx).await?;
-    let names: Vec<String> = vars.iter().map(|v| v.name.clone()).collect();
+    // Kept for the step summary only: a copy of every name costs a large load.
+    let names: Vec<String> =
+        if summary::wanted(ctx) { vars.iter().map(|v| v.name.clone()).collect() } else { Vec::new() };
     out.export(vars)?;
     summary::append(ctx, || {
         let revision = match args.source.spec() {

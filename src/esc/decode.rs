@@ -362,8 +362,9 @@ impl<'a> Parser<'a> {
                             // Sized once for the whole string (unescaping only shrinks
                             // it): a growing buffer would leave copies of the value in
                             // the memory it gives back.
-                            let out = built
-                                .get_or_insert_with(|| Wiped::new(String::with_capacity(scan::string_end(s, self.i) - begin)));
+                            let out = built.get_or_insert_with(|| {
+                                Wiped::new(String::with_capacity(scan::string_end(s, self.i) - begin))
+                            });
                             out.push_str(run);
                             self.escape(out)?;
                             start = self.i;
