@@ -9,9 +9,9 @@
 //! `write(2)`, so lines of concurrent escort processes never interleave.
 
 use crate::esc::EnvRef;
-use crate::rotation::Timestamp;
+use crate::record::{Entry, Outcome};
 use crate::settings::Runner;
-use crate::targets::{Entry, Outcome};
+use crate::time::Timestamp;
 use crate::vars::Var;
 use crate::{secret, ui};
 use anyhow::{Context as _, Result};
@@ -161,7 +161,7 @@ impl Log {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::targets::Action;
+    use crate::record::Action;
 
     /// The process's one log, in a directory kept for the whole test run.
     fn log_path() -> &'static Path {

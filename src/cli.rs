@@ -387,7 +387,7 @@ pub fn target_options(
         visibility: access.visibility,
         repos: access.repos,
         plaintext: access.plaintext,
-        manifest: None,
+        groups: Vec::new(),
     }
 }
 

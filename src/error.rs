@@ -6,6 +6,7 @@
 //! (`error::usage`): an error nobody classified is escort's own (`Internal`),
 //! never blamed on the user.
 
+use reqwest::Method;
 use std::fmt;
 
 /// How a command that ran to its end finished.
@@ -89,6 +90,60 @@ pub fn internal(message: impl Into<String>) -> anyhow::Error {
     failure(Kind::Internal, message)
 }
 
+/// A failed request. Holds the operation, method, URL path and status, and
+/// the API's own message (scrubbed of every known secret), never a body.
+#[derive(Debug)]
+pub struct HttpError {
+    pub op: String,
+    pub method: Method,
+    pub path: String,
+    pub status: Option<u16>,
+    pub detail: String,
+    /// No answer came: the connection failed or timed out, every attempt.
+    pub no_answer: bool,
+}
+
+impl HttpError {
+    /// The service could not be reached: no answer, or a server error (5xx)
+    /// after the retries. Not a refusal (401, 403, 404), nor a request escort
+    /// would not send (plain HTTP, a bad URL).
+    pub fn unreachable(&self) -> bool {
+        self.no_answer || self.status.is_some_and(|s| s >= 500)
+    }
+}
+
+impl fmt::Display for HttpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} failed: {} {}", self.op, self.method, self.path)?;
+        match self.status {
+            Some(status) => {
+                let reason =
+                    reqwest::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("");
+                write!(f, " returned {status} {reason}")?;
+                if !self.detail.is_empty() {
+                    write!(f, ": {}", self.detail)?;
+                }
+                if let Some(hint) = status_hint(status) {
+                    write!(f, " ({hint})")?;
+                }
+                Ok(())
+            }
+            None => write!(f, ": {}", self.detail),
+        }
+    }
+}
+
+impl std::error::Error for HttpError {}
+
+fn status_hint(status: u16) -> Option<&'static str> {
+    match status {
+        401 => Some("check that the token is set and valid"),
+        403 => Some("the token lacks permission for this"),
+        404 => Some("check the name; a token without access also sees 404"),
+        _ => None,
+    }
+}
+
 /// The kind of the first `Failure`, HTTP error or I/O error in the chain.
 pub fn kind_of(err: &anyhow::Error) -> Kind {
     // A kind given as context (`.context(Failure {..})`) is seen only here:
@@ -100,7 +155,7 @@ pub fn kind_of(err: &anyhow::Error) -> Kind {
         if let Some(f) = cause.downcast_ref::<Failure>() {
             return f.kind;
         }
-        if cause.downcast_ref::<crate::http::HttpError>().is_some() {
+        if cause.downcast_ref::<HttpError>().is_some() {
             return Kind::Backend;
         }
         if cause.downcast_ref::<crate::dotenv::Malformed>().is_some() {

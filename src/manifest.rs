@@ -6,7 +6,7 @@
 
 use crate::dotenv;
 use crate::error;
-use crate::routes::{RawRoute, Route};
+use crate::fleet::routes::{RawRoute, Route};
 use crate::source::SourceSpec;
 use crate::vars::valid_name;
 use anyhow::{Context, Result};
@@ -34,6 +34,17 @@ pub struct Manifest {
     pub one_of: Vec<OneOf>,
     /// `[sync.NAME]` routes, in file order.
     pub routes: Vec<Route>,
+}
+
+impl Manifest {
+    /// The sections of a .env file escort writes: each group with its
+    /// secrets, in manifest order.
+    pub fn file_groups(&self) -> dotenv::Groups {
+        let members = |group: &Group| {
+            self.secrets.iter().filter(|s| s.group.as_ref() == Some(&group.name)).map(|s| s.name.clone()).collect()
+        };
+        self.groups.iter().map(|g| (g.name.clone(), members(g))).collect()
+    }
 }
 
 pub struct Group {
@@ -372,7 +383,7 @@ fn from_toml(path: &Path, text: &str) -> Result<Manifest> {
     }
 
     let group_names: Vec<String> = groups.iter().map(|g| g.name.clone()).collect();
-    let routes = crate::routes::build(in_file_order(raw.sync), &group_names, |span, msg| at.err(span, msg))?;
+    let routes = crate::fleet::routes::build(in_file_order(raw.sync), &group_names, |span, msg| at.err(span, msg))?;
     Ok(Manifest { path: path.to_path_buf(), sources, groups, secrets, one_of, routes })
 }
 

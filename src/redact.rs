@@ -23,6 +23,10 @@ use std::sync::Arc;
 
 pub const MASK: &[u8] = b"***";
 
+/// Values shorter than this are not scrubbed from text: replacing every `a`
+/// or `on` would destroy messages while protecting nothing.
+pub const MIN_REDACT_LEN: usize = 3;
+
 /// Length of the heads searched for to find where a held-back tail may start.
 /// Longer heads give fewer false starts; the last `HEAD - 1` bytes of each read
 /// are always walked.
@@ -230,12 +234,12 @@ pub struct Redactor {
 }
 
 impl Redactor {
-    /// `values` shorter than `secret::MIN_REDACT_LEN` (after trimming) are
+    /// `values` shorter than `MIN_REDACT_LEN` (after trimming) are
     /// ignored. With `fold_case`, values match whatever their ASCII case.
     pub fn new<'a>(values: impl IntoIterator<Item = &'a [u8]>, fold_case: bool) -> Self {
         let mut values: Vec<Wiped<Vec<u8>>> = values
             .into_iter()
-            .filter(|v| v.trim_ascii().len() >= crate::secret::MIN_REDACT_LEN)
+            .filter(|v| v.trim_ascii().len() >= MIN_REDACT_LEN)
             .map(|v| Wiped::new(v.to_vec()))
             .collect();
         values.sort_by(|a, b| a.as_slice().cmp(b));

@@ -10,7 +10,7 @@
 //! a server echoed back into an error message, and a server's message that
 //! holds one is not shown at all. The registry is zeroed when escort is done.
 
-use crate::redact::Redactor;
+use crate::redact::{MIN_REDACT_LEN, Redactor};
 use crate::wiped::Wiped;
 use std::fmt;
 use std::sync::Mutex;
@@ -58,10 +58,6 @@ impl From<&str> for Secret {
         Secret::new(s)
     }
 }
-
-/// Values shorter than this are not scrubbed from text: replacing every `a`
-/// or `on` would destroy messages while protecting nothing.
-pub const MIN_REDACT_LEN: usize = 3;
 
 /// The registered values and, built on first use, the scrubber made of them.
 #[derive(Default)]

@@ -9,8 +9,8 @@
 
 use crate::error;
 use crate::http::{self, Http};
-use crate::rotation::Timestamp;
 use crate::secret::{self, Secret};
+use crate::time::Timestamp;
 use anyhow::Result;
 use reqwest::Url;
 use std::ffi::OsString;
@@ -20,6 +20,8 @@ use std::sync::OnceLock;
 pub const ESC_API: &str = "https://api.pulumi.com";
 pub const GITHUB_API: &str = "https://api.github.com";
 pub const FLY_API: &str = "https://api.machines.dev";
+/// The JSON object of a workflow's secrets, for the `github-secrets` source.
+pub const GITHUB_SECRETS: &str = "ESCORT_GITHUB_SECRETS";
 
 /// A service's API base and the token escort holds for it.
 #[derive(Clone, Debug)]
@@ -253,7 +255,7 @@ impl Settings {
             runtime_dir: path("XDG_RUNTIME_DIR").filter(|p| p.is_absolute() && p.is_dir()),
             now,
             // The whole object, as one secret: its values are registered when read.
-            github_secrets: text(crate::source::github_secrets::VARIABLE).map(Secret::new),
+            github_secrets: text(GITHUB_SECRETS).map(Secret::new),
         })
     }
 }

@@ -3,9 +3,9 @@
 //! a GitHub job. Names, statuses, dates and counts; never a value.
 
 use crate::check::Report;
+use crate::fleet::status::{self, Cell};
+use crate::record::{Action, Outcome};
 use crate::settings::Context;
-use crate::status::{self, Cell};
-use crate::targets::{Action, Outcome};
 use crate::ui;
 use std::io::Write as _;
 

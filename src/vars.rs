@@ -1,6 +1,11 @@
 //! A variable on its way from a source to a sink.
 
 use crate::secret::Secret;
+use std::future::Future;
+use std::pin::Pin;
+
+/// What sources and targets return from their async methods (object safe).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 #[derive(Clone, Debug)]
 pub struct Var {

@@ -1,120 +1,22 @@
 //! `escort load`: export an environment to a GitHub job, a shell, dotenv, docker or JSON.
 
-use crate::cli::{Format, LoadArgs, Mask, OutputArgs};
+use super::export::{self, Exported, Output};
+use crate::cli::LoadArgs;
 use crate::error::ExitStatus;
-use crate::settings::{Context, Runner};
-use crate::sink::{Render, docker::Docker, dotenv::Dotenv, github::GithubJob, json::Json, shell::Shell};
-use crate::source::{self, SourceSpec};
-use crate::vars::{self, Var};
-use crate::{error, files, output, summary, ui};
+use crate::settings::Context;
+use crate::summary;
 use anyhow::Result;
 
 pub async fn load(args: LoadArgs, ctx: &Context) -> Result<ExitStatus> {
     let out = Output::new(&args.output, ctx)?;
-    let (vars, from) = super::exportable(&args.source, ctx).await?;
+    let Exported { vars, from, revision } = export::exportable(&args.source, ctx).await?;
     // Kept for the step summary only: a copy of every name costs a large load.
     let names: Vec<String> =
         if summary::wanted(ctx) { vars.iter().map(|v| v.name.clone()).collect() } else { Vec::new() };
     out.export(vars)?;
     summary::append(ctx, || {
-        let revision = match args.source.spec() {
-            SourceSpec::Esc(env) => source::esc_env(env.as_ref(), ctx).ok().and_then(|e| e.version),
-            _ => None,
-        };
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
         summary::load(&from, revision.as_deref().unwrap_or("latest"), &names)
     });
     Ok(ExitStatus::Success)
-}
-
-/// A checked `--format`/`--output` choice. Made before anything is fetched,
-/// so a bad flag costs no request and writes nothing.
-pub struct Output<'a> {
-    args: &'a OutputArgs,
-    format: Format,
-    job: Option<GithubJob>,
-    runner: &'a Runner,
-    runtime_dir: Option<&'a std::path::Path>,
-}
-
-impl<'a> Output<'a> {
-    pub fn new(args: &'a OutputArgs, ctx: &'a Context) -> Result<Self> {
-        let runner = &ctx.settings.runner;
-        let format = args.format.unwrap_or(if runner.active { Format::Github } else { Format::Shell });
-        if format == Format::Github {
-            ui::set_annotate(true);
-        }
-        let job = match format {
-            Format::Github => Some(github_job(args, runner)?),
-            _ => None,
-        };
-        Ok(Output { args, format, job, runner, runtime_dir: ctx.settings.runtime_dir.as_deref() })
-    }
-
-    pub fn export(self, vars: Vec<Var>) -> Result<()> {
-        let Output { args, format, job, runner, runtime_dir } = self;
-        let renderer: &dyn Render = match format {
-            Format::Shell => &Shell,
-            Format::Dotenv => &Dotenv,
-            Format::Docker => &Docker,
-            _ => &Json,
-        };
-        renderer.refuse(&vars)?;
-
-        let vars = if vars.iter().any(|v| v.file) {
-            // Files must outlive escort: they are for the steps or shell that follow.
-            let parent = match (format, &runner.temp) {
-                (Format::Github, Some(temp)) => temp.clone(),
-                _ => files::session_dir(runtime_dir),
-            };
-            let dir = files::private_dir(&parent)?.keep();
-            files::materialize(vars, &dir)?
-        } else {
-            vars
-        };
-
-        if let Some(job) = job {
-            // Not through `output`: a mask that cannot be written must stop the export.
-            job.export(&vars, &mut std::io::stdout().lock())?;
-            ui::note(&format!("exported {} variables to the job", vars.len()));
-        } else {
-            let text = renderer.render(&vars)?;
-            match &args.output {
-                Some(path) => {
-                    let shown = path.display();
-                    match files::write_atomic(path, text.as_bytes())? {
-                        true => ui::note(&format!("wrote {} variables to {shown}", vars.len())),
-                        false => {
-                            ui::note(&format!("{shown} already holds these {} variables: not rewritten", vars.len()))
-                        }
-                    }
-                }
-                None => output::write(text.as_bytes())?,
-            }
-        }
-        // The last use of the values: escort exits next.
-        vars::wipe_and_leak(vars);
-        Ok(())
-    }
-}
-
-fn github_job(args: &OutputArgs, runner: &Runner) -> Result<GithubJob> {
-    if args.output.is_some() {
-        return Err(error::usage("--output does not go with --format github, which writes to $GITHUB_ENV"));
-    }
-    let env_file = match (args.no_export, runner.env_file.clone()) {
-        (true, _) => None,
-        (false, Some(path)) => Some(path),
-        (false, None) => {
-            return Err(error::usage(
-                "--format github needs $GITHUB_ENV (run it in a GitHub Actions step, or choose --format shell)",
-            ));
-        }
-    };
-    let output_file = match (args.outputs, runner.output_file.clone()) {
-        (false, _) => None,
-        (true, Some(path)) => Some(path),
-        (true, None) => return Err(error::usage("--outputs needs $GITHUB_OUTPUT (run it in a GitHub Actions step)")),
-    };
-    Ok(GithubJob { env_file, output_file, mask_all: args.mask == Mask::All })
 }

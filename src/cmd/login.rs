@@ -1,7 +1,7 @@
 //! `escort login`: trade an OIDC ID token for a Pulumi access token and export
 //! it as `ESC_TOKEN` (masked in a GitHub job), like `load` exports variables.
 
-use super::load::Output;
+use super::export::Output;
 use crate::cli::LoginArgs;
 use crate::error::{self, ExitStatus};
 use crate::oidc::{self, Exchange};

@@ -4,8 +4,9 @@
 
 use crate::cli::{self, LsArgs, ReportFormat};
 use crate::error::ExitStatus;
+use crate::record::Entry;
 use crate::settings::Context;
-use crate::targets::{self, Entry};
+use crate::targets;
 use crate::{output, ui};
 use anyhow::Result;
 

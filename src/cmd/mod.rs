@@ -3,7 +3,8 @@
 
 pub mod check;
 pub mod completions;
-mod fleet;
+mod export;
+
 pub mod get;
 pub mod init;
 pub mod load;
@@ -18,17 +19,10 @@ pub mod status;
 pub mod sync;
 pub mod template;
 
-use crate::cli::{Command, SourceArgs};
+use crate::cli::Command;
 use crate::error::ExitStatus;
-use crate::manifest::{self, Manifest};
 use crate::settings::Context;
-use crate::sink;
-use crate::source;
-use crate::targets::TargetSpec;
-use crate::vars::Var;
 use anyhow::Result;
-use std::path::Path;
-use std::sync::Arc;
 
 pub async fn dispatch(command: Command, ctx: &Context) -> Result<ExitStatus> {
     match command {
@@ -48,28 +42,4 @@ pub async fn dispatch(command: Command, ctx: &Context) -> Result<ExitStatus> {
         Command::Completions(args) => completions::completions(args),
         Command::Man => completions::man(),
     }
-}
-
-/// Read the variables `load` and `run` export: the source (or its
-/// `--fallback`), `--keys`, and the checks every environment needs. With the
-/// name of where they came from.
-async fn exportable(args: &SourceArgs, ctx: &Context) -> Result<(Vec<Var>, String)> {
-    let source = source::open(&args.spec(), ctx)?;
-    let (vars, from) = source::fallback::load(source.as_ref(), &args.fallback, &args.keys, ctx).await?;
-    sink::check_names(&vars)?;
-    Ok((sink::drop_unexportable(vars), from))
-}
-
-/// The manifest that groups a .env file target: the one given, else
-/// `escort.toml` when there is one. Other targets need none.
-fn grouping(target: &TargetSpec, given: Option<&Path>) -> Result<Option<Arc<Manifest>>> {
-    if !matches!(target, TargetSpec::Dotenv(_)) {
-        return Ok(None);
-    }
-    let path = match given {
-        Some(path) => path,
-        None if Path::new("escort.toml").is_file() => Path::new("escort.toml"),
-        None => return Ok(None),
-    };
-    Ok(Some(Arc::new(manifest::load(path)?)))
 }

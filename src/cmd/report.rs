@@ -1,15 +1,19 @@
 //! What the commands that write to a target share: asking before deleting,
-//! a progress line per secret, and the final table of results.
+//! a progress line per secret, the final table of results, the manifest that
+//! groups a .env file, and the status matrix (`status`, and `sync` of routes).
 
 use crate::cli::ReportFormat;
 use crate::error::{self, ExitStatus, Failure, Kind};
+use crate::manifest;
+use crate::record::{Action, Outcome};
 use crate::secret;
-use crate::targets::{Action, Outcome};
+use crate::targets::TargetSpec;
 use crate::{output, ui};
 use anyhow::Result;
 use console::Term;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
+use std::path::Path;
 use std::sync::{Mutex, OnceLock};
 
 /// A person is there to answer: both stdin and stderr are terminals.
@@ -200,4 +204,59 @@ pub fn pad_columns(rows: &[Vec<String>]) -> Vec<Vec<String>> {
         .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|cell| cell.chars().count()).max().unwrap_or(0))
         .collect();
     rows.iter().map(|r| r.iter().zip(&widths).map(|(cell, w)| format!("{cell:w$}")).collect()).collect()
+}
+
+/// The manifest that groups a .env file target: the one given, else
+/// `escort.toml` when there is one. Other targets need none.
+pub fn grouping(target: &TargetSpec, given: Option<&Path>) -> Result<crate::dotenv::Groups> {
+    if !matches!(target, TargetSpec::Dotenv(_)) {
+        return Ok(Vec::new());
+    }
+    let path = match given {
+        Some(path) => path,
+        None if Path::new("escort.toml").is_file() => Path::new("escort.toml"),
+        None => return Ok(Vec::new()),
+    };
+    Ok(manifest::load(path)?.file_groups())
+}
+
+/// Per route: its source, then keys × targets, then a summary line.
+pub fn status_text(surveys: &[crate::fleet::Survey], unread: &[crate::fleet::Unread]) -> String {
+    let mut out = String::new();
+    for survey in surveys {
+        out.push_str(&format!("route {}: from {}\n", survey.route, survey.source));
+        let copies: Vec<_> = survey.copies.iter().flatten().collect();
+        let mut keys: Vec<&str> = Vec::new();
+        for cell in copies.iter().flat_map(|c| c.cells.iter()) {
+            if !keys.contains(&cell.key.as_str()) {
+                keys.push(&cell.key);
+            }
+        }
+        let mut rows =
+            vec![std::iter::once("KEY".to_string()).chain(copies.iter().map(|c| c.spec.to_string())).collect()];
+        for key in keys {
+            let statuses = copies.iter().map(|c| {
+                c.cells.iter().find(|x| x.key == key).map_or("-".to_string(), |x| x.status.as_str().to_string())
+            });
+            rows.push(std::iter::once(crate::ui::escape(key).to_string()).chain(statuses).collect());
+        }
+        for row in pad_columns(&rows) {
+            out.push_str("  ");
+            out.push_str(row.join("  ").trim_end());
+            out.push('\n');
+        }
+        out.push('\n');
+    }
+    for u in unread {
+        out.push_str(&format!("could not read {}\n", u.what));
+    }
+    let all: Vec<&crate::fleet::status::Cell> = crate::fleet::cells(surveys).collect();
+    let summary = crate::fleet::status::summary(all.iter().copied());
+    let parts: Vec<String> = summary.iter().filter(|(_, n)| **n > 0).map(|(s, n)| format!("{n} {s}")).collect();
+    out.push_str(&format!(
+        "{} cells: {}\n",
+        all.len(),
+        if parts.is_empty() { "none".into() } else { parts.join(", ") }
+    ));
+    out
 }

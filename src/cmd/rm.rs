@@ -4,14 +4,15 @@
 use super::report;
 use crate::cli::{self, RmArgs};
 use crate::error::ExitStatus;
+use crate::record::Action;
 use crate::settings::Context;
-use crate::targets::{self, Action};
+use crate::targets;
 use crate::ui;
 use anyhow::Result;
 
 pub async fn rm(args: RmArgs, ctx: &Context) -> Result<ExitStatus> {
     let mut options = cli::target_options(&args.app, Some(&args.concurrency), None);
-    options.manifest = super::grouping(&args.target, None)?;
+    options.groups = report::grouping(&args.target, None)?;
     let target = targets::open(&args.target, &options, ctx)?;
     let names = if args.all { target.list(false).await?.into_iter().map(|e| e.name).collect() } else { args.names };
     if names.is_empty() {

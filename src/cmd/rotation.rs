@@ -7,13 +7,15 @@
 //! backend) rather than 1 or 0, so that a report with a hole never passes
 //! for a complete one.
 
-use super::fleet;
 use crate::cli::{self, ReportFormat, RotationArgs};
 use crate::error::{self, ExitStatus, Failure, Kind};
+use crate::fleet;
 use crate::manifest::{self, Manifest};
-use crate::rotation::{self, Clock, Row, Status, Timestamp};
+use crate::record::Entry;
+use crate::rotation::{self, Clock, Row, Status};
 use crate::settings::Context;
-use crate::targets::{self, Entry};
+use crate::targets;
+use crate::time::Timestamp;
 use crate::{output, secret};
 use anyhow::{Context as _, Result};
 use console::style;
@@ -59,7 +61,7 @@ struct Copy {
     route: String,
     key: String,
     target: String,
-    status: crate::status::Status,
+    status: crate::fleet::status::Status,
     lag_days: Option<i64>,
 }
 
@@ -120,7 +122,7 @@ async fn at_the_sources(manifest: &Manifest, clock: &Clock, args: &RotationArgs,
         for cell in fleet::cells(&surveys[..]).filter(|c| c.route == survey.route) {
             let day = |t: &Option<String>| t.as_deref().and_then(Timestamp::parse).map(Timestamp::day);
             let lag_days = match (cell.status, day(&cell.source_changed_at), day(&cell.target_updated_at)) {
-                (crate::status::Status::Ok, Some(changed), Some(written)) => Some(written - changed),
+                (crate::fleet::status::Status::Ok, Some(changed), Some(written)) => Some(written - changed),
                 _ => None,
             };
             copies.push(Copy {

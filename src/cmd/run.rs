@@ -31,7 +31,7 @@ const DRAIN_MAX: usize = 1 << 20;
 const READ_SIZE: usize = 1 << 20;
 
 pub async fn run(args: RunArgs, ctx: &Context) -> Result<ExitStatus> {
-    let (vars, _) = super::exportable(&args.source, ctx).await?;
+    let vars = super::export::exportable(&args.source, ctx).await?.vars;
     // Files live only as long as the command: the directory goes when `dir` drops.
     let dir = files::run_dir(&files::session_dir(ctx.settings.runtime_dir.as_deref()))?;
     let vars = files::materialize(vars, dir.path())?;

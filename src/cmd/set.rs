@@ -17,7 +17,7 @@ use std::io::{IsTerminal, Read};
 
 pub async fn set(args: SetArgs, ctx: &Context) -> Result<ExitStatus> {
     let mut options = cli::target_options(&args.app, None, Some(&args.access));
-    options.manifest = super::grouping(&args.target, args.access.manifest.as_deref())?;
+    options.groups = super::report::grouping(&args.target, args.access.manifest.as_deref())?;
     let target = targets::open(&args.target, &options, ctx)?;
     // A bad name is refused before anyone types a value for it.
     target.check(&[Var::secret(args.name.as_str(), "")])?;

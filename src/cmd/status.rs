@@ -1,12 +1,13 @@
 //! `escort status [ROUTE...]`: is every copy of every route current? A matrix
 //! of keys × targets, and a summary; never a value.
 
-use super::fleet::{self, Survey, Unread};
+use super::report;
 use crate::cli::{ReportFormat, StatusArgs};
 use crate::error::{ExitStatus, Failure, Kind};
+use crate::fleet::status::{self, Cell};
+use crate::fleet::{self, Unread};
 use crate::manifest;
 use crate::settings::Context;
-use crate::status::{self, Cell};
 use crate::{error, output, secret};
 use anyhow::Result;
 
@@ -23,7 +24,7 @@ pub async fn status(args: StatusArgs, ctx: &Context) -> Result<ExitStatus> {
             "cells": cells,
             "summary": status::summary(cells.iter().copied()),
         }))?,
-        ReportFormat::Text => output::write(text(&surveys, &unread).as_bytes())?,
+        ReportFormat::Text => output::write(report::status_text(&surveys, &unread).as_bytes())?,
     }
     crate::summary::append(ctx, || crate::summary::matrix("escort status", &cells));
     finish(&unread, failing)
@@ -44,45 +45,4 @@ fn finish(unread: &[Unread], failing: bool) -> Result<ExitStatus> {
         .into());
     }
     Ok(if failing { ExitStatus::Failed } else { ExitStatus::Success })
-}
-
-/// Per route: its source, then keys × targets, then a summary line.
-pub fn text(surveys: &[Survey], unread: &[Unread]) -> String {
-    let mut out = String::new();
-    for survey in surveys {
-        out.push_str(&format!("route {}: from {}\n", survey.route, survey.source));
-        let copies: Vec<_> = survey.copies.iter().flatten().collect();
-        let mut keys: Vec<&str> = Vec::new();
-        for cell in copies.iter().flat_map(|c| c.cells.iter()) {
-            if !keys.contains(&cell.key.as_str()) {
-                keys.push(&cell.key);
-            }
-        }
-        let mut rows =
-            vec![std::iter::once("KEY".to_string()).chain(copies.iter().map(|c| c.spec.to_string())).collect()];
-        for key in keys {
-            let statuses = copies.iter().map(|c| {
-                c.cells.iter().find(|x| x.key == key).map_or("-".to_string(), |x| x.status.as_str().to_string())
-            });
-            rows.push(std::iter::once(crate::ui::escape(key).to_string()).chain(statuses).collect());
-        }
-        for row in super::report::pad_columns(&rows) {
-            out.push_str("  ");
-            out.push_str(row.join("  ").trim_end());
-            out.push('\n');
-        }
-        out.push('\n');
-    }
-    for u in unread {
-        out.push_str(&format!("could not read {}\n", u.what));
-    }
-    let all: Vec<&Cell> = fleet::cells(surveys).collect();
-    let summary = status::summary(all.iter().copied());
-    let parts: Vec<String> = summary.iter().filter(|(_, n)| **n > 0).map(|(s, n)| format!("{n} {s}")).collect();
-    out.push_str(&format!(
-        "{} cells: {}\n",
-        all.len(),
-        if parts.is_empty() { "none".into() } else { parts.join(", ") }
-    ));
-    out
 }

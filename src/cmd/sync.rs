@@ -3,96 +3,19 @@
 //! With `--from`/`--to`, one source and one target; without, the manifest's
 //! routes (all, or those named).
 
-use super::fleet::{self, Survey};
 use super::report::{self, Results};
 use crate::cli::{self, ReportFormat, SyncArgs};
 use crate::error::{self, ExitStatus, Failure, Kind};
+use crate::fleet::plan::Plan;
+use crate::fleet::{self, Survey};
 use crate::manifest;
+use crate::record::Outcome;
 use crate::settings::Context;
 use crate::source::{self, SourceSpec};
-use crate::status::{Cell, Status};
-use crate::targets::{self, Action, Outcome, Target, TargetSpec};
+use crate::targets::{self, Target, TargetSpec};
 use crate::vars::Var;
 use crate::{output, summary, ui};
 use anyhow::Result;
-
-/// What a sync will do to one target, by name, from its cells.
-struct Plan {
-    /// (name, create or update): the variables to write.
-    writes: Vec<(String, Action)>,
-    unchanged: Vec<String>,
-    prune: Vec<String>,
-    /// Target secrets the source lacks, left alone without pruning.
-    extra: usize,
-}
-
-impl Plan {
-    fn new(cells: &[Cell], prune: bool, force: bool) -> Plan {
-        let mut plan = Plan { writes: Vec::new(), unchanged: Vec::new(), prune: Vec::new(), extra: 0 };
-        for cell in cells {
-            match cell.status {
-                Status::Extra if prune => plan.prune.push(cell.key.clone()),
-                Status::Extra => plan.extra += 1,
-                Status::Missing => plan.writes.push((cell.key.clone(), Action::Create)),
-                status if force || status.needs_write() => plan.writes.push((cell.key.clone(), Action::Update)),
-                _ => plan.unchanged.push(cell.key.clone()),
-            }
-        }
-        plan
-    }
-
-    fn action(&self, name: &str) -> Action {
-        self.writes.iter().find(|(n, _)| n == name).map_or(Action::Delete, |(_, a)| *a)
-    }
-
-    fn vars(&self, vars: &[Var]) -> Vec<Var> {
-        vars.iter().filter(|v| self.writes.iter().any(|(n, _)| *n == v.name)).cloned().collect()
-    }
-
-    fn count(&self, action: Action) -> usize {
-        self.writes.iter().filter(|(_, a)| *a == action).count()
-    }
-
-    fn summary(&self) -> String {
-        let mut text = format!(
-            "{} to create, {} to update, {} to prune",
-            self.count(Action::Create),
-            self.count(Action::Update),
-            self.prune.len()
-        );
-        if !self.unchanged.is_empty() {
-            text.push_str(&format!(", {} unchanged", self.unchanged.len()));
-        }
-        text
-    }
-
-    fn print(&self, from: &str, target: &str, format: ReportFormat) -> Result<()> {
-        let rows = self
-            .writes
-            .iter()
-            .map(|(n, a)| (n.as_str(), a.as_str()))
-            .chain(self.unchanged.iter().map(|n| (n.as_str(), "unchanged")))
-            .chain(self.prune.iter().map(|n| (n.as_str(), "prune")));
-        let width = if self.unchanged.is_empty() { 7 } else { 9 };
-        match format {
-            ReportFormat::Json => {
-                let plan: Vec<_> =
-                    rows.map(|(name, action)| serde_json::json!({"name": name, "action": action})).collect();
-                output::json(&serde_json::json!({"dry_run": true, "source": from, "target": target, "plan": plan}))
-            }
-            ReportFormat::Text => output::lines(
-                std::iter::once(format!("Plan for the {target}, from {from} (dry run: nothing was written):"))
-                    .chain(rows.map(|(name, action)| format!("  {action:width$} {}", crate::ui::escape(name))))
-                    .chain(std::iter::once(self.summary())),
-            ),
-        }
-    }
-
-    /// The outcomes of the names not written, to report beside the written.
-    fn unchanged_outcomes(&self) -> impl Iterator<Item = Outcome> + '_ {
-        self.unchanged.iter().map(|name| Outcome { name: name.clone(), result: Ok(Action::Unchanged) })
-    }
-}
 
 pub async fn sync(args: SyncArgs, ctx: &Context) -> Result<ExitStatus> {
     match (&args.from, &args.to) {
@@ -112,7 +35,7 @@ async fn one(args: &SyncArgs, from: &SourceSpec, to: &TargetSpec, ctx: &Context)
     }
     let source = source::open(from, ctx)?;
     let mut options = cli::target_options(&args.app, Some(&args.concurrency), Some(&args.access));
-    options.manifest = super::grouping(to, args.access.manifest.as_deref())?;
+    options.groups = report::grouping(to, args.access.manifest.as_deref())?;
     let target = targets::open(to, &options, ctx)?;
 
     let vars = source.load_picked(&args.keys).await?;
@@ -137,7 +60,7 @@ async fn one(args: &SyncArgs, from: &SourceSpec, to: &TargetSpec, ctx: &Context)
         ));
     }
     if args.dry_run {
-        plan.print(&source.name(), &target.name(), args.format)?;
+        print(&plan, &source.name(), &target.name(), args.format)?;
         return Ok(ExitStatus::Success);
     }
     report::confirm_delete(&target.name(), &plan.prune, args.yes)?;
@@ -148,6 +71,28 @@ async fn one(args: &SyncArgs, from: &SourceSpec, to: &TargetSpec, ctx: &Context)
             + &summary::results([(target.name().as_str(), &outcomes[..])])
     });
     report::finish(&target.name(), &outcomes, |name| plan.action(name), args.format)
+}
+
+/// The plan of a dry run, as text or JSON.
+fn print(plan: &Plan, from: &str, target: &str, format: ReportFormat) -> Result<()> {
+    let rows = plan
+        .writes
+        .iter()
+        .map(|(n, a)| (n.as_str(), a.as_str()))
+        .chain(plan.unchanged.iter().map(|n| (n.as_str(), "unchanged")))
+        .chain(plan.prune.iter().map(|n| (n.as_str(), "prune")));
+    let width = if plan.unchanged.is_empty() { 7 } else { 9 };
+    match format {
+        ReportFormat::Json => {
+            let plan: Vec<_> = rows.map(|(name, action)| serde_json::json!({"name": name, "action": action})).collect();
+            output::json(&serde_json::json!({"dry_run": true, "source": from, "target": target, "plan": plan}))
+        }
+        ReportFormat::Text => output::lines(
+            std::iter::once(format!("Plan for the {target}, from {from} (dry run: nothing was written):"))
+                .chain(rows.map(|(name, action)| format!("  {action:width$} {}", crate::ui::escape(name))))
+                .chain(std::iter::once(plan.summary())),
+        ),
+    }
 }
 
 /// Write what `plan` says, and report the unchanged beside it.
@@ -170,7 +115,7 @@ async fn routes(args: &SyncArgs, ctx: &Context) -> Result<ExitStatus> {
     let routes = fleet::select(&manifest, &args.routes, "or pass --from and --to")?;
     let (surveys, unread) = fleet::survey(&manifest, &routes, args.concurrency.concurrency.into(), ctx).await?;
     if args.dry_run {
-        output::write(super::status::text(&surveys, &unread).as_bytes())?;
+        output::write(report::status_text(&surveys, &unread).as_bytes())?;
         return Ok(ExitStatus::Success);
     }
     let plans: Vec<Vec<Plan>> = surveys

@@ -52,7 +52,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Entries> {
 fn parse_marking(path: &Path, bytes: &[u8], long_run: usize) -> Result<Entries> {
     let malformed = |line: usize, what: String| anyhow::Error::new(Malformed { path: path.to_path_buf(), line, what });
     let text = std::str::from_utf8(bytes).map_err(|e| {
-        malformed(super::line_at(bytes, e.valid_up_to()), "not valid UTF-8 (save the file as UTF-8)".to_string())
+        malformed(super::lines::line_at(bytes, e.valid_up_to()), "not valid UTF-8 (save the file as UTF-8)".to_string())
     })?;
     // dotenvy skips a byte order mark only when it loads into the environment.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);

@@ -10,7 +10,6 @@
 //! form that both read exactly, and a value that has none (a `\r`, or a `$`
 //! that needs double quotes) is written for dotenvy, and reported.
 
-use crate::manifest::Manifest;
 use crate::secret::Secret;
 use crate::ui;
 use crate::wiped::Wiped;
@@ -97,25 +96,24 @@ fn push_entry(out: &mut Wiped<String>, name: &str, value: &Secret, odd: &mut imp
     out.push('\n');
 }
 
+/// The sections of a file escort owns: each group's title and its members,
+/// in order (a manifest's groups, members in the manifest's order).
+pub type Groups = Vec<(String, Vec<String>)>;
+
 /// A whole file that escort owns (the dotenv target): a header, then the
-/// entries, by manifest group (in the manifest's order, members in the
-/// manifest's order) under `# === GROUP ===` headers, then the rest in
-/// `entries` order (under `# === other ===` when there are groups).
-pub fn render_grouped(
-    entries: &[(String, Secret)],
-    manifest: Option<&Manifest>,
-    mut odd: impl FnMut(&str),
-) -> Wiped<String> {
+/// entries, by group (in the order of `groups`, members in their order) under
+/// `# === GROUP ===` headers, then the rest in `entries` order (under
+/// `# === other ===` when there are groups).
+pub fn render_grouped(entries: &[(String, Secret)], groups: &Groups, mut odd: impl FnMut(&str)) -> Wiped<String> {
     // (group rank, rank in the group, entry): ungrouped last, in file order.
     let mut placed: Vec<(usize, usize, &(String, Secret))> = entries
         .iter()
         .enumerate()
         .map(|(i, entry)| {
-            let grouped = manifest.and_then(|m| {
-                let (at, spec) = m.secrets.iter().enumerate().find(|(_, s)| s.name == entry.0)?;
-                let group = m.groups.iter().position(|g| Some(&g.name) == spec.group.as_ref())?;
-                Some((group, at))
-            });
+            let grouped = groups
+                .iter()
+                .enumerate()
+                .find_map(|(group, (_, members))| members.iter().position(|m| *m == entry.0).map(|at| (group, at)));
             let (group, at) = grouped.unwrap_or((usize::MAX, i));
             (group, at, entry)
         })
@@ -130,7 +128,7 @@ pub fn render_grouped(
     for (group, _, (name, value)) in placed {
         if any_grouped && section != Some(group) {
             section = Some(group);
-            let title = manifest.and_then(|m| m.groups.get(group)).map_or("other", |g| g.name.as_str());
+            let title = groups.get(group).map_or("other", |(title, _)| title.as_str());
             out.push('\n');
             push_comment(&mut out, &format!("=== {title} ==="));
         }
@@ -143,8 +141,6 @@ pub fn render_grouped(
 mod tests {
     use super::*;
     use crate::dotenv::substitution_line;
-    use crate::manifest::{Group, SecretSpec};
-    use std::path::PathBuf;
 
     fn quoted(v: &str) -> (String, bool) {
         let mut s = Wiped::new(String::new());
@@ -166,24 +162,15 @@ mod tests {
         pairs.iter().map(|(k, v)| (k.to_string(), Secret::new(*v))).collect()
     }
 
-    fn manifest() -> Manifest {
-        let group = |name: &str| Group { name: name.into(), rotate_days: None, description: None };
-        Manifest {
-            path: PathBuf::from("escort.toml"),
-            groups: vec![group("api-keys"), group("database")],
-            secrets: vec![
-                SecretSpec::example("DB_URL", Some("database")),
-                SecretSpec::example("OPENAI", Some("api-keys")),
-                SecretSpec::example("ANTHROPIC", Some("api-keys")),
-            ],
-            ..Manifest::default()
-        }
+    fn groups() -> Groups {
+        let names = |names: &[&str]| names.iter().map(|n| n.to_string()).collect();
+        vec![("api-keys".into(), names(&["OPENAI", "ANTHROPIC"])), ("database".into(), names(&["DB_URL"]))]
     }
 
     #[test]
     fn grouped_in_manifest_order_with_the_rest_last() {
         let e = entries(&[("LOCAL", "1"), ("ANTHROPIC", "a"), ("DB_URL", "d"), ("OPENAI", "o"), ("EXTRA", "x")]);
-        let text = render_grouped(&e, Some(&manifest()), |_| {});
+        let text = render_grouped(&e, &groups(), |_| {});
         let want = "# Written by escort, which rewrites the whole file: comments and layout are not kept.\n\
                     \n# === api-keys ===\nOPENAI='o'\nANTHROPIC='a'\n\
                     \n# === database ===\nDB_URL='d'\n\
@@ -194,8 +181,8 @@ mod tests {
     #[test]
     fn without_groups_one_section_in_entry_order() {
         let e = entries(&[("B", "it's"), ("A", "2")]);
-        for m in [None, Some(manifest())] {
-            let text = render_grouped(&e, m.as_ref(), |_| {});
+        for g in [Groups::new(), groups()] {
+            let text = render_grouped(&e, &g, |_| {});
             assert!(text.ends_with("kept.\nB=\"it's\"\nA='2'\n"), "{}", text.as_str());
         }
         let plain = render(e.iter().map(|(k, v)| (k.as_str(), v)), |_| {});
@@ -206,7 +193,7 @@ mod tests {
     fn values_without_a_common_form_are_reported() {
         let e = entries(&[("CR", "a\r\nb"), ("OK", "fine"), ("DOLLAR", "it's $5")]);
         let mut odd = Vec::new();
-        render_grouped(&e, None, |name| odd.push(name.to_string()));
+        render_grouped(&e, &Groups::new(), |name| odd.push(name.to_string()));
         assert_eq!(odd, ["CR", "DOLLAR"]);
     }
 

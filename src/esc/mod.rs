@@ -4,6 +4,8 @@ pub mod decode;
 pub mod definition;
 mod scan;
 pub mod value;
+#[cfg(test)]
+mod value_tests;
 
 use crate::error;
 use crate::http::{Auth, Http, Request};

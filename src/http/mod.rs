@@ -4,12 +4,12 @@
 
 mod gate;
 
+pub use crate::error::HttpError;
 use crate::secret::{self, Secret};
 use crate::wiped::Wiped;
 use gate::Gates;
 use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, RETRY_AFTER};
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -142,60 +142,6 @@ pub struct Response {
 impl Response {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-}
-
-/// A failed request. Holds the operation, method, URL path and status, and
-/// the API's own message (scrubbed of every known secret), never a body.
-#[derive(Debug)]
-pub struct HttpError {
-    pub op: String,
-    pub method: Method,
-    pub path: String,
-    pub status: Option<u16>,
-    pub detail: String,
-    /// No answer came: the connection failed or timed out, every attempt.
-    pub no_answer: bool,
-}
-
-impl HttpError {
-    /// The service could not be reached: no answer, or a server error (5xx)
-    /// after the retries. Not a refusal (401, 403, 404), nor a request escort
-    /// would not send (plain HTTP, a bad URL).
-    pub fn unreachable(&self) -> bool {
-        self.no_answer || self.status.is_some_and(|s| s >= 500)
-    }
-}
-
-impl fmt::Display for HttpError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} failed: {} {}", self.op, self.method, self.path)?;
-        match self.status {
-            Some(status) => {
-                let reason =
-                    reqwest::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("");
-                write!(f, " returned {status} {reason}")?;
-                if !self.detail.is_empty() {
-                    write!(f, ": {}", self.detail)?;
-                }
-                if let Some(hint) = status_hint(status) {
-                    write!(f, " ({hint})")?;
-                }
-                Ok(())
-            }
-            None => write!(f, ": {}", self.detail),
-        }
-    }
-}
-
-impl std::error::Error for HttpError {}
-
-fn status_hint(status: u16) -> Option<&'static str> {
-    match status {
-        401 => Some("check that the token is set and valid"),
-        403 => Some("the token lacks permission for this"),
-        404 => Some("check the name; a token without access also sees 404"),
-        _ => None,
     }
 }
 

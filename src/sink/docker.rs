@@ -8,7 +8,7 @@
 //! editors and `docker compose`'s `env_file` trim it, and it is invisible in
 //! the file). README, "escort load".
 
-use super::Render;
+use super::render::Render;
 use crate::error;
 use crate::vars::Var;
 use crate::wiped::Wiped;

@@ -1,7 +1,7 @@
 //! `load --format dotenv`: the variables as `NAME='value'` lines, quoted by
 //! `crate::dotenv` so that dotenvy and python-dotenv read them back exactly.
 
-use super::Render;
+use super::render::Render;
 use crate::dotenv;
 use crate::vars::Var;
 use crate::wiped::Wiped;

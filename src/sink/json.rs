@@ -1,6 +1,6 @@
 //! One JSON object `{"NAME": "value", ...}`, in source order.
 
-use super::Render;
+use super::render::Render;
 use crate::json;
 use crate::swar;
 use crate::vars::Var;

@@ -7,21 +7,13 @@ pub mod github;
 pub mod json;
 pub mod shell;
 
+mod render;
+pub use render::Render;
+
 use crate::error;
 use crate::ui;
 use crate::vars::{Var, valid_name};
-use crate::wiped::Wiped;
 use anyhow::Result;
-
-/// A text format: the whole export as one document.
-pub trait Render {
-    /// Refuse, before anything is written (ESC files included), the values
-    /// this format cannot carry.
-    fn refuse(&self, _vars: &[Var]) -> Result<()> {
-        Ok(())
-    }
-    fn render(&self, vars: &[Var]) -> Result<Wiped<String>>;
-}
 
 /// Refuse names no environment can hold; say how to rename them.
 pub fn check_names(vars: &[Var]) -> Result<()> {

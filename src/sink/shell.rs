@@ -1,6 +1,6 @@
 //! `export NAME='value'` lines for POSIX shells (`eval "$(escort load)"`).
 
-use super::Render;
+use super::render::Render;
 use crate::vars::Var;
 use crate::wiped::Wiped;
 use anyhow::Result;

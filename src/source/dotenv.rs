@@ -1,8 +1,9 @@
 //! A .env file as a source, read by `crate::dotenv` (the process
 //! environment is never changed).
 
-use super::{BoxFuture, Source};
+use super::common::Source;
 use crate::dotenv;
+use crate::vars::BoxFuture;
 use crate::vars::Var;
 use anyhow::{Context, Result};
 use std::collections::HashMap;
@@ -34,7 +35,7 @@ impl Source for DotenvSource {
                 .and_then(|m| m.modified())
                 .with_context(|| format!("could not read the date of {}", self.path.display()))?;
             let seconds = modified.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-            let at = crate::rotation::Timestamp::from_unix(i64::try_from(seconds).unwrap_or(i64::MAX)).rfc3339();
+            let at = crate::time::Timestamp::from_unix(i64::try_from(seconds).unwrap_or(i64::MAX)).rfc3339();
             Ok(names.iter().map(|n| (n.clone(), at.clone())).collect())
         })
     }

@@ -4,8 +4,9 @@
 //! marked secret and a manifest's `secret = false` decides otherwise. Values
 //! are not registered for scrubbing (see `Source::scrubbed`).
 
-use super::{BoxFuture, Source};
+use super::common::Source;
 use crate::ui;
+use crate::vars::BoxFuture;
 use crate::vars::Var;
 use anyhow::Result;
 

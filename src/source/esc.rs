@@ -1,11 +1,12 @@
 //! An opened Pulumi ESC environment as a source, or the built-in demo.
 
-use super::{BoxFuture, Source};
+use super::common::Source;
 use crate::esc::definition::Definition;
 use crate::esc::{EnvRef, Esc, value};
+use crate::record::Entry;
 use crate::settings::Context;
-use crate::targets::Entry;
 use crate::ui;
+use crate::vars::BoxFuture;
 use crate::vars::Var;
 use anyhow::Result;
 use std::collections::{HashMap, HashSet};
@@ -25,7 +26,7 @@ pub enum EscSource {
 impl EscSource {
     /// `--env` (or `esc:ENV`) if given, else `ESC_ENV`.
     pub fn remote(env: Option<&EnvRef>, ctx: &Context) -> Result<Self> {
-        let env = super::esc_env(env, ctx)?;
+        let env = super::common::esc_env(env, ctx)?;
         Ok(EscSource::Remote(Box::new(Esc::new(ctx)?), env))
     }
 }
@@ -35,6 +36,13 @@ impl Source for EscSource {
         match self {
             EscSource::Remote(_, env) => format!("esc:{env}"),
             EscSource::Demo => "esc:demo".to_string(),
+        }
+    }
+
+    fn revision(&self) -> Option<String> {
+        match self {
+            EscSource::Remote(_, env) => env.version.clone(),
+            EscSource::Demo => None,
         }
     }
 

@@ -3,7 +3,8 @@
 //! warning. A refusal (401, 403, 404) or a usage error never falls back: those
 //! are mistakes to fix, not outages to ride out.
 
-use super::{Source, SourceSpec};
+use super::common::Source;
+use super::spec::{SourceSpec, open};
 use crate::http::HttpError;
 use crate::keys::Selection;
 use crate::settings::Context;
@@ -50,7 +51,7 @@ pub async fn load(
     let mut seen = HashSet::new();
     let mut merged = Vec::new();
     for spec in fallbacks {
-        let vars = super::open(spec, ctx)?.load().await.with_context(|| {
+        let vars = open(spec, ctx)?.load().await.with_context(|| {
             format!("{} could not be reached, and the fallback {spec} could not be read either", source.name())
         })?;
         merged.extend(vars.into_iter().filter(|v| seen.insert(v.name.clone())));

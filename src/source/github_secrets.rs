@@ -4,14 +4,15 @@
 //! ESC. The job's own `github_token` is not one of the team's secrets and is
 //! dropped.
 
-use super::{BoxFuture, Source};
+use super::common::Source;
 use crate::error;
 use crate::secret::Secret;
+use crate::vars::BoxFuture;
 use crate::vars::Var;
 use anyhow::Result;
 use std::collections::BTreeMap;
 
-pub const VARIABLE: &str = "ESCORT_GITHUB_SECRETS";
+use crate::settings::GITHUB_SECRETS as VARIABLE;
 
 pub struct GithubSecrets {
     /// The JSON text, as read from the environment.

@@ -14,30 +14,29 @@
 //! substituted value, losing the reference and copying another variable's
 //! value into the file.
 
-use super::{Action, Entry, Outcome, Progress, Target, Values};
+use super::common::{Target, env_var_problems};
 use crate::dotenv::{self, Entries};
 use crate::error;
 use crate::files;
-use crate::manifest::Manifest;
+use crate::record::{Action, Entry, Outcome, Progress, Values, outcomes};
 use crate::secret;
-use crate::source::BoxFuture;
+use crate::vars::BoxFuture;
 use crate::vars::Var;
 use crate::wiped::Wiped;
 use anyhow::{Context, Result};
 use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 pub struct DotenvTarget {
     path: PathBuf,
-    /// The manifest whose groups order the file, if the command has one.
-    manifest: Option<Arc<Manifest>>,
+    /// The sections that order the file (the command's manifest's groups).
+    groups: dotenv::Groups,
 }
 
 impl DotenvTarget {
-    /// `dotenv:PATH`, grouped as `manifest` says.
-    pub fn open(path: PathBuf, manifest: Option<Arc<Manifest>>) -> Self {
-        DotenvTarget { path, manifest }
+    /// `dotenv:PATH`, in the sections `groups` gives.
+    pub fn open(path: PathBuf, groups: dotenv::Groups) -> Self {
+        DotenvTarget { path, groups }
     }
 
     /// The file's entries in file order; none when there is no file yet.
@@ -76,7 +75,7 @@ impl DotenvTarget {
     /// Replace the file with `entries`, grouped, warning for each of `written`
     /// that python-dotenv may read differently.
     fn write(&self, entries: &Entries, written: &HashSet<&str>) -> Result<()> {
-        let text = dotenv::render_grouped(entries, self.manifest.as_deref(), |name| {
+        let text = dotenv::render_grouped(entries, &self.groups, |name| {
             if written.contains(name) {
                 dotenv::warn_odd(name, Some(&self.path));
             }
@@ -113,7 +112,7 @@ impl DotenvTarget {
             };
             (name.as_str(), result)
         });
-        Ok(super::outcomes(writes.chain(deleted), progress))
+        Ok(outcomes(writes.chain(deleted), progress))
     }
 }
 
@@ -123,7 +122,7 @@ impl Target for DotenvTarget {
     }
 
     fn check(&self, vars: &[Var]) -> Result<()> {
-        let problems = super::env_var_problems(vars);
+        let problems = env_var_problems(vars);
         if problems.is_empty() {
             return Ok(());
         }

@@ -4,14 +4,15 @@
 //! ETag; when someone else changed it in between (409), the definition is
 //! read again and the same change made to it, a bounded number of times.
 
-use super::{Action, Entry, Options, Outcome, Progress, Target};
+use super::common::{Options, Target, env_var_problems};
 use crate::error;
 use crate::esc::definition::{Change, Definition, Since};
 use crate::esc::{EnvRef, Esc};
 use crate::http::HttpError;
+use crate::record::{Action, Entry, Outcome, Progress, outcomes};
 use crate::settings::Context;
-use crate::source::BoxFuture;
 use crate::ui;
+use crate::vars::BoxFuture;
 use crate::vars::Var;
 use anyhow::{Context as _, Result};
 use futures_util::future::join_all;
@@ -150,7 +151,7 @@ impl Target for EscTarget {
     }
 
     fn check(&self, vars: &[Var]) -> Result<()> {
-        let mut problems = super::env_var_problems(vars);
+        let mut problems = env_var_problems(vars);
         for key in &self.plaintext {
             if !vars.iter().any(|v| v.name == *key) {
                 problems.push(format!("--plaintext names {key}, which is not being written"));
@@ -209,7 +210,7 @@ impl Target for EscTarget {
                 };
                 (change.name, result)
             });
-            Ok(super::outcomes(results, progress))
+            Ok(outcomes(results, progress))
         })
     }
 }

@@ -5,13 +5,14 @@
 //! nothing. Shapes as in Fly's Machines API description (`AppSecrets`,
 //! `AppSecretsUpdateRequest`); errors carry `{"error": "..."}`.
 
-use super::{Action, Entry, Outcome, Progress, Target};
+use super::common::{Target, env_var_problems};
 use crate::error;
 use crate::http::{Auth, Http, HttpError, Request};
 use crate::json;
+use crate::record::{Action, Entry, Outcome, Progress, outcomes};
 use crate::secret::{self, Secret};
 use crate::settings::Context;
-use crate::source::BoxFuture;
+use crate::vars::BoxFuture;
 use crate::vars::Var;
 use anyhow::Result;
 use reqwest::{Method, Url};
@@ -155,7 +156,7 @@ impl Fly {
             };
             (name.as_str(), result(Action::Delete, failed))
         });
-        Ok(super::outcomes(writes.chain(deleted), progress))
+        Ok(outcomes(writes.chain(deleted), progress))
     }
 }
 
@@ -178,7 +179,7 @@ impl Target for Fly {
     }
 
     fn check(&self, vars: &[Var]) -> Result<()> {
-        let problems = super::env_var_problems(vars);
+        let problems = env_var_problems(vars);
         if problems.is_empty() {
             return Ok(());
         }

@@ -2,133 +2,21 @@
 //! `trait Target`. One module per kind of target; `TargetSpec` (parsed once,
 //! where the user named it) and `open` are the only places that know them all.
 
+mod common;
 pub mod dotenv;
 pub mod esc;
 pub mod fly;
 pub mod github;
 
+pub use common::{Options, Target};
+
 use crate::error;
 use crate::esc::EnvRef;
-use crate::manifest::Manifest;
-use crate::secret::Secret;
 use crate::settings::Context;
-use crate::source::BoxFuture;
-use crate::vars::Var;
 use anyhow::Result;
-use serde::Serialize;
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::Arc;
-
-/// A secret as a target lists it: a name and facts about it, never a value.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct Entry {
-    pub name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub created_at: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub updated_at: Option<String>,
-    /// GitHub organization and user secrets: `all`, `private` or `selected`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub visibility: Option<String>,
-    /// How many repositories may read a `selected` secret (listed with details).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub selected_repositories: Option<u64>,
-    /// ESC: `fn::secret` or a plain value (unknown for a value ESC computes).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub secret: Option<bool>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Action {
-    Create,
-    Update,
-    Delete,
-    /// Already current: nothing sent (`sync`).
-    Unchanged,
-}
-
-impl Action {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Create => "create",
-            Action::Update => "update",
-            Action::Delete => "delete",
-            Action::Unchanged => "unchanged",
-        }
-    }
-
-    pub fn done(self) -> &'static str {
-        match self {
-            Action::Create => "created",
-            Action::Update => "updated",
-            Action::Delete => "deleted",
-            Action::Unchanged => "unchanged",
-        }
-    }
-
-    /// Whether it sends a write.
-    pub fn changes(self) -> bool {
-        self != Action::Unchanged
-    }
-}
-
-/// What happened to one secret: the action done, or why it was not.
-pub struct Outcome {
-    pub name: String,
-    pub result: Result<Action>,
-}
-
-/// A readable target's entries (names, dates) and values, in its order.
-pub type Values = Vec<(Entry, Secret)>;
-
-/// Told each outcome as soon as it is known (progress lines).
-pub type Progress<'a> = &'a (dyn Fn(&Outcome) + Sync);
-
-pub trait Target: Send + Sync {
-    /// What the user would call it: "Actions secrets of acme/app".
-    fn name(&self) -> String;
-    /// What it holds, in the plural: `secrets` (or `variables`).
-    fn holds(&self) -> &'static str {
-        "secrets"
-    }
-    /// The name under which the target keeps `name`, for comparing names
-    /// (GitHub ignores case and shows upper case).
-    fn canonical(&self, name: &str) -> String {
-        name.to_string()
-    }
-    /// Refuse, before any request, names and values the target cannot hold.
-    fn check(&self, vars: &[Var]) -> Result<()>;
-    /// The secrets in the target. `details` adds facts that cost a request
-    /// per secret.
-    fn list(&self, details: bool) -> BoxFuture<'_, Result<Vec<Entry>>>;
-    /// The values it holds, for targets whose values can be read back (a .env
-    /// file, Actions variables): `escort status` compares those by value.
-    /// `None` for the others.
-    fn values(&self) -> BoxFuture<'_, Result<Option<Values>>> {
-        Box::pin(async { Ok(None) })
-    }
-    /// Write `vars` and delete `prune`: one outcome per name, writes first, in
-    /// order; `Err` when none could be tried (no key, no access). Targets that
-    /// can make both changes at once (ESC: one revision; Fly: one request; a
-    /// .env file: one write) do.
-    fn apply<'a>(
-        &'a self,
-        vars: &'a [Var],
-        prune: &'a [String],
-        progress: Progress<'a>,
-    ) -> BoxFuture<'a, Result<Vec<Outcome>>>;
-    /// Write each variable (`set`).
-    fn put<'a>(&'a self, vars: &'a [Var], progress: Progress<'a>) -> BoxFuture<'a, Result<Vec<Outcome>>> {
-        self.apply(vars, &[], progress)
-    }
-    /// Delete each named secret (`rm`).
-    fn delete<'a>(&'a self, names: &'a [String], progress: Progress<'a>) -> BoxFuture<'a, Result<Vec<Outcome>>> {
-        self.apply(&[], names, progress)
-    }
-}
 
 /// A target as the user named it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -192,23 +80,6 @@ impl fmt::Display for TargetSpec {
     }
 }
 
-/// How the commands that name a target want it opened.
-#[derive(Clone, Default)]
-pub struct Options {
-    /// GitHub: which secrets (default: Actions; Codespaces for github-user).
-    pub app: Option<github::App>,
-    /// How many requests to have in flight at once.
-    pub concurrency: usize,
-    /// GitHub organization secrets: which repositories may read them.
-    pub visibility: Option<github::Visibility>,
-    /// GitHub organization or user secrets: the repositories that may read them.
-    pub repos: Vec<String>,
-    /// ESC environments: keys written as plain values rather than `fn::secret`.
-    pub plaintext: Vec<String>,
-    /// .env files: the manifest whose groups order the file.
-    pub manifest: Option<Arc<Manifest>>,
-}
-
 /// Open the target `spec` names. Options that mean nothing to it are
 /// refused rather than ignored.
 pub fn open(spec: &TargetSpec, options: &Options, ctx: &Context) -> Result<Box<dyn Target>> {
@@ -223,46 +94,6 @@ pub fn open(spec: &TargetSpec, options: &Options, ctx: &Context) -> Result<Box<d
         TargetSpec::GitHub(level, store) => Box::new(github::GitHub::open(level.clone(), *store, options, ctx)?),
         TargetSpec::Esc(env) => Box::new(esc::EscTarget::open(env.clone(), options, ctx)?),
         TargetSpec::Fly(app) => Box::new(fly::Fly::open(app.clone(), ctx)?),
-        TargetSpec::Dotenv(path) => Box::new(dotenv::DotenvTarget::open(path.clone(), options.manifest.clone())),
+        TargetSpec::Dotenv(path) => Box::new(dotenv::DotenvTarget::open(path.clone(), options.groups.clone())),
     })
-}
-
-/// The outcomes of a change that is made whole or not at all (one ESC
-/// revision, one Fly request, one rewrite of a .env file), in order, each
-/// told to `progress`.
-pub fn outcomes<'a>(
-    results: impl IntoIterator<Item = (&'a str, Result<Action>)>,
-    progress: Progress<'_>,
-) -> Vec<Outcome> {
-    results
-        .into_iter()
-        .map(|(name, result)| {
-            let outcome = Outcome { name: name.to_string(), result };
-            progress(&outcome);
-            outcome
-        })
-        .collect()
-}
-
-/// Why each variable cannot be an environment variable of the targets that
-/// become one (a Fly app's, a .env file's): its name, a NUL byte, a name
-/// given twice. Empty when all can.
-pub fn env_var_problems(vars: &[Var]) -> Vec<String> {
-    let mut problems = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for v in vars {
-        if !crate::vars::valid_name(&v.name) {
-            problems.push(format!(
-                "`{}` is not an environment variable name (letters, digits and `_`, not starting with a digit)",
-                v.name
-            ));
-        }
-        if v.value.expose().contains('\0') {
-            problems.push(format!("{} has a NUL byte, which no environment variable can hold", v.name));
-        }
-        if !seen.insert(v.name.as_str()) {
-            problems.push(format!("{} is given twice", v.name));
-        }
-    }
-    problems
 }

@@ -1,9 +1,9 @@
 //! The line editor: `edit` replaces, inserts or deletes whole lines of
 //! `values.environmentVariables` and checks the result by parsing it again.
 
+use super::query::{Change, DEFAULT_STEP, Definition, Edited, MERGE, SECRET_FN, VALUES, VARIABLES};
 use super::quote::{capacity, render_entry};
 use super::tree::{Kind, Node, Pos};
-use super::{Change, DEFAULT_STEP, Definition, Edited, MERGE, SECRET_FN, VALUES, VARIABLES};
 use crate::error;
 use crate::wiped::Wiped;
 use anyhow::Result;

@@ -1,6 +1,6 @@
 //! How `edit` writes a value: one line of YAML that reads back exactly.
 
-use super::{Change, SECRET_FN};
+use super::query::{Change, SECRET_FN};
 use crate::secret::Secret;
 use std::fmt::Write;
 

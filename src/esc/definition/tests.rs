@@ -1,7 +1,11 @@
 //! Tests of reading and editing definitions.
 
-use super::*;
+use super::query::{Change, Definition, Since};
+use super::tree::Kind;
 use crate::error::{Kind as ErrorKind, kind_of};
+use crate::secret::Secret;
+use crate::wiped::Wiped;
+use std::collections::HashMap;
 
 fn parse(text: &str) -> Definition {
     Definition::parse(Wiped::new(text.to_string())).unwrap()

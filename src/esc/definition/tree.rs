@@ -1,13 +1,15 @@
 //! The YAML tree of a definition: nodes with their places, built from the
 //! parser's events.
 
-use super::MAX_DEPTH;
 use crate::error;
 use crate::secret::Secret;
 use anyhow::Result;
 use saphyr_parser::{Event, Marker, Parser, ScalarStyle, ScanError, Span};
 use std::cmp::max;
 use std::collections::HashMap;
+
+/// Deeper nesting is refused rather than risk the stack on a hostile answer.
+pub(super) const MAX_DEPTH: usize = 256;
 
 /// A place in the text: line from 1, column in characters from 0 (as the parser counts).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

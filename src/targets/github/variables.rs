@@ -3,9 +3,10 @@
 //! updates it (204). Everything else (the scope, the listing, deletes, the
 //! client) is the secrets target's, in `mod.rs`.
 
-use super::{Access, GitHub, Listed, Visibility, bounded};
+use super::client::{Access, GitHub, Listed, bounded};
+use super::scope::Visibility;
 use crate::http::Request;
-use crate::targets::{Action, Outcome, Progress};
+use crate::record::{Action, Outcome, Progress};
 use crate::vars::Var;
 use anyhow::Result;
 use reqwest::Method;

@@ -1,12 +1,12 @@
 //! What `status` and `sync` share: reading a route's source once and each of
 //! its targets once, and comparing them key by key (`crate::status`).
 
+use crate::fleet::routes::{Route, Share};
+use crate::fleet::status::{self, Cell, SourceKey, Status, TargetKey};
 use crate::manifest::Manifest;
-use crate::routes::{Route, Share};
 use crate::secret::Secret;
 use crate::settings::Context;
 use crate::source::{self, Source};
-use crate::status::{self, Cell, SourceKey, Status, TargetKey};
 use crate::targets::{self, Options, Target, TargetSpec};
 use crate::vars::Var;
 use crate::{error, secret};
@@ -163,14 +163,14 @@ pub async fn compare(
     // A readable target is read once: its entries come with its values.
     let (entries, values) = match target.values().await? {
         Some(read) => {
-            let (entries, values): (Vec<targets::Entry>, Vec<Secret>) = read.into_iter().unzip();
+            let (entries, values): (Vec<crate::record::Entry>, Vec<Secret>) = read.into_iter().unzip();
             let by_name = entries.iter().map(|e| target.canonical(&e.name)).zip(values).collect();
             (entries, Some(by_name))
         }
         None => (target.list(false).await?, None),
     };
     let values: Option<HashMap<String, Secret>> = values;
-    let held: HashMap<String, &targets::Entry> = entries.iter().map(|e| (target.canonical(&e.name), e)).collect();
+    let held: HashMap<String, &crate::record::Entry> = entries.iter().map(|e| (target.canonical(&e.name), e)).collect();
     let cell = |key: &str, status: Status, changed_at: Option<&String>, updated_at: Option<&String>| Cell {
         route: route.to_string(),
         key: key.to_string(),

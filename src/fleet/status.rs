@@ -1,8 +1,8 @@
 //! Whether each copy of a secret is current (README, "escort status"): the
 //! model, no I/O. A cell is one key of one route in one target.
 
-use crate::rotation::Timestamp;
 use crate::secret::Secret;
+use crate::time::Timestamp;
 use serde::Serialize;
 use std::collections::BTreeMap;
 

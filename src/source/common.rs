@@ -1,0 +1,73 @@
+//! What every kind of source shares: `trait Source` (with `load`, the one
+//! place a value read enters escort and is registered for scrubbing), and
+//! which ESC environment a command reads.
+
+use crate::esc::EnvRef;
+use crate::keys::Selection;
+use crate::settings::Context;
+use crate::vars::{BoxFuture, Var};
+use crate::{error, secret};
+use anyhow::Result;
+use std::collections::HashMap;
+
+pub trait Source: Send + Sync {
+    /// How the user names it: `esc:acme/app/dev`, `env`, `dotenv:.env`.
+    fn name(&self) -> String;
+    /// Read every variable the source has (`load` is what callers use).
+    fn read(&self) -> BoxFuture<'_, Result<Vec<Var>>>;
+    /// The revision it reads, when the user named one (`esc:ENV@REV`).
+    fn revision(&self) -> Option<String> {
+        None
+    }
+    /// Whether the `secret` flags it sets mean something (ESC's do). A source
+    /// that cannot tell marks every value secret, and a manifest may say otherwise.
+    fn knows_secrecy(&self) -> bool {
+        true
+    }
+    /// Whether its secret values are registered for scrubbing. Not the process
+    /// environment's: most of it (`PATH`, `HOME`) is not escort's, and
+    /// scrubbing those would garble every message.
+    fn scrubbed(&self) -> bool {
+        true
+    }
+    /// When each of `names` last changed at the source (RFC 3339), for the
+    /// names it can tell; the others are `unknown` to `escort status`.
+    fn changed_at<'a>(&'a self, _names: &'a [String]) -> BoxFuture<'a, Result<HashMap<String, String>>> {
+        Box::pin(async { Ok(HashMap::new()) })
+    }
+    /// Read every variable, registering each secret value so that no message
+    /// escort shows can quote it: with the token settings, the one place a
+    /// value enters escort.
+    fn load(&self) -> BoxFuture<'_, Result<Vec<Var>>> {
+        Box::pin(async move {
+            let vars = crate::audit::read(&self.name(), self.read().await)?;
+            if self.scrubbed() {
+                secret::register_all(vars.iter().flat_map(|v| v.sensitive(false)));
+            }
+            Ok(vars)
+        })
+    }
+    /// `load`, then the variables `keys` picks, to be copied as secrets: a
+    /// source that registers nothing (the environment) has them registered now.
+    fn load_picked<'a>(&'a self, keys: &'a Selection) -> BoxFuture<'a, Result<Vec<Var>>> {
+        Box::pin(async move {
+            let vars = keys.apply(self.load().await?)?;
+            if !self.scrubbed() {
+                secret::register_all(vars.iter().map(|v| &v.value));
+            }
+            Ok(vars)
+        })
+    }
+}
+
+/// The ESC environment to read: the one given, else `ESC_ENV`.
+pub fn esc_env(given: Option<&EnvRef>, ctx: &Context) -> Result<EnvRef> {
+    match (given, &ctx.settings.esc_env) {
+        (Some(env), _) => Ok(env.clone()),
+        (None, Some(text)) => EnvRef::parse(text).map_err(|e| error::usage(format!("ESC_ENV: {e}"))),
+        (None, None) => Err(error::usage(
+            "no ESC environment: name one (`esc:ENV`, or --env) or set ESC_ENV \
+                 (load, run, check and get: try --demo for a built-in one)",
+        )),
+    }
+}

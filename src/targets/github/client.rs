@@ -1,0 +1,327 @@
+//! The GitHub client behind the target: the listing, the public key, the
+//! repository ids, and the writes of secrets, each made at most once per run.
+
+use super::scope::{Level, Scope, Store, Visibility};
+use super::seal::RecipientKey;
+use crate::http::{Auth, Http, Request};
+use crate::json;
+use crate::record::{Action, Entry, Outcome, Progress};
+use crate::secret::Secret;
+use crate::settings::Context;
+use crate::targets::common::{Options, Target};
+use crate::vars::Var;
+use anyhow::Result;
+use crypto_box::aead::OsRng;
+use futures_util::{StreamExt, stream};
+use reqwest::{Method, Url};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::future::Future;
+use tokio::sync::OnceCell;
+
+const API_VERSION: &str = "2022-11-28";
+
+pub struct GitHub {
+    pub(super) http: Http,
+    pub(super) api: Url,
+    pub(super) token: Secret,
+    pub(super) scope: Scope,
+    pub(super) visibility: Option<Visibility>,
+    pub(super) repos: Vec<String>,
+    pub(super) concurrency: usize,
+    // Each fetched at most once per run.
+    pub(super) key: OnceCell<RecipientKey>,
+    pub(super) listed: OnceCell<Vec<Listed>>,
+    pub(super) repo_ids: OnceCell<Vec<u64>>,
+}
+
+/// One secret or variable as the listing has it; only variables have a value.
+pub(super) struct Listed {
+    pub(super) entry: Entry,
+    pub(super) value: Option<Secret>,
+}
+
+/// A page of secrets or of variables: the same but for the list's name.
+#[derive(Deserialize)]
+struct Page {
+    total_count: u64,
+    #[serde(rename = "secrets", alias = "variables")]
+    items: Vec<ListedItem>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct ListedItem {
+    name: String,
+    created_at: Option<String>,
+    updated_at: Option<String>,
+    visibility: Option<String>,
+    value: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PublicKey {
+    key_id: String,
+    key: String,
+}
+
+#[derive(Deserialize)]
+struct Count {
+    total_count: u64,
+}
+
+#[derive(Deserialize)]
+struct Repository {
+    id: u64,
+}
+
+#[derive(Serialize)]
+struct PutBody<'a> {
+    encrypted_value: String,
+    key_id: &'a str,
+    #[serde(flatten)]
+    access: Access<'a>,
+}
+
+/// Who may read an organization (or user) secret or variable, where sent.
+#[derive(Serialize)]
+pub(super) struct Access<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) visibility: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) selected_repository_ids: Option<&'a [u64]>,
+}
+
+impl GitHub {
+    /// The secrets or variables of `level`, with the GitHub token and API base
+    /// of the settings. Options that cannot apply are refused, not ignored.
+    pub fn open(level: Level, store: Store, options: &Options, ctx: &Context) -> Result<Self> {
+        let scope = Scope::new(level, options.app, store)?;
+        scope.check_access(options.visibility, &options.repos)?;
+        let github = &ctx.settings.github;
+        Ok(GitHub {
+            http: ctx.http()?,
+            api: github.api_url("GITHUB_API_URL")?,
+            token: github.token("no GitHub token: set GITHUB_TOKEN (or GH_TOKEN)")?.clone(),
+            scope,
+            visibility: options.visibility,
+            repos: options.repos.iter().map(|r| r.trim().to_string()).collect(),
+            concurrency: options.concurrency.max(1),
+            key: OnceCell::new(),
+            listed: OnceCell::new(),
+            repo_ids: OnceCell::new(),
+        })
+    }
+
+    pub(super) fn request(&self, op: String, method: Method, segments: &[&str], query: &[(&str, &str)]) -> Request<'_> {
+        let mut url = self.api.clone();
+        url.path_segments_mut().expect("checked in open: a base URL").pop_if_empty().extend(segments);
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        Request::new(op, method, url.to_string())
+            .auth(Auth::Scheme("Bearer", &self.token))
+            .header("accept", "application/vnd.github+json")
+            .header("x-github-api-version", API_VERSION)
+    }
+
+    pub(super) async fn get<T: DeserializeOwned>(
+        &self,
+        op: String,
+        segments: &[&str],
+        query: &[(&str, &str)],
+    ) -> Result<T> {
+        let resp = self.http.send(self.request(op.clone(), Method::GET, segments, query)).await?;
+        json::decode(&op, &resp.body)
+    }
+
+    /// Every secret or variable of the scope, following pages until `total_count`.
+    pub(super) async fn listing(&self) -> Result<&[Listed]> {
+        let listed = self
+            .listed
+            .get_or_try_init(|| async {
+                let op = format!("list the {}", self.scope);
+                let path = self.scope.path(&[]);
+                let per_page = self.scope.store.per_page();
+                let mut out = Vec::new();
+                for page in 1.. {
+                    let (size, page) = (per_page.to_string(), page.to_string());
+                    let query = [("per_page", size.as_str()), ("page", page.as_str())];
+                    let got: Page = self.get(op.clone(), &path, &query).await?;
+                    let n = got.items.len();
+                    out.extend(got.items.into_iter().map(|s| Listed {
+                        entry: Entry {
+                            name: s.name,
+                            created_at: s.created_at,
+                            updated_at: s.updated_at,
+                            visibility: s.visibility,
+                            ..Entry::default()
+                        },
+                        value: s.value.map(Secret::new),
+                    }));
+                    if n < per_page || out.len() as u64 >= got.total_count {
+                        break;
+                    }
+                }
+                Ok::<_, anyhow::Error>(out)
+            })
+            .await?;
+        Ok(listed)
+    }
+
+    pub(super) async fn key(&self) -> Result<&RecipientKey> {
+        self.key
+            .get_or_try_init(|| async {
+                let op = format!("get the public key of the {}", self.scope);
+                let key: PublicKey = self.get(op, &self.scope.path(&["public-key"]), &[]).await?;
+                RecipientKey::parse(key.key_id, &key.key, &self.scope.to_string())
+            })
+            .await
+    }
+
+    /// The ids of the repositories in `--repos`, looked up once.
+    pub(super) async fn repo_ids(&self) -> Result<Option<&[u64]>> {
+        if self.repos.is_empty() {
+            return Ok(None);
+        }
+        let ids = self
+            .repo_ids
+            .get_or_try_init(|| async {
+                let mut ids = Vec::new();
+                for name in &self.repos {
+                    let (owner, repo) = match name.split_once('/') {
+                        Some(pair) => pair,
+                        None => (
+                            self.scope.org().expect("bare names only for organizations (checked in open)"),
+                            name.as_str(),
+                        ),
+                    };
+                    let op = format!("find repository {owner}/{repo} (from --repos)");
+                    let found: Repository = self.get(op, &["repos", owner, repo], &[]).await?;
+                    ids.push(found.id);
+                }
+                Ok::<_, anyhow::Error>(ids)
+            })
+            .await?;
+        Ok(Some(ids))
+    }
+
+    /// The visibility the flags ask for: `--visibility`, else `selected` with `--repos`.
+    pub(super) fn asked_visibility(&self) -> Option<Visibility> {
+        self.visibility.or((!self.repos.is_empty()).then_some(Visibility::Selected))
+    }
+
+    /// What the listing has under `name` (GitHub ignores case).
+    pub(super) fn find<'a>(&self, existing: &'a [Listed], name: &str) -> Option<&'a Listed> {
+        let canonical = self.canonical(name);
+        existing.iter().find(|l| self.canonical(&l.entry.name) == canonical)
+    }
+
+    /// The visibility to send for an organization secret: the flag, else
+    /// `selected` with --repos, else what the secret has now, else private.
+    /// Never wider than asked: an update must not open a secret up.
+    pub(super) fn visibility_for(&self, name: &str, existing: &[Listed]) -> Visibility {
+        self.asked_visibility()
+            .or_else(|| self.find(existing, name)?.entry.visibility.as_deref()?.parse().ok())
+            .unwrap_or(Visibility::Private)
+    }
+
+    pub(super) async fn put_one(
+        &self,
+        var: &Var,
+        key: &RecipientKey,
+        ids: Option<&[u64]>,
+        existing: &[Listed],
+    ) -> Result<Action> {
+        let (visibility, ids) = match self.scope.level {
+            Level::Org(_) => {
+                let visibility = self.visibility_for(&var.name, existing);
+                // GitHub takes repository ids only with `selected`.
+                (Some(visibility.as_str()), ids.filter(|_| visibility == Visibility::Selected))
+            }
+            Level::User => (None, ids),
+            _ => (None, None),
+        };
+        let body = PutBody {
+            encrypted_value: key.seal(var.value.expose().as_bytes(), &mut OsRng)?,
+            key_id: &key.id,
+            access: Access { visibility, selected_repository_ids: ids },
+        };
+        let op = format!("write secret {} to the {}", var.name, self.scope);
+        let req = self
+            .request(op, Method::PUT, &self.scope.path(&[&var.name]), &[])
+            .header("content-type", "application/json")
+            .body(serde_json::to_vec(&body)?)
+            // Writing the same value again is harmless.
+            .retry(true);
+        let resp = self.http.send(req).await?;
+        Ok(if resp.status == 201 { Action::Create } else { Action::Update })
+    }
+
+    pub(super) async fn delete_one(&self, name: &str) -> Result<Action> {
+        let op = format!("delete {} {name} from the {}", self.scope.store.noun(), self.scope);
+        let req = self.request(op, Method::DELETE, &self.scope.path(&[name]), &[]).retry(true);
+        self.http.send(req).await?;
+        Ok(Action::Delete)
+    }
+
+    pub(super) async fn put_secrets(&self, vars: &[Var], progress: Progress<'_>) -> Result<Vec<Outcome>> {
+        // What every write needs comes first, so that a bad token or an
+        // unknown repository is one error rather than one per secret.
+        let key = self.key().await?;
+        let ids = self.repo_ids().await?;
+        let needs_existing = self.scope.level.has_visibility() && self.asked_visibility().is_none();
+        let existing = if needs_existing { self.listing().await? } else { &[] };
+        Ok(bounded(vars, self.concurrency, progress, |v| async move {
+            Outcome { name: v.name.clone(), result: self.put_one(v, key, ids, existing).await }
+        })
+        .await)
+    }
+
+    /// How many repositories may read each `selected` secret or variable.
+    pub(super) async fn count_repos(&self, entries: &mut [Entry]) -> Result<()> {
+        let lookups: Vec<_> = entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.visibility.as_deref() == Some("selected"))
+            .map(|(i, e)| async move {
+                let op = format!("count the repositories that may read {} ({})", e.name, self.scope);
+                let count: Result<Count> = self.get(op, &self.scope.path(&[&e.name, "repositories"]), &[]).await;
+                (i, count.map(|c| c.total_count))
+            })
+            .collect();
+        let counts: Vec<(usize, Result<u64>)> =
+            stream::iter(lookups).buffer_unordered(self.concurrency).collect().await;
+        for (i, count) in counts {
+            entries[i].selected_repositories = Some(count?);
+        }
+        Ok(())
+    }
+}
+
+/// Run `op` on each item, at most `limit` at once; report each outcome as it
+/// comes and return them in the items' order.
+pub(super) async fn bounded<'a, T, F, Fut>(items: &'a [T], limit: usize, progress: Progress<'_>, op: F) -> Vec<Outcome>
+where
+    F: Fn(&'a T) -> Fut,
+    Fut: Future<Output = Outcome>,
+{
+    // Futures built up front (they start only when polled): stream
+    // combinators holding closures over borrowed items trip the compiler's
+    // `Send` check of the boxed future.
+    let jobs: Vec<_> = items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let job = op(item);
+            async move { (i, job.await) }
+        })
+        .collect();
+    let mut running = stream::iter(jobs).buffer_unordered(limit.max(1));
+    let mut done = Vec::with_capacity(items.len());
+    while let Some((i, outcome)) = running.next().await {
+        progress(&outcome);
+        done.push((i, outcome));
+    }
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, outcome)| outcome).collect()
+}
