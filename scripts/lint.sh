@@ -6,6 +6,7 @@
 #   zizmor      the same, and action.yml (offline: no GitHub API)
 #   ShellCheck  every shell script: scripts/, the Dev Container Feature's (warnings and
 #               errors; not style notes)
+#   cycles.py   no import cycle between the files of src/ (docs/ARCHITECTURE.md)
 # The files `escort init` writes are made in temporary directories, by the escort that
 # target/debug holds (built when missing). Exits non-zero on any finding.
 set -euo pipefail
@@ -34,6 +35,8 @@ printf '[sync.prod]\nfrom = "esc:acme/app/prod"\nto = ["github:acme/app"]\n' >"$
 generated=("$tmp"/root/.github/workflows/*.yml "$tmp"/below/.github/workflows/*.yml)
 
 status=0
+echo "lint: import cycles between the files of src/"
+python3 scripts/cycles.py || status=1
 echo "lint: actionlint"
 actionlint .github/workflows/*.yml "${generated[@]}" || status=1
 echo "lint: zizmor"

@@ -35,7 +35,7 @@ pub fn manifest(data: &[u8]) {
             return;
         }
     };
-    let text = crate::cmd::template::render(&m);
+    let text = crate::example::render(&m);
     let entries = dotenv::parse(Path::new(".env.example"), text.as_bytes()).expect("the template reads back");
     let names: Vec<&str> = entries.iter().map(|(k, _)| k.as_str()).collect();
     let want: HashSet<&str> = m.secrets.iter().map(|s| s.name.as_str()).collect();

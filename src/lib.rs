@@ -10,6 +10,7 @@ mod cmd;
 mod dotenv;
 mod error;
 mod esc;
+mod example;
 mod files;
 mod fleet;
 #[doc(hidden)]

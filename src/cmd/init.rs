@@ -18,7 +18,6 @@
 //! line to add is printed instead) and `.gitignore` (missing entries are
 //! appended).
 
-use super::template;
 use crate::cli::InitArgs;
 use crate::error::ExitStatus;
 use crate::{error, files, manifest, ui};
@@ -104,7 +103,7 @@ pub fn init(args: InitArgs) -> Result<ExitStatus> {
     // `escort template` run in the project would head it.
     starter.path = PathBuf::from(MANIFEST_PATH);
     let example = at(EXAMPLE_PATH);
-    put(&example, &template::render(&starter))?;
+    put(&example, &crate::example::render(&starter))?;
     put(&workflow, &workflow_text(WORKFLOW, &action.uses, &project))?;
     let mut naming_escort = vec![workflow.display().to_string()];
 

@@ -60,7 +60,7 @@ impl Source for EscSource {
                 .filter(|n| own.contains(*n))
                 .map(|n| Entry { name: n.clone(), ..Entry::default() })
                 .collect();
-            let oldest = crate::targets::esc::date(esc, &env, &mut entries, CONCURRENCY).await?;
+            let oldest = crate::esc::history::date(esc, &env, &mut entries, CONCURRENCY).await?;
             Ok(entries.into_iter().filter_map(|e| Some((e.name, e.updated_at.or_else(|| oldest.clone())?))).collect())
         })
     }

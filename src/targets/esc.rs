@@ -6,8 +6,8 @@
 
 use super::common::{Options, Target, env_var_problems};
 use crate::error;
-use crate::esc::definition::{Change, Definition, Since};
-use crate::esc::{EnvRef, Esc};
+use crate::esc::definition::{Change, Definition};
+use crate::esc::{EnvRef, Esc, history};
 use crate::http::HttpError;
 use crate::record::{Action, Entry, Outcome, Progress, outcomes};
 use crate::settings::Context;
@@ -15,14 +15,10 @@ use crate::ui;
 use crate::vars::BoxFuture;
 use crate::vars::Var;
 use anyhow::{Context as _, Result};
-use futures_util::future::join_all;
-use std::collections::HashSet;
 use tokio::sync::OnceCell;
 
 /// Rounds of read, edit and write before concurrent changes are reported.
 const TRIES: usize = 3;
-/// How many revisions `ls` walks back to date each variable's last change.
-const MAX_REVISIONS: usize = 50;
 
 pub struct EscTarget {
     esc: Esc,
@@ -86,50 +82,6 @@ impl EscTarget {
     }
 }
 
-/// Fill each entry's `updated_at` with the date of the newest revision
-/// that changed its value, and `created_at` with the one that added it
-/// when the walk gets there. Newest first, `concurrency` revisions at a
-/// time, at most `MAX_REVISIONS` back, stopping after the batch in which
-/// every `updated_at` became known; a variable unchanged for longer keeps
-/// no date. Returns the date of the oldest revision looked at.
-pub async fn date(esc: &Esc, env: &EnvRef, entries: &mut [Entry], concurrency: usize) -> Result<Option<String>> {
-    let revisions = esc.revisions(env, MAX_REVISIONS + 1).await?;
-    let mut newer: Option<(Option<String>, u64, Definition)> = None;
-    for batch in revisions.chunks(concurrency.max(1)) {
-        let texts = join_all(batch.iter().map(|r| esc.definition_at(env, r.number))).await;
-        for (revision, text) in batch.iter().zip(texts) {
-            let context = || format!("revision {} of ESC environment `{env}`", revision.number);
-            let older = Definition::parse(text?).with_context(context)?;
-            if let Some((date, _, definition)) = &newer {
-                let since = definition.since(&older).with_context(context)?;
-                for entry in entries.iter_mut() {
-                    let Some(since) = since.get(&entry.name) else { continue };
-                    if *since != Since::Same && entry.updated_at.is_none() {
-                        entry.updated_at = date.clone();
-                    }
-                    if *since == Since::Added && entry.created_at.is_none() {
-                        entry.created_at = date.clone();
-                    }
-                }
-            }
-            newer = Some((revision.created.clone(), revision.number, older));
-        }
-        if entries.iter().all(|e| e.updated_at.is_some()) {
-            break;
-        }
-    }
-    let oldest = newer.as_ref().and_then(|(date, _, _)| date.clone());
-    // What the very first revision holds was created in it.
-    if let Some((date, 1, first)) = newer {
-        let held: HashSet<String> = first.variables()?.into_iter().map(|v| v.name).collect();
-        for entry in entries.iter_mut().filter(|e| held.contains(&e.name)) {
-            entry.updated_at = entry.updated_at.take().or_else(|| date.clone());
-            entry.created_at = entry.created_at.take().or_else(|| date.clone());
-        }
-    }
-    Ok(oldest)
-}
-
 /// The ENV of `esc:ENV`: an environment that can be written, so no `@revision`.
 pub fn parse(env: &str) -> Result<EnvRef> {
     let env = EnvRef::parse(env)?;
@@ -175,7 +127,7 @@ impl Target for EscTarget {
             let mut entries: Vec<Entry> =
                 variables.into_iter().map(|v| Entry { name: v.name, secret: v.secret, ..Entry::default() }).collect();
             if details && !entries.is_empty() {
-                date(&self.esc, env, &mut entries, self.concurrency).await?;
+                history::date(&self.esc, env, &mut entries, self.concurrency).await?;
             }
             Ok(entries)
         })
