@@ -401,9 +401,13 @@ pub struct SyncArgs {
     #[arg(long, value_name = "SOURCE", requires = "to")]
     pub from: Option<SourceSpec>,
 
-    /// Where they go: github:OWNER/REPO[@ENVIRONMENT], github-org:ORG, github-user,
-    /// github-vars:OWNER/REPO[@ENVIRONMENT], github-org-vars:ORG, fly:APP, esc:ENV or dotenv:PATH.
-    #[arg(long, value_name = "TARGET", requires = "from")]
+    #[arg(
+        long,
+        value_name = "TARGET",
+        requires = "from",
+        help = format!("Where they go: {}.", targets::forms()),
+        long_help = format!("Where they go: {}", targets::long_help())
+    )]
     pub to: Option<TargetSpec>,
 
     /// Write every copy, current or not (by default only missing, stale, drifted and unknown ones).
@@ -458,13 +462,9 @@ pub struct StatusArgs {
     pub format: ReportFormat,
 }
 
-/// The help of a command's TARGET: every kind of target.
-const TARGET_KINDS: &str = "github:OWNER/REPO[@ENVIRONMENT], github-org:ORG, github-user, \
-    github-vars:OWNER/REPO[@ENVIRONMENT], github-org-vars:ORG, fly:APP, esc:ENV or dotenv:PATH";
-
 #[derive(Args, Debug)]
 pub struct LsArgs {
-    #[arg(value_name = "TARGET", help = TARGET_KINDS)]
+    #[arg(value_name = "TARGET", help = targets::forms(), long_help = targets::long_help())]
     pub target: TargetSpec,
 
     #[command(flatten)]
@@ -480,7 +480,7 @@ pub struct LsArgs {
 
 #[derive(Args, Debug)]
 pub struct SetArgs {
-    #[arg(value_name = "TARGET", help = TARGET_KINDS)]
+    #[arg(value_name = "TARGET", help = targets::forms(), long_help = targets::long_help())]
     pub target: TargetSpec,
 
     /// The secret's name.
@@ -500,7 +500,7 @@ pub struct SetArgs {
 
 #[derive(Args, Debug)]
 pub struct RmArgs {
-    #[arg(value_name = "TARGET", help = TARGET_KINDS)]
+    #[arg(value_name = "TARGET", help = targets::forms(), long_help = targets::long_help())]
     pub target: TargetSpec,
 
     /// The secrets to delete.

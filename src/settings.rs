@@ -112,11 +112,9 @@ pub fn remote_repository(remote: &str, host: &str) -> Option<String> {
 
 /// The GitHub repository of the checkout in the working directory, from
 /// `git remote get-url origin`, for a `github:` target that names none. A
-/// remote on another host than the API's (`GITHUB_API_URL`) is refused: its
-/// secrets would go to a repository the user did not name.
-pub fn checkout_repository() -> Result<String, String> {
-    let api = std::env::var("GITHUB_API_URL").ok().filter(|a| !a.trim().is_empty());
-    let api = api.as_deref().unwrap_or(GITHUB_API);
+/// remote on another host than the API's (`api`, `GITHUB_API_URL`) is refused:
+/// its secrets would go to a repository the user did not name.
+fn checkout_repository(api: &str) -> Result<String, String> {
     let host = github_web_host(api).ok_or_else(|| format!("GITHUB_API_URL `{api}` is not an http(s) URL"))?;
     let out = std::process::Command::new("git")
         .args(["remote", "get-url", "origin"])
@@ -322,11 +320,18 @@ fn saved_account(path: &std::path::Path, key: Option<&str>) -> Option<(String, S
 pub struct Context {
     pub settings: Settings,
     http: OnceLock<Http>,
+    checkout: OnceLock<Result<String, String>>,
 }
 
 impl Context {
     pub fn new(settings: Settings) -> Self {
-        Context { settings, http: OnceLock::new() }
+        Context { settings, http: OnceLock::new(), checkout: OnceLock::new() }
+    }
+
+    /// The GitHub repository of the checkout in the working directory, asked
+    /// of git at most once per run, when a `github:` target names none.
+    pub fn checkout_repository(&self) -> Result<String, String> {
+        self.checkout.get_or_init(|| checkout_repository(&self.settings.github.api)).clone()
     }
 
     /// The HTTP client. Clones share one connection pool.

@@ -70,7 +70,7 @@ type Report = (Vec<TargetRead>, Vec<Row>, Vec<Copy>);
 /// `--target`: each secret's age is its copy's `updated_at` in each target.
 async fn in_targets(manifest: &Manifest, clock: &Clock, args: &RotationArgs, ctx: &Context) -> Result<Report> {
     let options = cli::target_options(&args.app, Some(&args.concurrency), None);
-    let mut specs = args.targets.clone();
+    let mut specs = args.targets.iter().map(|spec| spec.resolve(ctx)).collect::<Result<Vec<_>>>()?;
     // A target named twice is read and reported once.
     let mut seen = std::collections::HashSet::new();
     specs.retain(|s| seen.insert(s.to_string()));

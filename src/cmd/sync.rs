@@ -33,6 +33,7 @@ async fn one(args: &SyncArgs, from: &SourceSpec, to: &TargetSpec, ctx: &Context)
             "--from env needs --keys naming the variables to copy: the whole environment is not a set of secrets",
         ));
     }
+    let to = &to.resolve(ctx)?;
     let source = source::open(from, ctx)?;
     let mut options = cli::target_options(&args.app, Some(&args.concurrency), Some(&args.access));
     options.groups = report::grouping(to, args.access.manifest.as_deref())?;

@@ -3,6 +3,7 @@
 //! `escort status` and `escort sync` need no flags to know the whole fleet.
 
 use crate::keys::Selection;
+use crate::settings::Context;
 use crate::source::SourceSpec;
 use crate::targets::TargetSpec;
 use crate::targets::github::{App, Level, Store, Visibility};
@@ -50,6 +51,13 @@ pub enum Share {
 }
 
 impl Route {
+    /// The route with each `github:` target that names no repository given
+    /// the checkout's (`TargetSpec::resolve`).
+    pub fn resolved(&self, ctx: &Context) -> Result<Route> {
+        let to = self.to.iter().map(|spec| spec.resolve(ctx)).collect::<Result<_>>()?;
+        Ok(Route { to, ..self.clone() })
+    }
+
     /// Each target the route writes, with the values it gets (README,
     /// "Routes"): GitHub secrets get the secret values, and the plain ones as
     /// `plain` says: to the Actions variables of the same repository,

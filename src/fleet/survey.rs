@@ -69,9 +69,12 @@ pub async fn survey(
     concurrency: usize,
     ctx: &Context,
 ) -> Result<(Vec<Survey>, Vec<Unread>)> {
+    // A `github:` target without a repository becomes the checkout's here,
+    // where the command starts, and only for the routes it runs.
+    let routes = routes.iter().map(|r| r.resolved(ctx)).collect::<Result<Vec<Route>>>()?;
     // Targets are opened (and so checked) before anything is read.
     let mut opened = Vec::new();
-    for route in routes {
+    for route in &routes {
         let options = Options {
             app: route.app,
             concurrency,

@@ -118,7 +118,7 @@ impl Store {
     }
 
     /// What the target kinds end with: `github-vars`, `github-org-vars`.
-    fn suffix(self) -> &'static str {
+    pub fn suffix(self) -> &'static str {
         match self {
             Store::Secrets => "",
             Store::Variables => "-vars",
