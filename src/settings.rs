@@ -20,8 +20,88 @@ use std::sync::OnceLock;
 pub const ESC_API: &str = "https://api.pulumi.com";
 pub const GITHUB_API: &str = "https://api.github.com";
 pub const FLY_API: &str = "https://api.machines.dev";
-/// The JSON object of a workflow's secrets, for the `github-secrets` source.
-pub const GITHUB_SECRETS: &str = "ESCORT_GITHUB_SECRETS";
+
+/// Every environment variable escort reads, by name: the one table of them
+/// (README, "Configuration"), read by `Settings::from_vars` and nowhere else.
+/// Not here: what the `env` source reads (every variable: that is its job),
+/// what `escort run`'s child inherits, `ESCORT_AUDIT_LOG` (the `--audit-log`
+/// flag's, which clap reads at the edge), and what libraries read on their own
+/// (reqwest's proxies, which `PROXIES` checks first; `NO_COLOR`).
+pub struct EnvVars;
+
+impl EnvVars {
+    /// ESC: the access token (`PULUMI_ACCESS_TOKEN` second).
+    pub const ESC_TOKEN: &'static str = "ESC_TOKEN";
+    /// ESC: the Pulumi CLI's name for the access token.
+    pub const PULUMI_ACCESS_TOKEN: &'static str = "PULUMI_ACCESS_TOKEN";
+    /// ESC: the API base (`PULUMI_BACKEND_URL` second).
+    pub const ESC_API_URL: &'static str = "ESC_API_URL";
+    /// ESC: the Pulumi CLI's backend, and which saved login to use.
+    pub const PULUMI_BACKEND_URL: &'static str = "PULUMI_BACKEND_URL";
+    /// ESC: the environment read when none is named.
+    pub const ESC_ENV: &'static str = "ESC_ENV";
+    /// ESC: the default organization (`PULUMI_ORG` second).
+    pub const ESC_ORG: &'static str = "ESC_ORG";
+    /// ESC: the Pulumi CLI's default organization.
+    pub const PULUMI_ORG: &'static str = "PULUMI_ORG";
+    /// Where the Pulumi CLI keeps `credentials.json` (else `PULUMI_HOME`, else `~/.pulumi`).
+    pub const PULUMI_CREDENTIALS_PATH: &'static str = "PULUMI_CREDENTIALS_PATH";
+    /// The Pulumi CLI's home.
+    pub const PULUMI_HOME: &'static str = "PULUMI_HOME";
+    /// The user's home, for `~/.pulumi`.
+    pub const HOME: &'static str = "HOME";
+    /// GitHub: the token (`GH_TOKEN` second, else `gh auth token`).
+    pub const GITHUB_TOKEN: &'static str = "GITHUB_TOKEN";
+    /// GitHub: the GitHub CLI's name for the token.
+    pub const GH_TOKEN: &'static str = "GH_TOKEN";
+    /// GitHub: the API base (GitHub Enterprise); also which host a checkout's remote must be on.
+    pub const GITHUB_API_URL: &'static str = "GITHUB_API_URL";
+    /// Fly.io: the token.
+    pub const FLY_API_TOKEN: &'static str = "FLY_API_TOKEN";
+    /// Fly.io: the Machines API base.
+    pub const FLY_API_URL: &'static str = "FLY_API_URL";
+    /// `true` in a GitHub Actions job.
+    pub const GITHUB_ACTIONS: &'static str = "GITHUB_ACTIONS";
+    /// The job's file of environment variables for the next steps.
+    pub const GITHUB_ENV: &'static str = "GITHUB_ENV";
+    /// The step's outputs file.
+    pub const GITHUB_OUTPUT: &'static str = "GITHUB_OUTPUT";
+    /// The step's Markdown summary file.
+    pub const GITHUB_STEP_SUMMARY: &'static str = "GITHUB_STEP_SUMMARY";
+    /// The runner's temporary directory (ESC files of a job).
+    pub const RUNNER_TEMP: &'static str = "RUNNER_TEMP";
+    /// OIDC: where the runner hands out ID tokens.
+    pub const ACTIONS_ID_TOKEN_REQUEST_URL: &'static str = "ACTIONS_ID_TOKEN_REQUEST_URL";
+    /// OIDC: the token that asks for one.
+    pub const ACTIONS_ID_TOKEN_REQUEST_TOKEN: &'static str = "ACTIONS_ID_TOKEN_REQUEST_TOKEN";
+    /// The run, for the audit log.
+    pub const GITHUB_RUN_ID: &'static str = "GITHUB_RUN_ID";
+    /// Who started the run, for the audit log.
+    pub const GITHUB_ACTOR: &'static str = "GITHUB_ACTOR";
+    /// The run's repository, for the audit log.
+    pub const GITHUB_REPOSITORY: &'static str = "GITHUB_REPOSITORY";
+    /// The user's runtime directory: where ESC files go outside a job.
+    pub const XDG_RUNTIME_DIR: &'static str = "XDG_RUNTIME_DIR";
+    /// Reports as of this instant (RFC 3339): reproducible reports.
+    pub const ESCORT_NOW: &'static str = "ESCORT_NOW";
+    /// A workflow's secrets as one JSON object, for the `github-secrets` source.
+    pub const ESCORT_GITHUB_SECRETS: &'static str = "ESCORT_GITHUB_SECRETS";
+    /// HTTP: seconds to connect (default 10).
+    pub const ESCORT_CONNECT_TIMEOUT: &'static str = "ESCORT_CONNECT_TIMEOUT";
+    /// HTTP: seconds per request (default 30).
+    pub const ESCORT_TIMEOUT: &'static str = "ESCORT_TIMEOUT";
+    /// HTTP: retries after the first try (default 3).
+    pub const ESCORT_RETRIES: &'static str = "ESCORT_RETRIES";
+    /// HTTP: the longest wait between tries, in seconds (default 60).
+    pub const ESCORT_MAX_RETRY_WAIT: &'static str = "ESCORT_MAX_RETRY_WAIT";
+    /// HTTP: `1` allows plain HTTP to hosts other than this machine.
+    pub const ESCORT_ALLOW_HTTP: &'static str = "ESCORT_ALLOW_HTTP";
+    /// HTTP: GitHub writes per minute (0: not paced).
+    pub const ESCORT_GITHUB_WRITES_PER_MINUTE: &'static str = "ESCORT_GITHUB_WRITES_PER_MINUTE";
+    /// The proxy variables reqwest reads, checked before the first request.
+    pub const PROXIES: [&'static str; 6] =
+        ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"];
+}
 
 /// A service's API base and the token escort holds for it.
 #[derive(Clone, Debug)]
@@ -207,21 +287,22 @@ impl Settings {
             })
         };
         let path = |name: &str| get(name).filter(|v| !v.is_empty()).map(PathBuf::from);
-        let now = match text("ESCORT_NOW") {
+        let now = match text(EnvVars::ESCORT_NOW) {
             None => None,
             Some(given) => Some(Timestamp::parse(&given).ok_or_else(|| {
                 error::usage(format!("ESCORT_NOW `{given}` is not an RFC 3339 time such as 2026-01-01T00:00:00Z"))
             })?),
         };
-        let github_api = text("GITHUB_API_URL").unwrap_or_else(|| GITHUB_API.to_string());
-        let github_token = token(&["GITHUB_TOKEN", "GH_TOKEN"]);
+        let github_api = text(EnvVars::GITHUB_API_URL).unwrap_or_else(|| GITHUB_API.to_string());
+        let github_token = token(&[EnvVars::GITHUB_TOKEN, EnvVars::GH_TOKEN]);
         Ok(Settings {
-            http: http::Settings::from_env().pace_github(&github_api),
-            esc_env: text("ESC_ENV"),
-            esc_org: first(&["ESC_ORG", "PULUMI_ORG"]),
-            esc: match token(&["ESC_TOKEN", "PULUMI_ACCESS_TOKEN"]) {
+            http: http::Settings::new(&http_given(&get), &github_api),
+            esc_env: text(EnvVars::ESC_ENV),
+            esc_org: first(&[EnvVars::ESC_ORG, EnvVars::PULUMI_ORG]),
+            esc: match token(&[EnvVars::ESC_TOKEN, EnvVars::PULUMI_ACCESS_TOKEN]) {
                 Some(token) => Service {
-                    api: first(&["ESC_API_URL", "PULUMI_BACKEND_URL"]).unwrap_or_else(|| ESC_API.to_string()),
+                    api: first(&[EnvVars::ESC_API_URL, EnvVars::PULUMI_BACKEND_URL])
+                        .unwrap_or_else(|| ESC_API.to_string()),
                     token: Some(token),
                     gh_host: None,
                 },
@@ -233,28 +314,43 @@ impl Settings {
                 token: github_token,
             },
             fly: Service {
-                api: text("FLY_API_URL").unwrap_or_else(|| FLY_API.to_string()),
-                token: token(&["FLY_API_TOKEN"]),
+                api: text(EnvVars::FLY_API_URL).unwrap_or_else(|| FLY_API.to_string()),
+                token: token(&[EnvVars::FLY_API_TOKEN]),
                 gh_host: None,
             },
             runner: Runner {
-                active: text("GITHUB_ACTIONS").as_deref() == Some("true"),
-                env_file: path("GITHUB_ENV"),
-                output_file: path("GITHUB_OUTPUT"),
-                temp: path("RUNNER_TEMP"),
-                id_token_url: text("ACTIONS_ID_TOKEN_REQUEST_URL"),
-                id_token_request: token(&["ACTIONS_ID_TOKEN_REQUEST_TOKEN"]),
-                step_summary: path("GITHUB_STEP_SUMMARY"),
-                run_id: text("GITHUB_RUN_ID"),
-                actor: text("GITHUB_ACTOR"),
-                repository: text("GITHUB_REPOSITORY"),
+                active: text(EnvVars::GITHUB_ACTIONS).as_deref() == Some("true"),
+                env_file: path(EnvVars::GITHUB_ENV),
+                output_file: path(EnvVars::GITHUB_OUTPUT),
+                temp: path(EnvVars::RUNNER_TEMP),
+                id_token_url: text(EnvVars::ACTIONS_ID_TOKEN_REQUEST_URL),
+                id_token_request: token(&[EnvVars::ACTIONS_ID_TOKEN_REQUEST_TOKEN]),
+                step_summary: path(EnvVars::GITHUB_STEP_SUMMARY),
+                run_id: text(EnvVars::GITHUB_RUN_ID),
+                actor: text(EnvVars::GITHUB_ACTOR),
+                repository: text(EnvVars::GITHUB_REPOSITORY),
             },
             // The user's own directory, emptied when the session ends: where ESC files go.
-            runtime_dir: path("XDG_RUNTIME_DIR").filter(|p| p.is_absolute() && p.is_dir()),
+            runtime_dir: path(EnvVars::XDG_RUNTIME_DIR).filter(|p| p.is_absolute() && p.is_dir()),
             now,
             // The whole object, as one secret: its values are registered when read.
-            github_secrets: text(GITHUB_SECRETS).map(Secret::new),
+            github_secrets: text(EnvVars::ESCORT_GITHUB_SECRETS).map(Secret::new),
         })
+    }
+}
+
+/// The HTTP knobs as given: raw text (the client parses it), as
+/// `std::env::var` would have it.
+fn http_given(get: &impl Fn(&str) -> Option<OsString>) -> http::Given {
+    let raw = |name: &str| get(name).and_then(|v| v.into_string().ok());
+    http::Given {
+        connect_timeout: raw(EnvVars::ESCORT_CONNECT_TIMEOUT),
+        timeout: raw(EnvVars::ESCORT_TIMEOUT),
+        retries: raw(EnvVars::ESCORT_RETRIES),
+        max_retry_wait: raw(EnvVars::ESCORT_MAX_RETRY_WAIT),
+        allow_http: raw(EnvVars::ESCORT_ALLOW_HTTP),
+        github_writes_per_minute: raw(EnvVars::ESCORT_GITHUB_WRITES_PER_MINUTE),
+        proxies: EnvVars::PROXIES.iter().filter_map(|name| Some((*name, raw(name)?))).collect(),
     }
 }
 
@@ -266,13 +362,13 @@ impl Settings {
 /// not used: it is never sent to a service it was not issued by. A missing
 /// or unreadable file gives no token (the error asking for one says how).
 fn pulumi_login(text: &impl Fn(&str) -> Option<String>) -> Service {
-    let backend = text("PULUMI_BACKEND_URL");
-    let given_api = text("ESC_API_URL");
+    let backend = text(EnvVars::PULUMI_BACKEND_URL);
+    let given_api = text(EnvVars::ESC_API_URL);
     let api = given_api.clone().or_else(|| backend.clone());
-    let folder = text("PULUMI_CREDENTIALS_PATH")
-        .or_else(|| text("PULUMI_HOME"))
+    let folder = text(EnvVars::PULUMI_CREDENTIALS_PATH)
+        .or_else(|| text(EnvVars::PULUMI_HOME))
         .map(PathBuf::from)
-        .or_else(|| text("HOME").map(|home| PathBuf::from(home).join(".pulumi")));
+        .or_else(|| text(EnvVars::HOME).map(|home| PathBuf::from(home).join(".pulumi")));
     let account = folder.and_then(|f| saved_account(&f.join("credentials.json"), backend.as_deref()));
     let same = |a: &str, b: &str| a.trim_end_matches('/') == b.trim_end_matches('/');
     match account {
@@ -443,5 +539,49 @@ mod tests {
         let s = settings(&[("GITHUB_API_URL", "ftp://example")]).unwrap();
         let err = s.github.api_url("GITHUB_API_URL").unwrap_err();
         assert!(err.to_string().contains("GITHUB_API_URL `ftp://example`"), "{err}");
+    }
+
+    #[test]
+    fn the_http_knobs_come_from_the_same_table() {
+        let s = settings(&[
+            (EnvVars::ESCORT_TIMEOUT, "5"),
+            (EnvVars::ESCORT_RETRIES, "0"),
+            (EnvVars::ESCORT_ALLOW_HTTP, " 1 "),
+            (EnvVars::ESCORT_GITHUB_WRITES_PER_MINUTE, "7"),
+            ("HTTPS_PROXY", "proxy.example:3128"),
+        ])
+        .unwrap();
+        assert_eq!(s.http.timeout, std::time::Duration::from_secs(5));
+        assert_eq!(s.http.attempts, 1);
+        assert!(s.http.allow_http);
+        assert_eq!(s.http.paced, Some(("https://api.github.com:443".to_string(), 7)));
+        assert_eq!(s.http.proxies, [("HTTPS_PROXY", "proxy.example:3128".to_string())]);
+        assert_eq!(settings(&[]).unwrap().http.attempts, 4);
+    }
+
+    /// Nothing but this file reads the environment (the `env` source aside,
+    /// whose job it is), so `EnvVars` is the whole list.
+    #[test]
+    fn no_other_file_reads_an_environment_variable() {
+        fn walk(dir: &std::path::Path, found: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    walk(&path, found);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    if ["env::var(", "env::var_os(", "env::vars(", "env::vars_os("]
+                        .iter()
+                        .any(|call| text.contains(call))
+                    {
+                        found.push(path.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap().display().to_string());
+                    }
+                }
+            }
+        }
+        let mut found = Vec::new();
+        walk(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut found);
+        found.sort();
+        assert_eq!(found, ["src/settings.rs", "src/source/env.rs"]);
     }
 }

@@ -236,7 +236,7 @@ mod tests {
     #[test]
     fn f07_urls_are_built_by_segments() {
         let esc = Esc {
-            http: Http::with_settings(crate::http::Settings::from_env()).unwrap(),
+            http: Http::with_settings(crate::http::Settings::new(&Default::default(), "")).unwrap(),
             api: "https://api.example.com/prefix/".into(),
             token: Secret::new("t"),
             default_org: None,

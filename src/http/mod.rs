@@ -15,8 +15,8 @@ use std::time::Duration;
 
 const USER_AGENT: &str = concat!("escort/", env!("CARGO_PKG_VERSION"));
 
-/// Tuning knobs, read from the environment so tests and slow networks can set
-/// them without a flag on every command.
+/// Tuning knobs, from the environment (read by `settings.rs`) so tests and
+/// slow networks can set them without a flag on every command.
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub connect_timeout: Duration,
@@ -31,37 +31,44 @@ pub struct Settings {
     /// The origin whose writes are paced (GitHub's API), and
     /// `ESCORT_GITHUB_WRITES_PER_MINUTE` (0: not paced).
     pub paced: Option<(String, usize)>,
+    /// The proxy variables reqwest reads that are set, by name.
+    pub proxies: Vec<(&'static str, String)>,
+}
+
+/// The knobs' environment variables as given (`None`: unset or not UTF-8).
+#[derive(Default)]
+pub struct Given {
+    pub connect_timeout: Option<String>,
+    pub timeout: Option<String>,
+    pub retries: Option<String>,
+    pub max_retry_wait: Option<String>,
+    pub allow_http: Option<String>,
+    pub github_writes_per_minute: Option<String>,
+    pub proxies: Vec<(&'static str, String)>,
 }
 
 impl Settings {
-    pub fn from_env() -> Self {
-        let secs = |name: &str, default: u64| {
-            std::env::var(name).ok().and_then(|v| seconds(&v)).unwrap_or(Duration::from_secs(default))
+    /// The knobs from `given`, writes to the GitHub API at `github_api` paced.
+    pub fn new(given: &Given, github_api: &str) -> Self {
+        let secs = |value: &Option<String>, default: u64| {
+            value.as_deref().and_then(seconds).unwrap_or(Duration::from_secs(default))
         };
-        Settings {
-            connect_timeout: secs("ESCORT_CONNECT_TIMEOUT", 10),
-            timeout: secs("ESCORT_TIMEOUT", 30),
-            attempts: std::env::var("ESCORT_RETRIES")
-                .ok()
-                .and_then(|v| v.parse::<u32>().ok())
-                .map(|r| r + 1)
-                .unwrap_or(4),
-            max_wait: secs("ESCORT_MAX_RETRY_WAIT", 60),
-            max_body: 64 << 20,
-            allow_http: std::env::var(ALLOW_HTTP).is_ok_and(|v| v.trim() == "1"),
-            per_host: 4,
-            paced: None,
-        }
-    }
-
-    /// Pace the writes to the GitHub API at `api`.
-    pub fn pace_github(mut self, api: &str) -> Self {
-        let per_minute = std::env::var("ESCORT_GITHUB_WRITES_PER_MINUTE")
-            .ok()
+        let per_minute = given
+            .github_writes_per_minute
+            .as_deref()
             .and_then(|v| v.trim().parse::<usize>().ok())
             .unwrap_or(gate::GITHUB_PER_MINUTE);
-        self.paced = reqwest::Url::parse(api).ok().map(|u| (origin(&u), per_minute));
-        self
+        Settings {
+            connect_timeout: secs(&given.connect_timeout, 10),
+            timeout: secs(&given.timeout, 30),
+            attempts: given.retries.as_deref().and_then(|v| v.parse::<u32>().ok()).map(|r| r + 1).unwrap_or(4),
+            max_wait: secs(&given.max_retry_wait, 60),
+            max_body: 64 << 20,
+            allow_http: given.allow_http.as_deref().is_some_and(|v| v.trim() == "1"),
+            per_host: 4,
+            paced: reqwest::Url::parse(github_api).ok().map(|u| (origin(&u), per_minute)),
+            proxies: given.proxies.clone(),
+        }
     }
 }
 
@@ -150,7 +157,7 @@ impl Http {
         // reqwest is built without a bundled crypto provider so we can choose
         // ring (small, pure enough for a static musl build).
         let _ = rustls::crypto::ring::default_provider().install_default();
-        check_proxies()?;
+        check_proxies(&settings.proxies)?;
         let client = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             // A redirect would carry the token and the body to wherever it
@@ -356,9 +363,8 @@ fn redirect_detail(from: Option<&reqwest::Url>, resp: &Response) -> String {
 /// The proxy variables reqwest reads. A malformed one would be ignored
 /// silently and the request sent direct: refuse it instead. The value is not
 /// quoted, since it may hold a password.
-fn check_proxies() -> anyhow::Result<()> {
-    for name in ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"] {
-        let Ok(value) = std::env::var(name) else { continue };
+fn check_proxies(proxies: &[(&'static str, String)]) -> anyhow::Result<()> {
+    for (name, value) in proxies {
         let value = value.trim();
         if value.is_empty() {
             continue;

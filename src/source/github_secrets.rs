@@ -12,7 +12,9 @@ use crate::vars::Var;
 use anyhow::Result;
 use std::collections::BTreeMap;
 
-use crate::settings::GITHUB_SECRETS as VARIABLE;
+use crate::settings::EnvVars;
+
+const VARIABLE: &str = EnvVars::ESCORT_GITHUB_SECRETS;
 
 pub struct GithubSecrets {
     /// The JSON text, as read from the environment.

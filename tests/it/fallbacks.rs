@@ -294,3 +294,63 @@ fn a_github_target_without_a_repository_is_the_checkout_remote() {
     }
     assert_eq!(fake.requests().len(), before);
 }
+
+/// A directory with a `git` that records each run in `git.calls` and prints
+/// `remote` for `remote get-url origin`.
+fn recording_git(remote: &str) -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let calls = dir.path().join("git.calls");
+    let git = dir.path().join("git");
+    std::fs::write(
+        &git,
+        format!(
+            "#!/bin/sh\necho \"$*\" >> '{}'\n[ \"$*\" = 'remote get-url origin' ] || exit 9\necho '{remote}'\n",
+            calls.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&git, std::fs::Permissions::from_mode(0o755)).unwrap();
+    dir
+}
+
+fn git_calls(tools: &Path) -> Vec<String> {
+    std::fs::read_to_string(tools.join("git.calls")).unwrap_or_default().lines().map(str::to_string).collect()
+}
+
+#[test]
+fn only_the_commands_that_use_a_checkout_target_ask_git_and_once() {
+    let mut st = github_support::state();
+    st["secrets"]["repos/acme/app/actions"] = json!({"API_KEY": {"value": "v"}});
+    st["secrets"]["repos/acme/app/environments/prod"] = json!({"API_KEY": {"value": "v"}});
+    let fake = github_support::github(&st);
+    let tools = recording_git("git@127.0.0.1:acme/app.git");
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = "sources = [\"dotenv:src.env\"]\n[secrets.API_KEY]\n\n\
+                    [sync.r]\nfrom = \"dotenv:src.env\"\nto = [\"github:\", \"github:@prod\"]\n";
+    std::fs::write(dir.path().join("escort.toml"), manifest).unwrap();
+    std::fs::write(dir.path().join("src.env"), "API_KEY=v\n").unwrap();
+    let run = |args: &[&str]| {
+        let mut cmd = github_escort(&fake, tools.path());
+        cmd.env("GITHUB_TOKEN", github_support::TOKEN).current_dir(dir.path()).args(args);
+        cmd.output().unwrap()
+    };
+
+    // Parsing the manifest, its routes included, runs no git.
+    let out = run(&["check"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = run(&["template"]);
+    assert!(out.status.success() && text(&out.stdout).contains("API_KEY="), "{}", text(&out.stderr));
+    assert_eq!(git_calls(tools.path()), Vec::<String>::new(), "check and template ran git");
+
+    // status of the route asks git once for both targets, and shows the repository.
+    let out = run(&["status", "--format", "json"]);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("github:acme/app") && stdout.contains("github:acme/app@prod"), "{stdout}");
+    assert_eq!(git_calls(tools.path()), ["remote get-url origin"]);
+
+    // So does sync: once per run.
+    let out = run(&["sync", "--yes"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(git_calls(tools.path()).len(), 2);
+}
