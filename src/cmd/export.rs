@@ -47,7 +47,7 @@ impl<'a> Output<'a> {
         }
         let job = match format {
             Format::Github => Some(github_job(args, runner)?),
-            _ => None,
+            Format::Shell | Format::Dotenv | Format::Json | Format::Docker => None,
         };
         Ok(Output { args, format, job, runner, runtime_dir: ctx.settings.runtime_dir.as_deref() })
     }

@@ -1,10 +1,12 @@
 //! One file per command. Each gets its parsed arguments and the process's
-//! `Context`, and returns how it finished (`ExitStatus`) or an error.
+//! `Context`, calls the layers below and renders what they return: how it
+//! finished (`ExitStatus`) or an error. No command calls another's module;
+//! what several share is in `export.rs` (load, run, login) and `report.rs`
+//! (the write commands, and the status matrix).
 
 pub mod check;
 pub mod completions;
 mod export;
-
 pub mod get;
 pub mod init;
 pub mod load;
