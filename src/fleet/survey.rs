@@ -1,5 +1,5 @@
 //! What `status` and `sync` share: reading a route's source once and each of
-//! its targets once, and comparing them key by key (`crate::status`).
+//! its targets once, and comparing them key by key (`status.rs`).
 
 use crate::fleet::routes::{Route, Share};
 use crate::fleet::status::{self, Cell, SourceKey, Status, TargetKey};

@@ -1,6 +1,7 @@
 //! Where `sync`, `set` and `rm` write secrets and what `ls` lists, behind
-//! `trait Target`. One module per kind of target; `TargetSpec` (parsed once,
-//! where the user named it) and `open` are the only places that know them all.
+//! `trait Target` (`common.rs`). One module per kind of target; `KINDS` (one
+//! row per kind), `TargetSpec` (parsed once, where the user named it, with no
+//! I/O) and `open` are the only places that know them all.
 
 mod common;
 pub mod dotenv;
