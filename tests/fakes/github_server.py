@@ -50,7 +50,13 @@ State file (JSON):
     }
 A scope is `repos/OWNER/REPO/APP`, `repos/OWNER/REPO/environments/ENV`, `orgs/ORG/APP` or
 `user/codespaces` (variables: APP is `actions`, and no user). Names are kept in upper case, as
-GitHub does.
+GitHub does. Every write sets the item's `updated_at` (and a new item's `created_at`) to now.
+
+GitHub's count limits are enforced (LIMITS): a write that would create the 101st secret of a
+repository or environment (1,001st of an organization), or the 501st variable of a repository
+(101st of an environment, 1,001st of an organization) is refused with 422 naming the limit,
+and nothing is written. Updating an existing item is always allowed. The state may hold more
+(a scope already over its limit, as after GitHub lowered one); it is served as it is.
 
 Faults (POST /_fake/faults with a JSON list replaces them; the first matching fault with `times`
 left is applied and decremented; -1 = forever):
@@ -101,6 +107,33 @@ MAX_VALUE = 48 * 1024
 DOCS = "https://docs.github.com/rest"
 LOGGED_HEADERS = ("accept", "user-agent", "x-github-api-version", "content-type")
 B64_RE = re.compile(r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{4})$")
+# GitHub's documented count limits, by store and kind of scope ("Limits for secrets",
+# "Limits for configuration variables"). Codespaces and Dependabot secrets are held to the same
+# numbers as Actions secrets here.
+LIMITS = {
+    "secrets": {"repository": 100, "environment": 100, "organization": 1000, "user": 100},
+    "variables": {"repository": 500, "environment": 100, "organization": 1000},
+}
+
+
+def scope_kind(scope):
+    if scope.startswith("orgs/"):
+        return "organization"
+    if scope.startswith("user/"):
+        return "user"
+    return "environment" if "/environments/" in scope else "repository"
+
+
+def over_limit(store, scope, items, name):
+    """The refusal of a write that would create one more than the scope may hold, else None.
+    Assumption (the live answer is not documented): 422 naming the limit; nothing is written."""
+    kind = scope_kind(scope)
+    limit = LIMITS[store][kind]
+    if name in items or len(items) < limit:
+        return None
+    what = "secrets" if store == "secrets" else "variables"
+    return _err(422, f"Validation Failed: a{'n' if kind[0] in 'aeiou' else ''} {kind} can have at most "
+                     f"{limit} {what}")
 
 
 
@@ -396,6 +429,9 @@ class Handler(fakelib.Handler):
                 return _err(404, "Not Found")
             if new_name in items and new_name != name:
                 return _err(409, "Already exists")
+            refused = over_limit("variables", scope, items, name) if creating else None
+            if refused:
+                return refused
             if ids is not None and (visibility or (old or {}).get("visibility")) != "selected":
                 return _err(422, "selected_repository_ids only with visibility selected")
             now = _now()
@@ -511,6 +547,9 @@ class Handler(fakelib.Handler):
             visibility = "selected"
         with st.lock:
             secrets = st.stores["secrets"].setdefault(scope, {})
+            refused = over_limit("secrets", scope, secrets, name)
+            if refused:
+                return refused
             old = secrets.get(name)
             now = _now()
             secrets[name] = {
