@@ -72,7 +72,7 @@ State file (JSON):
 Faults (POST /_fake/faults with a JSON list replaces them; the first matching fault that has
 `times` left is applied and decremented; -1 = forever):
     {"op": "open"|"read"|"default_org"|"definition_get"|"definition_patch"|"versions"|
-           "decrypt"|"list"|"any",
+           "decrypt"|"list"|"create"|"any",
      "path_contains": null,   # optional: only requests whose path contains this
      "status": 503,           # status to answer with (null: answer normally after delay_ms)
      "times": 1, "retry_after": "1", "delay_ms": 0,
@@ -82,12 +82,16 @@ Faults (POST /_fake/faults with a JSON list replaces them; the first matching fa
                               # the body, send half of the body, then close
      "malformed": false}      # 200 with invalid JSON
 
+POST /api/esc/environments/{org} {"project", "name"} creates an environment (204; 409 if it
+exists), its revision 1 empty.
+
 Evaluation and revisions (esc_model.py, esc_eval.py): an open evaluates the revision at that
 moment (imports at their pins, then `${...}`, providers, rotators) and the session reads that
 result; a definition that does not evaluate is answered 400 with diagnostics. Also served:
 GET .../decrypt and GET .../versions/{version}/decrypt (the stored text with each ciphertext the
-fake issued in plaintext); the revision tag routes (list, get incl. `latest`, create, move with
-PATCH, delete); `retracted` in the revision list.
+fake issued in plaintext; the second route and the list's `retracted` object are not in the
+vendored spec: their shapes are those of pulumi/esc's CLI client); the revision tag routes of the
+spec (list, get incl. `latest`, create, move with PATCH, delete).
 
 Control endpoints (no auth, not logged): POST /_fake/faults, GET /_fake/faults,
 GET /_fake/requests, POST /_fake/reset-log, GET /_fake/sessions,
@@ -107,7 +111,7 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import fakelib
-from esc_model import (BadDefinition, EvalError, Revision, State, _rfc3339, decrypt_text, seal_text,
+from esc_model import (BadDefinition, Env, EvalError, Revision, State, _rfc3339, decrypt_text, seal_text,
                        values_from_definition)
 from fakelib import dumps
 
@@ -118,6 +122,10 @@ YAML = "application/x-yaml"
 DURATION_RE = re.compile(
     r"^(\d*\.\d+|\d+)(ns|us|µs|ms|s|m|h)?(\d*\.\d+|\d+)?(ns|us|µs|ms|s|m|h)?$"
 )
+
+# The spec's ProjectName and EnvName.
+PROJECT_RE = re.compile(r"^(?!(\.|\.\.|default))[a-zA-Z0-9-_.]{1,100}$")
+ENV_NAME_RE = re.compile(r"^(?!(\.|\.\.|open|yaml))[a-zA-Z0-9-_.]{1,100}$")
 
 # The token exchange and the Actions ID-token endpoint carry their own credentials.
 UNAUTHENTICATED_OPS = ("oauth", "idtoken")
@@ -250,6 +258,8 @@ class Handler(fakelib.Handler):
             return None, fail(404, "Not Found")
         segs = [unquote(s) for s in path[len("/api/esc/environments/"):].split("/")]
         if len(segs) == 1 and segs[0]:
+            if method == "POST":
+                return "create", lambda q, b: self._create(segs[0], b)
             return "list", (lambda q, b: self._list(segs[0])) if method == "GET" else not_allowed
         if len(segs) < 3 or not all(segs[:3]):
             return None, fail(404, "Not Found")
@@ -397,6 +407,24 @@ class Handler(fakelib.Handler):
                 if e.org == org
             ]
         return 200, {"Content-Type": JSON}, dumps({"environments": envs, "nextToken": ""})
+
+    def _create(self, org, body):
+        """CreateEnvironment: {project, name} -> 204; the new environment's revision 1 is empty."""
+        st = self.server.state
+        try:
+            req = json.loads(body or b"null")
+        except ValueError:
+            req = None
+        if not isinstance(req, dict) or set(req) - {"project", "name"} or not all(
+                isinstance(req.get(k), str) and pattern.match(req[k])
+                for k, pattern in (("project", PROJECT_RE), ("name", ENV_NAME_RE))):
+            return _err(400, "the body must be {\"project\", \"name\"} with valid names")
+        name = f"{org}/{req['project']}/{req['name']}"
+        with st.lock:
+            if name in st.envs:
+                return _err(409, f"Environment '{name}' already exists")
+            st.envs[name] = Env(name, {}, datetime.now(timezone.utc), st.ciphers)
+        return 204, {}, b""
 
     def _open(self, env, rev, q):
         d = q.get("duration")

@@ -311,3 +311,20 @@ def test_tags_are_created_moved_and_deleted(make):
     assert f.req("PATCH", tags + "/stable", AUTH, json.dumps({"revision": 9}))[0] == 400
     assert f.req("DELETE", tags + "/stable", AUTH)[0] == 204
     assert f.req("GET", tags + "/stable", AUTH)[0] == 404
+
+
+# ---- creating environments -------------------------------------------------------------------
+
+
+def test_create_environment(make):
+    f = make({"p/e": {"values": {}}})
+    body = json.dumps({"project": "p", "name": "ledger"})
+    assert f.req("POST", BASE, AUTH, body)[0] == 204
+    assert f.req("POST", BASE, AUTH, body)[0] == 409
+    assert [r["number"] for r in revisions(f, "p/ledger")] == [1]
+    assert plain({"value": open_props(f, "p/ledger")}) == {}
+    assert patch(f, "p/ledger", "values:\n  k: v\n")[0] == 200
+    for bad in ({"project": "p"}, {"project": "default", "name": "x"}, {"project": "p", "name": "open"},
+                {"project": "p", "name": "x", "extra": 1}):
+        assert f.req("POST", BASE, AUTH, json.dumps(bad))[0] == 400, bad
+    assert f.req("POST", BASE, {}, body)[0] == 401
