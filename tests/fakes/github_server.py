@@ -74,6 +74,8 @@ Control endpoints (no auth, not logged):
                                               created_at, updated_at}}}  (values decrypted)
     GET  /_fake/variables -> the same for variables
     PUT  /_fake/variables {"scope", "name", "value"}: an edit made outside escort (updated_at: now)
+    PUT  /_fake/secrets   {"scope", "name", "value"}: the same for a secret (someone else's write;
+                          count limits apply as to any write)
     GET  /_fake/stats     -> {"requests": N, "max_in_flight": N}
     POST /_fake/validate  {"method", "path", "body"} -> {"violations": [...]} (needs validate_with)
 """
@@ -571,14 +573,18 @@ class Handler(fakelib.Handler):
         if path in ("/_fake/secrets", "/_fake/variables") and method == "GET":
             with st.lock:
                 return _ok(st.stores[path.rsplit("/", 1)[1]])
-        if path == "/_fake/variables" and method == "PUT":
+        if path in ("/_fake/variables", "/_fake/secrets") and method == "PUT":
+            store = path.rsplit("/", 1)[1]
             req = json.loads(body)
             with st.lock:
-                items = st.stores["variables"].setdefault(req["scope"], {})
+                items = st.stores[store].setdefault(req["scope"], {})
+                name = req["name"].upper()
+                refused = over_limit(store, req["scope"], items, name)
+                if refused:
+                    return refused
                 now = _now()
-                old = items.get(req["name"].upper()) or {"visibility": None, "selected_repository_ids": [],
-                                                           "created_at": now}
-                items[req["name"].upper()] = dict(old, value=req["value"], updated_at=now)
+                old = items.get(name) or {"visibility": None, "selected_repository_ids": [], "created_at": now}
+                items[name] = dict(old, value=req["value"], updated_at=now)
             return 204, {}, b""
         if path == "/_fake/stats" and method == "GET":
             with st.lock:

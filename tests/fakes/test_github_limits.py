@@ -114,3 +114,15 @@ def test_every_write_sets_updated_at(fake_with):
     for item in (s, v):
         assert item["updated_at"] >= before > old, item
         assert item["created_at"] == old
+
+
+def test_a_write_outside_escort(fake_with):
+    f = fake_with(secrets={"repos/acme/app/actions": {"S": {"value": "a", "updated_at": "2024-01-01T00:00:00Z"}}})
+    before = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    body = {"scope": "repos/acme/app/actions", "name": "s", "value": "theirs"}
+    assert f.call("PUT", "/_fake/secrets", body, headers={})[0] == 204
+    stored = f.call("GET", "/_fake/secrets", headers={})[1]["repos/acme/app/actions"]["S"]
+    assert stored["value"] == "theirs" and stored["updated_at"] >= before
+    assert stored["created_at"] == "2024-01-01T00:00:00Z"
+    full = fake_with(secrets={"repos/acme/app/actions": many(100)})
+    assert full.call("PUT", "/_fake/secrets", dict(body, name="NEW"), headers={})[0] == 422
