@@ -169,10 +169,21 @@ class Evaluator:
 
     def root(self):
         out = dict(self.base)
-        for k in self.values:
-            v = self.node((k,))
-            out[k] = merge(out[k], v) if k in out else v
+        out.update({k: self.node((k,)) for k in self.values})
         return out
+
+    def base_at(self, path):
+        """The imports' merged Value at `path`, or None."""
+        cur = {"value": self.base}
+        for k in path:
+            inner = cur["value"]
+            if isinstance(inner, dict) and isinstance(k, str) and k in inner:
+                cur = inner[k]
+            elif isinstance(inner, list) and isinstance(k, int) and 0 <= k < len(inner):
+                cur = inner[k]
+            else:
+                return None
+        return cur
 
     def own(self, path):
         n = self.values
@@ -236,7 +247,9 @@ class Evaluator:
             return self.function(next(iter(n)), next(iter(n.values())), path)
         if isinstance(n, dict):
             inner = {k: self.node(path + (k,)) for k in n}
-            return {"value": inner, "trace": self.trace(path)}
+            own = {"value": inner, "trace": self.trace(path)}
+            base = self.base_at(path)
+            return merge(base, own) if base is not None else own
         if isinstance(n, list):
             return {"value": [self.node(path + (i,)) for i in range(len(n))], "trace": self.trace(path)}
         if isinstance(n, str):

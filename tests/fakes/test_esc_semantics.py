@@ -131,11 +131,13 @@ def test_imports_merge_in_order_and_follow_the_imported_environment(make):
         "p/base": {"values": {"database": {"password": {"fn::secret": "b1"}, "user": "u"}, "only": "base"}},
         "p/mid": {"values": {"database": {"user": "mid"}, "region": "eu"}},
         "p/app": {"imports": ["p/base", "mid"], "values": {
-            "region": "us",
-            "environmentVariables": {"DB_PASSWORD": "${database.password}", "U": "${database.user}"}}},
+            "region": "us", "database": {"host": "h"},
+            "environmentVariables": {"DB_PASSWORD": "${database.password}", "U": "${database.user}",
+                                     "H": "${database.host}"}}},
     })
     p = open_props(f, "p/app")
-    assert plain(p["environmentVariables"]) == {"DB_PASSWORD": "b1", "U": "mid"}
+    assert plain(p["environmentVariables"]) == {"DB_PASSWORD": "b1", "U": "mid", "H": "h"}
+    assert plain(p["database"]) == {"password": "b1", "user": "mid", "host": "h"}, "own objects merge over imported"
     assert plain(p["region"]) == "us" and plain(p["only"]) == "base"
     assert p["database"]["value"]["password"]["trace"]["def"]["environment"] == "p/base"
     status, _, body = patch(f, "p/base", "values:\n  database:\n    password:\n      fn::secret: b2\n")
