@@ -191,6 +191,16 @@ def _listed(secrets):
     return out
 
 
+def _post_body(method, body):
+    """-> (the JSON body of a POST, None), or (None, the refusal)."""
+    if method != "POST":
+        return None, _err(405, "Method Not Allowed")
+    try:
+        return json.loads(body), None
+    except ValueError:
+        return None, _err(400, "invalid JSON body")
+
+
 def _machine(m):
     return {k: v for k, v in m.items() if not k.startswith("_")}
 
@@ -275,12 +285,9 @@ class Handler(fakelib.Handler):
                 if wanted is not None and (not wanted.isdigit() or int(wanted) > st.apps[app].version):
                     return _err(404, f"secrets version {wanted} not found")
                 return _ok({"secrets": _listed(st.apps[app].secrets)})
-        if method != "POST":
-            return _err(405, "Method Not Allowed")
-        try:
-            req = json.loads(body)
-        except ValueError:
-            return _err(400, "invalid JSON body")
+        req, refused = _post_body(method, body)
+        if refused:
+            return refused
         values = req.get("values") if isinstance(req, dict) else None
         if not isinstance(values, dict):
             return _err(400, "body must be {\"values\": {NAME: value or null}}")
@@ -329,12 +336,9 @@ class Handler(fakelib.Handler):
                 return _err(404, "machine not found")
             if method == "GET":
                 return _ok(_machine(m))
-            if method != "POST":
-                return _err(405, "Method Not Allowed")
-        try:
-            req = json.loads(body)
-        except ValueError:
-            return _err(400, "invalid JSON body")
+        req, refused = _post_body(method, body)
+        if refused:
+            return refused
         if not isinstance(req, dict) or not isinstance(req.get("config"), dict):
             return _err(400, "body must be a LaunchMachineInput with a config")
         extra = set(req) - LAUNCH_FIELDS

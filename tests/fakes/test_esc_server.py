@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from esc_eval import plain  # a Value tree as plain JSON
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 FAKE = HERE / "esc_server.py"
@@ -144,13 +146,6 @@ def walk(value, path="$"):
             yield from walk(v, f"{path}[{i}]")
 
 
-def plain(value):
-    inner = value["value"]
-    if isinstance(inner, dict):
-        return {k: plain(v) for k, v in inner.items()}
-    if isinstance(inner, list):
-        return [plain(v) for v in inner]
-    return inner
 
 
 # ---- open and read ---------------------------------------------------------------------------

@@ -3,15 +3,12 @@
 
 Run with the peers venv: target/peers/venv/bin/python -m pytest -q tests/fakes
 """
-import http.client
-import json
-import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+
+import test_github_server
 
 FAKE = Path(__file__).resolve().parent / "fly_server.py"
 AUTH = {"Authorization": "Bearer fly-test"}
@@ -32,34 +29,14 @@ STATE = {
 }
 
 
-class Fake:
-    def __init__(self, tmp):
-        path = Path(tmp) / "state.json"
-        path.write_text(json.dumps(STATE))
-        self.proc = subprocess.Popen([sys.executable, str(FAKE), "--state", str(path)],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        m = re.fullmatch(r"READY http://127\.0\.0\.1:(\d+)\n", self.proc.stdout.readline().decode())
-        assert m
-        self.port = int(m.group(1))
-
+class Fake(test_github_server.Fake):
     def call(self, method, path, body=None, headers=AUTH):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        c.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
-        r = c.getresponse()
-        raw = r.read()
-        c.close()
-        return r.status, json.loads(raw) if raw else None
-
-    def stop(self):
-        self.proc.stdin.close()
-        self.proc.wait(5)
-        self.proc.stdout.close()
-        self.proc.stderr.close()
+        return super().call(method, path, body, headers)
 
 
 @pytest.fixture
 def fake(tmp_path):
-    f = Fake(tmp_path)
+    f = Fake(tmp_path, STATE, FAKE)
     yield f
     f.stop()
 

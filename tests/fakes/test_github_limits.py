@@ -15,16 +15,6 @@ KEY = PrivateKey.generate()
 
 
 class Fake(test_github_server.Fake):
-    """The fake on a state of our own."""
-
-    def __init__(self, tmp, state):
-        saved = test_github_server.STATE
-        test_github_server.STATE = state
-        try:
-            super().__init__(tmp)
-        finally:
-            test_github_server.STATE = saved
-
     def put_secret(self, scope_path, name, value, **extra):
         sealed = SealedBox(KEY.public_key).encrypt(value.encode())
         body = {"encrypted_value": base64.b64encode(sealed).decode(), "key_id": "1", **extra}
