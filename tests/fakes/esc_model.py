@@ -31,38 +31,43 @@ def _yaml_scalar(v):
     return json.dumps(v, ensure_ascii=False)  # JSON scalars are valid YAML flow scalars
 
 
-def default_yaml(values, imports=None, ciphers=None):
-    """A readable definition for `values` when the state gives none (JSON flow style is YAML).
-    With `ciphers`, each `fn::secret` is written as the service stores it: `ciphertext: C`,
-    a fresh C every time."""
+def default_yaml(values, imports, ciphers, kept=None):
+    """A readable definition for `values` when the state gives none (JSON flow style is YAML),
+    each `fn::secret` written as the service stores it, `ciphertext: C`: the C of `kept`
+    ({path: (plaintext, C)}, the previous revision's) where the plaintext there is the same, as
+    a save that does not touch a secret keeps its ciphertext, else a fresh one.
+    -> (text, {path: (plaintext, C)})."""
+    kept = kept or {}
+    sealed = {}
     lines = []
     if imports:
         lines.append("imports:")
         lines.extend(f"  - {json.dumps(i, ensure_ascii=False)}" for i in imports)
     if not values:
         lines.append("values: {}")
-        return "\n".join(lines) + "\n"
+        return "\n".join(lines) + "\n", sealed
     lines.append("values:")
 
-    def emit(node, indent):
+    def emit(node, indent, path):
         pad = "  " * indent
         for k, v in node.items():
             key = _yaml_scalar(k) if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", k) else k
             if isinstance(v, dict) and len(v) == 1 and "fn::secret" in v:
+                plain = v["fn::secret"]
+                old = kept.get(path + (k,))
+                c = old[1] if old and old[0] == plain else ciphers.seal(plain)
+                sealed[path + (k,)] = (plain, c)
                 lines.append(f"{pad}{key}:")
-                if ciphers is not None:
-                    lines.append(f"{pad}  fn::secret:")
-                    lines.append(f"{pad}    ciphertext: {ciphers.seal(v['fn::secret'])}")
-                else:
-                    lines.append(f"{pad}  fn::secret: {json.dumps(v['fn::secret'], ensure_ascii=False)}")
+                lines.append(f"{pad}  fn::secret:")
+                lines.append(f"{pad}    ciphertext: {c}")
             elif isinstance(v, dict) and v:
                 lines.append(f"{pad}{key}:")
-                emit(v, indent + 1)
+                emit(v, indent + 1, path + (k,))
             else:
                 lines.append(f"{pad}{key}: {json.dumps(v, ensure_ascii=False)}")
 
-    emit(values, 1)
-    return "\n".join(lines) + "\n"
+    emit(values, 1, ())
+    return "\n".join(lines) + "\n", sealed
 
 
 class Ciphers:
@@ -146,7 +151,7 @@ def seal_text(text, doc, ciphers):
         again, sealed = None, False
     if again == doc and sealed:
         return out
-    return default_yaml(doc["values"], doc["imports"], ciphers)
+    return default_yaml(doc["values"], doc["imports"], ciphers)[0]
 
 
 def _has_plain_secret(node):
@@ -252,11 +257,12 @@ class Env:
         self.label = f"{self.project}/{self.env}"
         self.revisions = []
         history = spec.get("history") or []
+        sealed = {}
         for i, rev in enumerate(list(history) + [spec]):
             doc = _doc_of(rev, name)
             y = rev.get("yaml")
             if y is None:
-                y = default_yaml(doc["values"], doc["imports"], ciphers)
+                y, sealed = default_yaml(doc["values"], doc["imports"], ciphers, sealed)
             created = _parse_time(rev["created"]) if rev.get("created") else base_time + timedelta(minutes=i)
             retracted = rev.get("retracted")
             if retracted is not None and not isinstance(retracted, dict):

@@ -35,7 +35,9 @@ State file (JSON):
           "properties_raw": null,    # optional: served verbatim as `properties` (no evaluation)
           "yaml": "values: ...",     # definition text (GET/PATCH), served as given; default
                                      # derived from imports and values, each secret written as a
-                                     # fresh `ciphertext` as the service stores it. A PATCH
+                                     # `ciphertext` as the service stores it: the previous
+                                     # revision's where its plaintext is unchanged (a save that
+                                     # did not touch it), else a fresh one. A PATCH
                                      # derives the new revision from its YAML (needs PyYAML):
                                      # refused with diagnostics when it does not evaluate (unknown
                                      # property or environment, cycles, a ciphertext the fake

@@ -5,6 +5,7 @@ the decrypt routes; retracted revisions; tags that move.
 Run with the peers venv: target/peers/venv/bin/python -m pytest -q tests/fakes
 """
 import json
+import re
 
 import pytest
 
@@ -330,3 +331,17 @@ def test_create_environment(make):
                 {"project": "p", "name": "x", "extra": 1}):
         assert f.req("POST", BASE, AUTH, json.dumps(bad))[0] == 400, bad
     assert f.req("POST", BASE, {}, body)[0] == 401
+
+
+def test_revisions_from_the_state_keep_an_unchanged_secrets_ciphertext(make):
+    f = make({"p/e": {"history": [{"values": {"A": {"fn::secret": "a"}, "B": {"fn::secret": "b1"}}}],
+                      "values": {"A": {"fn::secret": "a"}, "B": {"fn::secret": "b2"}}}})
+
+    def ciphertexts(n):
+        text = f.req("GET", env_path("p/e") + f"/versions/{n}", AUTH)[2].decode()
+        return dict(re.findall(r"(\w+):\n\s+fn::secret:\n\s+ciphertext: (\S+)", text))
+
+    first, second = ciphertexts(1), ciphertexts(2)
+    assert set(first) == {"A", "B"}
+    assert first["A"] == second["A"], "an untouched secret keeps its ciphertext"
+    assert first["B"] != second["B"]
