@@ -5,9 +5,9 @@ What the real service does that escort's tests rely on (learned from pulumi/esc'
 and its documentation; our own code):
 - `${path}` references the environment's merged root (its imports, then its own `values`):
   `a.b`, `a[0]`, `a["k"]`. A string that is exactly one `${...}` takes the referenced value
-  (any type); inside a longer string the value is written as text (strings as they are, other
-  scalars as JSON, objects and arrays as JSON). `$$` is a literal `$`. References are followed
-  transitively; a reference to a missing property and a cycle are errors.
+  (any type); inside a longer string the value is written as text (see to_string). `$$` is a
+  literal `$`. References are followed transitively; a reference to a missing property and a
+  cycle are errors.
 - A value built from a secret is secret (a whole-value reference copies the secret flags; a
   string with any secret part is secret).
 - `fn::secret: X` marks X and everything under it secret.
@@ -129,11 +129,22 @@ def from_plain(node, trace, secret=False):
     return out
 
 
-def as_text(value):
-    inner = plain(value)
-    if isinstance(inner, str):
-        return inner
-    return json.dumps(inner, separators=(",", ":"), ensure_ascii=False)
+def to_string(v):
+    """Plain JSON as text, as the service writes a value into a string: scalars as written (null
+    as nothing), an array as its quoted items joined by commas, an object as sorted
+    `"key"="value"` pairs joined by commas."""
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return json.dumps(v)
+    if isinstance(v, list):
+        return ",".join(json.dumps(to_string(i), ensure_ascii=False) for i in v)
+    if isinstance(v, dict):
+        return ",".join(f"{json.dumps(k, ensure_ascii=False)}={json.dumps(to_string(v[k]), ensure_ascii=False)}"
+                        for k in sorted(v))
+    return v
 
 
 def merge(base, own):
@@ -268,7 +279,7 @@ class Evaluator:
             parts.append(text[last:])
         if len(parts) == 1 and isinstance(parts[0], dict):
             return _copy(parts[0], self.trace(path))
-        out = {"value": "".join(p if isinstance(p, str) else as_text(p) for p in parts)}
+        out = {"value": "".join(p if isinstance(p, str) else to_string(plain(p)) for p in parts)}
         if any(isinstance(p, dict) and any_secret(p) for p in parts):
             out["secret"] = True
         out["trace"] = self.trace(path)
@@ -305,20 +316,16 @@ class Evaluator:
 
 def _join(args):
     sep, items = args
-    if not isinstance(sep, str) or not isinstance(items, list):
-        raise TypeError("expects [separator, [items]]")
-    return sep.join(i if isinstance(i, str) else json.dumps(i) for i in items)
-
-
-def _to_string(v):
-    return v if isinstance(v, str) else json.dumps(v, separators=(",", ":"), ensure_ascii=False)
+    if not isinstance(sep, str) or not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+        raise TypeError("expects [separator, [strings]]")
+    return sep.join(items)
 
 
 BUILTINS = {
     "fn::join": _join,
     "fn::toJSON": lambda v: json.dumps(v, separators=(",", ":"), ensure_ascii=False),
     "fn::fromJSON": json.loads,
-    "fn::toString": _to_string,
+    "fn::toString": to_string,
     "fn::toBase64": lambda v: base64.b64encode(v.encode("utf-8")).decode(),
     "fn::fromBase64": lambda v: base64.b64decode(v, validate=True).decode("utf-8"),
 }

@@ -78,6 +78,8 @@ def test_interpolation_whole_values_inside_strings_dollar_dollar_and_transitive(
         "list": ["a", {"k": "${database.host}"}],
         "indexed": "${list[1].k}-${database[\"host\"]}",
         "money": "$$5 and $${not.a.ref}",
+        "texts": "${flags} ${n} ${none} ${list} ${obj}",
+        "flags": True, "n": 1.5, "none": None, "obj": {"b": 2, "a": "x"},
         "environmentVariables": {"DB_PASSWORD": "${database.password}", "DSN": "u:${database.password}@h"},
     }}})
     p = open_props(f, "p/e")
@@ -86,6 +88,7 @@ def test_interpolation_whole_values_inside_strings_dollar_dollar_and_transitive(
     assert plain(p["chain"]) == "postgres://db:5432/x"
     assert plain(p["indexed"]) == "db-db"
     assert plain(p["money"]) == "$5 and ${not.a.ref}"
+    assert plain(p["texts"]) == 'true 1.5  "a","\\"k\\"=\\"db\\"" "a"="x","b"="2"', "as the service writes them"
     ev = p["environmentVariables"]["value"]
     assert plain(ev["DB_PASSWORD"]) == "pw" and ev["DB_PASSWORD"]["secret"] is True
     assert plain(ev["DSN"]) == "u:pw@h" and ev["DSN"]["secret"] is True, "a string with a secret part is secret"
