@@ -23,20 +23,42 @@ State file (JSON):
                                      # accepts it; tests can also inspect the request log)
       "environments": {
         "acme/proj/dev": {
-          "values": {...},           # authoring form; {"fn::secret": X} marks X (and all that is
-                                     # under it) secret; top-level keys become `properties`
-          "properties_raw": null,    # optional: served verbatim as `properties`
-          "yaml": "values: ...",     # definition text (GET/PATCH), default derived from values;
-                                     # a PATCH derives the new revision's values from its YAML
-                                     # (see values_from_definition: needs PyYAML)
-          "tags": {"stable": 1},     # optional revision tags -> revision number
+          "imports": ["proj/base", "shared@stable"],  # optional: evaluated at each open (see
+                                     # below); `project/env[@version]`, or a bare `env` (the
+                                     # importer's project, else `default`); {"name": {"merge":
+                                     # false}} imports without merging
+          "values": {...},           # authoring form, evaluated at each open (esc_eval.py):
+                                     # {"fn::secret": X} marks X (and all under it) secret;
+                                     # "${a.b}" references, "$$" a literal "$", {"fn::open::test":
+                                     # {"key": K}} reads providers[K], {"fn::rotate::R": {"inputs":
+                                     # ..., "state": S}} is S; top-level keys become `properties`
+          "properties_raw": null,    # optional: served verbatim as `properties` (no evaluation)
+          "yaml": "values: ...",     # definition text (GET/PATCH), served as given; default
+                                     # derived from imports and values, each secret written as a
+                                     # `ciphertext` as the service stores it: the previous
+                                     # revision's where its plaintext is unchanged (a save that
+                                     # did not touch it), else a fresh one. A PATCH
+                                     # derives the new revision from its YAML (needs PyYAML):
+                                     # refused with diagnostics when it does not evaluate (unknown
+                                     # property or environment, cycles, a ciphertext the fake
+                                     # cannot decrypt); stored with every plaintext fn::secret
+                                     # replaced by a fresh ciphertext, so saving an unchanged
+                                     # plaintext still changes the stored text
+          "tags": {"stable": 1},     # optional revision tags -> revision number (or
+                                     # {"revision": N}); they move with PATCH versions/tags/NAME
           "history": [               # optional older revisions, oldest first; each
-            {"yaml": "...", "values": {...}, "properties_raw": null}
-          ],                         # {yaml, values|properties_raw}; current = len(history)+1
+            {"yaml": "...", "values": {...}, "imports": [], "properties_raw": null,
+             "retracted": null}      # retracted: {"replacement": N, "at": "...", "reason": "..."}
+          ],                         # as listed by GET versions; such a revision is refused
+                                     # (400) by every read and open; current = len(history)+1
           "created": null            # optional on each revision (and the current one): its
                                      # date, RFC 3339; default 2024-01-01 plus i-1 minutes
         }
       },
+      "providers": {"db": {"password": "p1"}},  # optional: fn::open::test values by key, read
+                                     # at each open (POST /_fake/providers changes them with no
+                                     # revision); their values are secret
+      "ciphertexts": {"C": "plain"}, # optional: ciphertexts (in given yaml) the fake can decrypt
       "faults": [],                  # see below
       "oidc": {                      # optional: POST /api/oauth/token (no auth header; RFC 8693)
         "subject_token": "jwt-...",  #   the ID token it accepts
@@ -52,7 +74,7 @@ State file (JSON):
 Faults (POST /_fake/faults with a JSON list replaces them; the first matching fault that has
 `times` left is applied and decremented; -1 = forever):
     {"op": "open"|"read"|"default_org"|"definition_get"|"definition_patch"|"versions"|
-           "list"|"any",
+           "decrypt"|"list"|"create"|"any",
      "path_contains": null,   # optional: only requests whose path contains this
      "status": 503,           # status to answer with (null: answer normally after delay_ms)
      "times": 1, "retry_after": "1", "delay_ms": 0,
@@ -62,8 +84,23 @@ Faults (POST /_fake/faults with a JSON list replaces them; the first matching fa
                               # the body, send half of the body, then close
      "malformed": false}      # 200 with invalid JSON
 
+POST /api/esc/environments/{org} {"project", "name"} creates an environment (204; 409 if it
+exists), its revision 1 empty.
+
+Evaluation and revisions (esc_model.py, esc_eval.py): an open evaluates the revision at that
+moment (imports at their pins, then `${...}`, providers, rotators) and the session reads that
+result; a definition that does not evaluate is answered 400 with diagnostics. Also served:
+GET .../decrypt and GET .../versions/{version}/decrypt (the stored text with each ciphertext the
+fake issued in plaintext; the second route and the list's `retracted` object are not in the
+vendored spec: their shapes are those of pulumi/esc's CLI client); the revision tag routes of the
+spec (list, get incl. `latest`, create, move with PATCH, delete).
+
 Control endpoints (no auth, not logged): POST /_fake/faults, GET /_fake/faults,
-GET /_fake/requests, POST /_fake/reset-log, GET /_fake/sessions.
+GET /_fake/requests, POST /_fake/reset-log, GET /_fake/sessions,
+POST /_fake/providers {KEY: value}   change provider values (no revision),
+POST /_fake/retract {"env": "org/p/e", "revision": N, "replacement": M?, "reason": "..."?}
+                                     retract a revision as `esc env version retract` does (tags
+                                     on it move to the replacement; the latest cannot be).
 """
 
 import http
@@ -76,7 +113,8 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import fakelib
-from esc_model import BadDefinition, Revision, State, _rfc3339, values_from_definition
+from esc_model import (BadDefinition, Env, EvalError, Revision, State, _rfc3339, decrypt_text, seal_text,
+                       values_from_definition)
 from fakelib import dumps
 
 JSON = "application/json"
@@ -87,6 +125,10 @@ DURATION_RE = re.compile(
     r"^(\d*\.\d+|\d+)(ns|us|µs|ms|s|m|h)?(\d*\.\d+|\d+)?(ns|us|µs|ms|s|m|h)?$"
 )
 
+# The spec's ProjectName and EnvName.
+PROJECT_RE = re.compile(r"^(?!(\.|\.\.|default))[a-zA-Z0-9-_.]{1,100}$")
+ENV_NAME_RE = re.compile(r"^(?!(\.|\.\.|open|yaml))[a-zA-Z0-9-_.]{1,100}$")
+
 # The token exchange and the Actions ID-token endpoint carry their own credentials.
 UNAUTHENTICATED_OPS = ("oauth", "idtoken")
 
@@ -95,6 +137,15 @@ LOGGED_HEADERS = ("accept", "user-agent", "if-match", "content-type")
 
 def _err(status, message):
     return status, {"Content-Type": JSON}, dumps({"message": message, "code": status})
+
+
+def _diagnostics(e):
+    return 400, {"Content-Type": JSON}, dumps({"diagnostics": e.diagnostics})
+
+
+def _retracted(env, rev):
+    # Assumption (the status is not documented): the service refuses with 400.
+    return _err(400, f"revision {rev.number} of environment '{env.name}' has been retracted")
 
 
 class Handler(fakelib.Handler):
@@ -209,6 +260,8 @@ class Handler(fakelib.Handler):
             return None, fail(404, "Not Found")
         segs = [unquote(s) for s in path[len("/api/esc/environments/"):].split("/")]
         if len(segs) == 1 and segs[0]:
+            if method == "POST":
+                return "create", lambda q, b: self._create(segs[0], b)
             return "list", (lambda q, b: self._list(segs[0])) if method == "GET" else not_allowed
         if len(segs) < 3 or not all(segs[:3]):
             return None, fail(404, "Not Found")
@@ -235,8 +288,27 @@ class Handler(fakelib.Handler):
         elif rest == ["versions"]:
             op, fn = "versions", lambda q, b: self._versions(env, q)
             fn = fn if method == "GET" else not_allowed
+        elif rest == ["decrypt"]:
+            op, fn = "decrypt", lambda q, b: self._decrypt(env, "latest")
+            fn = fn if method == "GET" else not_allowed
         elif rest == ["versions", "tags"]:
-            op, fn = "versions", lambda q, b: self._revision_tags(env)
+            op = "versions"
+            if method == "GET":
+                fn = lambda q, b: self._revision_tags(env)
+            elif method == "POST":
+                fn = lambda q, b: self._tag_create(env, None, b)
+            else:
+                fn = not_allowed
+        elif len(rest) == 3 and rest[:2] == ["versions", "tags"]:
+            op = "versions"
+            fn = {
+                "GET": lambda q, b: self._tag_get(env, rest[2]),
+                "POST": lambda q, b: self._tag_create(env, rest[2], b),
+                "PATCH": lambda q, b: self._tag_update(env, rest[2], b),
+                "DELETE": lambda q, b: self._tag_delete(env, rest[2]),
+            }.get(method, not_allowed)
+        elif len(rest) == 3 and rest[0] == "versions" and rest[2] == "decrypt":
+            op, fn = "decrypt", lambda q, b: self._decrypt(env, rest[1])
             fn = fn if method == "GET" else not_allowed
         elif len(rest) == 2 and rest[0] == "versions":
             op, fn = "versions", lambda q, b: self._at_version(env, rest[1])
@@ -338,41 +410,71 @@ class Handler(fakelib.Handler):
             ]
         return 200, {"Content-Type": JSON}, dumps({"environments": envs, "nextToken": ""})
 
+    def _create(self, org, body):
+        """CreateEnvironment: {project, name} -> 204; the new environment's revision 1 is empty."""
+        st = self.server.state
+        try:
+            req = json.loads(body or b"null")
+        except ValueError:
+            req = None
+        if not isinstance(req, dict) or set(req) - {"project", "name"} or not all(
+                isinstance(req.get(k), str) and pattern.match(req[k])
+                for k, pattern in (("project", PROJECT_RE), ("name", ENV_NAME_RE))):
+            return _err(400, "the body must be {\"project\", \"name\"} with valid names")
+        name = f"{org}/{req['project']}/{req['name']}"
+        with st.lock:
+            if name in st.envs:
+                return _err(409, f"Environment '{name}' already exists")
+            st.envs[name] = Env(name, {}, datetime.now(timezone.utc), st.ciphers)
+        return 204, {}, b""
+
     def _open(self, env, rev, q):
         d = q.get("duration")
         if d is not None and not DURATION_RE.match(d):
             return _err(400, f"invalid duration {d!r}")
-        sid = self.server.state.new_session(env, rev)
+        try:
+            body = self.server.state.open_body(env, rev)
+        except EvalError as e:
+            return _diagnostics(e)
+        sid = self.server.state.new_session(env, rev, body)
         return 200, {"Content-Type": JSON}, dumps({"id": sid})
 
-    def _open_version(self, env, version, q):
+    def _revision(self, env, version):
+        """-> (revision, None) or (None, the refusal): unknown, or retracted."""
         with self.server.state.lock:
             rev = env.resolve(version)
         if rev is None:
-            return _err(404, f"Revision '{version}' of environment '{env.name}' not found")
-        return self._open(env, rev, q)
+            return None, _err(404, f"Revision '{version}' of environment '{env.name}' not found")
+        if rev.retracted:
+            return None, _retracted(env, rev)
+        return rev, None
+
+    def _open_version(self, env, version, q):
+        rev, refused = self._revision(env, version)
+        return refused or self._open(env, rev, q)
 
     def _session(self, env, sid):
+        """The body evaluated when the session was opened, or None."""
         with self.server.state.lock:
             s = self.server.state.sessions.get(sid)
         if s is None or s[0] != env.name:
             return None
-        return s[1]
+        return s[2]
 
     def _read(self, env, sid):
-        rev = self._session(env, sid)
-        if rev is None:
+        body = self._session(env, sid)
+        if body is None:
             return _err(404, f"Open session '{sid}' not found")
-        return 200, {"Content-Type": JSON}, rev.read_body
+        return 200, {"Content-Type": JSON}, body
 
     def _read_property(self, env, sid, q):
-        rev = self._session(env, sid)
-        if rev is None:
+        body = self._session(env, sid)
+        if body is None:
             return _err(404, f"Open session '{sid}' not found")
         prop = q.get("property")
         if not prop:
             return _err(400, "missing property")
-        node = {"value": json.loads(rev.read_body)["properties"]}
+        node = {"value": json.loads(body)["properties"]}
         for part in re.findall(r"[^.\[\]]+|\[\d+\]", prop):
             inner = node.get("value") if isinstance(node, dict) else None
             if part.startswith("[") and isinstance(inner, list):
@@ -399,9 +501,9 @@ class Handler(fakelib.Handler):
         except UnicodeDecodeError:
             return _err(400, "definition is not valid UTF-8")
         try:
-            read_body, problem = env.read_body({"values": values_from_definition(text)}), None
+            doc, problem = values_from_definition(text, st.ciphers), None
         except BadDefinition as e:
-            read_body, problem = None, str(e)
+            doc, problem = None, str(e)
         with st.lock:
             if if_match is None and st.require_if_match:
                 return _err(428, "If-Match required")
@@ -411,7 +513,12 @@ class Handler(fakelib.Handler):
                 return 400, {"Content-Type": JSON}, dumps({"diagnostics": [{"summary": problem}]})
             prev = env.current
             created = max(datetime.now(timezone.utc), prev.created + timedelta(seconds=1))
-            rev = Revision(prev.number + 1, text, read_body, created)
+            rev = Revision(prev.number + 1, None, doc, created)
+            try:
+                st.evaluate(env, rev)  # the service refuses a definition that does not evaluate
+            except EvalError as e:
+                return _diagnostics(e)
+            rev.yaml = seal_text(text, doc, st.ciphers)
             env.revisions.append(rev)
             etag = env.etag()
         return 200, {"Content-Type": JSON, "ETag": etag}, dumps({"diagnostics": []})
@@ -424,8 +531,8 @@ class Handler(fakelib.Handler):
             return _err(400, "before and count must be integers")
         with self.server.state.lock:
             tags_of = {}
-            for t, n in env.tags.items():
-                tags_of.setdefault(n, []).append(t)
+            for t, tag in env.tags.items():
+                tags_of.setdefault(tag["revision"], []).append(t)
             revs = [r for r in reversed(env.revisions) if before is None or r.number < before]
             if count is not None:
                 revs = revs[: max(count, 0)]
@@ -439,30 +546,101 @@ class Handler(fakelib.Handler):
                 }
                 if r.number in tags_of:
                     item["tags"] = sorted(tags_of[r.number])
+                if r.retracted:
+                    item["retracted"] = r.retracted
                 out.append(item)
         return 200, {"Content-Type": JSON}, dumps(out)
 
+    @staticmethod
+    def _tag_json(name, tag):
+        return {
+            "name": name,
+            "revision": tag["revision"],
+            "created": _rfc3339(tag["created"]),
+            "modified": _rfc3339(tag["modified"]),
+            "editorLogin": "fake-user",
+            "editorName": "Fake User",
+        }
+
     def _revision_tags(self, env):
         with self.server.state.lock:
-            tags = [
-                {
-                    "name": t,
-                    "revision": n,
-                    "created": _rfc3339(env.revisions[n - 1].created),
-                    "modified": _rfc3339(env.revisions[n - 1].created),
-                    "editorLogin": "fake-user",
-                    "editorName": "Fake User",
-                }
-                for t, n in sorted(env.tags.items())
-            ]
+            tags = [self._tag_json(t, tag) for t, tag in sorted(env.tags.items())]
         return 200, {"Content-Type": JSON}, dumps({"tags": tags, "nextToken": ""})
 
-    def _at_version(self, env, version):
+    def _tag_get(self, env, name):
         with self.server.state.lock:
-            rev = env.resolve(version)
-        if rev is None:
-            return _err(404, f"Revision '{version}' of environment '{env.name}' not found")
-        return 200, {"Content-Type": YAML}, rev.yaml.encode("utf-8")
+            if name == "latest":
+                rev = env.current
+                return 200, {"Content-Type": JSON}, dumps(
+                    self._tag_json(name, {"revision": rev.number, "created": env.created, "modified": rev.created}))
+            tag = env.tags.get(name)
+            if tag is None:
+                return _err(404, f"Tag '{name}' not found")
+            return 200, {"Content-Type": JSON}, dumps(self._tag_json(name, tag))
+
+    def _tag_revision(self, env, body, need_name):
+        """-> (name, revision number, None) from a tag request body, or the refusal."""
+        try:
+            req = json.loads(body or b"null")
+        except ValueError:
+            req = None
+        if not isinstance(req, dict) or not isinstance(req.get("revision"), int) or (
+                need_name and not isinstance(req.get("name"), str)):
+            return None, None, _err(400, "the body must be {\"name\", \"revision\"}" if need_name
+                                    else "the body must be {\"revision\"}")
+        n = req["revision"]
+        if not 1 <= n <= len(env.revisions):
+            return None, None, _err(400, f"revision {n} not found")
+        if env.revisions[n - 1].retracted:
+            return None, None, _retracted(env, env.revisions[n - 1])
+        return req.get("name"), n, None
+
+    def _tag_create(self, env, name, body):
+        """POST versions/tags {name, revision} (the vendored spec) or versions/tags/NAME {revision}."""
+        with self.server.state.lock:
+            got, n, refused = self._tag_revision(env, body, name is None)
+            if refused:
+                return refused
+            name = name or got
+            if name == "latest" or name in env.tags:
+                return _err(409, f"Tag '{name}' already exists")
+            now = datetime.now(timezone.utc)
+            env.tags[name] = {"revision": n, "created": now, "modified": now}
+        return 204, {}, b""
+
+    def _tag_update(self, env, name, body):
+        """Moving a tag makes no revision: a pin on it now reads another one."""
+        with self.server.state.lock:
+            if name == "latest":
+                return _err(400, "the latest tag cannot be moved")
+            tag = env.tags.get(name)
+            if tag is None:
+                return _err(404, f"Tag '{name}' not found")
+            _, n, refused = self._tag_revision(env, body, False)
+            if refused:
+                return refused
+            tag["revision"], tag["modified"] = n, datetime.now(timezone.utc)
+        return 204, {}, b""
+
+    def _tag_delete(self, env, name):
+        with self.server.state.lock:
+            if env.tags.pop(name, None) is None:
+                return _err(404, f"Tag '{name}' not found")
+        return 204, {}, b""
+
+    def _at_version(self, env, version):
+        rev, refused = self._revision(env, version)
+        return refused or (200, {"Content-Type": YAML}, rev.yaml.encode("utf-8"))
+
+    def _decrypt(self, env, version):
+        """The definition with static secrets in plaintext (DecryptEnvironment; at a version,
+        as `esc env get --show-secrets ENV@N` reads it)."""
+        rev, refused = self._revision(env, version)
+        if refused:
+            return refused
+        with self.server.state.lock:
+            text = decrypt_text(rev.yaml, self.server.state.ciphers)
+        return 200, {"Content-Type": YAML}, text.encode("utf-8")
 
     # ---- control ----------------------------------------------------------------------------
 
@@ -475,7 +653,35 @@ class Handler(fakelib.Handler):
             with st.lock:
                 s = {k: {"env": v[0], "revision": v[1].number} for k, v in st.sessions.items()}
             return 200, {"Content-Type": JSON}, dumps(s)
+        if path == "/_fake/providers" and method == "POST":
+            try:
+                values = json.loads(body or b"null")
+            except ValueError:
+                values = None
+            if not isinstance(values, dict):
+                return _err(400, "the body must be {KEY: value}")
+            with st.lock:
+                st.providers.update(values)
+            return 200, {"Content-Type": JSON}, dumps({"ok": True})
+        if path == "/_fake/retract" and method == "POST":
+            return self._control_retract(body)
         return _err(404, "Not Found")
+
+    def _control_retract(self, body):
+        st = self.server.state
+        try:
+            req = json.loads(body or b"null")
+            env = st.envs[req["env"]]
+            number = int(req["revision"])
+            replacement = req.get("replacement")
+        except (ValueError, TypeError, KeyError):
+            return _err(400, "the body must be {\"env\", \"revision\", \"replacement\"?, \"reason\"?}")
+        with st.lock:
+            try:
+                env.retract(number, replacement, req.get("reason"), datetime.now(timezone.utc))
+            except ValueError as e:
+                return _err(400, str(e))
+        return 200, {"Content-Type": JSON}, dumps({"ok": True})
 
 
 def main(argv=None):

@@ -8,9 +8,35 @@ escort's `fly:APP` target uses, with the shapes of Fly's published description (
 
     GET  /v1/apps/{app}/secrets   -> 200 {"secrets": [{"name", "digest", "created_at", "updated_at"}]}
                                      (sorted by name; values are never listed)
+    GET  /v1/apps/{app}/secrets?version=N
+                                     (a version the app has not reached yet is 404)
     POST /v1/apps/{app}/secrets   {"values": {"A": "v", "B": null}}
                                   -> 200 {"secrets": [...as above, after the change], "version": N}
                                      A string sets, null deletes; the whole change applies or none of it.
+                                     N is the app's secrets version, one more on every write.
+
+Secrets are staged, as on Fly.io: a write changes the app's secrets but no machine sees it until
+the machine is updated (deployed). Machines (shapes of fly-go's `Machine` and
+`LaunchMachineInput`):
+    GET  /v1/apps/{app}/machines        -> 200 [Machine]
+    GET  /v1/apps/{app}/machines/{id}   -> 200 Machine
+    POST /v1/apps/{app}/machines/{id}   {"config": {...}, "min_secrets_version": N, "skip_launch",
+                                         "skip_secrets", "region", "name", "lease_ttl"}
+                                  -> 200 Machine: the machine now runs `config` with the app's
+                                     current secrets (unless skip_secrets), a new instance_id and
+                                     updated_at. A min_secrets_version the app has not reached
+                                     is 422 and changes nothing (Fly waits for it; the fake's
+                                     store is never behind). A config whose
+                                     metadata.fly_release_version names a release the app lacks
+                                     creates that release (flyctl creates it beforehand).
+    A Machine: {"id", "name", "state", "region", "instance_id", "created_at", "updated_at",
+                "config": {"image", "env", "metadata": {"fly_platform_version": "v2",
+                "fly_release_version": "V", ...}}, "image_ref": {...}}
+Releases, as flyctl's `secrets list` reads them to tell a deployed secret (updated_at at or
+before the created_at of the release its machines run) from a staged one:
+    GET  /api/v1/apps/{app}/releases?limit=N -> 200 {"releases": [{"id", "version", "stable",
+                                     "in_progress", "status", "strategy", "user", "created_at",
+                                     "image_ref"}]}  (newest first)
 
 Assumptions (not checked against the live service): an unknown app is 404
 `{"error": "app not found"}`; a missing or wrong token is 401; a name that is not an environment
@@ -32,7 +58,14 @@ State file (JSON):
       "apps": {                            # the apps that exist, and their secrets
         "app": {"secrets": {"NAME": {"value": "...",
                                      "created_at": "2024-01-01T00:00:00Z",    # optional
-                                     "updated_at": "2024-01-01T00:00:00Z"}}}  # optional
+                                     "updated_at": "2024-01-01T00:00:00Z"}},  # optional; served
+                                     # verbatim (a date without a zone too); null: not served
+                "secrets_version": 1,              # optional: the app's secrets version
+                "releases": [{"version": 1, "created_at": "2024-01-01T00:00:00Z"}],  # optional
+                "machines": [{"id": "m1",          # optional; each runs the app's secrets as
+                              "release_version": 1,  # they are at start, until updated
+                              "region": "ams", "state": "started",
+                              "updated_at": "2024-01-01T00:00:00Z"}]}
       },
       "faults": []
     }
@@ -46,6 +79,8 @@ left is applied and decremented; -1 = forever):
 
 Control endpoints (no auth, not logged):
     GET  /_fake/secrets/APP  -> {NAME: {"value", "digest", "created_at", "updated_at"}} (plaintext)
+    GET  /_fake/machines/APP -> [{"id", "secrets_version", "secrets": {NAME: value}}]: what each
+                                machine's environment holds (plaintext)
     GET  /_fake/requests     -> [{"method", "path", "headers": {"authorization": "present" | "wrong" |
                                   "absent", "content-type", "user-agent"}, "body", "status"}]
                                 The token is never logged, nor any value: a logged body has each
@@ -56,11 +91,12 @@ Control endpoints (no auth, not logged):
 import hashlib
 import http
 import json
+import os
 import re
 import sys
 import time
 from datetime import datetime, timezone
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import fakelib
 from fakelib import BadState, dumps
@@ -87,32 +123,90 @@ def _digest(value):
     return hashlib.sha256(value.encode("utf-8")).hexdigest()[:16]
 
 
+NO_DATE = object()  # a date the state says Fly does not send
+
+
+class App:
+    """One app: its secrets, the secrets version, each version's values, releases, machines."""
+
+    def __init__(self, name, spec):
+        if not isinstance(spec, dict):
+            raise BadState(f"app {name!r} must be an object")
+        self.secrets = {}
+        for sname, s in (spec.get("secrets") or {}).items():
+            stamp = s["updated_at"] if "updated_at" in s else "2024-01-01T00:00:00Z"
+            stamp = NO_DATE if stamp is None else stamp
+            created = s.get("created_at") or stamp
+            self.secrets[sname] = {"value": s.get("value", ""), "created_at": created, "updated_at": stamp}
+        self.version = int(spec.get("secrets_version") or 1)
+        self.values_at = {self.version: self.values()}
+        self.releases = []
+        for r in spec.get("releases") or []:
+            if not isinstance(r, dict) or not isinstance(r.get("version"), int):
+                raise BadState(f"a release of {name!r} needs an integer version")
+            self.add_release(r["version"], r.get("created_at") or "2024-01-01T00:00:00Z")
+        self.machines = {}
+        for i, m in enumerate(spec.get("machines") or []):
+            if not isinstance(m, dict) or not m.get("id"):
+                raise BadState(f"a machine of {name!r} needs an id")
+            stamp = m.get("updated_at") or "2024-01-01T00:00:00Z"
+            release = m.get("release_version")
+            metadata = {"fly_platform_version": "v2", "fly_process_group": "app"}
+            if release is not None:
+                metadata["fly_release_version"] = str(release)
+            self.machines[m["id"]] = {
+                "id": m["id"], "name": m.get("name") or f"machine-{i + 1}", "state": m.get("state") or "started",
+                "region": m.get("region") or "ams", "instance_id": f"01INST{i:04}", "created_at": stamp,
+                "updated_at": stamp, "config": {"image": "registry.fly.io/app:deployment-1", "env": {},
+                                                "metadata": metadata},
+                "image_ref": {"registry": "registry.fly.io", "repository": name, "tag": "deployment-1"},
+                "_secrets_version": self.version,
+            }
+
+    def values(self):
+        return {n: s["value"] for n, s in self.secrets.items()}
+
+    def add_release(self, version, created_at):
+        self.releases.append({"id": f"rel_{version}", "version": version, "stable": True, "in_progress": False,
+                              "status": "complete", "strategy": "ROLLING", "user": "fake@example.com",
+                              "created_at": created_at, "image_ref": "registry.fly.io/app:deployment-1"})
+
+
 class State(fakelib.Recorder):
     def __init__(self, data):
         super().__init__(data)
         token = self.token
         self.auth_ok = token if token.startswith(RAW_PREFIX) else "Bearer " + token
-        self.apps = {}
-        for app, spec in (data.get("apps") or {}).items():
-            if not isinstance(spec, dict):
-                raise BadState(f"app {app!r} must be an object")
-            secrets = {}
-            for name, s in (spec.get("secrets") or {}).items():
-                stamp = s.get("updated_at") or "2024-01-01T00:00:00Z"
-                secrets[name] = {
-                    "value": s.get("value", ""),
-                    "created_at": s.get("created_at") or stamp,
-                    "updated_at": stamp,
-                }
-            self.apps[app] = secrets
-        self.version = 1
+        self.apps = {name: App(name, spec) for name, spec in (data.get("apps") or {}).items()}
 
 
 
 
 def _listed(secrets):
-    return [{"name": n, "digest": _digest(s["value"]), "created_at": s["created_at"], "updated_at": s["updated_at"]}
-            for n, s in sorted(secrets.items())]
+    out = []
+    for n, s in sorted(secrets.items()):
+        item = {"name": n, "digest": _digest(s["value"])}
+        item.update({k: s[k] for k in ("created_at", "updated_at") if s[k] is not NO_DATE})
+        out.append(item)
+    return out
+
+
+def _post_body(method, body):
+    """-> (the JSON body of a POST, None), or (None, the refusal)."""
+    if method != "POST":
+        return None, _err(405, "Method Not Allowed")
+    try:
+        return json.loads(body), None
+    except ValueError:
+        return None, _err(400, "invalid JSON body")
+
+
+def _machine(m):
+    return {k: v for k, v in m.items() if not k.startswith("_")}
+
+
+LAUNCH_FIELDS = {"config", "region", "name", "skip_launch", "skip_service_registration", "skip_secrets",
+                 "min_secrets_version", "lease_ttl"}
 
 
 def _logged_body(body):
@@ -135,16 +229,17 @@ class Handler(fakelib.Handler):
     timeout = 300
 
     def do_GET(self):
-        path = urlsplit(self.path).path
+        split = urlsplit(self.path)
+        path = split.path
         body = self.read_body()
         if path.startswith("/_fake/"):
             self.send(*self._control(self.command, path, body))
         else:
-            self._api(path, body)
+            self._api(path, {k: v[0] for k, v in parse_qs(split.query).items()}, body)
 
     do_PUT = do_DELETE = do_POST = do_PATCH = do_GET
 
-    def _api(self, path, body):
+    def _api(self, path, query, body):
         st = self.server.state
         method = self.command
         got = self.headers.get("Authorization")
@@ -166,15 +261,19 @@ class Handler(fakelib.Handler):
         elif auth != "present":
             response = _err(401, "You must be authenticated to view this.")
         else:
-            response = self._route(method, path, body)
+            response = self._route(method, path, query, body)
         entry["status"] = response[0]
         with st.lock:
             st.log.append(entry)
         self.send(*response)
 
-    def _route(self, method, path, body):
+    def _route(self, method, path, query, body):
         st = self.server.state
         segs = [unquote(s) for s in path.strip("/").split("/")]
+        if len(segs) == 5 and segs[:3] == ["api", "v1", "apps"] and segs[4] == "releases" and method == "GET":
+            return self._releases(segs[3], query)
+        if len(segs) in (4, 5) and segs[:2] == ["v1", "apps"] and segs[3] == "machines":
+            return self._machines(method, segs[2], segs[4] if len(segs) == 5 else None, body)
         if len(segs) != 4 or segs[:2] != ["v1", "apps"] or segs[3] != "secrets":
             return _err(404, "Not Found")
         app = segs[2]
@@ -182,13 +281,13 @@ class Handler(fakelib.Handler):
             if app not in st.apps:
                 return _err(404, "app not found")
             if method == "GET":
-                return _ok({"secrets": _listed(st.apps[app])})
-        if method != "POST":
-            return _err(405, "Method Not Allowed")
-        try:
-            req = json.loads(body)
-        except ValueError:
-            return _err(400, "invalid JSON body")
+                wanted = query.get("version")
+                if wanted is not None and (not wanted.isdigit() or int(wanted) > st.apps[app].version):
+                    return _err(404, f"secrets version {wanted} not found")
+                return _ok({"secrets": _listed(st.apps[app].secrets)})
+        req, refused = _post_body(method, body)
+        if refused:
+            return refused
         values = req.get("values") if isinstance(req, dict) else None
         if not isinstance(values, dict):
             return _err(400, "body must be {\"values\": {NAME: value or null}}")
@@ -198,7 +297,8 @@ class Handler(fakelib.Handler):
             if value is not None and not isinstance(value, str):
                 return _err(422, f"the value of {name} must be a string or null")
         with st.lock:
-            secrets = st.apps[app]
+            a = st.apps[app]
+            secrets = a.secrets
             now = _now()
             for name, value in values.items():
                 if value is None:
@@ -206,8 +306,65 @@ class Handler(fakelib.Handler):
                 else:
                     old = secrets.get(name)
                     secrets[name] = {"value": value, "created_at": old["created_at"] if old else now, "updated_at": now}
-            st.version += 1
-            return _ok({"secrets": _listed(secrets), "version": st.version})
+            a.version += 1
+            a.values_at[a.version] = a.values()
+            return _ok({"secrets": _listed(secrets), "version": a.version})
+
+    def _releases(self, app, query):
+        st = self.server.state
+        with st.lock:
+            if app not in st.apps:
+                return _err(404, "app not found")
+            releases = sorted(st.apps[app].releases, key=lambda r: -r["version"])
+        limit = query.get("limit")
+        if limit is not None and limit.isdigit():
+            releases = releases[: int(limit)]
+        return _ok({"releases": releases})
+
+    def _machines(self, method, app, mid, body):
+        st = self.server.state
+        with st.lock:
+            a = st.apps.get(app)
+            if a is None:
+                return _err(404, "app not found")
+            if mid is None:
+                if method != "GET":
+                    return _err(405, "Method Not Allowed")
+                return _ok([_machine(m) for m in a.machines.values()])
+            m = a.machines.get(mid)
+            if m is None:
+                return _err(404, "machine not found")
+            if method == "GET":
+                return _ok(_machine(m))
+        req, refused = _post_body(method, body)
+        if refused:
+            return refused
+        if not isinstance(req, dict) or not isinstance(req.get("config"), dict):
+            return _err(400, "body must be a LaunchMachineInput with a config")
+        extra = set(req) - LAUNCH_FIELDS
+        if extra:
+            return _err(400, f"unknown fields {sorted(extra)}")
+        minv = req.get("min_secrets_version")
+        if minv is not None and (not isinstance(minv, int) or isinstance(minv, bool) or minv < 0):
+            return _err(400, "min_secrets_version must be a non-negative integer")
+        with st.lock:
+            if minv is not None and minv > a.version:
+                return _err(422, f"secrets version {minv} not found")
+            now = _now()
+            release = (req["config"].get("metadata") or {}).get("fly_release_version")
+            if release is not None and str(release).isdigit() and int(release) not in {
+                    r["version"] for r in a.releases}:
+                a.add_release(int(release), now)
+            m["config"] = req["config"]
+            for k in ("region", "name"):
+                if req.get(k):
+                    m[k] = req[k]
+            if not req.get("skip_secrets"):
+                m["_secrets_version"] = a.version
+            m["instance_id"] = "01" + os.urandom(8).hex().upper()  # a new one for each version
+            m["updated_at"] = now
+            m["state"] = "stopped" if req.get("skip_launch") else "started"
+            return _ok(_machine(m))
 
     def _control(self, method, path, body):
         handled = self.server.state.control(method, path, body)
@@ -219,7 +376,16 @@ class Handler(fakelib.Handler):
             with st.lock:
                 if app not in st.apps:
                     return _err(404, "app not found")
-                return _ok({n: dict(s, digest=_digest(s["value"])) for n, s in st.apps[app].items()})
+                return _ok({n: {k: None if v is NO_DATE else v for k, v in dict(s, digest=_digest(s["value"])).items()}
+                            for n, s in st.apps[app].secrets.items()})
+        if path.startswith("/_fake/machines/") and method == "GET":
+            app = unquote(path[len("/_fake/machines/"):])
+            with st.lock:
+                a = st.apps.get(app)
+                if a is None:
+                    return _err(404, "app not found")
+                return _ok([{"id": m["id"], "secrets_version": m["_secrets_version"],
+                             "secrets": a.values_at[m["_secrets_version"]]} for m in a.machines.values()])
         return _err(404, "Not Found")
 
 

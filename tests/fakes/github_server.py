@@ -50,7 +50,13 @@ State file (JSON):
     }
 A scope is `repos/OWNER/REPO/APP`, `repos/OWNER/REPO/environments/ENV`, `orgs/ORG/APP` or
 `user/codespaces` (variables: APP is `actions`, and no user). Names are kept in upper case, as
-GitHub does.
+GitHub does. Every write sets the item's `updated_at` (and a new item's `created_at`) to now.
+
+GitHub's count limits are enforced (LIMITS): a write that would create the 101st secret of a
+repository or environment (1,001st of an organization), or the 501st variable of a repository
+(101st of an environment, 1,001st of an organization) is refused with 422 naming the limit,
+and nothing is written. Updating an existing item is always allowed. The state may hold more
+(a scope already over its limit, as after GitHub lowered one); it is served as it is.
 
 Faults (POST /_fake/faults with a JSON list replaces them; the first matching fault with `times`
 left is applied and decremented; -1 = forever):
@@ -68,6 +74,8 @@ Control endpoints (no auth, not logged):
                                               created_at, updated_at}}}  (values decrypted)
     GET  /_fake/variables -> the same for variables
     PUT  /_fake/variables {"scope", "name", "value"}: an edit made outside escort (updated_at: now)
+    PUT  /_fake/secrets   {"scope", "name", "value"}: the same for a secret (someone else's write;
+                          count limits apply as to any write)
     GET  /_fake/stats     -> {"requests": N, "max_in_flight": N}
     POST /_fake/validate  {"method", "path", "body"} -> {"violations": [...]} (needs validate_with)
 """
@@ -101,6 +109,33 @@ MAX_VALUE = 48 * 1024
 DOCS = "https://docs.github.com/rest"
 LOGGED_HEADERS = ("accept", "user-agent", "x-github-api-version", "content-type")
 B64_RE = re.compile(r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{4})$")
+# GitHub's documented count limits, by store and kind of scope ("Limits for secrets",
+# "Limits for configuration variables"). Codespaces and Dependabot secrets are held to the same
+# numbers as Actions secrets here.
+LIMITS = {
+    "secrets": {"repository": 100, "environment": 100, "organization": 1000, "user": 100},
+    "variables": {"repository": 500, "environment": 100, "organization": 1000},
+}
+
+
+def scope_kind(scope):
+    if scope.startswith("orgs/"):
+        return "organization"
+    if scope.startswith("user/"):
+        return "user"
+    return "environment" if "/environments/" in scope else "repository"
+
+
+def over_limit(store, scope, items, name):
+    """The refusal of a write that would create one more than the scope may hold, else None.
+    Assumption (the live answer is not documented): 422 naming the limit; nothing is written."""
+    kind = scope_kind(scope)
+    limit = LIMITS[store][kind]
+    if name in items or len(items) < limit:
+        return None
+    what = "secrets" if store == "secrets" else "variables"
+    return _err(422, f"Validation Failed: a{'n' if kind[0] in 'aeiou' else ''} {kind} can have at most "
+                     f"{limit} {what}")
 
 
 
@@ -396,6 +431,9 @@ class Handler(fakelib.Handler):
                 return _err(404, "Not Found")
             if new_name in items and new_name != name:
                 return _err(409, "Already exists")
+            refused = over_limit("variables", scope, items, name) if creating else None
+            if refused:
+                return refused
             if ids is not None and (visibility or (old or {}).get("visibility")) != "selected":
                 return _err(422, "selected_repository_ids only with visibility selected")
             now = _now()
@@ -511,6 +549,9 @@ class Handler(fakelib.Handler):
             visibility = "selected"
         with st.lock:
             secrets = st.stores["secrets"].setdefault(scope, {})
+            refused = over_limit("secrets", scope, secrets, name)
+            if refused:
+                return refused
             old = secrets.get(name)
             now = _now()
             secrets[name] = {
@@ -532,14 +573,18 @@ class Handler(fakelib.Handler):
         if path in ("/_fake/secrets", "/_fake/variables") and method == "GET":
             with st.lock:
                 return _ok(st.stores[path.rsplit("/", 1)[1]])
-        if path == "/_fake/variables" and method == "PUT":
+        if path in ("/_fake/variables", "/_fake/secrets") and method == "PUT":
+            store = path.rsplit("/", 1)[1]
             req = json.loads(body)
             with st.lock:
-                items = st.stores["variables"].setdefault(req["scope"], {})
+                items = st.stores[store].setdefault(req["scope"], {})
+                name = req["name"].upper()
+                refused = over_limit(store, req["scope"], items, name)
+                if refused:
+                    return refused
                 now = _now()
-                old = items.get(req["name"].upper()) or {"visibility": None, "selected_repository_ids": [],
-                                                           "created_at": now}
-                items[req["name"].upper()] = dict(old, value=req["value"], updated_at=now)
+                old = items.get(name) or {"visibility": None, "selected_repository_ids": [], "created_at": now}
+                items[name] = dict(old, value=req["value"], updated_at=now)
             return 204, {}, b""
         if path == "/_fake/stats" and method == "GET":
             with st.lock:

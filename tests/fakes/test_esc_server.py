@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from esc_eval import plain  # a Value tree as plain JSON
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 FAKE = HERE / "esc_server.py"
@@ -144,13 +146,6 @@ def walk(value, path="$"):
             yield from walk(v, f"{path}[{i}]")
 
 
-def plain(value):
-    inner = value["value"]
-    if isinstance(inner, dict):
-        return {k: plain(v) for k, v in inner.items()}
-    if isinstance(inner, list):
-        return [plain(v) for v in inner]
-    return inner
 
 
 # ---- open and read ---------------------------------------------------------------------------
@@ -421,23 +416,34 @@ values:
 """
 
 
+def patched_state():
+    """STATE with what PATCHED needs: the environment it imports, the ciphertext it keeps."""
+    state = json.loads(json.dumps(STATE))
+    state["ciphertexts"] = {"ZXNjeAAAAAE=": "old"}
+    state["environments"]["acme/proj/base"] = {"values": {"fromBase": "b", "shared": {"zone": "z"}}}
+    return state
+
+
 def test_patch_derives_values_and_secrets_from_the_yaml(tmp_path):
-    f = Fake(STATE, tmp_path)
+    f = Fake(patched_state(), tmp_path)
     try:
         etag = f.req("GET", ENV, AUTH)[1]["etag"]
         status, _, body = f.req("PATCH", ENV, {**AUTH, "If-Match": etag}, body=PATCHED)
         assert status == 200, body
-        assert f.req("GET", ENV, AUTH)[2].decode() == PATCHED
+        stored = f.req("GET", ENV, AUTH)[2].decode()
+        assert "s3cret" not in stored and "# a comment\n" in stored
+        assert "ciphertext: ZXNjeAAAAAE=" in stored, "an untouched ciphertext is kept"
         props = f.open_read()["properties"]
-        assert set(props) == {"shared", "environmentVariables", "pulumiConfig"}, "imports are not evaluated"
+        assert set(props) == {"fromBase", "shared", "environmentVariables", "pulumiConfig"}
+        assert plain(props["shared"]) == {"zone": "z", "region": "eu"}, "imported objects merge"
         ev = props["environmentVariables"]
         assert plain(ev) == {
             "PLAIN": "hello",
             "NUM": 3,
             "NEW_SECRET": "s3cret\nline",
-            "OLD_SECRET": "ZXNjeAAAAAE=",
+            "OLD_SECRET": "old",
             "NESTED": {"a": "inner", "b": [1, "two"]},
-            "INTERP": "${shared.region}",
+            "INTERP": "eu",
             "MERGED": "m",
         }
         secret = {p for p, v in walk(ev) if v.get("secret")}
@@ -473,7 +479,7 @@ def test_patch_with_a_bad_definition_is_400_and_changes_nothing(tmp_path, text, 
 
 def test_python_sdk_reads_a_patched_definition(tmp_path):
     esc = pytest.importorskip("pulumi_esc_sdk")
-    f = Fake(STATE, tmp_path)
+    f = Fake(patched_state(), tmp_path)
     try:
         etag = f.req("GET", ENV, AUTH)[1]["etag"]
         assert f.req("PATCH", ENV, {**AUTH, "If-Match": etag}, body=PATCHED)[0] == 200

@@ -33,10 +33,12 @@ STATE = {
 
 
 class Fake:
-    def __init__(self, tmp):
+    """A fake server on `state` (default: STATE), as a subprocess; `script` is another fake's."""
+
+    def __init__(self, tmp, state=None, script=FAKE):
         path = Path(tmp) / "state.json"
-        path.write_text(json.dumps(STATE))
-        self.proc = subprocess.Popen([sys.executable, str(FAKE), "--state", str(path)],
+        path.write_text(json.dumps(STATE if state is None else state))
+        self.proc = subprocess.Popen([sys.executable, str(script), "--state", str(path)],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         line = self.proc.stdout.readline().decode()
         m = re.fullmatch(r"READY http://127\.0\.0\.1:(\d+)\n", line)

@@ -129,7 +129,9 @@ fn docker_format_round_trips_what_one_unquoted_line_holds() {
         ("UNICODE", "CANARY-é-漢字-🙂"),
         ("EMPTY", ""),
     ];
-    let fake = Fake::esc(&esc_state(&vars));
+    // ESC reads `${...}` in a definition as a reference: `$$` writes the literal `$`.
+    let defined: Vec<(&str, String)> = vars.iter().map(|&(k, v)| (k, v.replace("${", "$${"))).collect();
+    let fake = Fake::esc(&esc_state(&defined.iter().map(|(k, v)| (*k, v.as_str())).collect::<Vec<_>>()));
     let out = esc(&fake).args(["load", "--format", "docker"]).assert().success();
     let want: BTreeMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     assert_eq!(docker_env_file(&text(&out.get_output().stdout)), want);

@@ -44,8 +44,16 @@ values:
     aws:region: ${region}
 ";
 
+/// The plaintexts of DEFINITION's ciphertexts, which the service can decrypt.
+const OLD_API_KEY: &str = "sk-old";
+const OLD_DB_PASSWORD: &str = "db-old";
+
+/// DEFINITION's environment, the environment it imports, and what the service
+/// holds to decrypt its ciphertexts.
 fn state(yaml: &str) -> Value {
-    json!({"token": TOKEN, "environments": {ENV: {"yaml": yaml}}})
+    json!({"token": TOKEN, "environments": {ENV: {"yaml": yaml}, "acme/acme/base": {"values": {}}},
+           "ciphertexts": {"ZXNjeAAAAAEAAAEAbm90LXJlYWxseS1hLWNpcGhlcnRleHQ=": OLD_API_KEY,
+                           "ZXNjeAAAAAEAAAEAYW5vdGhlci1jaXBoZXJ0ZXh0": OLD_DB_PASSWORD}})
 }
 
 fn esc_fake(state: &Value) -> Fake {
@@ -139,8 +147,9 @@ fn sync_from_a_dotenv_file_changes_only_its_keys() {
     assert_eq!(patches(&fake).len(), 1, "one edit, one revision");
     assert_eq!(patches(&fake)[0]["headers"]["content-type"], "application/x-yaml");
 
-    let after = definition(&fake);
-    let (removed, added) = diff(DEFINITION, &after);
+    // What escort sent: the service stores each plaintext secret as a fresh ciphertext.
+    let sent = patches(&fake)[0]["body"].as_str().unwrap().to_string();
+    let (removed, added) = diff(DEFINITION, &sent);
     assert_eq!(
         removed,
         [
@@ -158,7 +167,7 @@ fn sync_from_a_dotenv_file_changes_only_its_keys() {
             "      fn::secret: \"line1\\nline2\"",
         ]
     );
-    assert!(after.contains("-----END CERTIFICATE-----\n    NEW_TOKEN:\n"), "new keys go at the end:\n{after}");
+    assert!(sent.contains("-----END CERTIFICATE-----\n    NEW_TOKEN:\n"), "new keys go at the end:\n{sent}");
 
     let (values, secrets) = sdk_read(&fake);
     assert_eq!(values["API_KEY"], "sk-new \"quoted\" # not a comment");
@@ -166,13 +175,12 @@ fn sync_from_a_dotenv_file_changes_only_its_keys() {
     assert_eq!(values["NEW_TOKEN"], "line1\nline2");
     assert_eq!(values["REGION"], "eu-west-1");
     assert_eq!(values["TLS_CERT"], "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
-    // The fake cannot decrypt: an untouched ciphertext reads back as itself.
-    assert_eq!(values["DB_PASSWORD"], "ZXNjeAAAAAEAAAEAYW5vdGhlci1jaXBoZXJ0ZXh0");
+    assert_eq!(values["DB_PASSWORD"], OLD_DB_PASSWORD, "an untouched ciphertext keeps its value");
     assert_eq!(secrets, json!(["API_KEY", "DB_PASSWORD", "NEW_TOKEN"]));
 
     // Syncing again writes the same keys again and nothing else.
     escort(&fake).args(["sync", "--from", &from, "--to", TARGET, "--plaintext", "LOG_LEVEL"]).assert().success();
-    assert_eq!(definition(&fake), after);
+    assert_eq!(patches(&fake)[1]["body"].as_str().unwrap(), sent);
 }
 
 #[test]
@@ -222,7 +230,7 @@ fn sync_between_environments_keeps_what_is_secret() {
     let fake = esc_fake(&st);
     escort(&fake).args(["sync", "--from", "esc:acme/app/prod", "--to", TARGET]).assert().success();
     assert_eq!(
-        definition(&fake),
+        patches(&fake)[0]["body"].as_str().unwrap(),
         "values:\n  environmentVariables:\n    KEEP: 1\n    NUMBER: \"3\"\n    PLAIN: \"config\"\n    SECRET:\n      fn::secret: \"s3cr3t\"\n"
     );
     let (_, secrets) = sdk_read(&fake);
@@ -260,7 +268,7 @@ fn dry_run_and_prune() {
     escort(&fake).envs([("API_KEY", "a"), ("EXTRA", "e")]).args(with(&["--prune", "--yes"])).assert().success();
     assert_eq!(patches(&fake).len(), 1, "writes and prunes are one edit");
     assert_eq!(
-        definition(&fake),
+        patches(&fake)[0]["body"].as_str().unwrap(),
         "# Team environment: dev\nimports:\n  - acme/base          # shared defaults\nvalues:\n  region: &region eu-west-1\n  \
          environmentVariables:\n    # --- plain config ---\n    # --- secrets ---\n    API_KEY:\n      fn::secret: \"a\"\n    \
          EXTRA:\n      fn::secret: \"e\"\n  pulumiConfig:\n    aws:region: ${region}\n"
@@ -306,14 +314,9 @@ fn set_ls_and_rm() {
     let before = definition(&fake);
     escort(&fake).args(["rm", TARGET, "TLS_KEY", "LOG_LEVEL", "--yes"]).assert().success();
     let (removed, added) = diff(&before, &definition(&fake));
-    assert_eq!(
-        removed,
-        [
-            "    LOG_LEVEL: \"warn\"",
-            "    TLS_KEY:",
-            "      fn::secret: \"-----BEGIN KEY-----\\nabc\\n-----END KEY-----\\n\""
-        ]
-    );
+    // The service stored TLS_KEY as a ciphertext.
+    assert_eq!(removed[..3], ["    LOG_LEVEL: \"warn\"", "    TLS_KEY:", "      fn::secret:"]);
+    assert!(removed.len() == 4 && removed[3].starts_with("        ciphertext: "), "{removed:?}");
     assert!(added.is_empty());
 
     let out = escort(&fake).args(["rm", TARGET, "NOPE", "REGION", "--yes"]).assert().code(4);
@@ -362,7 +365,8 @@ fn concurrent_syncs_both_land() {
 
     let (removed, added) = diff(DEFINITION, &definition(&fake));
     assert!(removed.is_empty(), "nothing lost: {removed:?}");
-    let mut added: Vec<String> = added.into_iter().filter(|l| l.trim_end().ends_with(':')).collect();
+    let mut added: Vec<String> =
+        added.into_iter().filter(|l| l.trim_end().ends_with(':') && !l.starts_with("     ")).collect();
     added.sort();
     assert_eq!(added, ["    A1:", "    A2:", "    B1:", "    B2:"]);
     let (values, _) = sdk_read(&fake);
@@ -423,7 +427,9 @@ fn bad_definitions_are_refused_with_a_reason() {
 /// (from 1) at 2024-01-01 00:00 plus i-1 minutes.
 fn history_state(history: &[&str], current: &str) -> Value {
     let history: Vec<Value> = history.iter().map(|y| json!({"yaml": y})).collect();
-    json!({"token": TOKEN, "environments": {ENV: {"yaml": current, "history": history}}})
+    let mut st = state(current);
+    st["environments"][ENV]["history"] = json!(history);
+    st
 }
 
 #[test]

@@ -11,9 +11,11 @@ use std::path::Path;
 const ESC_TOKEN: &str = "tok-fleet";
 const CANARIES: [&str; 3] = ["canary-a-first", "canary-a-second", "canary-c-value"];
 
+/// A definition as the service stores it: each secret a ciphertext (`a`: A's).
 fn definition(a: &str) -> String {
     format!(
-        "values:\n  environmentVariables:\n    A: {{fn::secret: {a}}}\n    B: plain-b\n    C: {{fn::secret: canary-c-value}}\n"
+        "values:\n  environmentVariables:\n    A: {{fn::secret: {{ciphertext: {a}}}}}\n    B: plain-b\n    \
+         C: {{fn::secret: {{ciphertext: Q0lQSEVSLUM=}}}}\n"
     )
 }
 
@@ -23,10 +25,12 @@ fn esc() -> Fake {
     let state = json!({
         "token": ESC_TOKEN,
         "environments": {"acme/app/prod": {
-            "yaml": definition("canary-a-second"),
+            "yaml": definition("Q0lQSEVSLUEy"),
             "values": values("canary-a-second"),
-            "history": [{"yaml": definition("canary-a-first"), "values": values("canary-a-first")}]
-        }}
+            "history": [{"yaml": definition("Q0lQSEVSLUEx"), "values": values("canary-a-first")}]
+        }},
+        "ciphertexts": {"Q0lQSEVSLUEx": "canary-a-first", "Q0lQSEVSLUEy": "canary-a-second",
+                        "Q0lQSEVSLUM=": "canary-c-value"}
     });
     Fake::start_with(&peer_python(), "esc_server.py", &state)
 }

@@ -30,7 +30,8 @@ fn template(method: &str, path: &str) -> String {
 #[test]
 fn prism_finds_nothing_wrong_with_any_request() {
     let prism = Prism::start("github-secrets.openapi.json");
-    let mut st = with_existing(state(), "repos/acme/app/actions", 130);
+    // 130 secrets where GitHub allows them (a repository holds at most 100): a second page.
+    let mut st = with_existing(state(), "orgs/acme/actions", 130);
     st["validate_with"] = json!(prism.url);
     st["secrets"]["orgs/acme/codespaces"] =
         json!({"PICKED": {"value": "v", "visibility": "selected", "selected_repository_ids": [101]}});
@@ -85,9 +86,9 @@ fn prism_finds_nothing_wrong_with_any_request() {
         run(&["rm", "github-org:acme", "V", "--app", app, "--yes"]);
     }
     run(&["ls", "github-user"]);
-    // 130 secrets: a second page (a prune of them all would send 130 DELETEs of one
-    // template, each validated: a minute of Prism for nothing new).
-    run(&["ls", "github:acme/app"]);
+    // The organization's 130 secrets: a second page (a prune of them all would send 130
+    // DELETEs of one template, each validated: a minute of Prism for nothing new).
+    run(&["ls", "github-org:acme"]);
 
     let log = fake.requests();
     let mut kinds = BTreeSet::new();
