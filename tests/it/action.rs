@@ -1135,7 +1135,11 @@ fn without_an_environment_it_installs_and_logs_in_only() {
     let mut r = oidc_runner(&esc);
     let run = r.run_action(&action(), &[("version", "v1"), ("oidc-organization", "acme")]);
     assert!(!run.failed, "{}", run.explain());
-    assert_eq!(parse_env(&run.step("login").env_file), pairs(&[("ESC_TOKEN", TOKEN)]));
+    // Install-and-login mode: exported for the later `escort` steps, masked first.
+    let login = run.step("login");
+    assert_eq!(parse_env(&login.env_file), pairs(&[("ESC_TOKEN", TOKEN)]));
+    assert_eq!(masks_first(&login.stdout).first().map(String::as_str), Some(TOKEN), "{}", run.explain());
+    assert_no_leak(&run, &[TOKEN]);
     let load = run.step("load");
     assert!(load.stdout.contains("nothing was loaded") && load.env_file.is_empty(), "{}", run.explain());
     assert!(!esc.requests().iter().any(|r| r["path"].as_str().unwrap_or("").contains("/open")), "ESC never opened");
@@ -1634,6 +1638,10 @@ fn esc_action_mapping_warns_about_a_missing_key() {
     assert!(!run.failed, "{}", run.explain());
     let load = run.step("load");
     assert_eq!(parse_env(&load.env_file), pairs(&[("API_KEY", API_KEY)]));
+    // esc-action's users read outputs: `values` without `outputs: true`, the value masked.
+    let values: Json = serde_json::from_str(&run.outputs["values"]).unwrap();
+    assert_eq!(values, json!({"API_KEY": API_KEY}));
+    assert!(masks_first(&load.stdout).iter().any(|m| m == API_KEY), "{}", load.stdout);
     let warnings: Vec<&str> = load.stderr.lines().filter(|l| l.starts_with("::warning::")).collect();
     assert_eq!(warnings.len(), 2, "{}", run.explain());
     assert!(warnings[0].contains("NOT_IN_ESC") && warnings[1].contains("ALSO_MISSING"), "{warnings:?}");
