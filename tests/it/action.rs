@@ -1555,7 +1555,7 @@ fn a_commit_sha_of_a_release_installs_that_release() {
     let mut r = Runner::new();
     forbid_cargo(&mut r);
     let here = sources_hash(&common::repo());
-    let sums = write_checksums(&r, &[(&format!("v1.2.3/{asset}"), &sha), (&"v1.2.3/sources".to_string(), &here)]);
+    let sums = write_checksums(&r, &[(&format!("v1.2.3/{asset}"), &sha), ("v1.2.3/sources", &here)]);
     r.set_env("ESCORT_CHECKSUMS", sums.to_str().unwrap());
     r.set_env("ESCORT_DOWNLOAD_BASE", &server.url);
     r.github.insert("action_ref".into(), "0123456789abcdef0123456789abcdef01234567".into());
@@ -1570,7 +1570,7 @@ fn a_commit_sha_of_a_release_installs_that_release() {
     // Another commit's sources: no such line, so the build (here a fake cargo) and the warning.
     let mut r = Runner::new();
     let builds = fake_cargo(&mut r);
-    let sums = write_checksums(&r, &[(&format!("v1.2.3/{asset}"), &sha), (&"v1.2.3/sources".to_string(), &sha)]);
+    let sums = write_checksums(&r, &[(&format!("v1.2.3/{asset}"), &sha), ("v1.2.3/sources", &sha)]);
     r.set_env("ESCORT_CHECKSUMS", sums.to_str().unwrap());
     r.set_env("ESCORT_DOWNLOAD_BASE", &server.url);
     r.github.insert("action_ref".into(), "0123456789abcdef0123456789abcdef01234567".into());
