@@ -183,24 +183,33 @@ vouched() {
 # Environment (besides the runner's):
 #   ESCORT_SERVER_URL         ${{ github.server_url }}, given by action.yml
 #                             (default: $GITHUB_SERVER_URL, then https://github.com)
-#   ESCORT_ACTION_REPOSITORY  ${{ github.action_repository }}, given by action.yml
+#   ESCORT_ACTION_REPOSITORY  ${{ github.action_repository }}, given by action.yml; empty
+#                             (a local action): Cargo.toml's `repository`, escort's home
 #   ESCORT_DOWNLOAD_BASE      where the releases are instead of
 #                             <server>/<action repository>/releases/download: a mirror,
 #                             or GitHub Enterprise Server; assets are fetched from
 #                             <base>/<tag>/escort-<target>[.exe]
 # ---------------------------------------------------------------------------------------
 install_prebuilt() {
-    local dest="$1" base url part actual
+    local dest="$1" base url part actual home
     base="${ESCORT_DOWNLOAD_BASE:-}"
     if [ -z "$base" ]; then
         case "${ESCORT_ACTION_REPOSITORY:-}" in
-        [A-Za-z0-9]*/[A-Za-z0-9._-]*) ;;
+        [A-Za-z0-9]*/[A-Za-z0-9._-]*)
+            base="${ESCORT_SERVER_URL:-${GITHUB_SERVER_URL:-https://github.com}}/$ESCORT_ACTION_REPOSITORY/releases/download"
+            ;;
         *)
-            log "the action's repository is not known (a local action?) and ESCORT_DOWNLOAD_BASE is not set: no prebuilt download"
-            return 1
+            # A local action (`uses: ./`): escort's home as its Cargo.toml names it.
+            home="$(sed -n 's/^repository = "\(https\{0,1\}:\/\/[^"]*\)"$/\1/p' "$ACTION_DIR/Cargo.toml" 2>/dev/null)" || home=""
+            case "$home" in
+            "" | */OWNER/*)
+                log "the action's repository is not known (a local action?), Cargo.toml names none and ESCORT_DOWNLOAD_BASE is not set: no prebuilt download"
+                return 1
+                ;;
+            esac
+            base="${home%/}/releases/download"
             ;;
         esac
-        base="${ESCORT_SERVER_URL:-${GITHUB_SERVER_URL:-https://github.com}}/$ESCORT_ACTION_REPOSITORY/releases/download"
     fi
     url="${base%/}/$KEY"
     if ! command -v curl >/dev/null 2>&1; then

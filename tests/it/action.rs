@@ -1479,6 +1479,45 @@ fn no_download_without_a_release_tag_a_checksum_and_a_location() {
     assert_eq!(common::read(&builds).lines().count(), 4);
 }
 
+/// A local action (`uses: ./`, no github.action_repository) downloads from escort's home as
+/// its Cargo.toml names it (`repository`, the one constant init and the Feature read too);
+/// the placeholder `OWNER` names none.
+#[test]
+fn a_local_action_downloads_from_the_repository_in_cargo_toml() {
+    let server = FileServer::start();
+    let escort = escort_bytes();
+    let asset = format!("escort-{}", release_target());
+    server.put(&format!("acme/escort/releases/download/v1.2.3/{asset}"), &escort);
+    let mut r = Runner::new();
+    forbid_cargo(&mut r);
+    let sums = write_checksums(&r, &[(&format!("v1.2.3/{asset}"), &sha256_hex(&escort))]);
+    r.set_env("ESCORT_CHECKSUMS", sums.to_str().unwrap());
+    // The action's checkout: its scripts, and a Cargo.toml naming the server as its home.
+    let checkout = r._dir.path().join("action");
+    std::fs::create_dir_all(&checkout).unwrap();
+    std::os::unix::fs::symlink(common::repo().join("scripts"), checkout.join("scripts")).unwrap();
+    let cargo = common::read(&common::repo().join("Cargo.toml"));
+    let home = cargo.lines().find(|l| l.starts_with("repository = ")).unwrap();
+    let ours = format!("repository = \"{}/acme/escort\"", server.url);
+    std::fs::write(checkout.join("Cargo.toml"), cargo.replace(home, &ours)).unwrap();
+    r.set_env("GITHUB_ACTION_PATH", checkout.to_str().unwrap());
+    let run = r.run_action(&install_only(), &[("version", "v1.2.3")]);
+    assert!(!run.failed, "{}", run.explain());
+    assert_eq!(server.requests(), [format!("GET /acme/escort/releases/download/v1.2.3/{asset} 200")]);
+    assert_eq!(run.outputs["version"], "v1.2.3");
+
+    // The placeholder: no download (the build, here forbidden, so the step fails).
+    std::fs::write(checkout.join("Cargo.toml"), &cargo).unwrap();
+    assert!(home.contains("/OWNER/"), "{home}");
+    let mut r2 = Runner::new();
+    forbid_cargo(&mut r2);
+    r2.set_env("ESCORT_CHECKSUMS", sums.to_str().unwrap());
+    r2.set_env("GITHUB_ACTION_PATH", checkout.to_str().unwrap());
+    let run = r2.run_action(&install_only(), &[("version", "v1.2.3")]);
+    assert!(run.step("install").stderr.contains("Cargo.toml names none"), "{}", run.explain());
+    assert_eq!(server.requests().len(), 1);
+}
+
 /// pulumi/esc-action's `version` is the Pulumi CLI's (`3.x`, `3.5.0`): never an escort
 /// release, so the step fails and says what to do, before any build or download. So does
 /// a tag the action's checksums.txt does not list. A bare `1.2.3` is the release v1.2.3.
