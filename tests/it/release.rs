@@ -213,3 +213,18 @@ fn a_release_commits_its_checksums_tags_it_and_moves_the_major_tag() {
     assert!(log.contains("Cargo.toml's repository is https://github.com/someone/else"), "{log}");
     assert!(git(&c.origin, &["tag", "-l", "v1.4.0", "v1.2.4"]).is_empty(), "nothing tagged");
 }
+
+/// `escort --version` names the package version, the commit it was built from (this
+/// checkout's HEAD: build.rs asks git) and the target triple.
+#[test]
+fn version_names_the_commit_and_the_target() {
+    let out = common::escort().arg("--version").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let head = git(&common::repo(), &["rev-parse", "--short=12", "HEAD"]);
+    let want = format!("escort {} (commit {head}, ", env!("CARGO_PKG_VERSION"));
+    assert!(text.starts_with(&want), "{text:?} does not start with {want:?}");
+    let target = text.trim_end().strip_prefix(&want).and_then(|t| t.strip_suffix(')')).unwrap_or_default();
+    let arch = std::env::consts::ARCH;
+    assert!(target.starts_with(arch) && target.split('-').count() >= 3, "not a target triple: {target:?}");
+}
