@@ -199,6 +199,7 @@ pub struct SourceArgs {
     pub demo: bool,
 
     /// Which variables, and under which names: `NAME`, `TO=FROM`, `*`; comma- or newline-separated.
+    /// `NAME?`: optional (a warning, not an error, when the source lacks it).
     #[arg(long, value_name = "LIST", default_value = "")]
     pub keys: Selection,
 
@@ -412,6 +413,7 @@ pub struct SyncArgs {
     pub force: bool,
 
     /// Which variables, and under which names: `NAME`, `TO=FROM`, `*`; comma- or newline-separated.
+    /// `NAME?`: optional (a warning, not an error, when the source lacks it).
     #[arg(long, value_name = "LIST", default_value = "")]
     pub keys: Selection,
 
