@@ -15,7 +15,8 @@ use std::path::PathBuf;
 #[derive(Parser, Debug)]
 #[command(
     name = "escort",
-    version,
+    // The package version, the commit and the target (build.rs).
+    version = env!("ESCORT_VERSION_LINE"),
     about = "Get secrets from Pulumi ESC to where they are used, safely and fast.",
     after_help = "Exit codes: 0 ok, 1 check failed or a secret overdue, 2 usage or configuration error, \
                   3 a backend refused or could not be reached, 4 partial write, 5 a local file or\n\
@@ -198,6 +199,7 @@ pub struct SourceArgs {
     pub demo: bool,
 
     /// Which variables, and under which names: `NAME`, `TO=FROM`, `*`; comma- or newline-separated.
+    /// `NAME?`: optional (a warning, not an error, when the source lacks it).
     #[arg(long, value_name = "LIST", default_value = "")]
     pub keys: Selection,
 
@@ -415,6 +417,7 @@ pub struct SyncArgs {
     pub force: bool,
 
     /// Which variables, and under which names: `NAME`, `TO=FROM`, `*`; comma- or newline-separated.
+    /// `NAME?`: optional (a warning, not an error, when the source lacks it).
     #[arg(long, value_name = "LIST", default_value = "")]
     pub keys: Selection,
 

@@ -1,7 +1,10 @@
 //! `--keys`: which variables to export, and under which names.
 //!
 //! A list of `NAME`, `TO=FROM` and `*`, separated by commas or newlines (the
-//! action passes a multi-line input). An empty list means `*`.
+//! action passes a multi-line input). An empty list means `*`. A `?` after a
+//! name (`NAME?`, `TO=FROM?`) makes it optional: a source without it gets a
+//! warning instead of an error (the action's pulumi/esc-action mapping form,
+//! README "Moving from pulumi/esc-action").
 
 use crate::error;
 use crate::vars::Var;
@@ -13,6 +16,8 @@ pub struct Selection {
     all: bool,
     /// (exported name, source name)
     picks: Vec<(String, String)>,
+    /// Source names marked `?`: missing is a warning, not an error.
+    optional: Vec<String>,
 }
 
 impl Selection {
@@ -23,10 +28,17 @@ impl Selection {
                 sel.all = true;
                 continue;
             }
+            let (item, optional) = match item.strip_suffix('?') {
+                Some(name) => (name.trim_end(), true),
+                None => (item, false),
+            };
             let (to, from) = match item.split_once('=') {
                 Some((to, from)) => (to.trim(), from.trim()),
                 None => (item, item),
             };
+            if optional && !from.is_empty() {
+                sel.optional.push(from.to_string());
+            }
             if to.is_empty() || from.is_empty() {
                 return Err(error::usage(format!("--keys: `{item}` needs a name on both sides of `=`")));
             }
@@ -40,7 +52,7 @@ impl Selection {
 
     /// Every variable, under its own name (an empty list).
     pub fn everything() -> Self {
-        Selection { all: true, picks: Vec::new() }
+        Selection { all: true, ..Selection::default() }
     }
 
     /// Whether it takes every variable (empty, or with `*`).
@@ -49,17 +61,22 @@ impl Selection {
     }
 
     /// Apply to the variables of a source. A named key the source lacks is an
-    /// error: a job that asked for it would otherwise start without it.
+    /// error (a job that asked for it would otherwise start without it), or a
+    /// warning when it was marked optional (`?`).
     pub fn apply(&self, vars: Vec<Var>) -> Result<Vec<Var>> {
         if self.all && self.picks.is_empty() {
             return Ok(vars);
         }
-        let missing: Vec<&str> = self
+        let (optional, missing): (Vec<&str>, Vec<&str>) = self
             .picks
             .iter()
             .filter(|(_, from)| !vars.iter().any(|v| &v.name == from))
             .map(|(_, from)| from.as_str())
-            .collect();
+            .partition(|from| self.optional.iter().any(|o| o == from));
+        for name in optional {
+            // On stderr in a job: stdout carries the masks, which come first.
+            crate::ui::alert(&format!("the source has no variable {name}: not exported"), crate::ui::annotating());
+        }
         if !missing.is_empty() {
             return Err(error::usage(format!(
                 "--keys names variables the source does not have: {}",
@@ -128,10 +145,19 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_optional_name_is_skipped() {
+        let out = Selection::parse("A?, X=NOPE?, Y=B").unwrap().apply(vars()).unwrap();
+        assert_eq!(names(&out), ["A", "Y"]);
+        let err = Selection::parse("A?, NOPE").unwrap().apply(vars()).unwrap_err();
+        assert!(err.to_string().contains("NOPE"), "{err}");
+    }
+
+    #[test]
     fn missing_and_malformed() {
         let err = Selection::parse("A,NOPE,Y=ALSO_NOPE").unwrap().apply(vars()).unwrap_err();
         assert!(err.to_string().contains("NOPE, ALSO_NOPE"), "{err}");
         assert!(Selection::parse("=A").is_err());
+        assert!(Selection::parse("A=?").is_err());
         assert!(Selection::parse("A=").is_err());
     }
 }

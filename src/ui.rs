@@ -22,6 +22,11 @@ pub fn set_annotate(on: bool) {
     ANNOTATE.store(on, Ordering::Relaxed);
 }
 
+/// Whether warnings are annotations (see set_annotate).
+pub fn annotating() -> bool {
+    ANNOTATE.load(Ordering::Relaxed)
+}
+
 pub fn warn(msg: &str) {
     let msg = escape(&crate::secret::scrub(msg)).into_owned();
     if ANNOTATE.load(Ordering::Relaxed) {

@@ -9,6 +9,7 @@
 #   INPUT_ENVIRONMENT, INPUT_TOKEN, INPUT_CLOUD_URL,
 #   INPUT_EXPORT_ENVIRONMENT_VARIABLES  as for load.sh
 #   INPUT_MANIFEST                      path to escort.toml or .env.example
+#   INPUT_OIDC_*                        as for load.sh (used only when the check opens ESC)
 #   INPUT_STRICT                        true | false (empty): an unreadable source fails
 #                                       the check (exit 3)
 # Exit code: escort's (1 a required secret is missing or invalid, 3 with strict and a
@@ -20,11 +21,15 @@ set -euo pipefail
 
 read_inputs
 [ -n "${INPUT_MANIFEST:-}" ] || exit 0
+token_given="${INPUT_TOKEN:-}"
 esc_settings
 
 args=(check "--manifest=$INPUT_MANIFEST")
 if [ "$(export_mode)" != none ]; then
     args+=(--sources=env)
+elif [ -z "$token_given" ] && [ -n "${ESC_ENV:-}" ]; then
+    # It opens ESC itself: an OIDC login of this step's own, as in load.sh.
+    oidc_login_here
 fi
 if is_true strict "${INPUT_STRICT:-}" false; then
     args+=(--strict)

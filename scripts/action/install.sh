@@ -13,8 +13,17 @@
 #      a failed download): `cargo install --locked --path $GITHUB_ACTION_PATH` (the
 #      action's own checkout) into $RUNNER_TEMP. Such a build is never taken from nor put
 #      in the tool cache: nothing could vouch for it there.
-# The binary's directory is appended to $GITHUB_PATH; the step outputs are `path` (the
-# binary) and `version` (the release installed, or the ref / local-<hash> that was built).
+# The binary is then copied into a fresh directory of this job's own under $RUNNER_TEMP,
+# the copy hashed again, and only that directory appended to $GITHUB_PATH (never a
+# tool-cache directory: anything planted beside the binary there would run in every later
+# step). The step outputs are `path` (the copy) and `version` (the release installed, or
+# the ref / local-<hash> that was built).
+#
+# `version` must name an escort release the action's checksums.txt lists (a bare 1.2.3 is
+# v1.2.3); anything else (`3.x`, pulumi/esc-action's Pulumi CLI version) fails the step.
+# Without it, the action's ref: a release tag, or a commit SHA (or branch) whose sources
+# hash to a release's `<hash>  <tag>/sources` line, installs that release; any other ref
+# is built, with a ::warning:: saying why and how long it takes.
 #
 # Environment (install_prebuilt lists the download's own):
 #   ESCORT_VERSION          the `version` input (empty: the action's ref)
@@ -81,16 +90,7 @@ source_version() {
         return
     fi
     local hash
-    hash="$(
-        cd "$ACTION_DIR"
-        {
-            cat Cargo.toml Cargo.lock
-            find src -type f | LC_ALL=C sort | while IFS= read -r f; do
-                printf '%s\n' "$f"
-                cat "$f"
-            done
-        } | sha256_of_stdin
-    )"
+    hash="$(source_hash "$ACTION_DIR")"
     printf 'local-%s' "${hash:0:16}"
 }
 
@@ -132,32 +132,39 @@ download() {
 
 # What the action vouches for, in globals: RELEASE (the exact tag), ASSET, KEY
 # (`<release>/<asset>`) and EXPECTED (its SHA-256 in checksums.txt). Returns 1, with a
-# note, when there is none: not a release tag, no asset for this runner, no such line.
+# note, when there is none, and WHY says why: `not-a-tag`, `no-target` (no asset for this
+# runner), `no-file`, `unlisted` (checksums.txt has no such release) or `no-line` (it has
+# the release, but not for this runner).
 vouched() {
     local wanted="$1" target
-    RELEASE="" ASSET="" KEY="" EXPECTED=""
+    RELEASE="" ASSET="" KEY="" EXPECTED="" WHY=""
     if ! is_release_tag "$wanted"; then
+        WHY=not-a-tag
         log "$wanted is not a release tag: no prebuilt escort"
         return 1
     fi
     if ! target="$(release_target)"; then
+        WHY=no-target
         log "no prebuilt escort for ${RUNNER_OS:-this OS}/$(tool_arch)"
         return 1
     fi
     ASSET="escort-$target$EXE"
     if [ ! -f "$CHECKSUMS" ]; then
+        WHY=no-file
         log "no $CHECKSUMS: no prebuilt escort"
         return 1
     fi
     # (set -e does not apply in here: vouched runs as an `if` condition.)
     RELEASE="$(resolve_release "$wanted" "$CHECKSUMS" "$ASSET")" || exit $?
     if [ -z "$RELEASE" ]; then
+        WHY=unlisted
         log "no release under $wanted in $CHECKSUMS for $ASSET: no prebuilt escort"
         return 1
     fi
     KEY="$RELEASE/$ASSET"
     EXPECTED="$(expected_checksum "$CHECKSUMS" "$KEY")" || exit $?
     if [ -z "$EXPECTED" ]; then
+        if grep -qF "  $RELEASE/" "$CHECKSUMS"; then WHY=no-line; else WHY=unlisted; fi
         log "no checksum for $KEY in $CHECKSUMS (this ref of the action predates that release, or it has no such asset): no prebuilt escort"
         return 1
     fi
@@ -176,24 +183,33 @@ vouched() {
 # Environment (besides the runner's):
 #   ESCORT_SERVER_URL         ${{ github.server_url }}, given by action.yml
 #                             (default: $GITHUB_SERVER_URL, then https://github.com)
-#   ESCORT_ACTION_REPOSITORY  ${{ github.action_repository }}, given by action.yml
+#   ESCORT_ACTION_REPOSITORY  ${{ github.action_repository }}, given by action.yml; empty
+#                             (a local action): Cargo.toml's `repository`, escort's home
 #   ESCORT_DOWNLOAD_BASE      where the releases are instead of
 #                             <server>/<action repository>/releases/download: a mirror,
 #                             or GitHub Enterprise Server; assets are fetched from
 #                             <base>/<tag>/escort-<target>[.exe]
 # ---------------------------------------------------------------------------------------
 install_prebuilt() {
-    local dest="$1" base url part actual
+    local dest="$1" base url part actual home
     base="${ESCORT_DOWNLOAD_BASE:-}"
     if [ -z "$base" ]; then
         case "${ESCORT_ACTION_REPOSITORY:-}" in
-        [A-Za-z0-9]*/[A-Za-z0-9._-]*) ;;
+        [A-Za-z0-9]*/[A-Za-z0-9._-]*)
+            base="${ESCORT_SERVER_URL:-${GITHUB_SERVER_URL:-https://github.com}}/$ESCORT_ACTION_REPOSITORY/releases/download"
+            ;;
         *)
-            log "the action's repository is not known (a local action?) and ESCORT_DOWNLOAD_BASE is not set: no prebuilt download"
-            return 1
+            # A local action (`uses: ./`): escort's home as its Cargo.toml names it.
+            home="$(sed -n 's/^repository = "\(https\{0,1\}:\/\/[^"]*\)"$/\1/p' "$ACTION_DIR/Cargo.toml" 2>/dev/null)" || home=""
+            case "$home" in
+            "" | */OWNER/*)
+                log "the action's repository is not known (a local action?), Cargo.toml names none and ESCORT_DOWNLOAD_BASE is not set: no prebuilt download"
+                return 1
+                ;;
+            esac
+            base="${home%/}/releases/download"
             ;;
         esac
-        base="${ESCORT_SERVER_URL:-${GITHUB_SERVER_URL:-https://github.com}}/$ESCORT_ACTION_REPOSITORY/releases/download"
     fi
     url="${base%/}/$KEY"
     if ! command -v curl >/dev/null 2>&1; then
@@ -256,17 +272,54 @@ ACTION_DIR="${GITHUB_ACTION_PATH:?GITHUB_ACTION_PATH is not set: run this from a
 CHECKSUMS="${ESCORT_CHECKSUMS:-$ACTION_DIR/checksums.txt}"
 EXE="$(exe_suffix)"
 ARCH="$(tool_arch)"
-WANTED="$(path_safe "${ESCORT_VERSION:-${ESCORT_ACTION_REF:-}}")"
+REQUESTED="${ESCORT_VERSION:-}"
+REF="$(path_safe "${ESCORT_ACTION_REF:-}")"
 CACHE_ROOT="${RUNNER_TOOL_CACHE:-}"
 TEMP_ROOT="${RUNNER_TEMP:-${TMPDIR:-/tmp}}"
 
 bin=""
 version=""
+# The SHA-256 the binary must have when it is copied to the job's own directory.
+want_sha=""
+RELEASE="" ASSET="" KEY="" EXPECTED="" WHY=""
+have_release=false
+download_dir=""
 cache_dir() { printf '%s/escort/%s/%s' "$CACHE_ROOT" "$1" "$ARCH"; }
+
+if [ -n "$REQUESTED" ]; then
+    # The `version` input names an escort release, or nothing is installed: building the
+    # action's checkout under another version's name would be a lie. A bare 1.2.3 is v1.2.3.
+    case "$REQUESTED" in [0-9]*) WANTED="v$REQUESTED" ;; *) WANTED="$REQUESTED" ;; esac
+    WANTED="$(path_safe "$WANTED")"
+    if vouched "$WANTED"; then
+        have_release=true
+    else
+        case "$WHY" in
+        not-a-tag | unlisted | no-file)
+            newest=""
+            if [ -f "$CHECKSUMS" ] && target="$(release_target)"; then
+                newest="$(resolve_release latest "$CHECKSUMS" "escort-$target$EXE")" || newest=""
+            fi
+            action_fail "\`version: $REQUESTED\` is not an escort release this action knows (the newest it lists is ${newest:-none}). In pulumi/esc-action \`version\` is the Pulumi CLI's version; escort needs no Pulumi CLI: remove the input (the action's own ref is used), or give an escort release such as v1.2.3 or a major version such as v1."
+            ;;
+        esac
+    fi
+else
+    WANTED="$REF"
+    # A commit SHA (or branch) whose sources are exactly a release's: that release, verified.
+    if [ -n "$WANTED" ] && ! is_release_tag "$WANTED" && [ -f "$CHECKSUMS" ]; then
+        tagged="$(release_of_sources "$CHECKSUMS" "$(source_hash "$ACTION_DIR")")"
+        if [ -n "$tagged" ]; then
+            log "the action's checkout ($WANTED) has exactly the sources of release $tagged"
+            WANTED="$tagged"
+        fi
+    fi
+    if [ -n "$WANTED" ] && vouched "$WANTED"; then have_release=true; fi
+fi
 
 # 1. A release the action vouches for: from the tool cache when the SHA-256 matches,
 #    else downloaded and verified (a checksum mismatch exits here).
-if [ -n "$WANTED" ] && vouched "$WANTED"; then
+if [ "$have_release" = true ]; then
     cached="$(cache_dir "$RELEASE")/escort$EXE"
     if [ -n "$CACHE_ROOT" ] && [ -f "$cached" ]; then
         if [ "$(sha256_of_stdin <"$cached")" = "$EXPECTED" ]; then
@@ -287,7 +340,6 @@ if [ -n "$WANTED" ] && vouched "$WANTED"; then
                 if [ -n "$CACHE_ROOT" ]; then
                     store_in_cache "$download" "$(cache_dir "$version")"
                     bin="$(cache_dir "$version")/escort$EXE"
-                    rm -rf "$download_dir"
                 fi
             else
                 printf '::warning::%s\n' "$(escape_data "escort action: the downloaded escort $RELEASE (checksum verified) does not run on this runner")"
@@ -295,20 +347,46 @@ if [ -n "$WANTED" ] && vouched "$WANTED"; then
             fi
         fi
     fi
+    [ -z "$bin" ] || want_sha="$EXPECTED"
 fi
 
-# 2. Build the action's own checkout, for this job only.
+# 2. Build the action's own checkout, for this job only: minutes, so never silently.
 if [ -z "$bin" ]; then
     version="$(source_version)"
-    if [ "$version" != "$WANTED" ]; then
-        printf '::warning::%s\n' "$(escape_data "escort action: no prebuilt escort ${WANTED:-release} for this runner; building the action's own checkout ($version) instead")"
-    fi
+    case "$WHY" in
+    not-a-tag) why="$WANTED is not a release tag" ;;
+    no-target) why="there is no release asset for ${RUNNER_OS:-this OS}/$ARCH" ;;
+    no-file) why="the action has no checksums.txt" ;;
+    unlisted) why="the action's checksums.txt lists no release $WANTED" ;;
+    no-line) why="the action's checksums.txt has no $ASSET for $RELEASE" ;;
+    *) why="${WANTED:+the release $WANTED could not be downloaded}" ;;
+    esac
+    why="${why:-the action has no ref (a local action)}"
+    printf '::warning::%s\n' "$(escape_data "escort action: no prebuilt escort ${WANTED:-release} for this runner: $why. Building the action's own checkout ($version) with cargo instead, which takes 2 to 5 minutes on a GitHub-hosted runner. A prebuilt, verified binary is installed for a release tag (@v1.2.3), a major tag (@v1) or the commit SHA of a release.")"
+    started="$(date +%s)"
     bin="$(install_from_source "$TEMP_ROOT/escort-build-$$")"
     usable "$bin" || action_fail "the escort that cargo built does not run" 3
+    log "built in $(($(date +%s) - started)) s"
+    want_sha="$(sha256_of_stdin <"$bin")"
 fi
 
+# Only a directory of this job's own goes on PATH, holding only the binary (a shared
+# tool-cache directory could hold a planted `bash` or `tr` beside it, run by every later
+# step with the job's tokens): a fresh copy under $RUNNER_TEMP, hashed after copying, so
+# what later steps run is what was verified.
+job_dir="$(mktemp -d "$TEMP_ROOT/escort-bin.XXXXXX")" || action_fail "could not create a directory in $TEMP_ROOT"
+cp "$bin" "$job_dir/escort$EXE"
+chmod 755 "$job_dir/escort$EXE"
+if [ -n "$download_dir" ]; then rm -rf "$download_dir"; fi
+copied="$(sha256_of_stdin <"$job_dir/escort$EXE")"
+if [ "$copied" != "$want_sha" ]; then
+    rm -rf "$job_dir"
+    action_fail "the copy of escort in $job_dir has SHA-256 $copied, not $want_sha: the binary changed while it was installed. Not installing it." 3
+fi
+bin="$job_dir/escort$EXE"
+dir="$job_dir"
+
 log "$("$bin" --version) ($version) at $bin"
-dir="${bin%/*}"
 if command -v cygpath >/dev/null 2>&1; then
     # Windows: the runner reads $GITHUB_PATH as Windows paths.
     dir="$(cygpath -w "$dir")"

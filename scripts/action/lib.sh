@@ -105,3 +105,49 @@ esc_settings() {
     unset INPUT_ENVIRONMENT
     cloud_settings
 }
+
+# Whether the inputs ask for an OIDC login (`oidc-organization`, unless `oidc-auth: false`);
+# when they do, LOGIN_ARGS holds `escort login`'s arguments but --format.
+oidc_asked() {
+    local org="${INPUT_OIDC_ORGANIZATION:-}" type expiration
+    if [ -z "${INPUT_OIDC_AUTH:-}" ]; then
+        [ -n "$org" ] || return 1
+    elif is_true oidc-auth "$INPUT_OIDC_AUTH" false; then
+        [ -n "$org" ] || action_fail "\`oidc-auth: true\` needs \`oidc-organization\`"
+    else
+        return 1
+    fi
+    type="${INPUT_OIDC_REQUESTED_TOKEN_TYPE:-organization}"
+    type="${type#urn:pulumi:token-type:access_token:}"
+    expiration="${INPUT_OIDC_TOKEN_EXPIRATION:-}"
+    if [ -n "${INPUT_OIDC_EXPIRATION:-}" ]; then
+        if [ -n "$expiration" ] && [ "$expiration" != "$INPUT_OIDC_EXPIRATION" ]; then
+            action_fail "\`oidc-token-expiration\` and its former name \`oidc-expiration\` differ: give one"
+        fi
+        expiration="$INPUT_OIDC_EXPIRATION"
+    fi
+    LOGIN_ARGS=(login "--oidc-organization=$org" "--oidc-requested-token-type=$type")
+    if [ -n "${INPUT_OIDC_SCOPE:-}" ]; then
+        LOGIN_ARGS+=("--oidc-scope=$INPUT_OIDC_SCOPE")
+    fi
+    if [ -n "$expiration" ]; then
+        LOGIN_ARGS+=("--oidc-expiration=$expiration")
+    fi
+}
+
+# With an environment to load, the OIDC login happens inside the step that uses the token
+# (load, check): ESC_TOKEN is set in this step's process only, masked, and never written
+# to $GITHUB_ENV, so the job's later steps never hold it. Does nothing unless asked.
+oidc_login_here() {
+    local line
+    oidc_asked || return 0
+    cloud_settings
+    line="$(escort "${LOGIN_ARGS[@]}" --format docker)" || exit $?
+    case "$line" in
+    ESC_TOKEN=?*) ;;
+    *) action_fail "escort login printed no ESC_TOKEN" 3 ;;
+    esac
+    ESC_TOKEN="${line#ESC_TOKEN=}"
+    add_mask "$ESC_TOKEN"
+    export ESC_TOKEN
+}

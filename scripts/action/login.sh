@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The action's OIDC step: `escort login`, which asks the Actions runtime for an ID token
-# (audience urn:pulumi:org:ORG), exchanges it for a Pulumi access token, masks it and
-# writes ESC_TOKEN to $GITHUB_ENV for the load and check steps that follow. Does nothing
-# without `oidc-organization`, or with `oidc-auth: false`.
+# The action's OIDC step, for install-and-login mode only (no environment to load):
+# `escort login`, which asks the Actions runtime for an ID token (audience
+# urn:pulumi:org:ORG), exchanges it for a Pulumi access token, masks it and writes
+# ESC_TOKEN to $GITHUB_ENV for the job's later `escort` steps. With an environment, it
+# does nothing: the load (and check) step logs in itself, so the token never leaves the
+# action's steps (lib.sh, oidc_login_here). Nothing either without `oidc-organization`,
+# or with `oidc-auth: false`.
 #
 # Environment (set by action.yml from the inputs; each empty one read from
 # ESC_ACTION_<NAME> as pulumi/esc-action does):
@@ -12,6 +15,7 @@
 #                                    urn:pulumi:token-type:access_token:<that>
 #   INPUT_OIDC_TOKEN_EXPIRATION, or its former name INPUT_OIDC_EXPIRATION
 #   INPUT_CLOUD_URL            the Pulumi Cloud API
+#   INPUT_ENVIRONMENT          the environment to load (empty: $ESC_ENV)
 # Exit code: escort's (2 no ID token or a bad input, 3 the exchange was refused).
 set -euo pipefail
 
@@ -19,32 +23,11 @@ set -euo pipefail
 . "${BASH_SOURCE[0]%/*}/lib.sh"
 
 read_inputs
-org="${INPUT_OIDC_ORGANIZATION:-}"
-if [ -z "${INPUT_OIDC_AUTH:-}" ]; then
-    [ -n "$org" ] || exit 0
-elif is_true oidc-auth "$INPUT_OIDC_AUTH" false; then
-    [ -n "$org" ] || action_fail "\`oidc-auth: true\` needs \`oidc-organization\`"
-else
+oidc_asked || exit 0
+# With an environment, the load step logs in itself: the token stays in the action's steps.
+if [ -n "${INPUT_ENVIRONMENT:-${ESC_ENV:-}}" ]; then
+    echo "escort: the OIDC login happens in the load step: the token is not exported to the job"
     exit 0
 fi
 cloud_settings
-
-type="${INPUT_OIDC_REQUESTED_TOKEN_TYPE:-organization}"
-type="${type#urn:pulumi:token-type:access_token:}"
-expiration="${INPUT_OIDC_TOKEN_EXPIRATION:-}"
-if [ -n "${INPUT_OIDC_EXPIRATION:-}" ]; then
-    if [ -n "$expiration" ] && [ "$expiration" != "$INPUT_OIDC_EXPIRATION" ]; then
-        action_fail "\`oidc-token-expiration\` and its former name \`oidc-expiration\` differ: give one"
-    fi
-    expiration="$INPUT_OIDC_EXPIRATION"
-fi
-
-args=(login --format github "--oidc-organization=$org" "--oidc-requested-token-type=$type")
-if [ -n "${INPUT_OIDC_SCOPE:-}" ]; then
-    args+=("--oidc-scope=$INPUT_OIDC_SCOPE")
-fi
-if [ -n "$expiration" ]; then
-    args+=("--oidc-expiration=$expiration")
-fi
-
-exec escort "${args[@]}"
+exec escort "${LOGIN_ARGS[@]}" --format github

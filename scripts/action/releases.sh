@@ -64,3 +64,37 @@ resolve_release() {
         }
     ' "$file" | LC_ALL=C sort -t. -k1,1n -k2,2n -k3,3n | tail -n 1 | sed 's/^./v&/'
 }
+
+# The SHA-256 of the sources a release is built from, in directory $1: Cargo.toml,
+# Cargo.lock, build.rs and every file under src/, each named and in byte order. The
+# release workflow records it as `<hash>  <tag>/sources` in checksums.txt, so a checkout
+# whose sources are exactly a release's (`uses: OWNER/escort@<commit SHA of the tag>`)
+# installs that release's verified binary instead of building it.
+source_hash() {
+    (
+        cd "$1" || exit 1
+        for f in Cargo.toml Cargo.lock build.rs; do
+            if [ -f "$f" ]; then
+                printf '%s\n' "$f"
+                cat "$f"
+            fi
+        done
+        find src -type f | LC_ALL=C sort | while IFS= read -r f; do
+            printf '%s\n' "$f"
+            cat "$f"
+        done
+    ) | sha256_of_stdin
+}
+
+# The release whose sources hash to $2 in checksums file $1 (a `<hash>  <tag>/sources`
+# line), printed; nothing when none.
+release_of_sources() {
+    awk -v hash="$2" '
+        { sub(/\r$/, "") }
+        NF == 0 || /^[ \t]*#/ { next }
+        {
+            key = $2; sub(/^\*/, "", key); n = index(key, "/")
+            if (n > 0 && substr(key, n + 1) == "sources" && tolower($1) == hash) print substr(key, 1, n - 1)
+        }
+    ' "$1" | tail -n 1
+}

@@ -241,7 +241,9 @@ impl Action {
             .trim()
             .strip_prefix("https://github.com/")
             .map(|r| r.trim_end_matches('/').trim_end_matches(".git"))
-            .filter(|r| r.split('/').count() == 2 && !r.split('/').any(str::is_empty));
+            .filter(|r| r.split('/').count() == 2 && !r.split('/').any(str::is_empty))
+            // Cargo.toml's placeholder until the project's home is settled.
+            .filter(|r| !r.starts_with("OWNER/"));
         let major = version.split('.').next().unwrap_or(version);
         match repo {
             // Container registry names are lower case.
@@ -327,7 +329,13 @@ mod tests {
         assert_eq!(a.uses, "Acme/escort@v1");
         assert_eq!(a.feature, "ghcr.io/acme/escort/escort:1", "OCI names are lower case");
         assert_eq!(Action::of("https://github.com/acme/escort.git/", "1.2.3").uses, "acme/escort@v1");
-        for unknown in ["", "https://gitlab.com/acme/escort", "https://github.com/acme", "https://github.com/a/b/c"] {
+        for unknown in [
+            "",
+            "https://github.com/OWNER/escort",
+            "https://gitlab.com/acme/escort",
+            "https://github.com/acme",
+            "https://github.com/a/b/c",
+        ] {
             let a = Action::of(unknown, "0.1.0");
             assert!(!a.known, "{unknown}");
             assert_eq!(a.uses, "OWNER/escort@v0");

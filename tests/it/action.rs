@@ -610,6 +610,21 @@ fn assert_no_leak(run: &ActionRun, secrets: &[&str]) {
     common::assert_absent(shown.as_bytes(), &parts, "the steps' output");
 }
 
+/// The one directory the install step put on PATH: fresh, the job's own (under
+/// RUNNER_TEMP, never the tool cache), holding only the verified binary.
+fn job_bin_dir(r: &Runner, run: &ActionRun) -> PathBuf {
+    let install = run.step("install");
+    let lines: Vec<&str> = install.path_file.lines().collect();
+    assert_eq!(lines.len(), 1, "one PATH entry: {}", run.explain());
+    let dir = PathBuf::from(lines[0]);
+    assert!(dir.starts_with(&r.temp) && !dir.starts_with(&r.tool_cache), "{}", dir.display());
+    assert!(dir.file_name().unwrap().to_string_lossy().starts_with("escort-bin."), "{}", dir.display());
+    let entries: Vec<String> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert_eq!(entries, ["escort"], "only the binary in {}", dir.display());
+    dir
+}
+
 fn escort_has_check() -> bool {
     Command::new(escort_bin()).args(["check", "--help"]).output().is_ok_and(|o| o.status.success())
 }
@@ -723,14 +738,13 @@ fn loads_into_github_env_with_masks_first() {
     let run = r.run_action(&action(), &[("environment", ENV), ("token", TOKEN)]);
     assert!(!run.failed, "{}", run.explain());
 
-    // Install: the tool cache hit, its directory on PATH for the steps that follow.
+    // Install: the tool cache hit, copied to a directory of the job's own on PATH.
     let install = run.step("install");
     assert!(install.stderr.contains("from the tool cache"), "{}", install.stderr);
-    let cache_dir = r.cache_dir("v1.2.3");
-    assert_eq!(install.path_file, format!("{}\n", cache_dir.display()));
-    assert_eq!(run.outputs["path"], cache_dir.join("escort").display().to_string());
+    let job_dir = job_bin_dir(&r, &run);
+    assert_eq!(run.outputs["path"], job_dir.join("escort").display().to_string());
     assert_eq!(run.outputs["version"], "v1.2.3");
-    assert_eq!(r.path_prefix, [cache_dir.display().to_string()]);
+    assert_eq!(r.path_prefix, [job_dir.display().to_string()]);
 
     // Load: exact values in GITHUB_ENV, masks first (the token's too).
     let load = run.step("load");
@@ -752,12 +766,20 @@ fn loads_into_github_env_with_masks_first() {
     }
     assert!(!masks.iter().any(|x| x == "debug" || x == "8080"), "plain values masked with mask=secrets");
     assert!(load.stdout.contains(&format!("::add-mask::{}", escape_data(MULTI))));
-    assert_eq!(load.output_file, "", "no outputs unless asked");
     assert_no_leak(&run, &[API_KEY, DATABASE_URL, MULTI, TOKEN]);
 
-    // No manifest: no check (the step does nothing). No outputs asked: `values` is `{}`.
+    // No manifest: no check (the step does nothing). `values` without asking, as
+    // esc-action's users read their variables: `fromJSON(steps.esc.outputs.values).FOO`.
     let check = run.step("check");
     assert_eq!((check.code, check.stdout.as_str(), check.stderr.as_str()), (Some(0), "", ""));
+    let values: Json = serde_json::from_str(&run.outputs["values"]).unwrap();
+    assert_eq!(values["API_KEY"], API_KEY);
+    assert_eq!(values["MULTI"], MULTI);
+    assert_eq!(values["PORT"], "8080");
+    // `outputs: false`: `{}`.
+    let run = r.run_action(&action(), &[("environment", ENV), ("token", TOKEN), ("outputs", "false")]);
+    assert!(!run.failed, "{}", run.explain());
+    assert_eq!(run.step("load").output_file, "");
     assert_eq!(serde_json::from_str::<Json>(&run.outputs["values"]).unwrap(), json!({}));
 
     // The request used the token and the environment it was given.
@@ -863,8 +885,12 @@ fn inputs_with_shell_metacharacters_are_passed_literally() {
         if input == "strict" {
             given.push(("manifest", "escort.toml"));
         }
-        if input.starts_with("oidc-") && input != "oidc-organization" {
-            given.push(("oidc-organization", "acme"));
+        if input.starts_with("oidc-") {
+            // A `token` wins over OIDC: without one, the load step logs in.
+            given.retain(|(k, _)| *k != "token");
+            if input != "oidc-organization" {
+                given.push(("oidc-organization", "acme"));
+            }
         }
         given.push((input, &p));
         let mut r = runner_for(&esc, "v1.0.0");
@@ -898,8 +924,11 @@ fn inputs_with_shell_metacharacters_are_passed_literally() {
                 assert!(matches!(run.step("load").code, Some(2 | 3)), "{}", run.explain());
             }
             i if i.starts_with("oidc-") => {
-                // No ID token in this job: the login step stops before the value matters.
-                assert_eq!(run.step("login").code, Some(2), "{}", run.explain());
+                // No ID token in this job: the login (in the load step, with an environment)
+                // stops before the value matters; a bad `oidc-auth` stops the login step.
+                let failed = run.steps.iter().find(|s| s.code.is_some_and(|c| c != 0)).expect("a step failed");
+                assert!(matches!(failed.id.as_str(), "login" | "load"), "{}", run.explain());
+                assert_eq!(failed.code, Some(2), "{}", run.explain());
             }
             "fallback" => {
                 // escort got the list as it was and refuses its first entry, no source.
@@ -910,6 +939,12 @@ fn inputs_with_shell_metacharacters_are_passed_literally() {
                 assert!(run.step("load").ok(), "{}", run.explain());
                 assert!(run.step("check").code.is_some_and(|c| c != 0), "{}", run.explain());
             }
+            "export-environment-variables" => {
+                // esc-action's mapping: names the environment lacks are warnings, shown as given.
+                assert!(run.step("load").ok(), "{}", run.explain());
+                assert!(run.step("load").stderr.contains("::warning::"), "{}", run.explain());
+                assert!(all.contains("$(touch"), "{input}: the value is shown as it was:\n{all}");
+            }
             _ => {
                 assert!(run.failed, "{input}: {}", run.explain());
                 assert!(all.contains("$(touch"), "{input}: the value is shown as it was:\n{all}");
@@ -917,15 +952,15 @@ fn inputs_with_shell_metacharacters_are_passed_literally() {
         }
     }
 
-    // A shorter version payload: not a release tag, so the action's own checkout is built.
+    // A shorter version payload: not an escort release, so a clear error; nothing built.
     let c = canary("short");
     let p = format!("v1$(touch {c}-a)`touch {c}-b`;touch {c}-c", c = c.display());
     let mut r = runner_for(&esc, "v1.0.0");
     let builds = fake_cargo(&mut r);
     let run = r.run_action(&action(), &[("environment", ENV), ("token", TOKEN), ("version", &p)]);
-    assert!(!run.failed, "{}", run.explain());
-    assert_eq!(common::read(&builds).lines().count(), 1, "built from source");
-    assert!(run.outputs["version"].starts_with("local-"), "{}", run.outputs["version"]);
+    assert_eq!(run.step("install").code, Some(2), "{}", run.explain());
+    assert!(run.step("install").stderr.contains("is not an escort release"), "{}", run.explain());
+    assert_eq!(common::read(&builds).lines().count(), 0, "nothing built");
     for suffix in ["a", "b", "c"] {
         assert!(!Path::new(&format!("{}-{suffix}", c.display())).exists(), "version: the payload ran");
     }
@@ -1007,7 +1042,10 @@ fn installs_with_cargo_when_the_tool_cache_is_empty() {
     assert!(version.starts_with("local-") && version.len() == "local-".len() + 16, "{version}");
     let dir = r.cache_dir(&version);
     assert!(!dir.exists(), "a build from source is not kept in the shared tool cache");
-    assert!(run.step("install").path_file.starts_with(&r.temp.display().to_string()), "{}", run.explain());
+    job_bin_dir(&r, &run);
+    let install = run.step("install");
+    assert!(install.stdout.contains("takes 2 to 5 minutes"), "says how long: {}", run.explain());
+    assert!(install.stderr.contains("built in "), "{}", run.explain());
     assert_eq!(parse_env(&run.step("load").env_file), pairs(&[("LOG_LEVEL", "debug")]));
 
     // A later job on the same runner (same tool cache): built again, since nothing
@@ -1022,17 +1060,13 @@ fn installs_with_cargo_when_the_tool_cache_is_empty() {
     assert_eq!(common::read(&builds).lines().count(), 1);
     assert_eq!(run.outputs["version"], version);
 
-    // A version with no prebuilt binary: a warning, and the build of the action's own
-    // checkout under its own version.
+    // A version that is no release the action lists: a clear error, not a build of the
+    // action's own checkout under another version's name.
     let run = again.run_action(&action(), &[("version", "v9.9.9"), ("environment", ENV), ("token", TOKEN)]);
-    assert!(!run.failed, "{}", run.explain());
-    assert!(
-        run.step("install").stdout.contains("::warning::escort action: no prebuilt escort v9.9.9"),
-        "{}",
-        run.explain()
-    );
-    assert_eq!(run.outputs["version"], version);
-    assert_eq!(common::read(&builds).lines().count(), 2);
+    assert_eq!(run.step("install").code, Some(2), "{}", run.explain());
+    assert!(run.step("install").stderr.contains("`version: v9.9.9` is not an escort release"), "{}", run.explain());
+    assert_eq!(run.step("load").code, None);
+    assert_eq!(common::read(&builds).lines().count(), 1);
 }
 
 /// A runner whose job may ask the fake for an ID token (`permissions: id-token: write`).
@@ -1054,18 +1088,43 @@ fn oidc_login_needs_no_stored_token() {
         &[("environment", ENV), ("version", "v1"), ("oidc-organization", "acme"), ("oidc-expiration", "600")],
     );
     assert!(!run.failed, "{}", run.explain());
+    // With an environment, the load step logs in itself: the token, masked first, stays
+    // in the action's steps; no later step of the job sees it.
     let login = run.step("login");
-    assert_eq!(login.stdout.lines().next(), Some(format!("::add-mask::{TOKEN}").as_str()), "{}", run.explain());
-    assert_eq!(parse_env(&login.env_file), pairs(&[("ESC_TOKEN", TOKEN)]));
-    let load = parse_env(&run.step("load").env_file);
-    assert!(load.iter().any(|(k, v)| k == "API_KEY" && v == API_KEY), "{load:?}");
+    assert_eq!((login.env_file.as_str(), login.code), ("", Some(0)), "{}", run.explain());
+    let load = run.step("load");
+    assert_eq!(masks_first(&load.stdout).first().map(String::as_str), Some(TOKEN), "{}", run.explain());
+    let exported = parse_env(&load.env_file);
+    assert!(exported.iter().any(|(k, v)| k == "API_KEY" && v == API_KEY), "{exported:?}");
+    assert!(!r.env.contains_key("ESC_TOKEN"), "the job's later steps get no ESC_TOKEN");
+    assert!(!r.env.values().any(|v| v == TOKEN), "no later step sees the token");
+    for s in &run.steps {
+        assert!(!s.env_file.contains(TOKEN) && !s.output_file.contains(TOKEN), "step {}", s.id);
+    }
     assert!(!run.all_output().contains(ID_TOKEN), "the ID token is never shown");
+    assert_no_leak(&run, &[TOKEN, API_KEY]);
+
+    // The check, when it opens ESC itself (nothing exported), logs in the same way.
+    std::fs::write(r.workspace.join("escort.toml"), "[secrets.API_KEY]\nprefix = \"sk-\"\n").unwrap();
+    let run = r.run_action(
+        &action(),
+        &[
+            ("environment", ENV),
+            ("version", "v1"),
+            ("oidc-organization", "acme"),
+            ("manifest", "escort.toml"),
+            ("export-environment-variables", "false"),
+        ],
+    );
+    assert!(!run.failed, "{}", run.explain());
+    assert!(run.step("check").stdout.contains("API_KEY"), "{}", run.explain());
+    assert!(!r.env.contains_key("ESC_TOKEN"), "the job's later steps get no ESC_TOKEN");
 
     // Without the id-token permission the step fails and says why.
     let mut r = runner_for(&esc, "v1.0.0");
     let run = r.run_action(&action(), &[("environment", ENV), ("version", "v1"), ("oidc-organization", "acme")]);
-    assert_eq!(run.step("login").code, Some(2), "{}", run.explain());
-    assert!(run.step("login").stderr.contains("id-token: write"), "{}", run.explain());
+    assert_eq!(run.step("load").code, Some(2), "{}", run.explain());
+    assert!(run.step("load").stderr.contains("id-token: write"), "{}", run.explain());
 }
 
 /// No environment at all (the drift workflow `escort init` writes): the action installs
@@ -1076,7 +1135,11 @@ fn without_an_environment_it_installs_and_logs_in_only() {
     let mut r = oidc_runner(&esc);
     let run = r.run_action(&action(), &[("version", "v1"), ("oidc-organization", "acme")]);
     assert!(!run.failed, "{}", run.explain());
-    assert_eq!(parse_env(&run.step("login").env_file), pairs(&[("ESC_TOKEN", TOKEN)]));
+    // Install-and-login mode: exported for the later `escort` steps, masked first.
+    let login = run.step("login");
+    assert_eq!(parse_env(&login.env_file), pairs(&[("ESC_TOKEN", TOKEN)]));
+    assert_eq!(masks_first(&login.stdout).first().map(String::as_str), Some(TOKEN), "{}", run.explain());
+    assert_no_leak(&run, &[TOKEN]);
     let load = run.step("load");
     assert!(load.stdout.contains("nothing was loaded") && load.env_file.is_empty(), "{}", run.explain());
     assert!(!esc.requests().iter().any(|r| r["path"].as_str().unwrap_or("").contains("/open")), "ESC never opened");
@@ -1286,8 +1349,9 @@ fn downloads_the_release_asset_verifies_it_and_caches_it() {
     );
     assert!(dir.with_extension("complete").is_file());
     assert_eq!(run.outputs["version"], "v1.2.3");
-    assert_eq!(run.outputs["path"], dir.join("escort").display().to_string());
-    assert_eq!(install.path_file, format!("{}\n", dir.display()));
+    let job_dir = job_bin_dir(&r, &run);
+    assert_eq!(run.outputs["path"], job_dir.join("escort").display().to_string());
+    assert_eq!(sha256_hex(&std::fs::read(job_dir.join("escort")).unwrap()), sha, "the copy on PATH is verified");
     assert_eq!(download_leftovers(&r), Vec::<PathBuf>::new());
 
     // The next job on this runner: from the tool cache, no request.
@@ -1360,9 +1424,10 @@ fn a_missing_asset_falls_back_to_building() {
     assert_eq!(download_leftovers(&r), Vec::<PathBuf>::new());
 }
 
-/// Only release tags with a line in checksums.txt are downloaded: a branch, a commit, a
-/// local-<hash>, a tag the action's checksums.txt does not list, or no known download
-/// location go to the fallback (the build of the action's own checkout) without a request.
+/// Only release tags with a line in checksums.txt are downloaded: the action used at a
+/// branch, a commit that is no release, or from a local path, and a release with no known
+/// download location, build the action's own checkout without a request, and each says so
+/// in a `::warning::` with the reason and how long a build takes.
 #[test]
 fn no_download_without_a_release_tag_a_checksum_and_a_location() {
     let server = FileServer::start();
@@ -1370,9 +1435,9 @@ fn no_download_without_a_release_tag_a_checksum_and_a_location() {
     let sha = sha256_hex(&escort);
     let asset = format!("escort-{}", release_target());
     let commit = "0123456789abcdef0123456789abcdef01234567";
-    let versions = ["main", commit, "local-0123456789abcdef", "v1.2.3"];
+    let refs = ["main", commit, "local-0123456789abcdef", "v1.2.3"];
     let mut entries = Vec::new();
-    for v in versions {
+    for v in refs {
         server.put(&format!("{v}/{asset}"), &escort);
         entries.push((format!("{v}/{asset}"), sha.clone()));
     }
@@ -1381,40 +1446,256 @@ fn no_download_without_a_release_tag_a_checksum_and_a_location() {
     let mut r = Runner::new();
     let builds = fake_cargo(&mut r);
     let sums = write_checksums(&r, &entries);
-    r.github.insert("action_ref".into(), "feature-x".into());
     let base = [("ESCORT_DOWNLOAD_BASE", server.url.clone()), ("ESCORT_CHECKSUMS", sums.display().to_string())];
-    // (version, the job's download settings, the note install.sh gives)
-    type Case<'a> = (&'a str, &'a [(&'a str, String)], String);
-    let cases: [Case; 5] = [
-        ("main", &base, "main is not a release tag".into()),
-        (commit, &base, format!("{commit} is not a release tag")),
-        ("local-0123456789abcdef", &base, "local-0123456789abcdef is not a release tag".into()),
-        // The action's own checksums.txt (no ESCORT_CHECKSUMS), which lists no such tag.
-        ("v0.0.0-test", &base[..1], format!("no checksum for v0.0.0-test/{asset}")),
+    // (the action's ref, the `version` input, the job's download settings, the reason)
+    type Case<'a> = (&'a str, &'a str, &'a [(&'a str, String)], String);
+    let cases: [Case; 4] = [
+        ("main", "", &base, "main is not a release tag".into()),
+        (commit, "", &base, format!("{commit} is not a release tag")),
+        ("local-0123456789abcdef", "", &base, "local-0123456789abcdef is not a release tag".into()),
         // No ESCORT_DOWNLOAD_BASE, and no github.action_repository (a local action).
-        ("v1.2.3", &base[1..], "the action's repository is not known".into()),
+        ("feature-x", "v1.2.3", &base[1..], "the release v1.2.3 could not be downloaded".into()),
     ];
-    for (version, env, note) in cases {
+    for (action_ref, version, env, why) in cases {
         for k in ["ESCORT_DOWNLOAD_BASE", "ESCORT_CHECKSUMS"] {
             r.env.remove(k);
         }
         for (k, v) in env {
             r.set_env(k, v);
         }
-        let run = r.run_action(&install_only(), &[("version", version)]);
-        assert!(!run.failed, "{version}: {}", run.explain());
+        r.github.insert("action_ref".into(), action_ref.into());
+        let given: &[(&str, &str)] = if version.is_empty() { &[] } else { &[("version", version)] };
+        let run = r.run_action(&install_only(), given);
+        assert!(!run.failed, "{action_ref}: {}", run.explain());
         let install = run.step("install");
-        assert!(install.stderr.contains(&note), "{version}: {}", run.explain());
-        assert!(install.stdout.contains(&format!("::warning::escort action: no prebuilt escort {version}")));
-        assert!(install.stderr.contains("building escort from"), "{version}: {}", run.explain());
-        assert_eq!(run.outputs["version"], "feature-x");
-        assert_eq!(server.requests(), Vec::<String>::new(), "{version}: no download");
+        let wanted = if version.is_empty() { action_ref } else { version };
+        let warning = install.stdout.lines().find(|l| l.starts_with("::warning::")).unwrap_or_default();
+        assert!(warning.starts_with(&format!("::warning::escort action: no prebuilt escort {wanted}")), "{warning}");
+        assert!(warning.contains(&why) && warning.contains("2 to 5 minutes"), "{warning}");
+        assert!(install.stderr.contains("building escort from"), "{action_ref}: {}", run.explain());
+        assert_eq!(run.outputs["version"], action_ref);
+        assert_eq!(server.requests(), Vec::<String>::new(), "{action_ref}: no download");
     }
-    assert_eq!(common::read(&builds).lines().count(), 5);
+    assert_eq!(common::read(&builds).lines().count(), 4);
+}
+
+/// A local action (`uses: ./`, no github.action_repository) downloads from escort's home as
+/// its Cargo.toml names it (`repository`, the one constant init and the Feature read too);
+/// the placeholder `OWNER` names none.
+#[test]
+fn a_local_action_downloads_from_the_repository_in_cargo_toml() {
+    let server = FileServer::start();
+    let escort = escort_bytes();
+    let asset = format!("escort-{}", release_target());
+    server.put(&format!("acme/escort/releases/download/v1.2.3/{asset}"), &escort);
+    let mut r = Runner::new();
+    forbid_cargo(&mut r);
+    let sums = write_checksums(&r, &[(&format!("v1.2.3/{asset}"), &sha256_hex(&escort))]);
+    r.set_env("ESCORT_CHECKSUMS", sums.to_str().unwrap());
+    // The action's checkout: its scripts, and a Cargo.toml naming the server as its home.
+    let checkout = r._dir.path().join("action");
+    std::fs::create_dir_all(&checkout).unwrap();
+    std::os::unix::fs::symlink(common::repo().join("scripts"), checkout.join("scripts")).unwrap();
+    let cargo = common::read(&common::repo().join("Cargo.toml"));
+    let home = cargo.lines().find(|l| l.starts_with("repository = ")).unwrap();
+    let ours = format!("repository = \"{}/acme/escort\"", server.url);
+    std::fs::write(checkout.join("Cargo.toml"), cargo.replace(home, &ours)).unwrap();
+    r.set_env("GITHUB_ACTION_PATH", checkout.to_str().unwrap());
+    let run = r.run_action(&install_only(), &[("version", "v1.2.3")]);
+    assert!(!run.failed, "{}", run.explain());
+    assert_eq!(server.requests(), [format!("GET /acme/escort/releases/download/v1.2.3/{asset} 200")]);
+    assert_eq!(run.outputs["version"], "v1.2.3");
+
+    // The placeholder: no download (the build, here forbidden, so the step fails).
+    std::fs::write(checkout.join("Cargo.toml"), &cargo).unwrap();
+    assert!(home.contains("/OWNER/"), "{home}");
+    let mut r2 = Runner::new();
+    forbid_cargo(&mut r2);
+    r2.set_env("ESCORT_CHECKSUMS", sums.to_str().unwrap());
+    r2.set_env("GITHUB_ACTION_PATH", checkout.to_str().unwrap());
+    let run = r2.run_action(&install_only(), &[("version", "v1.2.3")]);
+    assert!(run.step("install").stderr.contains("Cargo.toml names none"), "{}", run.explain());
+    assert_eq!(server.requests().len(), 1);
+}
+
+/// pulumi/esc-action's `version` is the Pulumi CLI's (`3.x`, `3.5.0`): never an escort
+/// release, so the step fails and says what to do, before any build or download. So does
+/// a tag the action's checksums.txt does not list. A bare `1.2.3` is the release v1.2.3.
+#[test]
+fn a_version_that_is_no_escort_release_is_a_clear_error() {
+    let server = FileServer::start();
+    let escort = escort_bytes();
+    let asset = format!("escort-{}", release_target());
+    server.put(&format!("v1.2.3/{asset}"), &escort);
+    let mut r = Runner::new();
+    let builds = fake_cargo(&mut r);
+    let sums = write_checksums(&r, &[(&format!("v1.2.3/{asset}"), &sha256_hex(&escort))]);
+    r.set_env("ESCORT_CHECKSUMS", sums.to_str().unwrap());
+    r.set_env("ESCORT_DOWNLOAD_BASE", &server.url);
+    for version in ["3.x", "3.5.0", "v3", "v1.2.4", "latest"] {
+        let run = r.run_action(&action(), &[("version", version), ("environment", ENV), ("token", TOKEN)]);
+        let install = run.step("install");
+        assert_eq!(install.code, Some(2), "{version}: {}", run.explain());
+        let error = install.stderr.lines().find(|l| l.starts_with("::error::")).unwrap_or_default();
+        assert!(error.contains(&format!("`version: {version}` is not an escort release")), "{error}");
+        assert!(error.contains("the newest it lists is v1.2.3") && error.contains("Pulumi CLI"), "{error}");
+        assert_eq!(run.step("load").code, None, "nothing else runs");
+    }
+    assert_eq!(common::read(&builds).lines().count(), 0, "nothing built");
+    assert_eq!(server.requests(), Vec::<String>::new(), "nothing downloaded");
+
+    let run = r.run_action(&install_only(), &[("version", "1.2.3")]);
+    assert!(!run.failed, "{}", run.explain());
+    assert_eq!(run.outputs["version"], "v1.2.3");
+}
+
+/// The SHA-256 of the sources as the release workflow records it (`<hash>  <tag>/sources`),
+/// computed here on its own: Cargo.toml, Cargo.lock, build.rs, then src/ in byte order,
+/// each as its path, a newline and its bytes.
+pub(crate) fn sources_hash(root: &Path) -> String {
+    fn files(dir: &Path, root: &Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                files(&p, root, out);
+            } else {
+                out.push(p.strip_prefix(root).unwrap().to_str().unwrap().to_string());
+            }
+        }
+    }
+    let mut names: Vec<String> = ["Cargo.toml", "Cargo.lock", "build.rs"]
+        .iter()
+        .filter(|f| root.join(f).is_file())
+        .map(|f| f.to_string())
+        .collect();
+    let mut src = Vec::new();
+    files(&root.join("src"), root, &mut src);
+    src.sort();
+    names.extend(src);
+    let mut bytes = Vec::new();
+    for n in names {
+        bytes.extend_from_slice(n.as_bytes());
+        bytes.push(b'\n');
+        bytes.extend(std::fs::read(root.join(&n)).unwrap());
+    }
+    sha256_hex(&bytes)
+}
+
+/// `uses: OWNER/escort@<commit SHA>` (zizmor's advice) of a tagged release: its checkout
+/// has that release's sources, so the action installs the release's verified binary; the
+/// SHA of any other commit is built, with the warning.
+#[test]
+fn a_commit_sha_of_a_release_installs_that_release() {
+    let server = FileServer::start();
+    let escort = escort_bytes();
+    let sha = sha256_hex(&escort);
+    let asset = format!("escort-{}", release_target());
+    server.put(&format!("v1.2.3/{asset}"), &escort);
+    let mut r = Runner::new();
+    forbid_cargo(&mut r);
+    let here = sources_hash(&common::repo());
+    let sums = write_checksums(&r, &[(&format!("v1.2.3/{asset}"), &sha), ("v1.2.3/sources", &here)]);
+    r.set_env("ESCORT_CHECKSUMS", sums.to_str().unwrap());
+    r.set_env("ESCORT_DOWNLOAD_BASE", &server.url);
+    r.github.insert("action_ref".into(), "0123456789abcdef0123456789abcdef01234567".into());
+    let run = r.run_action(&install_only(), &[]);
+    assert!(!run.failed, "{}", run.explain());
+    let install = run.step("install");
+    assert!(install.stderr.contains("has exactly the sources of release v1.2.3"), "{}", run.explain());
+    assert!(install.stderr.contains(&format!("SHA-256 {sha} verified")), "{}", run.explain());
+    assert!(!install.stdout.contains("::warning::"), "{}", run.explain());
+    assert_eq!(run.outputs["version"], "v1.2.3");
+
+    // Another commit's sources: no such line, so the build (here a fake cargo) and the warning.
+    let mut r = Runner::new();
+    let builds = fake_cargo(&mut r);
+    let sums = write_checksums(&r, &[(&format!("v1.2.3/{asset}"), &sha), ("v1.2.3/sources", &sha)]);
+    r.set_env("ESCORT_CHECKSUMS", sums.to_str().unwrap());
+    r.set_env("ESCORT_DOWNLOAD_BASE", &server.url);
+    r.github.insert("action_ref".into(), "0123456789abcdef0123456789abcdef01234567".into());
+    let run = r.run_action(&install_only(), &[]);
+    assert!(!run.failed, "{}", run.explain());
+    assert!(
+        run.step("install").stdout.contains("::warning::escort action: no prebuilt escort 0123"),
+        "{}",
+        run.explain()
+    );
+    assert_eq!(common::read(&builds).lines().count(), 1);
+    assert_eq!(server.requests().len(), 1, "only the first run downloaded");
+}
+
+/// N1: files planted beside a verified binary in the shared tool cache (`bash`, `tr`, `gh`:
+/// the action's own scripts call `tr`) are never on PATH: the job's PATH gets a fresh
+/// directory under RUNNER_TEMP holding only a copy of the binary, whose hash is checked.
+#[test]
+fn n01_only_a_fresh_job_directory_with_the_binary_goes_on_path() {
+    let esc = fake_esc();
+    let canary = tempfile::tempdir().unwrap();
+    let ran = canary.path().join("planted-tool-ran");
+    let mut r = runner_for(&esc, "v1.2.3");
+    let cache = r.cache_dir("v1.2.3");
+    for tool in ["bash", "tr", "gh", "sh"] {
+        write_executable(
+            &cache.join(tool),
+            &format!("#!/bin/sh\necho \"$ESC_TOKEN\" >> '{}'\nexit 0\n", ran.display()),
+        );
+    }
+    let run = r.run_action(&action(), &[("environment", ENV), ("token", TOKEN), ("version", "v1.2.3")]);
+    assert!(!run.failed, "{}", run.explain());
+    assert!(run.step("install").stderr.contains("from the tool cache"), "{}", run.explain());
+    let dir = job_bin_dir(&r, &run);
+    assert_eq!(r.path_prefix, [dir.display().to_string()]);
+    assert_eq!(sha256_hex(&std::fs::read(dir.join("escort")).unwrap()), sha256_hex(&escort_bytes()));
+    // A later step of the job, as the runner starts it: PATH finds no planted tool.
+    let later = Step {
+        id: "later".into(),
+        cond: None,
+        shell: Some("bash".into()),
+        env: Vec::new(),
+        run: Some("tr a b </dev/null; command -v gh || true; escort --version".into()),
+        uses: None,
+    };
+    let step = r.run_step(&later, &Contexts::default());
+    assert!(step.ok(), "{step:?}");
+    assert!(!ran.exists(), "a planted tool ran: {}", common::read(&ran));
+
+    // Two jobs: two directories of their own.
+    let again = r.run_action(&install_only(), &[("version", "v1.2.3")]);
+    assert_ne!(job_bin_dir(&r, &again), dir);
+}
+
+/// esc-action's mapping: a mapped variable the environment lacks is a `::warning::` (as in
+/// esc-action) and the rest is exported; escort's own `keys` still fails on it.
+#[test]
+fn esc_action_mapping_warns_about_a_missing_key() {
+    let esc = fake_esc();
+    let mut r = runner_for(&esc, "v1.0.0");
+    let base = [("environment", ENV), ("token", TOKEN), ("version", "v1")];
+    let mut given = base.to_vec();
+    given.push(("export-environment-variables", "API_KEY, NOT_IN_ESC, RENAMED=ALSO_MISSING"));
+    let run = r.run_action(&action(), &given);
+    assert!(!run.failed, "{}", run.explain());
+    let load = run.step("load");
+    assert_eq!(parse_env(&load.env_file), pairs(&[("API_KEY", API_KEY)]));
+    // esc-action's users read outputs: `values` without `outputs: true`, the value masked.
+    let values: Json = serde_json::from_str(&run.outputs["values"]).unwrap();
+    assert_eq!(values, json!({"API_KEY": API_KEY}));
+    assert!(masks_first(&load.stdout).iter().any(|m| m == API_KEY), "{}", load.stdout);
+    let warnings: Vec<&str> = load.stderr.lines().filter(|l| l.starts_with("::warning::")).collect();
+    assert_eq!(warnings.len(), 2, "{}", run.explain());
+    assert!(warnings[0].contains("NOT_IN_ESC") && warnings[1].contains("ALSO_MISSING"), "{warnings:?}");
+    masks_first(&load.stdout);
+    assert_no_leak(&run, &[API_KEY, TOKEN]);
+
+    let mut given = base.to_vec();
+    given.push(("keys", "API_KEY, NOT_IN_ESC"));
+    let run = r.run_action(&action(), &given);
+    assert_eq!(run.step("load").code, Some(2), "{}", run.explain());
+    assert!(run.step("load").stderr.contains("NOT_IN_ESC"), "{}", run.explain());
 }
 
 /// The action's checksums.txt: comments, and lines `<sha256>  <tag>/escort-<target>[.exe]`
-/// that install.sh can use.
+/// (or `<tag>/sources`) that install.sh can use.
 #[test]
 fn checksums_txt_is_well_formed() {
     let text = common::read(&common::repo().join("checksums.txt"));
@@ -1432,7 +1713,11 @@ fn checksums_txt_is_well_formed() {
         assert!(sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()), "{line:?}");
         let (tag, file) = key.split_once('/').unwrap_or_else(|| panic!("no <tag>/ in {line:?}"));
         assert!(tag.starts_with('v') && !tag.contains(char::is_whitespace), "{line:?}");
-        assert!(targets.iter().any(|t| file == format!("escort-{t}")), "unknown asset in {line:?}");
+        // `<tag>/sources`: the hash of the release's sources (a commit SHA pin resolves by it).
+        assert!(
+            file == "sources" || targets.iter().any(|t| file == format!("escort-{t}")),
+            "unknown asset in {line:?}"
+        );
         assert!(seen.insert(key.to_string()), "{key} listed twice");
     }
 }
@@ -1622,7 +1907,8 @@ fn esc_action_oidc_inputs() {
         ]),
     );
     assert!(!run.failed, "{}", run.explain());
-    assert_eq!(parse_env(&run.step("login").env_file), pairs(&[("ESC_TOKEN", TOKEN)]));
+    assert_eq!(run.step("login").env_file, "", "the load step logged in: the token stays in the action");
+    assert!(parse_env(&run.step("load").env_file).iter().any(|(k, _)| k == "API_KEY"), "{}", run.explain());
     let exchange = esc.requests().into_iter().rev().find(|q| q.to_string().contains("oauth/token"));
     let exchange = exchange.expect("an OIDC exchange").to_string();
     assert!(exchange.contains("600"), "the expiration was sent: {exchange}");

@@ -470,3 +470,51 @@ fn the_workflow_skips_with_a_notice_where_github_gives_no_credentials() {
         assert!(stdout.lines().any(|l| l.starts_with("::error::")), "{stdout}");
     }
 }
+
+/// N16: the drift workflow gives each token only to the steps that run escort (never to
+/// the checkout or the action, nor at job level), runs in a deployment environment (its
+/// protection rules apply), and zizmor's auditor persona finds nothing to fix (the moving
+/// tag is suppressed by name: the README says how to pin it by SHA with Dependabot).
+#[test]
+fn n16_the_drift_workflow_scopes_each_token_to_its_steps() {
+    let dir = git_repo();
+    std::fs::write(dir.path().join("escort.toml"), ROUTED).unwrap();
+    assert_eq!(init(dir.path(), &[]).status.code(), Some(0));
+    let path = dir.path().join(DRIFT);
+    let drift: Yaml = serde_norway::from_str(&read(&path)).unwrap();
+    let job = &drift["jobs"]["drift"];
+    assert_eq!(job["environment"], "secrets-drift");
+    assert!(job["env"].is_null(), "no job-level env: {:?}", job["env"]);
+    let secrets = |v: &Yaml| serde_norway::to_string(v).unwrap().matches("secrets.").count();
+    for step in job["steps"].as_sequence().unwrap() {
+        let runs_escort = step["run"].as_str().is_some_and(|r| r.starts_with("escort "));
+        if runs_escort {
+            let env = &step["env"];
+            assert_eq!(env["GITHUB_TOKEN"], "${{ secrets.ESCORT_GITHUB_TOKEN }}");
+            assert_eq!(env["FLY_API_TOKEN"], "${{ secrets.FLY_API_TOKEN }}");
+            assert_eq!(env["PULUMI_ACCESS_TOKEN"], "${{ secrets.ESC_TOKEN }}");
+        } else {
+            assert_eq!(secrets(step), 0, "a step that runs no escort gets a secret: {step:?}");
+        }
+    }
+    lint_clean(&path);
+    let auditor = |file: &Path| {
+        Command::new(venv_tool("zizmor"))
+            .args(["--offline", "--no-progress", "--persona", "auditor"])
+            .arg(file)
+            .output()
+            .unwrap()
+    };
+    let out = auditor(&path);
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    // The auditor does report tokens given to a whole job outside an environment.
+    let bad = dir.path().join("bad.yml");
+    std::fs::write(
+        &bad,
+        "on: workflow_dispatch\npermissions: {}\njobs:\n  x:\n    name: x\n    runs-on: ubuntu-latest\n    \
+         env:\n      T: ${{ secrets.T }}\n    steps:\n      - run: echo hi\n",
+    )
+    .unwrap();
+    let out = auditor(&bad);
+    assert!(!out.status.success() && text(&out.stdout).contains("secrets-outside-env"), "{}", text(&out.stdout));
+}

@@ -72,6 +72,15 @@ fn checkout() -> Checkout {
     for f in ["checksums.txt", "scripts/action/releases.sh"] {
         std::fs::copy(repo.join(f), work.join(f)).unwrap();
     }
+    // The package (its home is this repository: the step checks), its sources, and the
+    // changelog the release notes come from.
+    let cargo = common::read(&repo.join("Cargo.toml"));
+    let home = cargo.lines().find(|l| l.starts_with("repository = ")).unwrap();
+    std::fs::write(work.join("Cargo.toml"), cargo.replace(home, "repository = \"https://github.com/acme/escort\""))
+        .unwrap();
+    std::fs::create_dir_all(work.join("src")).unwrap();
+    std::fs::write(work.join("src/main.rs"), "fn main() {}\n").unwrap();
+    std::fs::write(work.join("CHANGELOG.md"), CHANGELOG).unwrap();
     for entry in std::fs::read_dir(repo.join("devcontainer-feature/escort")).unwrap() {
         let path = entry.unwrap().path();
         let to = work.join("devcontainer-feature/escort").join(path.file_name().unwrap());
@@ -90,6 +99,9 @@ fn checkout() -> Checkout {
     crate::action::write_executable(&bin.join("gh"), &gh);
     Checkout { _dir: dir, work, origin, dist, bin }
 }
+
+const CHANGELOG: &str = "# Changelog\n\n## [Unreleased]\n\n- next\n\n## [2.0.0-rc.1] - 2026-03-01\n\n- rc\n\n\
+    ## [1.3.0] - 2026-02-01\n\n### Fixed\n- the 1.3.0 fix\n\n## [1.2.3] - 2026-01-01\n\n### Added\n- the 1.2.3 feature\n";
 
 /// Run the workflow's publishing step for `tag`, as the runner would; returns its exit code.
 fn release(c: &Checkout, tag: &str) -> (i32, String) {
@@ -155,6 +167,13 @@ fn a_release_commits_its_checksums_tags_it_and_moves_the_major_tag() {
     assert_eq!(common::read(&published).trim_end(), sums);
     let gh = common::read(&c.bin.join("gh.log"));
     assert!(gh.starts_with("release create v1.2.3 "), "{gh}");
+    // The notes are the version's section of CHANGELOG.md, and nothing else.
+    assert!(gh.contains(&format!("--notes-file {}", c.bin.join("notes.md").display())), "{gh}");
+    assert_eq!(common::read(&c.bin.join("notes.md")), "\n### Added\n- the 1.2.3 feature\n");
+    // The hash of the tagged sources, by which a commit SHA pin installs this release.
+    // (The release commit changes no source: the checkout's are the tag's.)
+    let hash = crate::action::sources_hash(&c.work);
+    assert!(sums.contains(&format!("{hash}  v1.2.3/sources")), "{sums}");
 
     // The next release moves v1 again; the older tag stays where it was.
     let first = commit("v1.2.3");
@@ -180,4 +199,32 @@ fn a_release_commits_its_checksums_tags_it_and_moves_the_major_tag() {
     let (code, log) = release(&c, "v1.3.0");
     assert_eq!(code, 1, "{log}");
     assert!(log.contains("the tag v1.3.0 exists already"), "{log}");
+
+    // A version CHANGELOG.md has no section for, or a package whose home is another
+    // repository: refused before anything is committed or tagged.
+    git(&c.work, &["checkout", "-q", "--", "."]);
+    let (code, log) = release(&c, "v1.4.0");
+    assert_eq!(code, 1, "{log}");
+    assert!(log.contains("CHANGELOG.md has no section \"## [1.4.0]"), "{log}");
+    let cargo = common::read(&c.work.join("Cargo.toml")).replace("acme/escort", "someone/else");
+    std::fs::write(c.work.join("Cargo.toml"), cargo).unwrap();
+    let (code, log) = release(&c, "v1.2.4");
+    assert_eq!(code, 1, "{log}");
+    assert!(log.contains("Cargo.toml's repository is https://github.com/someone/else"), "{log}");
+    assert!(git(&c.origin, &["tag", "-l", "v1.4.0", "v1.2.4"]).is_empty(), "nothing tagged");
+}
+
+/// `escort --version` names the package version, the commit it was built from (this
+/// checkout's HEAD: build.rs asks git) and the target triple.
+#[test]
+fn version_names_the_commit_and_the_target() {
+    let out = common::escort().arg("--version").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let head = git(&common::repo(), &["rev-parse", "--short=12", "HEAD"]);
+    let want = format!("escort {} (commit {head}, ", env!("CARGO_PKG_VERSION"));
+    assert!(text.starts_with(&want), "{text:?} does not start with {want:?}");
+    let target = text.trim_end().strip_prefix(&want).and_then(|t| t.strip_suffix(')')).unwrap_or_default();
+    let arch = std::env::consts::ARCH;
+    assert!(target.starts_with(arch) && target.split('-').count() >= 3, "not a target triple: {target:?}");
 }
