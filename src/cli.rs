@@ -225,6 +225,10 @@ pub struct LoadArgs {
 
     #[command(flatten)]
     pub output: OutputArgs,
+
+    /// Print secrets even when stdout is a terminal (as `get --show-secrets`).
+    #[arg(long)]
+    pub show_secrets: bool,
 }
 
 /// Where `load` and `login` put what they export.
@@ -490,6 +494,10 @@ pub struct SetArgs {
     /// Keep the value from stdin byte for byte (by default one trailing newline is removed).
     #[arg(long)]
     pub raw: bool,
+
+    /// Store an empty value when stdin is empty (refused by default: an unset variable piped in).
+    #[arg(long)]
+    pub allow_empty: bool,
 
     #[command(flatten)]
     pub app: AppArg,

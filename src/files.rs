@@ -47,8 +47,32 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<bool> {
         tmp.persist(path).map_err(|e| e.error)?;
         Ok(())
     };
-    write().with_context(|| format!("could not write {}", path.display()))?;
+    write().map_err(without_temp_name).with_context(|| format!("could not write {}", path.display()))?;
     Ok(true)
+}
+
+/// tempfile's errors end in ` at path "DIR/.escort-XXXX"`: a name the user never
+/// asked for and cannot find afterwards. The message names the file meant instead.
+fn without_temp_name(e: std::io::Error) -> std::io::Error {
+    let text = e.to_string();
+    match text.split_once(" at path ") {
+        Some((cause, _)) => std::io::Error::new(e.kind(), cause.to_string()),
+        None => e,
+    }
+}
+
+/// Create the missing directories above `path`, mode 0700: they are made for
+/// a file that holds values.
+pub fn create_private_dirs(path: &Path) -> Result<()> {
+    let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) else { return Ok(()) };
+    if parent.is_dir() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(parent).with_context(|| format!("could not create the directory {}", parent.display()))
 }
 
 /// Whether `path` is a regular file only its owner can read or write, holding `bytes`.
@@ -214,6 +238,39 @@ mod tests {
             assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         }
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temp file left behind");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_failed_write_names_the_file_not_the_temp_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let locked = dir.path().join("locked");
+        std::fs::create_dir(&locked).unwrap();
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o500)).unwrap();
+        let path = locked.join("prod.env");
+        // Root writes anywhere: nothing to see there.
+        if let Err(err) = write_atomic(&path, b"A=1\n") {
+            let shown = format!("{err:#}");
+            assert!(shown.starts_with(&format!("could not write {}: ", path.display())), "{shown}");
+            assert!(!shown.contains(".escort-"), "{shown}");
+        }
+        let missing = dir.path().join("no/such/dir/prod.env");
+        let shown = format!("{:#}", write_atomic(&missing, b"A=1\n").unwrap_err());
+        assert!(!shown.contains(".escort-") && shown.contains("could not write"), "{shown}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn private_dirs_are_made_0700() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        create_private_dirs(&dir.path().join("a/b/c.env")).unwrap();
+        for d in ["a", "a/b"] {
+            let mode = std::fs::metadata(dir.path().join(d)).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o700, "{d}");
+        }
+        create_private_dirs(Path::new("c.env")).unwrap();
     }
 
     #[test]

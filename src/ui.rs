@@ -42,6 +42,12 @@ pub fn alert(msg: &str, job: bool) {
     }
 }
 
+/// A `::error::` annotation on stderr (stdout may be a JSON report), for a
+/// failure the run's page should show.
+pub fn error_annotation(msg: &str) {
+    eprintln!("::error::{}", escape_data(&escape(&crate::secret::scrub(msg))));
+}
+
 pub fn note(msg: &str) {
     if !quiet() {
         eprintln!("escort: {}", escape(&crate::secret::scrub(msg)));

@@ -81,6 +81,9 @@ impl DotenvTarget {
                 dotenv::warn_odd(name, Some(&self.path));
             }
         });
+        // `dotenv:deploy/prod.env` in a fresh checkout: the file's directories are
+        // made, private as the file is (README, "dotenv:PATH").
+        files::create_private_dirs(&self.path)?;
         files::write_atomic(&self.path, text.as_bytes()).map(|_| ())
     }
 

@@ -258,6 +258,29 @@ fn bad_names_values_and_targets_are_refused_before_writing() {
     assert!(!dir.path().join("out.env").exists());
 }
 
+/// `dotenv:a/b/c.env` in a checkout without `a/`: the directories are made
+/// (0700, as the file is private), and a failure names the file, never the
+/// temp file escort writes first.
+#[test]
+fn a_target_in_missing_directories_is_created_with_them() {
+    let dir = tempfile::tempdir().unwrap();
+    sync_env(dir.path(), &[("API_KEY", "CANARY-dirs-9d1a")], "dotenv:a/b/c.env", &[]).success();
+    let path = dir.path().join("a/b/c.env");
+    assert_eq!(python_dotenv(&path)["API_KEY"], "CANARY-dirs-9d1a");
+    #[cfg(unix)]
+    {
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!((mode(&dir.path().join("a")), mode(&dir.path().join("a/b"))), (0o700, 0o700));
+    }
+    // A file where a directory should be: an error about the path asked for.
+    std::fs::write(dir.path().join("file"), "").unwrap();
+    let out = sync_env(dir.path(), &[("API_KEY", "CANARY-dirs-9d1a")], "dotenv:file/x.env", &[]).failure();
+    let stderr = text(&out.get_output().stderr);
+    assert!(stderr.contains("file"), "{stderr}");
+    assert!(!stderr.contains(".escort-"), "no temp name: {stderr}");
+    assert!(!stderr.contains("CANARY"), "{stderr}");
+}
+
 #[test]
 fn set_ls_and_rm() {
     let dir = tempfile::tempdir().unwrap();
