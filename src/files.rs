@@ -17,6 +17,24 @@ use std::path::{Path, PathBuf};
 /// A private file that already holds exactly `bytes` is left alone (running a
 /// command twice rewrites nothing); returns whether it was written.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<bool> {
+    refuse_irregular(path)?;
+    if holds(path, bytes) {
+        return Ok(false);
+    }
+    replace(path, bytes, None)?;
+    Ok(true)
+}
+
+/// Replace `path` with `bytes` as `write_atomic` does, but mode 0644: for a
+/// file meant to be committed and read by all (what `escort init` writes),
+/// never one that holds a value.
+pub fn write_atomic_public(path: &Path, bytes: &[u8]) -> Result<()> {
+    refuse_irregular(path)?;
+    replace(path, bytes, Some(0o644))
+}
+
+/// Refuse to replace anything but a regular file (or nothing).
+pub fn refuse_irregular(path: &Path) -> Result<()> {
     if let Ok(meta) = std::fs::symlink_metadata(path) {
         let kind = meta.file_type();
         if kind.is_symlink() {
@@ -32,9 +50,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<bool> {
             )));
         }
     }
-    if holds(path, bytes) {
-        return Ok(false);
-    }
+    Ok(())
+}
+
+/// Write a temp file beside `path` (0600, or `mode`), fsync, rename over it.
+fn replace(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -43,12 +63,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<bool> {
         // tempfile creates the file with mode 0600 on Unix.
         let mut tmp = tempfile::Builder::new().prefix(".escort-").tempfile_in(dir)?;
         tmp.write_all(bytes)?;
+        #[cfg(unix)]
+        if let Some(mode) = mode {
+            tmp.as_file().set_permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))?;
+        }
+        #[cfg(not(unix))]
+        let _ = mode;
         tmp.as_file().sync_all()?;
         tmp.persist(path).map_err(|e| e.error)?;
         Ok(())
     };
-    write().map_err(without_temp_name).with_context(|| format!("could not write {}", path.display()))?;
-    Ok(true)
+    write().map_err(without_temp_name).with_context(|| format!("could not write {}", path.display()))
 }
 
 /// tempfile's errors end in ` at path "DIR/.escort-XXXX"`: a name the user never
