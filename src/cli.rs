@@ -29,6 +29,10 @@ pub struct Cli {
     #[arg(long, short, global = true)]
     pub quiet: bool,
 
+    /// Show each request (method, host, path, status, attempt, wait) and each token's source, never a value.
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
+
     /// Append one JSON line per read and per write to this file (names, never values).
     #[arg(long, global = true, value_name = "PATH", env = "ESCORT_AUDIT_LOG")]
     pub audit_log: Option<PathBuf>,

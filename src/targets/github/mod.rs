@@ -37,6 +37,8 @@ pub struct GitHub {
     http: Http,
     api: Url,
     token: Secret,
+    /// Where the token came from, named when it is refused.
+    token_from: String,
     scope: Scope,
     visibility: Option<Visibility>,
     repos: Vec<String>,
@@ -114,6 +116,7 @@ impl GitHub {
             http: ctx.http()?,
             api: github.api_url("GITHUB_API_URL")?,
             token: github.token("no GitHub token: set GITHUB_TOKEN (or GH_TOKEN)")?.clone(),
+            token_from: github.token_source(),
             scope,
             visibility: options.visibility,
             repos: options.repos.iter().map(|r| r.trim().to_string()).collect(),
@@ -132,6 +135,7 @@ impl GitHub {
         }
         Request::new(op, method, url.to_string())
             .auth(Auth::Scheme("Bearer", &self.token))
+            .token_from(&self.token_from)
             .header("accept", "application/vnd.github+json")
             .header("x-github-api-version", API_VERSION)
     }
