@@ -7,7 +7,7 @@ mod read;
 mod write;
 
 pub use read::{Entries, Malformed, parse, read, substitution_line};
-pub use write::{push_comment, push_quoted, render, render_grouped, warn_odd};
+pub use write::{edit, push_comment, push_quoted, render, render_grouped, warn_odd};
 
 /// The line (from 1) that byte `offset` of `bytes` is on.
 pub fn line_at(bytes: &[u8], offset: usize) -> usize {

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::Command;
 
 const ESC_TOKEN: &str = "tok-dotenv-target";
-const HEADER: &str = "# Written by escort, which rewrites the whole file: comments and layout are not kept.\n";
+const HEADER: &str = "# Written by escort, which changes only the entries it sets: comments and layout stay.\n";
 
 fn map(pairs: &[(&str, String)]) -> BTreeMap<String, String> {
     pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
@@ -124,7 +124,7 @@ fn the_hostile_corpus_is_read_back_by_python_dotenv_and_by_escort() {
 fn an_existing_file_is_merged_and_prune_removes_what_the_source_lacks() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(".env");
-    std::fs::write(&path, "# a comment that will go\nexport KEEP='kept value'\n\nOLD=1\n").unwrap();
+    std::fs::write(&path, "# a comment that stays\nexport KEEP='kept value'\n\nOLD=1\n").unwrap();
     #[cfg(unix)]
     std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
     let vars = [("OLD", "2"), ("NEW", "it's 3")];
@@ -133,7 +133,8 @@ fn an_existing_file_is_merged_and_prune_removes_what_the_source_lacks() {
     let (stdout, stderr) = (text(&out.get_output().stdout), text(&out.get_output().stderr));
     assert!(stdout.contains("OLD   update   ok") && stdout.contains("NEW   create   ok"), "{stdout}");
     assert!(stderr.contains("1 secret(s) in the dotenv file .env are not in env; --prune would delete them"));
-    assert_eq!(common::read(&path), format!("{HEADER}KEEP='kept value'\nOLD='2'\nNEW=\"it's 3\"\n"));
+    // Edited in place: the comment, the blank line and `export` stay; the new entry comes last.
+    assert_eq!(common::read(&path), "# a comment that stays\nexport KEEP='kept value'\n\nOLD='2'\nNEW=\"it's 3\"\n");
     #[cfg(unix)]
     assert_eq!(mode(&path), 0o600);
 
@@ -149,7 +150,7 @@ fn an_existing_file_is_merged_and_prune_removes_what_the_source_lacks() {
     let out = sync_env(dir.path(), &vars, "dotenv:.env", &["--prune", "--yes"]).success();
     let table = text(&out.get_output().stdout);
     assert!(table.contains("KEEP  delete     ok") && table.contains("OLD   unchanged  ok"), "{table}");
-    assert_eq!(common::read(&path), format!("{HEADER}OLD='2'\nNEW=\"it's 3\"\n"));
+    assert_eq!(common::read(&path), "# a comment that stays\n\nOLD='2'\nNEW=\"it's 3\"\n");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temp files left");
 }
 
