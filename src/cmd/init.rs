@@ -480,8 +480,11 @@ fn glob_matches(pattern: &str, name: &str) -> bool {
 /// exception is added when a pattern that hides the example comes after it.
 fn ignore_additions(existing: &str) -> Vec<&'static str> {
     let lines: Vec<&str> = existing.lines().map(str::trim).collect();
-    let mut add: Vec<&'static str> = IGNORED.into_iter().filter(|l| !lines.contains(l)).collect();
-    let hides = |l: &str| !l.starts_with(['#', '!']) && glob_matches(l.trim_end_matches('/'), EXAMPLE_PATH);
+    let matches = |l: &str, name: &str| !l.starts_with(['#', '!']) && glob_matches(l.trim_end_matches('/'), name);
+    // A line already there, or a pattern that covers it (`.env*`), needs no line of ours.
+    let mut add: Vec<&'static str> =
+        IGNORED.into_iter().filter(|i| !lines.iter().any(|l| l == i || matches(l, i))).collect();
+    let hides = |l: &str| matches(l, EXAMPLE_PATH);
     let kept = lines.iter().rposition(|l| *l == KEPT);
     let last_hiding = lines.iter().rposition(|l| hides(l));
     if last_hiding.is_some() && kept < last_hiding {
@@ -522,10 +525,13 @@ mod tests {
         // A pattern that hides the example needs the exception after it.
         assert_eq!(ignore_additions(".env\n.env.local\n.env.*.local\n.env.*\n"), ["!.env.example"]);
         assert_eq!(ignore_additions(".env\n.env.local\n.env.*.local\n/.env*\n"), ["!.env.example"]);
-        assert_eq!(ignore_additions("!.env.example\n.env*\n.env\n"), [".env.local", ".env.*.local", "!.env.example"]);
-        assert_eq!(ignore_additions(".env*\n!.env.example\n"), [".env", ".env.local", ".env.*.local"]);
+        assert_eq!(ignore_additions("!.env.example\n.env*\n.env\n"), ["!.env.example"]);
+        assert_eq!(ignore_additions(".env*\n!.env.example\n"), Vec::<&str>::new());
+        // Covered by a pattern already there: not repeated.
+        assert_eq!(ignore_additions(".env\n.env.*\n!.env.example\n"), Vec::<&str>::new());
+        assert_eq!(ignore_additions("*.local\n"), [".env"]);
         // Patterns that do not hide it need nothing.
-        assert_eq!(ignore_additions("*.local\n# .env.example\n.env.production\n"), all);
+        assert_eq!(ignore_additions("# .env.example\n.env.production\n"), all);
     }
 
     #[test]
