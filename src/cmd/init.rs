@@ -112,6 +112,11 @@ pub fn init(args: InitArgs) -> Result<ExitStatus> {
     for path in generated.iter().map(|(p, _)| p).chain([&gitignore]) {
         files::refuse_irregular(path).map_err(|e| error::usage(format!("{e:#} (nothing was written)")))?;
     }
+    let example_old = match std::fs::read(&example) {
+        Ok(bytes) => Some(crate::wiped::Wiped::new(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e).with_context(|| format!("could not read {} (nothing was written)", example.display())),
+    };
 
     let mut naming_escort = Vec::new();
     match seeded {
@@ -130,28 +135,31 @@ pub fn init(args: InitArgs) -> Result<ExitStatus> {
         None if starter.routes.is_empty() => ui::note(&format!("kept {}", manifest_shown.display())),
         None => ui::note(&format!("kept {}: it has routes", manifest_shown.display())),
     }
-    match std::fs::read(&example) {
-        Ok(old) if old == example_text.as_bytes() => ui::note(&format!("{} is unchanged", example.display())),
+    match example_old {
+        Some(old) if old.as_slice() == example_text.as_bytes() => {
+            ui::note(&format!("{} is unchanged", example.display()))
+        }
         // The user's, maybe edited by hand: never rewritten, and never shown (it may hold values).
-        Ok(_) => ui::note(&format!(
+        Some(_) => ui::note(&format!(
             "kept {}: it differs from what `escort template` makes of the manifest \
              (`escort template --output {}` rewrites it)",
             example.display(),
             EXAMPLE_PATH
         )),
-        Err(_) => {
+        None => {
             create(&example, &example_text)?;
             ui::note(&format!("created {}", example.display()));
         }
     }
+    // The files that now hold init's text, placeholder included.
     for (path, text) in &generated {
-        converge(path, text, &args)?;
-        naming_escort.push(path.display().to_string());
+        if converge(path, text, &args)? {
+            naming_escort.push(path.display().to_string());
+        }
     }
     if has_foreign(&devcontainer, "//") {
         advise_devcontainer(&devcontainer, &action.feature, &options)?;
-    } else {
-        converge(&devcontainer, &devcontainer_text, &args)?;
+    } else if converge(&devcontainer, &devcontainer_text, &args)? {
         naming_escort.push(devcontainer.display().to_string());
     }
 
@@ -229,27 +237,28 @@ fn create(path: &Path, text: &str) -> Result<()> {
 /// Bring a generated file to `text`: create it when missing; replace it with
 /// `--force` only when init wrote it and nobody has edited it since (its
 /// stamp matches); otherwise keep it and say so (`--diff` prints how it differs).
-fn converge(path: &Path, text: &str, args: &InitArgs) -> Result<()> {
+/// Whether the file holds `text` after.
+fn converge(path: &Path, text: &str, args: &InitArgs) -> Result<bool> {
     let shown = path.display();
     let old = match std::fs::read_to_string(path) {
         Ok(old) => old,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             create(path, text)?;
             ui::note(&format!("created {shown}"));
-            return Ok(());
+            return Ok(true);
         }
         Err(e) => return Err(e).with_context(|| format!("could not read {shown}")),
     };
     if old == text {
         ui::note(&format!("{shown} is unchanged"));
-        return Ok(());
+        return Ok(true);
     }
     let comment = if path.extension().is_some_and(|e| e == "json") { "//" } else { "#" };
     let why = match unedited(&old, comment) {
         Some(true) if args.force => {
             create(path, text)?;
             ui::note(&format!("replaced {shown}: escort init wrote it and it was not edited since"));
-            return Ok(());
+            return Ok(true);
         }
         Some(true) => "an older escort init wrote it; --force replaces it, as it was not edited since",
         Some(false) => "it was edited since escort init wrote it",
@@ -261,7 +270,7 @@ fn converge(path: &Path, text: &str, args: &InitArgs) -> Result<()> {
     } else {
         ui::note(&format!("kept {shown}, differs ({why}): see --diff"));
     }
-    Ok(())
+    Ok(false)
 }
 
 /// The stamp init puts on the first line of a file it generates: a digest of

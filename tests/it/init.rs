@@ -264,6 +264,9 @@ fn force_keeps_every_edit() {
         stderr.contains(&format!("kept {WORKFLOW}, differs (it was edited since escort init wrote it)")),
         "{stderr}"
     );
+    // The placeholder reminder names only files that hold init's text.
+    let reminder = stderr.lines().find(|l| l.contains("replace OWNER/escort in")).unwrap_or_default();
+    assert!(reminder.contains(DEVCONTAINER) && !reminder.contains(WORKFLOW), "{stderr}");
     let stdout = text(&out.stdout);
     assert!(stdout.contains("-    branches: [trunk]\n+    branches: [main]\n"), "{stdout}");
     assert!(stdout.starts_with(&format!("--- {WORKFLOW}\n")), "{stdout}");
