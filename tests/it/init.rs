@@ -125,17 +125,7 @@ fn writes_the_five_things_and_each_reads_back() {
         assert!(manifest.contains(&format!("[groups.{group}]\n")), "{group}");
         assert!(manifest.contains(&format!("rotate_days = {days}\n")), "{group}");
     }
-    let check = escort()
-        .env_clear()
-        .current_dir(dir.path())
-        .args(["check", "--sources", "env", "--format", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(check.status.code(), Some(1), "{}", text(&check.stderr));
-    let report: Value = serde_json::from_slice(&check.stdout).unwrap();
-    let secrets: Vec<&str> =
-        report["secrets"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
-    assert_eq!(secrets, ["OPENAI_API_KEY", "DATABASE_URL", "JWT_SECRET", "LOG_LEVEL"]);
+    assert_eq!(manifest_secrets(dir.path()), ["OPENAI_API_KEY", "DATABASE_URL", "JWT_SECRET", "LOG_LEVEL"]);
 
     // .env.example: exactly what `escort template` makes of it.
     let template = escort().current_dir(dir.path()).arg("template").output().unwrap();
@@ -174,6 +164,16 @@ fn writes_the_five_things_and_each_reads_back() {
     for name in ["escort.toml", ".env.example", WORKFLOW, DEVCONTAINER] {
         assert_eq!(mode(&dir.path().join(name)), 0o644, "{name}");
     }
+}
+
+/// The secrets of the manifest in `dir`, as escort reads it: the names `check`
+/// reports (with nothing set, so it fails).
+fn manifest_secrets(dir: &Path) -> Vec<String> {
+    let check =
+        escort().env_clear().current_dir(dir).args(["check", "--sources", "env", "--format", "json"]).output().unwrap();
+    assert_eq!(check.status.code(), Some(1), "{}", text(&check.stderr));
+    let report: Value = serde_json::from_slice(&check.stdout).unwrap();
+    report["secrets"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap().to_string()).collect()
 }
 
 #[cfg(unix)]
@@ -224,16 +224,7 @@ fn an_env_example_seeds_the_manifest_and_stays_untouched() {
     assert!(stderr.contains("created escort.toml with the 5 keys of .env.example"), "{stderr}");
     assert!(stderr.contains("kept .env.example"), "{stderr}");
     assert_eq!(read(&dir.path().join(".env.example")), example);
-    let check = escort()
-        .env_clear()
-        .current_dir(dir.path())
-        .args(["check", "--sources", "env", "--format", "json"])
-        .output()
-        .unwrap();
-    let report: Value = serde_json::from_slice(&check.stdout).unwrap();
-    let secrets: Vec<&str> =
-        report["secrets"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
-    assert_eq!(secrets, ["DATABASE_URL", "API_KEY", "SMTP_HOST", "SMTP_PASSWORD", "SENTRY_DSN"]);
+    assert_eq!(manifest_secrets(dir.path()), ["DATABASE_URL", "API_KEY", "SMTP_HOST", "SMTP_PASSWORD", "SENTRY_DSN"]);
     let manifest = read(&dir.path().join("escort.toml"));
     assert!(manifest.contains("[groups.api-keys]") && !manifest.contains("OPENAI_API_KEY"), "{manifest}");
     assert!(!manifest.contains("postgres://"), "names only: {manifest}");
