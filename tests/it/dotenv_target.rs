@@ -118,6 +118,15 @@ fn the_hostile_corpus_is_read_back_by_python_dotenv_and_by_escort() {
         .success();
     want.insert("ADDED".into(), "it's new".into());
     check(&want);
+
+    // Every value changed: each entry is rewritten in place (multi-line ones
+    // included) and reads back exactly; the entry escort did not set stays.
+    let changed: Vec<(&str, String)> =
+        common::corpus::hostile().into_iter().map(|(k, v)| (k, format!("{v}~2"))).collect();
+    sync_from_esc(&esc(&changed), &path).success();
+    want.extend(changed.iter().map(|(k, v)| (k.to_string(), v.clone())));
+    check(&want);
+    assert_eq!(python_dotenv(&path)["ADDED"], "it's new");
 }
 
 #[test]
