@@ -31,7 +31,7 @@ done
 printf '[sync.prod]\nfrom = "esc:acme/app/prod"\nto = ["github:acme/app"]\n' >"$tmp/below/services/api/escort.toml"
 (cd "$tmp/root" && "$escort" init --quiet)
 (cd "$tmp/below" && "$escort" init --quiet --dir services/api)
-[ -f "$tmp/below/.github/workflows/secrets-drift.yml" ] || { echo "lint: init wrote no drift workflow" >&2; exit 1; }
+[ -f "$tmp/below/.github/workflows/secrets-drift-services-api.yml" ] || { echo "lint: init wrote no drift workflow" >&2; exit 1; }
 generated=("$tmp"/root/.github/workflows/*.yml "$tmp"/below/.github/workflows/*.yml)
 
 status=0

@@ -30,6 +30,10 @@ pub struct Cli {
     #[arg(long, short, global = true)]
     pub quiet: bool,
 
+    /// Show each request (method, host, path, status, attempt, wait) and each token's source, never a value.
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
+
     /// Append one JSON line per read and per write to this file (names, never values).
     #[arg(long, global = true, value_name = "PATH", env = "ESCORT_AUDIT_LOG")]
     pub audit_log: Option<PathBuf>,
@@ -142,10 +146,10 @@ pub enum Command {
     #[command(after_help = "Examples:\n  \
         escort init\n  \
         escort init --dir services/api\n  \
-        escort init --force            # overwrite escort.toml, .env.example and the workflow\n\n\
-        Existing files are never overwritten without --force (exit 2, nothing written).\n\
-        An existing .devcontainer/devcontainer.json is never rewritten: the line to add is\n\
-        printed. Missing .gitignore entries are appended.")]
+        escort init --diff             # how the files kept differ from what init writes\n\n\
+        Writes only what is missing; a rerun writes nothing. escort.toml and .env.example are\n\
+        never rewritten (an existing .env.example seeds a new escort.toml). --force replaces\n\
+        only generated files nobody has edited. Missing .gitignore entries are appended.")]
     Init(InitArgs),
 
     /// Print one variable's value on stdout, for scripts.
@@ -227,6 +231,10 @@ pub struct LoadArgs {
 
     #[command(flatten)]
     pub output: OutputArgs,
+
+    /// Print secrets even when stdout is a terminal (as `get --show-secrets`).
+    #[arg(long)]
+    pub show_secrets: bool,
 }
 
 /// Where `load` and `login` put what they export.
@@ -494,6 +502,10 @@ pub struct SetArgs {
     #[arg(long)]
     pub raw: bool,
 
+    /// Store an empty value when stdin is empty (refused by default: an unset variable piped in).
+    #[arg(long)]
+    pub allow_empty: bool,
+
     #[command(flatten)]
     pub app: AppArg,
 
@@ -602,9 +614,13 @@ pub struct RotationArgs {
 
 #[derive(Args, Debug)]
 pub struct InitArgs {
-    /// Overwrite existing files init writes (an escort.toml with routes is always kept).
+    /// Replace the workflows and devcontainer init wrote before, unless edited since.
     #[arg(long)]
     pub force: bool,
+
+    /// Print how each kept file differs from what init would write.
+    #[arg(long)]
+    pub diff: bool,
 
     /// The project's root directory.
     #[arg(long, value_name = "DIR", default_value = ".")]

@@ -96,7 +96,11 @@ pub fn internal(message: impl Into<String>) -> anyhow::Error {
 pub struct HttpError {
     pub op: String,
     pub method: Method,
+    /// `scheme://host[:port]`: which service (a network error is about a host).
+    pub host: String,
     pub path: String,
+    /// Where the token sent came from, when it was refused (401, 403).
+    pub token_from: Option<String>,
     pub status: Option<u16>,
     pub detail: String,
     /// No answer came: the connection failed or timed out, every attempt.
@@ -114,7 +118,7 @@ impl HttpError {
 
 impl fmt::Display for HttpError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} failed: {} {}", self.op, self.method, self.path)?;
+        write!(f, "{} failed at {}: {} {}", self.op, self.host, self.method, self.path)?;
         match self.status {
             Some(status) => {
                 let reason =
@@ -123,10 +127,13 @@ impl fmt::Display for HttpError {
                 if !self.detail.is_empty() {
                     write!(f, ": {}", self.detail)?;
                 }
-                if let Some(hint) = status_hint(status) {
-                    write!(f, " ({hint})")?;
+                match (status_hint(status), &self.token_from) {
+                    (Some(hint), Some(from)) if matches!(status, 401 | 403) => {
+                        write!(f, " ({hint}; the token came from {from})")
+                    }
+                    (Some(hint), _) => write!(f, " ({hint})"),
+                    (None, _) => Ok(()),
                 }
-                Ok(())
             }
             None => write!(f, ": {}", self.detail),
         }

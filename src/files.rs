@@ -17,6 +17,24 @@ use std::path::{Path, PathBuf};
 /// A private file that already holds exactly `bytes` is left alone (running a
 /// command twice rewrites nothing); returns whether it was written.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<bool> {
+    refuse_irregular(path)?;
+    if holds(path, bytes) {
+        return Ok(false);
+    }
+    replace(path, bytes, None)?;
+    Ok(true)
+}
+
+/// Replace `path` with `bytes` as `write_atomic` does, but mode 0644: for a
+/// file meant to be committed and read by all (what `escort init` writes),
+/// never one that holds a value.
+pub fn write_atomic_public(path: &Path, bytes: &[u8]) -> Result<()> {
+    refuse_irregular(path)?;
+    replace(path, bytes, Some(0o644))
+}
+
+/// Refuse to replace anything but a regular file (or nothing).
+pub fn refuse_irregular(path: &Path) -> Result<()> {
     if let Ok(meta) = std::fs::symlink_metadata(path) {
         let kind = meta.file_type();
         if kind.is_symlink() {
@@ -32,9 +50,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<bool> {
             )));
         }
     }
-    if holds(path, bytes) {
-        return Ok(false);
-    }
+    Ok(())
+}
+
+/// Write a temp file beside `path` (0600, or `mode`), fsync, rename over it.
+fn replace(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -43,12 +63,41 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<bool> {
         // tempfile creates the file with mode 0600 on Unix.
         let mut tmp = tempfile::Builder::new().prefix(".escort-").tempfile_in(dir)?;
         tmp.write_all(bytes)?;
+        #[cfg(unix)]
+        if let Some(mode) = mode {
+            tmp.as_file().set_permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))?;
+        }
+        #[cfg(not(unix))]
+        let _ = mode;
         tmp.as_file().sync_all()?;
         tmp.persist(path).map_err(|e| e.error)?;
         Ok(())
     };
-    write().with_context(|| format!("could not write {}", path.display()))?;
-    Ok(true)
+    write().map_err(without_temp_name).with_context(|| format!("could not write {}", path.display()))
+}
+
+/// tempfile's errors end in ` at path "DIR/.escort-XXXX"`: a name the user never
+/// asked for and cannot find afterwards. The message names the file meant instead.
+fn without_temp_name(e: std::io::Error) -> std::io::Error {
+    let text = e.to_string();
+    match text.split_once(" at path ") {
+        Some((cause, _)) => std::io::Error::new(e.kind(), cause.to_string()),
+        None => e,
+    }
+}
+
+/// Create the missing directories above `path`, mode 0700: they are made for
+/// a file that holds values.
+pub fn create_private_dirs(path: &Path) -> Result<()> {
+    let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) else { return Ok(()) };
+    if parent.is_dir() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(parent).with_context(|| format!("could not create the directory {}", parent.display()))
 }
 
 /// Whether `path` is a regular file only its owner can read or write, holding `bytes`.
@@ -214,6 +263,39 @@ mod tests {
             assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         }
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temp file left behind");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_failed_write_names_the_file_not_the_temp_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let locked = dir.path().join("locked");
+        std::fs::create_dir(&locked).unwrap();
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o500)).unwrap();
+        let path = locked.join("prod.env");
+        // Root writes anywhere: nothing to see there.
+        if let Err(err) = write_atomic(&path, b"A=1\n") {
+            let shown = format!("{err:#}");
+            assert!(shown.starts_with(&format!("could not write {}: ", path.display())), "{shown}");
+            assert!(!shown.contains(".escort-"), "{shown}");
+        }
+        let missing = dir.path().join("no/such/dir/prod.env");
+        let shown = format!("{:#}", write_atomic(&missing, b"A=1\n").unwrap_err());
+        assert!(!shown.contains(".escort-") && shown.contains("could not write"), "{shown}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn private_dirs_are_made_0700() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        create_private_dirs(&dir.path().join("a/b/c.env")).unwrap();
+        for d in ["a", "a/b"] {
+            let mode = std::fs::metadata(dir.path().join(d)).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o700, "{d}");
+        }
+        create_private_dirs(Path::new("c.env")).unwrap();
     }
 
     #[test]

@@ -51,6 +51,7 @@ pub fn run() -> ExitCode {
     ui::set_quiet(cli.quiet);
     let outcome = std::panic::catch_unwind(|| {
         let mut settings = Settings::from_env()?;
+        ui::set_verbose(cli.verbose || settings.debug);
         if let Some(n) = cli.command.concurrency() {
             settings.http.per_host = n;
         }

@@ -36,7 +36,9 @@ pub async fn github_id_token(http: &Http, runner: &Runner, audience: &str) -> Re
     };
     let mut url = reqwest::Url::parse(url).map_err(|_| error::usage("ACTIONS_ID_TOKEN_REQUEST_URL is not a URL"))?;
     url.query_pairs_mut().append_pair("audience", audience);
-    let req = Request::new("get a GitHub ID token", Method::GET, url.as_str()).auth(Auth::Scheme("Bearer", token));
+    let req = Request::new("get a GitHub ID token", Method::GET, url.as_str())
+        .auth(Auth::Scheme("Bearer", token))
+        .token_from("ACTIONS_ID_TOKEN_REQUEST_TOKEN");
     let resp = http.send(req).await?;
     #[derive(serde::Deserialize)]
     struct IdToken {

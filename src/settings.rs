@@ -86,6 +86,8 @@ impl EnvVars {
     pub const ESCORT_NOW: &'static str = "ESCORT_NOW";
     /// A workflow's secrets as one JSON object, for the `github-secrets` source.
     pub const ESCORT_GITHUB_SECRETS: &'static str = "ESCORT_GITHUB_SECRETS";
+    /// `debug`: what `--verbose` shows (README, "Debugging").
+    pub const ESCORT_LOG: &'static str = "ESCORT_LOG";
     /// HTTP: seconds to connect (default 10).
     pub const ESCORT_CONNECT_TIMEOUT: &'static str = "ESCORT_CONNECT_TIMEOUT";
     /// HTTP: seconds per request (default 30).
@@ -109,6 +111,10 @@ pub struct Service {
     /// The API base as given (checked when a client is made from it).
     pub api: String,
     pub token: Option<Secret>,
+    /// Where the token came from (`ESC_TOKEN`, `pulumi login`...), for
+    /// `--verbose` and for the errors of a refused token; never the token.
+    /// Without a token: why one that was found is not used.
+    pub token_source: Option<String>,
     /// GitHub without a token in the environment: the host to ask `gh auth
     /// token` about, when a token is first needed (README, "Configuration").
     pub gh_host: Option<String>,
@@ -123,15 +129,29 @@ impl Service {
             .ok_or_else(|| error::usage(format!("{variable} `{}` is not an http(s) URL", self.api)))
     }
 
+    /// Where the token `token` returns comes from, said in a few words.
+    pub fn token_source(&self) -> String {
+        match (&self.token_source, &self.gh_host) {
+            (Some(source), _) if self.token.is_some() => source.clone(),
+            (None, Some(host)) => format!("`gh auth token --hostname {host}`"),
+            _ => "nowhere".to_string(),
+        }
+    }
+
     /// The token, or a usage error saying how to give one.
     pub fn token(&self, missing: &str) -> Result<&Secret> {
         if let Some(token) = &self.token {
+            crate::ui::debug(&format!("token for {} from {}", self.api, self.token_source()));
             return Ok(token);
         }
         match &self.gh_host {
             Some(host) => gh_token(host)
+                .inspect(|_| crate::ui::debug(&format!("token for {} from {}", self.api, self.token_source())))
                 .ok_or_else(|| error::usage(format!("{missing}, or log in with `gh auth login --hostname {host}`"))),
-            None => Err(error::usage(missing.to_string())),
+            None => Err(error::usage(match &self.token_source {
+                Some(unused) => format!("{missing} ({unused})"),
+                None => missing.to_string(),
+            })),
         }
     }
 }
@@ -266,6 +286,8 @@ pub struct Settings {
     pub now: Option<Timestamp>,
     /// `ESCORT_GITHUB_SECRETS`: a workflow's secrets as JSON, for the `github-secrets` source.
     pub github_secrets: Option<Secret>,
+    /// `ESCORT_LOG=debug`: what `--verbose` shows (README, "Debugging").
+    pub debug: bool,
 }
 
 impl Settings {
@@ -279,13 +301,17 @@ impl Settings {
         // Blank counts as unset: `FOO=` in a workflow is how people clear a value.
         let text = |name: &str| get(name).map(|v| v.to_string_lossy().trim().to_string()).filter(|v| !v.is_empty());
         let first = |names: &[&str]| names.iter().find_map(|n| text(n));
-        let token = |names: &[&str]| {
-            first(names).map(|t| {
-                let token = Secret::new(t);
-                secret::register(&token);
-                token
+        // The first of `names` that is set: its token, and its name as the token's source.
+        let named_token = |names: &[&str]| {
+            names.iter().find_map(|n| {
+                text(n).map(|t| {
+                    let token = Secret::new(t);
+                    secret::register(&token);
+                    (token, n.to_string())
+                })
             })
         };
+        let token = |names: &[&str]| named_token(names).map(|(token, _)| token);
         let path = |name: &str| get(name).filter(|v| !v.is_empty()).map(PathBuf::from);
         let now = match text(EnvVars::ESCORT_NOW) {
             None => None,
@@ -294,16 +320,18 @@ impl Settings {
             })?),
         };
         let github_api = text(EnvVars::GITHUB_API_URL).unwrap_or_else(|| GITHUB_API.to_string());
-        let github_token = token(&[EnvVars::GITHUB_TOKEN, EnvVars::GH_TOKEN]);
+        let (github_token, github_source) = named_token(&[EnvVars::GITHUB_TOKEN, EnvVars::GH_TOKEN]).unzip();
+        let fly = named_token(&[EnvVars::FLY_API_TOKEN]);
         Ok(Settings {
             http: http::Settings::new(&http_given(&get), &github_api),
             esc_env: text(EnvVars::ESC_ENV),
             esc_org: first(&[EnvVars::ESC_ORG, EnvVars::PULUMI_ORG]),
-            esc: match token(&[EnvVars::ESC_TOKEN, EnvVars::PULUMI_ACCESS_TOKEN]) {
-                Some(token) => Service {
+            esc: match named_token(&[EnvVars::ESC_TOKEN, EnvVars::PULUMI_ACCESS_TOKEN]) {
+                Some((token, source)) => Service {
                     api: first(&[EnvVars::ESC_API_URL, EnvVars::PULUMI_BACKEND_URL])
                         .unwrap_or_else(|| ESC_API.to_string()),
                     token: Some(token),
+                    token_source: Some(source),
                     gh_host: None,
                 },
                 None => pulumi_login(&text),
@@ -312,10 +340,12 @@ impl Settings {
                 gh_host: github_token.is_none().then(|| github_web_host(&github_api)).flatten(),
                 api: github_api,
                 token: github_token,
+                token_source: github_source,
             },
             fly: Service {
                 api: text(EnvVars::FLY_API_URL).unwrap_or_else(|| FLY_API.to_string()),
-                token: token(&[EnvVars::FLY_API_TOKEN]),
+                token_source: fly.as_ref().map(|(_, source)| source.clone()),
+                token: fly.map(|(token, _)| token),
                 gh_host: None,
             },
             runner: Runner {
@@ -335,6 +365,7 @@ impl Settings {
             now,
             // The whole object, as one secret: its values are registered when read.
             github_secrets: text(EnvVars::ESCORT_GITHUB_SECRETS).map(Secret::new),
+            debug: text(EnvVars::ESCORT_LOG).is_some_and(|v| v.eq_ignore_ascii_case("debug")),
         })
     }
 }
@@ -369,14 +400,32 @@ fn pulumi_login(text: &impl Fn(&str) -> Option<String>) -> Service {
         .or_else(|| text(EnvVars::PULUMI_HOME))
         .map(PathBuf::from)
         .or_else(|| text(EnvVars::HOME).map(|home| PathBuf::from(home).join(".pulumi")));
-    let account = folder.and_then(|f| saved_account(&f.join("credentials.json"), backend.as_deref()));
+    let file = folder.map(|f| f.join("credentials.json"));
+    let account = file.as_ref().and_then(|f| saved_account(f, backend.as_deref()));
     let same = |a: &str, b: &str| a.trim_end_matches('/') == b.trim_end_matches('/');
     match account {
         Some((url, token)) if api.as_deref().is_none_or(|api| same(api, &url)) => {
             secret::register(&token);
-            Service { api: url, token: Some(token), gh_host: None }
+            let source = format!(
+                "the `pulumi login` saved in {}",
+                file.as_ref().map_or(String::new(), |f| f.display().to_string())
+            );
+            Service { api: url, token: Some(token), token_source: Some(source), gh_host: None }
         }
-        _ => Service { api: api.unwrap_or_else(|| ESC_API.to_string()), token: None, gh_host: None },
+        // A login for another backend is never sent to this one: say so rather than "no token".
+        Some((url, _)) => Service {
+            token_source: Some(format!(
+                "the `pulumi login` saved in {} is for {url}, not {}, so it is not sent there",
+                file.as_ref().map_or(String::new(), |f| f.display().to_string()),
+                api.as_deref().unwrap_or(ESC_API)
+            )),
+            api: api.unwrap_or_else(|| ESC_API.to_string()),
+            token: None,
+            gh_host: None,
+        },
+        None => {
+            Service { api: api.unwrap_or_else(|| ESC_API.to_string()), token: None, token_source: None, gh_host: None }
+        }
     }
 }
 

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 static QUIET: AtomicBool = AtomicBool::new(false);
+static VERBOSE: AtomicBool = AtomicBool::new(false);
 static ANNOTATE: AtomicBool = AtomicBool::new(false);
 
 pub fn set_quiet(quiet: bool) {
@@ -14,6 +15,24 @@ pub fn set_quiet(quiet: bool) {
 
 pub fn quiet() -> bool {
     QUIET.load(Ordering::Relaxed)
+}
+
+/// `--verbose` or `ESCORT_LOG=debug`: `debug` lines are shown.
+pub fn set_verbose(verbose: bool) {
+    VERBOSE.store(verbose, Ordering::Relaxed);
+}
+
+pub fn verbose() -> bool {
+    VERBOSE.load(Ordering::Relaxed)
+}
+
+/// What escort does, step by step, for `--verbose`: requests (method, host,
+/// path, status, attempt, wait) and where tokens come from. Never a value or
+/// a token (scrubbed as every message is).
+pub fn debug(msg: &str) {
+    if verbose() {
+        eprintln!("escort: debug: {}", escape(&crate::secret::scrub(msg)));
+    }
 }
 
 /// Inside a GitHub job with `--format github`: warnings become `::warning::`
@@ -45,6 +64,12 @@ pub fn alert(msg: &str, job: bool) {
     } else {
         warn(msg);
     }
+}
+
+/// A `::error::` annotation on stderr (stdout may be a JSON report), for a
+/// failure the run's page should show.
+pub fn error_annotation(msg: &str) {
+    eprintln!("::error::{}", escape_data(&escape(&crate::secret::scrub(msg))));
 }
 
 pub fn note(msg: &str) {

@@ -29,6 +29,11 @@ pub async fn check(args: CheckArgs, ctx: &Context) -> Result<ExitStatus> {
         ReportFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
     };
     output::write(out.as_bytes())?;
+    if ctx.settings.runner.active {
+        for line in annotations(&report) {
+            ui::error_annotation(&line);
+        }
+    }
     crate::summary::append(ctx, || crate::summary::check(&report));
     match report.exit_code {
         0 => Ok(ExitStatus::Success),
@@ -84,6 +89,22 @@ async fn read(spec: &SourceSpec, ctx: &Context) -> Result<SourceRead> {
         Err(e) => (SourceState::Unavailable(secret::scrub(&format!("{e:#}"))), HashMap::new()),
     };
     Ok(SourceRead { name, state, vars, knows_secrecy })
+}
+
+/// In a GitHub job, one `::error::` per failing secret and unsatisfied
+/// one_of, so a failed check shows on the run's page: names and statuses
+/// only (a message may describe a value's shape).
+fn annotations(report: &Report) -> Vec<String> {
+    let secrets = report.secrets.iter().filter(|s| s.fails()).map(|s| {
+        let why = if s.status == Status::Missing { "is missing" } else { "is invalid" };
+        format!("escort check: {} {why} (see the step's report)", s.name)
+    });
+    let one_of = report
+        .one_of
+        .iter()
+        .filter(|o| !o.ok)
+        .map(|o| format!("escort check: one_of {}: none of its keys has a valid value", o.name));
+    secrets.chain(one_of).collect()
 }
 
 fn is_not_found(err: &anyhow::Error) -> bool {

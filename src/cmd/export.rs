@@ -52,6 +52,22 @@ impl<'a> Output<'a> {
         Ok(Output { args, format, job, runner, runtime_dir: ctx.settings.runtime_dir.as_deref() })
     }
 
+    /// `get`'s rule (README, "escort get"): secrets are not printed to a
+    /// terminal, where they are shared, recorded and kept in scrollback.
+    /// `eval "$(escort load)"` reads a pipe, and a job or `--output` a file.
+    pub fn refuse_secrets_on_terminal(&self, vars: &[Var]) -> Result<()> {
+        let to_stdout = self.job.is_none() && self.args.output.is_none();
+        let secrets = vars.iter().filter(|v| v.sensitive(false).next().is_some()).count();
+        if to_stdout && secrets > 0 && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+            return Err(error::usage(format!(
+                "the export holds {secrets} secret{} and stdout is a terminal: nothing was printed; \
+                 pipe or redirect it (eval \"$(escort load ...)\", --output FILE), or pass --show-secrets",
+                if secrets == 1 { "" } else { "s" }
+            )));
+        }
+        Ok(())
+    }
+
     pub fn export(self, vars: Vec<Var>) -> Result<()> {
         let Output { args, format, job, runner, runtime_dir } = self;
         let renderer: &dyn Render = match format {

@@ -19,7 +19,8 @@ pub async fn get(args: GetArgs, ctx: &Context) -> Result<ExitStatus> {
     let Some(var) = vars.iter().find(|v| v.name == args.name) else {
         return Err(error::usage(format!("{}: no such variable in {}", args.name, source.name())));
     };
-    let secret = var.sensitive(false).next().is_some();
+    // The demo's values are built into escort and published: nothing to hide.
+    let secret = var.sensitive(false).next().is_some() && args.spec() != source::SourceSpec::Demo;
     if secret && !args.show_secrets && std::io::stdout().is_terminal() {
         return Err(error::usage(format!(
             "{} is a secret and stdout is a terminal: pipe or redirect it, or pass --show-secrets",

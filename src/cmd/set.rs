@@ -21,7 +21,7 @@ pub async fn set(args: SetArgs, ctx: &Context) -> Result<ExitStatus> {
     let target = targets::open(&args.target, &options, ctx)?;
     // A bad name is refused before anyone types a value for it.
     target.check(&[Var::secret(args.name.as_str(), "")])?;
-    let value = read_value(&args.name, args.raw)?;
+    let value = read_value(&args.name, args.raw, args.allow_empty)?;
     secret::register(&value);
     let vars = [Var::secret(args.name, value)];
     target.check(&vars)?;
@@ -43,13 +43,20 @@ pub async fn set(args: SetArgs, ctx: &Context) -> Result<ExitStatus> {
 }
 
 /// The value as piped in, less one trailing newline unless `raw`; or typed
-/// at a hidden prompt.
-fn read_value(name: &str, raw: bool) -> Result<Secret> {
+/// at a hidden prompt. An empty stdin is refused unless `allow_empty`:
+/// `printf %s "$UNSET" | escort set` and `</dev/null` would otherwise store
+/// an empty secret and exit 0.
+fn read_value(name: &str, raw: bool, allow_empty: bool) -> Result<Secret> {
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
         let mut bytes = Wiped::new(Vec::new());
         stdin.lock().read_to_end(&mut bytes).context("could not read the value from stdin")?;
         let text = std::str::from_utf8(&bytes).map_err(|_| error::usage("the value on stdin is not UTF-8 text"))?;
+        if text.is_empty() && !allow_empty {
+            return Err(error::usage(format!(
+                "{name}: stdin was empty: nothing was written (--allow-empty stores an empty value)"
+            )));
+        }
         if raw {
             return Ok(Secret::new(text));
         }

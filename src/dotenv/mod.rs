@@ -10,4 +10,4 @@ mod write;
 pub use lines::line_at;
 
 pub use read::{Entries, Malformed, parse, read, substitution_line};
-pub use write::{Groups, push_comment, push_quoted, render, render_grouped, warn_odd};
+pub use write::{Groups, edit, push_comment, push_quoted, render, render_grouped, warn_odd};

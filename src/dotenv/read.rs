@@ -93,14 +93,12 @@ fn parse_marking(path: &Path, bytes: &[u8], long_run: usize) -> Result<Entries> 
                 let end = lines.get().max(1);
                 let body = entry.strip_suffix('\n').unwrap_or(&entry);
                 let start = end.saturating_sub(body.matches('\n').count()).max(1);
+                // dotenvy's text is the line or only its value: look at the lines themselves.
+                let cause = diagnose(lines_of(text, start, end), start);
                 return Err(if start == end {
-                    malformed(
-                        start,
-                        "not a valid `NAME=value` line (check its quotes, spaces and backslashes)".to_string(),
-                    )
+                    malformed(start, format!("not a valid `NAME=value` line: {cause}"))
                 } else {
-                    let what = format!("the entry on lines {start}-{end} is not valid (a quote may not be closed)");
-                    malformed(start, what)
+                    malformed(start, format!("the entry on lines {start}-{end} is not valid: {cause}"))
                 });
             }
             Err(dotenvy::Error::Io(e)) if e.get_ref().is_some_and(|e| e.is::<TooLarge>()) => {
@@ -117,6 +115,50 @@ fn parse_marking(path: &Path, bytes: &[u8], long_run: usize) -> Result<Entries> 
         }
     }
     Ok(out)
+}
+
+/// Lines `start` to `end` (from 1) of `text`: a slice, so no copy of a value is made.
+fn lines_of(text: &str, start: usize, end: usize) -> &str {
+    let newlines = || text.match_indices('\n').map(|(i, _)| i);
+    let from = if start <= 1 { 0 } else { newlines().nth(start - 2).map_or(text.len(), |i| i + 1) };
+    let to = newlines().nth(end - 1).unwrap_or(text.len());
+    &text[from.min(to)..to]
+}
+
+/// What is wrong with an entry dotenvy refused, said without quoting it (it
+/// may hold a value): the most common mistakes by name, and what to write.
+/// `start` is the entry's first line.
+fn diagnose(entry: &str, start: usize) -> String {
+    let line = entry.trim_start();
+    let line = line.strip_prefix("export").filter(|l| l.starts_with([' ', '\t'])).map_or(line, str::trim_start);
+    let Some((name, value)) = line.split_once('=') else {
+        return "it has no `=` (write NAME=value, or start a comment with #)".to_string();
+    };
+    let name = name.trim_end();
+    if name.is_empty() {
+        return "it has no name before the `=`".to_string();
+    }
+    if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '.')) {
+        let c = if c == '-' { "a `-`".to_string() } else { format!("{:?}", c.to_string()).replace('"', "`") };
+        return format!("the name has {c}: a name is letters, digits, `_` and `.` (use `_` instead)");
+    }
+    let value = value.trim_start_matches([' ', '\t']);
+    if let Some(quote) = value.chars().next().filter(|c| matches!(c, '\'' | '"')) {
+        let closed = value[1..].find(quote);
+        return match closed {
+            None => format!("the {quote} quote opened on line {start} is not closed"),
+            Some(_) => format!(
+                "text follows the closing {quote} quote (put the whole value inside the quotes, or start a comment with ` #`)"
+            ),
+        };
+    }
+    if value.contains('\\') {
+        return "an unquoted backslash: quote the value (single quotes keep it as it is)".to_string();
+    }
+    if value.trim_end().contains([' ', '\t']) {
+        return "an unquoted space in the value: quote it (NAME=\"two words\")".to_string();
+    }
+    "check its quotes, spaces and backslashes".to_string()
 }
 
 /// How large the values of a file that uses `$` substitution may grow (or 4x
@@ -381,6 +423,31 @@ mod tests {
             let got = error(bytes);
             assert!(got.starts_with(want), "{:?}\n got: {got}\nwant: {want}", String::from_utf8_lossy(bytes));
             assert!(!got.contains("canary"), "{got}");
+        }
+    }
+
+    #[test]
+    fn errors_say_what_is_wrong_never_the_text() {
+        let cases: [(&[u8], &str); 8] = [
+            (
+                b"GREETING=hello canary\n",
+                "x/.env:1: not a valid `NAME=value` line: an unquoted space in the value: quote it",
+            ),
+            (b"A=1\nMY-KEY=canary\n", "x/.env:2: not a valid `NAME=value` line: the name has a `-`: a name is letters"),
+            (b"export A B=canary\n", "x/.env:1: not a valid `NAME=value` line: the name has ` `"),
+            (
+                b"A=1\nB='canary\nmore\n",
+                "x/.env:2: the entry on lines 2-3 is not valid: the ' quote opened on line 2 is not closed",
+            ),
+            (b"A=\"canary\" x\n", "x/.env:1: not a valid `NAME=value` line: text follows the closing \" quote"),
+            (b"canary\n", "x/.env:1: not a valid `NAME=value` line: it has no `=`"),
+            (b"=canary\n", "x/.env:1: not a valid `NAME=value` line: it has no name"),
+            (b"A=canary\\q\n", "x/.env:1: not a valid `NAME=value` line: an unquoted backslash"),
+        ];
+        for (bytes, want) in cases {
+            let got = error(bytes);
+            assert!(got.starts_with(want), "{:?}\n got: {got}\nwant: {want}", String::from_utf8_lossy(bytes));
+            assert!(!got.contains("canary") && !got.contains("hello"), "{got}");
         }
     }
 

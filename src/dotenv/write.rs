@@ -100,6 +100,96 @@ fn push_entry(out: &mut Wiped<String>, name: &str, value: &Secret, odd: &mut imp
 /// in order (a manifest's groups, members in the manifest's order).
 pub type Groups = Vec<(String, Vec<String>)>;
 
+/// `old` (a .env file escort has read) with its entries set to `entries`, in
+/// place: an entry whose value is unchanged keeps its text, a changed one is
+/// rewritten where it stands (keeping an `export ` prefix), one `entries`
+/// lacks is removed, and the names the file did not have are appended.
+/// Comments, blank lines and the order stay (README, "dotenv:PATH").
+pub fn edit(old: &str, entries: &[(String, Secret)], mut odd: impl FnMut(&str)) -> Wiped<String> {
+    let mut out = Wiped::new(String::with_capacity(
+        old.len() + entries.iter().map(|(n, v)| n.len() + v.len() + 8).sum::<usize>(),
+    ));
+    let mut placed = std::collections::HashSet::new();
+    let lines: Vec<(usize, usize)> = line_spans(old);
+    let mut i = 0;
+    while i < lines.len() {
+        let (from, to) = lines[i];
+        let Some((export, name)) = entry_start(&old[from..to]) else {
+            out.push_str(&old[from..to]);
+            i += 1;
+            continue;
+        };
+        // The entry's lines: the fewest from here that read as that one entry
+        // (a quoted value may span several).
+        let span = (i..lines.len()).find_map(|j| {
+            // A value that spans lines ends on one with its closing quote.
+            if j > i && !old[lines[j].0..lines[j].1].contains(['"', '\'']) {
+                return None;
+            }
+            let text = &old[from..lines[j].1];
+            let parsed = super::parse(Path::new(""), text.as_bytes()).ok()?;
+            (parsed.len() == 1 && parsed[0].0 == name).then_some((j, text, parsed))
+        });
+        let Some((j, text, parsed)) = span else {
+            // Cannot happen in a file escort has read whole; keep the rest as it is.
+            out.push_str(&old[from..]);
+            break;
+        };
+        i = j + 1;
+        match entries.iter().find(|(n, _)| *n == name) {
+            None => {}
+            Some((_, value)) if value.expose() == parsed[0].1.expose() => out.push_str(text),
+            Some((name, value)) => {
+                if export {
+                    out.push_str("export ");
+                }
+                push_entry(&mut out, name, value, &mut odd);
+                if text.ends_with("\r\n") {
+                    out.pop();
+                    out.push_str("\r\n");
+                }
+            }
+        }
+        placed.insert(name);
+    }
+    let mut added = entries.iter().filter(|(name, _)| !placed.contains(name.as_str())).peekable();
+    if added.peek().is_some() && !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    for (name, value) in added {
+        push_entry(&mut out, name, value, &mut odd);
+    }
+    out
+}
+
+/// The byte ranges of `text`'s lines, each with its line end.
+fn line_spans(text: &str) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    let mut from = 0;
+    for (at, _) in text.match_indices('\n') {
+        spans.push((from, at + 1));
+        from = at + 1;
+    }
+    if from < text.len() {
+        spans.push((from, text.len()));
+    }
+    spans
+}
+
+/// Whether `line` starts an entry, as dotenvy reads one: whether it is
+/// `export`ed, and its name.
+fn entry_start(line: &str) -> Option<(bool, &str)> {
+    let line = line.trim_start_matches('\u{feff}').trim_start();
+    let (export, rest) = match line.strip_prefix("export").filter(|r| r.starts_with([' ', '\t'])) {
+        Some(rest) => (true, rest.trim_start()),
+        None => (false, line),
+    };
+    let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.')).unwrap_or(rest.len());
+    let name = &rest[..end];
+    let starts = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_');
+    (starts && rest[end..].trim_start().starts_with('=')).then_some((export, name))
+}
+
 /// A whole file that escort owns (the dotenv target): a header, then the
 /// entries, by group (in the order of `groups`, members in their order) under
 /// `# === GROUP ===` headers, then the rest in `entries` order (under
@@ -122,7 +212,7 @@ pub fn render_grouped(entries: &[(String, Secret)], groups: &Groups, mut odd: im
     let any_grouped = placed.first().is_some_and(|(group, _, _)| *group != usize::MAX);
 
     let mut out = Wiped::new(String::from(
-        "# Written by escort, which rewrites the whole file: comments and layout are not kept.\n",
+        "# Written by escort, which changes only the entries it sets: comments and layout stay.\n",
     ));
     let mut section = None;
     for (group, _, (name, value)) in placed {
@@ -168,10 +258,30 @@ mod tests {
     }
 
     #[test]
+    fn an_edit_keeps_comments_layout_and_unchanged_entries() {
+        let old = "\u{feff}# top\n\nexport KEEP=k # why\nOLD=1\r\nMULTI=\"l1\nl2\"\nGONE=x\n  # indented\nTAIL=t";
+        let want = [("KEEP", "k"), ("OLD", "2"), ("MULTI", "l1\nl2"), ("TAIL", "t2"), ("NEW", "n")];
+        let mut odd = Vec::new();
+        let got = edit(old, &entries(&want), |n| odd.push(n.to_string()));
+        assert_eq!(
+            got.as_str(),
+            "\u{feff}# top\n\nexport KEEP=k # why\nOLD='2'\r\nMULTI=\"l1\nl2\"\n  # indented\nTAIL='t2'\nNEW='n'\n"
+        );
+        assert!(odd.is_empty());
+        // Read back, the file holds exactly the entries.
+        let back = crate::dotenv::parse(Path::new(".env"), got.as_bytes()).unwrap();
+        let back: Vec<(&str, &str)> = back.iter().map(|(n, v)| (n.as_str(), v.expose())).collect();
+        assert_eq!(back, want);
+        // Nothing changed: the same text.
+        let same = entries(&[("KEEP", "k"), ("OLD", "1"), ("MULTI", "l1\nl2"), ("GONE", "x"), ("TAIL", "t")]);
+        assert_eq!(edit(old, &same, |_| {}).as_str(), old);
+    }
+
+    #[test]
     fn grouped_in_manifest_order_with_the_rest_last() {
         let e = entries(&[("LOCAL", "1"), ("ANTHROPIC", "a"), ("DB_URL", "d"), ("OPENAI", "o"), ("EXTRA", "x")]);
         let text = render_grouped(&e, &groups(), |_| {});
-        let want = "# Written by escort, which rewrites the whole file: comments and layout are not kept.\n\
+        let want = "# Written by escort, which changes only the entries it sets: comments and layout stay.\n\
                     \n# === api-keys ===\nOPENAI='o'\nANTHROPIC='a'\n\
                     \n# === database ===\nDB_URL='d'\n\
                     \n# === other ===\nLOCAL='1'\nEXTRA='x'\n";
@@ -183,7 +293,7 @@ mod tests {
         let e = entries(&[("B", "it's"), ("A", "2")]);
         for g in [Groups::new(), groups()] {
             let text = render_grouped(&e, &g, |_| {});
-            assert!(text.ends_with("kept.\nB=\"it's\"\nA='2'\n"), "{}", text.as_str());
+            assert!(text.ends_with("stay.\nB=\"it's\"\nA='2'\n"), "{}", text.as_str());
         }
         let plain = render(e.iter().map(|(k, v)| (k.as_str(), v)), |_| {});
         assert_eq!(plain.as_str(), "B=\"it's\"\nA='2'\n");

@@ -19,6 +19,7 @@ pub struct Esc {
     http: Http,
     api: String,
     token: Secret,
+    token_from: String,
     default_org: Option<String>,
 }
 
@@ -29,7 +30,7 @@ impl Esc {
         let token =
             s.esc.token("no ESC token: set ESC_TOKEN (or PULUMI_ACCESS_TOKEN), or log in with `pulumi login`")?.clone();
         let api = s.esc.api_url("ESC_API_URL")?.as_str().trim_end_matches('/').to_string();
-        Ok(Esc { http: ctx.http()?, api, token, default_org: s.esc_org.clone() })
+        Ok(Esc { http: ctx.http()?, api, token, token_from: s.esc.token_source(), default_org: s.esc_org.clone() })
     }
 
     /// A request to `API/api/SEGMENTS...?QUERY`. Each segment is percent-encoded
@@ -48,6 +49,7 @@ impl Esc {
         };
         Request::new(op, method, url)
             .auth(Auth::Scheme("token", &self.token))
+            .token_from(&self.token_from)
             .header("accept", "application/vnd.pulumi+8")
     }
 
@@ -239,6 +241,7 @@ mod tests {
             http: Http::with_settings(crate::http::Settings::new(&Default::default(), "")).unwrap(),
             api: "https://api.example.com/prefix/".into(),
             token: Secret::new("t"),
+            token_from: "ESC_TOKEN".into(),
             default_org: None,
         };
         let r = esc.request("op".into(), Method::GET, &["esc", "a b", "x?y#z", "%2e%2e"], Some("count=2"));

@@ -111,16 +111,26 @@ pub struct Request<'a> {
     pub body: Option<Wiped<Vec<u8>>>,
     /// Safe to send again after a failure (GET always is).
     pub retry: bool,
+    /// Where the token came from (`ESC_TOKEN`, `pulumi login`...): named in
+    /// `--verbose` lines and when the token is refused (401, 403).
+    pub token_from: Option<&'a str>,
 }
 
 impl<'a> Request<'a> {
     pub fn new(op: impl Into<String>, method: Method, url: impl Into<String>) -> Self {
         let retry = method == Method::GET;
-        Request { op: op.into(), method, url: url.into(), auth: Auth::None, headers: Vec::new(), body: None, retry }
+        let (auth, headers, body, token_from) = (Auth::None, Vec::new(), None, None);
+        Request { op: op.into(), method, url: url.into(), auth, headers, body, retry, token_from }
     }
 
     pub fn auth(mut self, auth: Auth<'a>) -> Self {
         self.auth = auth;
+        self
+    }
+
+    /// The token's source, to name when it is refused.
+    pub fn token_from(mut self, source: &'a str) -> Self {
+        self.token_from = Some(source);
         self
     }
 
@@ -176,13 +186,23 @@ impl Http {
     pub async fn send(&self, req: Request<'_>) -> Result<Response, HttpError> {
         let url = reqwest::Url::parse(&req.url).ok();
         let path = url.as_ref().map_or_else(|| "(invalid URL)".to_string(), |u| u.path().to_string());
+        let shown = url.as_ref().map_or_else(|| "(invalid URL)".to_string(), shown_host);
         let fail = |status: Option<u16>, detail: String| HttpError {
             op: req.op.clone(),
             method: req.method.clone(),
+            host: shown.clone(),
             path: path.clone(),
+            token_from: req.token_from.filter(|_| matches!(status, Some(401 | 403))).map(str::to_string),
             status,
             detail,
             no_answer: false,
+        };
+        // `--verbose`: one line per attempt; the path, never the query (it can hold names
+        // a reader need not see) or a header.
+        let log = |attempt: u32, what: &str| {
+            if crate::ui::verbose() {
+                crate::ui::debug(&format!("{} {shown}{path} (attempt {attempt}): {what}", req.method));
+            }
         };
         if let Some(refused) = url.as_ref().filter(|_| !self.settings.allow_http).and_then(plain_http_refused) {
             return Err(fail(None, refused));
@@ -196,6 +216,10 @@ impl Http {
                 let _slot = host.enter(req.method != Method::GET).await;
                 self.send_once(&req).await
             };
+            match &sent {
+                Ok(resp) => log(attempt, &resp.status.to_string()),
+                Err(SendError::Transient(detail) | SendError::Fatal(detail)) => log(attempt, detail),
+            }
             match sent {
                 Ok(resp) if (200..300).contains(&resp.status) => return Ok(resp),
                 Ok(resp) if (300..400).contains(&resp.status) => {
@@ -205,6 +229,7 @@ impl Http {
                     let wait = retry_wait(&resp, attempt, self.settings.max_wait);
                     match wait {
                         Some(wait) if !last => {
+                            log(attempt, &format!("waiting {:.1}s before attempt {}", wait.as_secs_f64(), attempt + 1));
                             if matches!(resp.status, 403 | 429) {
                                 host.pause(wait);
                             }
@@ -219,7 +244,9 @@ impl Http {
                         let tries = if attempt > 1 { format!(" (after {attempt} attempts)") } else { String::new() };
                         return Err(HttpError { no_answer: true, ..fail(None, format!("{detail}{tries}")) });
                     }
-                    tokio::time::sleep(backoff(attempt)).await;
+                    let wait = backoff(attempt);
+                    log(attempt, &format!("waiting {:.1}s before attempt {}", wait.as_secs_f64(), attempt + 1));
+                    tokio::time::sleep(wait).await;
                 }
             }
         }
@@ -342,6 +369,16 @@ fn plain_http_refused(url: &reqwest::Url) -> Option<String> {
 fn origin(url: &reqwest::Url) -> String {
     let host = url.host_str().unwrap_or("");
     match url.port_or_known_default() {
+        Some(port) => format!("{}://{host}:{port}", url.scheme()),
+        None => format!("{}://{host}", url.scheme()),
+    }
+}
+
+/// `scheme://host[:port]` as the user wrote it: the port only when not the
+/// scheme's own. For messages; `origin` is for grouping requests.
+fn shown_host(url: &reqwest::Url) -> String {
+    let host = url.host_str().unwrap_or("");
+    match url.port() {
         Some(port) => format!("{}://{host}:{port}", url.scheme()),
         None => format!("{}://{host}", url.scheme()),
     }

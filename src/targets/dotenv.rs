@@ -3,11 +3,13 @@
 //!
 //! Every write reads the file (with escort's own dotenv reader, so a file it
 //! cannot read is an error naming the line, and is left alone), merges, and
-//! writes the whole file anew, atomically with mode 0600: entries grouped by
-//! the groups of `./escort.toml` when there is one, each value quoted by
-//! `crate::dotenv` so that dotenvy and python-dotenv read it back exactly.
-//! Keys already in the file stay unless deleted (`--prune`, `rm`).
-//! Comments, blank lines and `export ` prefixes of the old file are not kept.
+//! writes the file anew, atomically with mode 0600: a new file with its
+//! entries grouped by the groups of `./escort.toml` when there is one; an
+//! existing one edited in place (`dotenv::edit`: comments, blank lines,
+//! order and `export ` prefixes stay, as the Dev Container Feature's start
+//! hook needs). Each value is quoted by `crate::dotenv` so that dotenvy and
+//! python-dotenv read it back exactly. Keys already in the file stay unless
+//! deleted (`--prune`, `rm`).
 //!
 //! A `$` that dotenvy would substitute (outside single quotes, not escaped)
 //! makes the file refused for writing: escort would have to write the
@@ -50,12 +52,12 @@ impl DotenvTarget {
         Ok(entries)
     }
 
-    /// The entries, when the file can be rewritten without changing what
-    /// any of them means.
-    fn entries_to_rewrite(&self) -> Result<Entries> {
+    /// The entries and the file's text (empty when there is no file), when
+    /// the file can be rewritten without changing what any of them means.
+    fn entries_to_rewrite(&self) -> Result<(Entries, Wiped<Vec<u8>>)> {
         let entries = self.entries()?;
-        if entries.is_empty() {
-            return Ok(entries);
+        if !self.path.exists() {
+            return Ok((entries, Wiped::new(Vec::new())));
         }
         let bytes =
             Wiped::new(std::fs::read(&self.path).with_context(|| format!("could not read {}", self.path.display()))?);
@@ -69,17 +71,27 @@ impl DotenvTarget {
                 self.path.display()
             )));
         }
-        Ok(entries)
+        Ok((entries, bytes))
     }
 
-    /// Replace the file with `entries`, grouped, warning for each of `written`
-    /// that python-dotenv may read differently.
-    fn write(&self, entries: &Entries, written: &HashSet<&str>) -> Result<()> {
-        let text = dotenv::render_grouped(entries, &self.groups, |name| {
+    /// Replace the file with `entries`, warning for each of `written` that
+    /// python-dotenv may read differently. A new (or blank) file is written
+    /// grouped; an existing one is edited in place, its comments and layout kept.
+    fn write(&self, old: &[u8], entries: &Entries, written: &HashSet<&str>) -> Result<()> {
+        let odd = |name: &str| {
             if written.contains(name) {
                 dotenv::warn_odd(name, Some(&self.path));
             }
-        });
+        };
+        // UTF-8: the file was read whole by then.
+        let old = std::str::from_utf8(old).unwrap_or_default();
+        let text = match old.trim().is_empty() {
+            true => dotenv::render_grouped(entries, &self.groups, odd),
+            false => dotenv::edit(old, entries, odd),
+        };
+        // `dotenv:deploy/prod.env` in a fresh checkout: the file's directories are
+        // made, private as the file is (README, "dotenv:PATH").
+        files::create_private_dirs(&self.path)?;
         files::write_atomic(&self.path, text.as_bytes()).map(|_| ())
     }
 
@@ -89,7 +101,7 @@ impl DotenvTarget {
         if vars.is_empty() && deletes.is_empty() {
             return Ok(Vec::new());
         }
-        let mut entries = self.entries_to_rewrite()?;
+        let (mut entries, old) = self.entries_to_rewrite()?;
         let had: HashSet<String> = entries.iter().map(|(name, _)| name.clone()).collect();
         entries.retain(|(name, _)| !deletes.contains(name));
         for v in vars {
@@ -99,7 +111,7 @@ impl DotenvTarget {
             }
         }
         if !vars.is_empty() || entries.len() < had.len() {
-            self.write(&entries, &vars.iter().map(|v| v.name.as_str()).collect())?;
+            self.write(&old, &entries, &vars.iter().map(|v| v.name.as_str()).collect())?;
         }
         let writes = vars
             .iter()

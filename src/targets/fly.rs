@@ -28,6 +28,8 @@ pub struct Fly {
     http: Http,
     api: Url,
     token: Secret,
+    /// Where the token came from, named when it is refused.
+    token_from: String,
     app: String,
     /// Fetched at most once per run: it tells create from update.
     listed: OnceCell<Vec<Entry>>,
@@ -56,7 +58,8 @@ impl Fly {
     pub fn open(app: String, ctx: &Context) -> Result<Self> {
         let fly = &ctx.settings.fly;
         let token = fly.token("no Fly.io token: set FLY_API_TOKEN (`fly tokens create deploy` makes one)")?.clone();
-        Ok(Fly { http: ctx.http()?, api: fly.api_url("FLY_API_URL")?, token, app, listed: OnceCell::new() })
+        let (api, token_from) = (fly.api_url("FLY_API_URL")?, fly.token_source());
+        Ok(Fly { http: ctx.http()?, api, token, token_from, app, listed: OnceCell::new() })
     }
 
     fn request(&self, op: String, method: Method) -> Request<'_> {
@@ -70,7 +73,10 @@ impl Fly {
         } else {
             Auth::Scheme("Bearer", &self.token)
         };
-        Request::new(op, method, url.to_string()).auth(auth).header("accept", "application/json")
+        Request::new(op, method, url.to_string())
+            .auth(auth)
+            .token_from(&self.token_from)
+            .header("accept", "application/json")
     }
 
     /// The two refusals every request can meet, said in Fly's terms; the

@@ -479,3 +479,38 @@ fn the_check_finds_what_load_exported_to_a_github_job() {
     assert_eq!(secret(&report, "OPENAI_API_KEY")["source"], "env");
     assert_eq!(secret(&report, "LOG_LEVEL")["status"], "ok");
 }
+
+/// In a GitHub job a failed check annotates the run: one `::error::` per failing
+/// secret and unsatisfied one_of, names only (no value, no rule's message), on
+/// stderr so that `--format json` stays JSON. Outside a job, none.
+#[test]
+fn a_failed_check_in_a_github_job_annotates_each_failing_secret() {
+    let manifest = format!("{STATUS_MANIFEST}[one_of.llm]\nkeys = [\"A_KEY\", \"B_KEY\"]\n");
+    let dotenv = STATUS_DOTENV.replace("PREFIX_BAD=pk-1", "PREFIX_BAD=pk-CANARY-annot");
+    let dir = dir_with(&[("escort.toml", &manifest), (".env", &dotenv)]);
+    let (stdout, stderr) = run(&mut check(dir.path(), None, &[("GITHUB_ACTIONS", "true")], &["--format", "json"]), 1);
+    serde_json::from_str::<Value>(&stdout).expect("stdout stays JSON");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("::error::")).collect();
+    let want: Vec<String> = [
+        "MISSING is missing",
+        "EMPTY is missing",
+        "PLACEHOLDER is missing",
+        "PREFIX_BAD is invalid",
+        "PATTERN_BAD is invalid",
+        "MIN_BAD is invalid",
+        "URL_BAD is invalid",
+        "VALUES_BAD is invalid",
+    ]
+    .iter()
+    .map(|s| format!("::error::escort check: {s} (see the step's report)"))
+    .chain(["::error::escort check: one_of llm: none of its keys has a valid value".to_string()])
+    .collect();
+    assert_eq!(errors, want, "{stderr}");
+    assert_absent(stderr.as_bytes(), &["CANARY", "sk-", "pk-"], "annotations");
+
+    let (_, stderr) = run(&mut check(dir.path(), None, &[], &[]), 1);
+    assert!(!stderr.contains("::error::"), "{stderr}");
+    let ok = dir_with(&[("escort.toml", "sources = [\"env\"]\n[secrets.A]\n")]);
+    let (_, stderr) = run(&mut check(ok.path(), None, &[("GITHUB_ACTIONS", "true"), ("A", "1")], &[]), 0);
+    assert!(!stderr.contains("::error::"), "{stderr}");
+}

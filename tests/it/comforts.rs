@@ -83,6 +83,35 @@ fn set_refuses_a_value_that_is_only_a_newline_and_writes_nothing() {
     assert_eq!(value(&fake, REPO, "EMPTY").as_deref(), Some("CANARY-before-8e2f"));
 }
 
+/// `printf %s "$UNSET" | escort set` and `escort set ... </dev/null`: an empty
+/// stdin is refused (exit 2, nothing sent) unless `--allow-empty` says it is meant.
+#[test]
+fn set_refuses_an_empty_stdin_unless_allow_empty() {
+    let fake = github(&with_secret(state(), "EMPTY", "CANARY-before-3c1d"));
+    for raw in [false, true] {
+        let mut cmd = github_support::escort(&fake);
+        cmd.args(["set", "github:acme/app", "EMPTY"]).write_stdin("");
+        if raw {
+            cmd.arg("--raw");
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "raw {raw}");
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("EMPTY: stdin was empty: nothing was written (--allow-empty"), "{stderr}");
+        assert_absent(&out.stderr, &["CANARY-before"], "refusal");
+    }
+    assert!(writes(&fake).is_empty(), "nothing sent: {:?}", writes(&fake));
+    assert_eq!(value(&fake, REPO, "EMPTY").as_deref(), Some("CANARY-before-3c1d"));
+
+    let out = github_support::escort(&fake)
+        .args(["set", "github:acme/app", "EMPTY", "--allow-empty"])
+        .write_stdin("")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(value(&fake, REPO, "EMPTY").as_deref(), Some(""));
+}
+
 fn with_secret(mut state: Value, name: &str, value: &str) -> Value {
     state["secrets"][REPO] = json!({ name: {"value": value} });
     state
@@ -273,6 +302,29 @@ fn get_prints_a_secret_to_a_terminal_only_with_show_secrets() {
     // Plain config is no secret: printed as it is.
     let (code, shown) = on_terminal(&["get", "--demo", "LOG_LEVEL"], &[]);
     assert_eq!((code, shown.as_str()), (0, "INFO\r\n"));
+}
+
+/// `load` follows `get`'s rule: an export with a secret is not printed to a
+/// terminal without `--show-secrets`.
+#[test]
+fn load_prints_secrets_to_a_terminal_only_with_show_secrets() {
+    let fake = Fake::esc(&esc_state(&[("API_KEY", "CANARY-tty-load-5be1")]));
+    let envs = [("ESC_API_URL", fake.url.as_str()), ("ESC_TOKEN", ESC_TOKEN), ("ESC_ENV", "app/dev")];
+    for format in ["shell", "dotenv", "json"] {
+        let (code, shown) = on_terminal(&["load", "--format", format], &envs);
+        assert_eq!(code, 2, "{format}: {shown}");
+        assert!(shown.contains("the export holds 1 secret and stdout is a terminal"), "{shown}");
+        assert!(!shown.contains("CANARY"), "{format}: {shown}");
+    }
+    let (code, shown) = on_terminal(&["load", "--format", "dotenv", "--show-secrets"], &envs);
+    assert_eq!(code, 0, "{shown}");
+    assert!(shown.contains("CANARY-tty-load-5be1"), "{shown}");
+    // The demo's values are published in escort itself: the first command a newcomer runs works.
+    let (code, shown) = on_terminal(&["load", "--demo"], &[]);
+    assert_eq!(code, 0, "{shown}");
+    assert!(shown.contains("export OPENAI_API_KEY="), "{shown}");
+    let (code, shown) = on_terminal(&["get", "--demo", "OPENAI_API_KEY"], &[]);
+    assert_eq!((code, shown.as_str()), (0, "sk-demo-0000000000000000000000000000\r\n"));
 }
 
 // ---- completions and the man page ----

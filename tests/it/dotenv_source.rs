@@ -213,6 +213,7 @@ fn errors_name_the_file_and_line_and_never_the_value() {
     assert_eq!(code, 2);
     assert_eq!(
         stderr,
-        "escort: error: case.env:4: not a valid `NAME=value` line (check its quotes, spaces and backslashes)\n"
+        "escort: error: case.env:4: not a valid `NAME=value` line: an unquoted space in the value: quote it \
+         (NAME=\"two words\")\n"
     );
 }

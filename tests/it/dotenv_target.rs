@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::Command;
 
 const ESC_TOKEN: &str = "tok-dotenv-target";
-const HEADER: &str = "# Written by escort, which rewrites the whole file: comments and layout are not kept.\n";
+const HEADER: &str = "# Written by escort, which changes only the entries it sets: comments and layout stay.\n";
 
 fn map(pairs: &[(&str, String)]) -> BTreeMap<String, String> {
     pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
@@ -118,13 +118,22 @@ fn the_hostile_corpus_is_read_back_by_python_dotenv_and_by_escort() {
         .success();
     want.insert("ADDED".into(), "it's new".into());
     check(&want);
+
+    // Every value changed: each entry is rewritten in place (multi-line ones
+    // included) and reads back exactly; the entry escort did not set stays.
+    let changed: Vec<(&str, String)> =
+        common::corpus::hostile().into_iter().map(|(k, v)| (k, format!("{v}~2"))).collect();
+    sync_from_esc(&esc(&changed), &path).success();
+    want.extend(changed.iter().map(|(k, v)| (k.to_string(), v.clone())));
+    check(&want);
+    assert_eq!(python_dotenv(&path)["ADDED"], "it's new");
 }
 
 #[test]
 fn an_existing_file_is_merged_and_prune_removes_what_the_source_lacks() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(".env");
-    std::fs::write(&path, "# a comment that will go\nexport KEEP='kept value'\n\nOLD=1\n").unwrap();
+    std::fs::write(&path, "# a comment that stays\nexport KEEP='kept value'\n\nOLD=1\n").unwrap();
     #[cfg(unix)]
     std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
     let vars = [("OLD", "2"), ("NEW", "it's 3")];
@@ -133,7 +142,8 @@ fn an_existing_file_is_merged_and_prune_removes_what_the_source_lacks() {
     let (stdout, stderr) = (text(&out.get_output().stdout), text(&out.get_output().stderr));
     assert!(stdout.contains("OLD   update   ok") && stdout.contains("NEW   create   ok"), "{stdout}");
     assert!(stderr.contains("1 secret(s) in the dotenv file .env are not in env; --prune would delete them"));
-    assert_eq!(common::read(&path), format!("{HEADER}KEEP='kept value'\nOLD='2'\nNEW=\"it's 3\"\n"));
+    // Edited in place: the comment, the blank line and `export` stay; the new entry comes last.
+    assert_eq!(common::read(&path), "# a comment that stays\nexport KEEP='kept value'\n\nOLD='2'\nNEW=\"it's 3\"\n");
     #[cfg(unix)]
     assert_eq!(mode(&path), 0o600);
 
@@ -149,7 +159,7 @@ fn an_existing_file_is_merged_and_prune_removes_what_the_source_lacks() {
     let out = sync_env(dir.path(), &vars, "dotenv:.env", &["--prune", "--yes"]).success();
     let table = text(&out.get_output().stdout);
     assert!(table.contains("KEEP  delete     ok") && table.contains("OLD   unchanged  ok"), "{table}");
-    assert_eq!(common::read(&path), format!("{HEADER}OLD='2'\nNEW=\"it's 3\"\n"));
+    assert_eq!(common::read(&path), "# a comment that stays\n\nOLD='2'\nNEW=\"it's 3\"\n");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temp files left");
 }
 
@@ -256,6 +266,29 @@ fn bad_names_values_and_targets_are_refused_before_writing() {
         .code(2);
     assert!(text(&out.get_output().stderr).contains("for GitHub targets"));
     assert!(!dir.path().join("out.env").exists());
+}
+
+/// `dotenv:a/b/c.env` in a checkout without `a/`: the directories are made
+/// (0700, as the file is private), and a failure names the file, never the
+/// temp file escort writes first.
+#[test]
+fn a_target_in_missing_directories_is_created_with_them() {
+    let dir = tempfile::tempdir().unwrap();
+    sync_env(dir.path(), &[("API_KEY", "CANARY-dirs-9d1a")], "dotenv:a/b/c.env", &[]).success();
+    let path = dir.path().join("a/b/c.env");
+    assert_eq!(python_dotenv(&path)["API_KEY"], "CANARY-dirs-9d1a");
+    #[cfg(unix)]
+    {
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!((mode(&dir.path().join("a")), mode(&dir.path().join("a/b"))), (0o700, 0o700));
+    }
+    // A file where a directory should be: an error about the path asked for.
+    std::fs::write(dir.path().join("file"), "").unwrap();
+    let out = sync_env(dir.path(), &[("API_KEY", "CANARY-dirs-9d1a")], "dotenv:file/x.env", &[]).failure();
+    let stderr = text(&out.get_output().stderr);
+    assert!(stderr.contains("file"), "{stderr}");
+    assert!(!stderr.contains(".escort-"), "no temp name: {stderr}");
+    assert!(!stderr.contains("CANARY"), "{stderr}");
 }
 
 #[test]

@@ -156,3 +156,83 @@ fn an_unreachable_server_is_exit_3() {
         .code(3);
     assert!(stderr(&out).contains("could not connect"), "{}", stderr(&out));
 }
+
+/// `-v` (and `ESCORT_LOG=debug`): one line per request with method, host, path,
+/// attempt and status, the waits between retries, and where the token came from;
+/// never a value or the token.
+#[test]
+fn verbose_shows_hosts_statuses_and_token_sources_never_a_value() {
+    let fake = || {
+        Fake::esc(&json!({
+            "token": TOKEN, "default_org": "acme",
+            "environments": {"acme/app/dev": {"values": {"environmentVariables": {"A": {"fn::secret": "CANARY-verbose-7c1e"}}}}},
+            "faults": [{"op": "open", "status": 503, "times": 1}],
+        }))
+    };
+    for verbose in [&["-v"][..], &["--verbose"], &[]] {
+        let fake = fake();
+        let host = fake.url.trim_end_matches('/').to_string();
+        let mut cmd = load(&fake);
+        cmd.args(verbose);
+        if verbose.is_empty() {
+            cmd.env("ESCORT_LOG", "debug");
+        }
+        let out = cmd.assert().success();
+        let err = stderr(&out);
+        let debug: Vec<&str> = err.lines().filter(|l| l.starts_with("escort: debug: ")).collect();
+        assert!(debug.iter().any(|l| l.contains(&format!("token for {host} from ESC_TOKEN"))), "{err}");
+        let open = format!("POST {host}/api/esc/environments/acme/app/dev/open (attempt 1): 503");
+        assert!(debug.iter().any(|l| l.ends_with(&open)), "{open}\n{err}");
+        assert!(debug.iter().any(|l| l.contains("(attempt 1): waiting ") && l.ends_with("before attempt 2")), "{err}");
+        assert!(debug.iter().any(|l| l.contains("/open (attempt 2): 200")), "{err}");
+        assert!(debug.iter().any(|l| l.starts_with("escort: debug: GET ") && l.ends_with(": 200")), "{err}");
+        assert!(!err.contains("CANARY") && !err.contains(TOKEN), "{err}");
+        assert!(String::from_utf8_lossy(&out.get_output().stdout).contains("CANARY-verbose-7c1e"));
+    }
+    // Without either: no debug line.
+    let out = load(&fake()).assert().success();
+    assert!(!stderr(&out).contains("debug"), "{}", stderr(&out));
+}
+
+/// A refused token names the host and where the token came from; a host that
+/// does not answer is named.
+#[test]
+fn refusals_and_network_errors_name_the_host_and_the_tokens_source() {
+    let fake = fake_with(json!([{"op": "open", "status": 401, "times": -1}]));
+    let host = fake.url.trim_end_matches('/').to_string();
+    let err = stderr(&load(&fake).assert().code(3));
+    assert!(
+        err.contains(&format!("failed at {host}: POST /api/esc/environments/acme/app/dev/open returned 401")),
+        "{err}"
+    );
+    assert!(err.contains("(check that the token is set and valid; the token came from ESC_TOKEN)"), "{err}");
+    let err = stderr(&load(&fake).env_remove("ESC_TOKEN").env("PULUMI_ACCESS_TOKEN", TOKEN).assert().code(3));
+    assert!(err.contains("the token came from PULUMI_ACCESS_TOKEN"), "{err}");
+    assert!(!err.contains(TOKEN), "{err}");
+
+    // The token `pulumi login` saved.
+    let home = tempfile::tempdir().unwrap();
+    let creds = json!({"current": host, "accounts": {host.clone(): {"accessToken": TOKEN, "username": "u"}}});
+    std::fs::write(home.path().join("credentials.json"), creds.to_string()).unwrap();
+    let err = stderr(
+        &load(&fake).env_remove("ESC_TOKEN").env_remove("ESC_API_URL").env("PULUMI_HOME", home.path()).assert().code(3),
+    );
+    assert!(err.contains("the token came from the `pulumi login` saved in"), "{err}");
+    // A login for another backend is not "no token": it says why it is not used.
+    let err = stderr(
+        &load(&fake)
+            .env_remove("ESC_TOKEN")
+            .env("ESC_API_URL", "http://127.0.0.1:9")
+            .env("PULUMI_HOME", home.path())
+            .assert()
+            .code(2),
+    );
+    assert!(err.contains(&format!("is for {host}, not http://127.0.0.1:9, so it is not sent there")), "{err}");
+
+    // Nothing listens on port 9 of this machine (discard is not run).
+    let err = stderr(&load(&fake).env("ESC_API_URL", "http://127.0.0.1:9").env("ESCORT_RETRIES", "0").assert().code(3));
+    assert!(
+        err.contains("failed at http://127.0.0.1:9: POST /api/esc/environments/acme/app/dev/open: could not connect"),
+        "{err}"
+    );
+}

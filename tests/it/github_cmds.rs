@@ -123,3 +123,27 @@ fn rm_needs_names_or_all() {
     escort(&fake).args(["rm", "github:acme/app", "A", "--all", "--yes"]).assert().code(2);
     assert!(fake.requests().is_empty());
 }
+
+/// A GitHub token the API refuses: the error names the host and which variable
+/// the token came from; `-v` shows each request and the token's source, never it.
+#[test]
+fn a_refused_token_names_its_source_and_verbose_never_shows_it() {
+    let fake = github(&state());
+    let host = fake.url.trim_end_matches('/').to_string();
+    let out = escort(&fake)
+        .env_remove("GITHUB_TOKEN")
+        .env("GH_TOKEN", "ghp-CANARY-wrong-0d4f")
+        .args(["ls", "github:acme/app", "-v"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains(&format!("failed at {host}: GET /repos/acme/app/actions/secrets returned 401")), "{err}");
+    assert!(err.contains("the token came from GH_TOKEN"), "{err}");
+    assert!(err.contains(&format!("escort: debug: token for {host} from GH_TOKEN")), "{err}");
+    assert!(
+        err.contains(&format!("escort: debug: GET {host}/repos/acme/app/actions/secrets (attempt 1): 401")),
+        "{err}"
+    );
+    assert!(!err.contains("CANARY"), "{err}");
+}

@@ -1,6 +1,7 @@
 //! `escort init`: the five things it writes, read back by what reads them
 //! (escort itself, a YAML parser against action.yml's inputs, a JSON parser,
-//! git), and that it never overwrites without --force.
+//! git), and that it converges as a new user expects: a rerun writes nothing,
+//! an existing .env.example seeds the manifest, edits are never lost.
 
 use crate::common::{assert_absent, escort, read, repo};
 use serde_json::Value;
@@ -12,6 +13,9 @@ use std::process::Command;
 const WORKFLOW: &str = ".github/workflows/secrets-check.yml";
 const DRIFT: &str = ".github/workflows/secrets-drift.yml";
 const DEVCONTAINER: &str = ".devcontainer/devcontainer.json";
+/// The workflows of a project in services/api: one per project, named after it.
+const API_WORKFLOW: &str = ".github/workflows/secrets-check-services-api.yml";
+const API_DRIFT: &str = ".github/workflows/secrets-drift-services-api.yml";
 
 /// The major version: the moving tag the action and the Feature are referenced by.
 fn major() -> &'static str {
@@ -94,7 +98,7 @@ fn writes_the_five_things_and_each_reads_back() {
     for name in ["escort.toml", ".env.example", WORKFLOW, DEVCONTAINER] {
         assert!(stderr.contains(&format!("created {name}\n")), "{name}: {stderr}");
     }
-    assert!(stderr.contains("added .env .env.* !.env.example to .gitignore"), "{stderr}");
+    assert!(stderr.contains("added .env .env.local .env.*.local to .gitignore"), "{stderr}");
     assert!(stderr.contains("replace OWNER/escort in"), "{stderr}");
     let files = tree(dir.path());
     let names: Vec<&str> = files.keys().map(String::as_str).collect();
@@ -121,17 +125,7 @@ fn writes_the_five_things_and_each_reads_back() {
         assert!(manifest.contains(&format!("[groups.{group}]\n")), "{group}");
         assert!(manifest.contains(&format!("rotate_days = {days}\n")), "{group}");
     }
-    let check = escort()
-        .env_clear()
-        .current_dir(dir.path())
-        .args(["check", "--sources", "env", "--format", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(check.status.code(), Some(1), "{}", text(&check.stderr));
-    let report: Value = serde_json::from_slice(&check.stdout).unwrap();
-    let secrets: Vec<&str> =
-        report["secrets"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
-    assert_eq!(secrets, ["OPENAI_API_KEY", "DATABASE_URL", "JWT_SECRET", "LOG_LEVEL"]);
+    assert_eq!(manifest_secrets(dir.path()), ["OPENAI_API_KEY", "DATABASE_URL", "JWT_SECRET", "LOG_LEVEL"]);
 
     // .env.example: exactly what `escort template` makes of it.
     let template = escort().current_dir(dir.path()).arg("template").output().unwrap();
@@ -160,75 +154,180 @@ fn writes_the_five_things_and_each_reads_back() {
         dev["secrets"]["ESC_ENV"]["description"].is_string() && dev["secrets"]["ESC_TOKEN"]["description"].is_string()
     );
 
-    // .gitignore: .env files ignored, the example not.
-    assert_eq!(
-        ignored(dir.path(), &[".env", ".env.local", ".env.production", ".env.example", "escort.toml"]),
-        [true, true, true, false, false]
-    );
+    // .gitignore: local .env files ignored; the example and the committed defaults
+    // frameworks keep in .env.development/.env.production not.
+    let names = [".env", ".env.local", ".env.production.local", ".env.production", ".env.example", "escort.toml"];
+    assert_eq!(ignored(dir.path(), &names), [true, true, true, false, false, false]);
 
+    // Committed files, read by everyone who clones the repository: 0644.
     #[cfg(unix)]
     for name in ["escort.toml", ".env.example", WORKFLOW, DEVCONTAINER] {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.path().join(name)).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600, "{name}");
+        assert_eq!(mode(&dir.path().join(name)), 0o644, "{name}");
     }
 }
 
+/// The secrets of the manifest in `dir`, as escort reads it: the names `check`
+/// reports (with nothing set, so it fails).
+fn manifest_secrets(dir: &Path) -> Vec<String> {
+    let check =
+        escort().env_clear().current_dir(dir).args(["check", "--sources", "env", "--format", "json"]).output().unwrap();
+    assert_eq!(check.status.code(), Some(1), "{}", text(&check.stderr));
+    let report: Value = serde_json::from_slice(&check.stdout).unwrap();
+    report["secrets"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap().to_string()).collect()
+}
+
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// Every file under `dir` but .git, with its content and modification time.
+fn stamps(dir: &Path) -> BTreeMap<String, (String, std::time::SystemTime)> {
+    let files = tree(dir);
+    files
+        .into_iter()
+        .map(|(k, v)| (k.clone(), (v, std::fs::metadata(dir.join(&k)).unwrap().modified().unwrap())))
+        .collect()
+}
+
 #[test]
-fn never_overwrites_without_force() {
+fn a_second_run_writes_nothing_and_exits_0() {
     let dir = git_repo();
-    std::fs::write(dir.path().join("escort.toml"), "# mine\n").unwrap();
-    std::fs::create_dir_all(dir.path().join(".github/workflows")).unwrap();
-    std::fs::write(dir.path().join(WORKFLOW), "name: mine\n").unwrap();
-    let before = tree(dir.path());
+    assert_eq!(init(dir.path(), &[]).status.code(), Some(0));
+    let before = stamps(dir.path());
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    for args in [&[][..], &["--force"], &["--diff"]] {
+        let out = init(dir.path(), args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", text(&out.stderr));
+        let stderr = text(&out.stderr);
+        assert!(!stderr.contains("created") && !stderr.contains("added"), "{args:?}: {stderr}");
+        assert!(stderr.contains("kept escort.toml\n"), "{stderr}");
+        for name in [".env.example", WORKFLOW, DEVCONTAINER] {
+            assert!(stderr.contains(&format!("{name} is unchanged\n")), "{name}: {stderr}");
+        }
+        assert!(out.stdout.is_empty(), "{args:?}");
+        assert_eq!(stamps(dir.path()), before, "{args:?}: nothing written, not even the same bytes");
+    }
+}
 
+/// A repository with a .env.example (very common): its keys seed the manifest,
+/// and the file itself is never touched, even with --force.
+#[test]
+fn an_env_example_seeds_the_manifest_and_stays_untouched() {
+    let dir = git_repo();
+    let example = "# Copy to .env\nDATABASE_URL=postgres://localhost/dev\nAPI_KEY=\n\n# mail\nSMTP_HOST=localhost\nSMTP_PASSWORD=\nSENTRY_DSN=\n";
+    std::fs::write(dir.path().join(".env.example"), example).unwrap();
     let out = init(dir.path(), &[]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains(&format!(
-            "escort.toml, {WORKFLOW} already exist: nothing was written (pass --force to overwrite)"
-        )),
-        "{}",
-        text(&out.stderr)
-    );
-    assert_eq!(tree(dir.path()), before, "nothing written, .gitignore included");
-
-    // With --force: the three starter files are replaced; the user's
-    // devcontainer.json never is, and .gitignore only gains what it lacks.
-    std::fs::create_dir_all(dir.path().join(".devcontainer")).unwrap();
-    let own = "// mine\n{\"image\": \"node:20\"}\n";
-    std::fs::write(dir.path().join(DEVCONTAINER), own).unwrap();
-    std::fs::write(dir.path().join(".gitignore"), "target/\n.env").unwrap();
-    let out = init(dir.path(), &["--force"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("overwrote escort.toml\n") && stderr.contains("created .env.example\n"), "{stderr}");
-    let after = tree(dir.path());
-    assert_ne!(after["escort.toml"], "# mine\n");
-    assert_ne!(after[WORKFLOW], "name: mine\n");
-    assert_eq!(after[DEVCONTAINER], own);
+    assert!(stderr.contains("created escort.toml with the 5 keys of .env.example"), "{stderr}");
+    assert!(stderr.contains("kept .env.example"), "{stderr}");
+    assert_eq!(read(&dir.path().join(".env.example")), example);
+    assert_eq!(manifest_secrets(dir.path()), ["DATABASE_URL", "API_KEY", "SMTP_HOST", "SMTP_PASSWORD", "SENTRY_DSN"]);
+    let manifest = read(&dir.path().join("escort.toml"));
+    assert!(manifest.contains("[groups.api-keys]") && !manifest.contains("OPENAI_API_KEY"), "{manifest}");
+    assert!(!manifest.contains("postgres://"), "names only: {manifest}");
+
+    assert_eq!(init(dir.path(), &["--force"]).status.code(), Some(0));
+    assert_eq!(read(&dir.path().join(".env.example")), example);
+    assert_eq!(read(&dir.path().join("escort.toml")), manifest);
+}
+
+/// After the user edits what init wrote, --force keeps the edits (and --diff
+/// shows them); it replaces only a file init wrote that nobody has edited.
+#[test]
+fn force_keeps_every_edit() {
+    let dir = git_repo();
+    std::fs::create_dir_all(dir.path().join("services/api")).unwrap();
+    assert_eq!(init(dir.path(), &[]).status.code(), Some(0));
+    let manifest = read(&dir.path().join("escort.toml")) + "\n[secrets.ADDED_BY_HAND]\n";
+    std::fs::write(dir.path().join("escort.toml"), &manifest).unwrap();
+    let workflow = read(&dir.path().join(WORKFLOW)).replace("branches: [main]", "branches: [trunk]");
+    std::fs::write(dir.path().join(WORKFLOW), &workflow).unwrap();
+
+    let out = init(dir.path(), &["--force", "--diff"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(read(&dir.path().join("escort.toml")), manifest);
+    assert_eq!(read(&dir.path().join(WORKFLOW)), workflow);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!("kept {WORKFLOW}, differs (it was edited since escort init wrote it)")),
+        "{stderr}"
+    );
+    // The placeholder reminder names only files that hold init's text.
+    let reminder = stderr.lines().find(|l| l.contains("replace OWNER/escort in")).unwrap_or_default();
+    assert!(reminder.contains(DEVCONTAINER) && !reminder.contains(WORKFLOW), "{stderr}");
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("-    branches: [trunk]\n+    branches: [main]\n"), "{stdout}");
+    assert!(stdout.starts_with(&format!("--- {WORKFLOW}\n")), "{stdout}");
+
+    // A file init wrote, unedited, that this init would write differently (as an older
+    // version's would be): kept without --force, replaced with it.
+    let other = API_WORKFLOW;
+    assert_eq!(init(dir.path(), &["--dir", "services/api"]).status.code(), Some(0));
+    std::fs::copy(dir.path().join(other), dir.path().join(WORKFLOW)).unwrap();
+    let out = init(dir.path(), &[]);
+    assert!(text(&out.stderr).contains("an older escort init wrote it; --force replaces it"), "{}", text(&out.stderr));
+    assert_eq!(read(&dir.path().join(WORKFLOW)), read(&dir.path().join(other)));
+    let out = init(dir.path(), &["--force"]);
+    assert!(text(&out.stderr).contains(&format!("replaced {WORKFLOW}")), "{}", text(&out.stderr));
+    assert!(read(&dir.path().join(WORKFLOW)).contains("branches: [main]"));
+    assert_eq!(read(&dir.path().join("escort.toml")), manifest);
+
+    // The user's own devcontainer.json: never rewritten, the Feature line printed.
+    let own = "// mine\n{\"image\": \"node:20\"}\n";
+    std::fs::write(dir.path().join(DEVCONTAINER), own).unwrap();
+    let out = init(dir.path(), &["--force"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(read(&dir.path().join(DEVCONTAINER)), own);
     let stdout = text(&out.stdout);
     assert!(stdout.starts_with(".devcontainer/devcontainer.json exists and was left as is."), "{stdout}");
     assert!(stdout.contains(&format!("\"ghcr.io/OWNER/escort/escort:{}\": {{}}", major())), "{stdout}");
-    assert!(after[".gitignore"].starts_with("target/\n.env\n\n# "), "{}", after[".gitignore"]);
+}
 
-    // Idempotent: a second forced run adds no .gitignore line, and says the
-    // devcontainer already runs escort once it does.
-    std::fs::write(dir.path().join(DEVCONTAINER), "{\"features\": {\"ghcr.io/acme/escort/escort:1\": {}}}\n").unwrap();
-    let out = init(dir.path(), &["--force"]);
-    assert_eq!(out.status.code(), Some(0));
-    assert!(out.stdout.is_empty());
-    assert!(text(&out.stderr).contains("left .devcontainer/devcontainer.json as is: it already runs escort"));
-    assert_eq!(read(&dir.path().join(".gitignore")), after[".gitignore"]);
-    // ...and rewrites none of the files that already hold what it would write.
-    let modified = |rel: &str| std::fs::metadata(dir.path().join(rel)).unwrap().modified().unwrap();
-    let stamps: Vec<_> = ["escort.toml", ".env.example", WORKFLOW].iter().map(|f| modified(f)).collect();
-    std::thread::sleep(std::time::Duration::from_millis(20));
-    let out = init(dir.path(), &["--force"]);
-    assert_eq!(out.status.code(), Some(0));
-    assert!(text(&out.stderr).contains("escort.toml is unchanged"), "{}", text(&out.stderr));
-    assert_eq!(["escort.toml", ".env.example", WORKFLOW].iter().map(|f| modified(f)).collect::<Vec<_>>(), stamps);
-    assert_eq!(ignored(dir.path(), &[".env", ".env.local", ".env.example"]), [true, true, false]);
+/// A monorepo: one workflow and one devcontainer per project, none replacing another.
+#[test]
+fn two_dirs_keep_two_workflows() {
+    let dir = git_repo();
+    for project in ["services/api", "services/web"] {
+        std::fs::create_dir_all(dir.path().join(project)).unwrap();
+        let out = init(dir.path(), &["--dir", project]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    }
+    let files = tree(dir.path());
+    for slug in ["services-api", "services-web"] {
+        let path = format!(".github/workflows/secrets-check-{slug}.yml");
+        let workflow: Yaml = serde_norway::from_str(&files[&path]).unwrap();
+        let project = slug.replacen('-', "/", 1);
+        assert_eq!(workflow["name"].as_str(), Some(format!("secrets-check ({project})").as_str()));
+        assert_eq!(workflow["jobs"]["check"]["defaults"]["run"]["working-directory"].as_str(), Some(project.as_str()));
+        lint_clean(&dir.path().join(&path));
+        let json: String = files[&format!(".devcontainer/{slug}/devcontainer.json")]
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .collect();
+        let dev: Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(dev["features"][format!("ghcr.io/OWNER/escort/escort:{}", major())]["directory"], project);
+    }
+}
+
+/// N12: a .gitignore that is a symbolic link would be appended to outside the
+/// checkout; it is refused (exit 2) before anything is written.
+#[cfg(unix)]
+#[test]
+fn a_gitignore_that_is_a_link_is_refused() {
+    let dir = git_repo();
+    let outside = tempfile::tempdir().unwrap();
+    let target = outside.path().join("elsewhere");
+    std::fs::write(&target, "mine\n").unwrap();
+    std::os::unix::fs::symlink(&target, dir.path().join(".gitignore")).unwrap();
+    let out = init(dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains(".gitignore is a symbolic link") && stderr.contains("nothing was written"), "{stderr}");
+    assert_eq!(read(&target), "mine\n");
+    assert_eq!(tree(dir.path()).keys().collect::<Vec<_>>(), [".gitignore"]);
 }
 
 #[test]
@@ -287,7 +386,9 @@ fn no_value_or_token_in_any_output_or_file() {
         out.status.code()
     };
     assert_eq!(run("init", &[]), Some(0));
-    assert_eq!(run("refused", &[]), Some(2));
+    // The manifest was seeded from .env: its names, never its values.
+    assert!(read(&dir.path().join("escort.toml")).contains("[secrets.JWT_SECRET]"));
+    assert_eq!(run("again", &[]), Some(0));
     std::fs::write(dir.path().join(DEVCONTAINER), "{}\n").unwrap();
     assert_eq!(run("forced, devcontainer kept", &["--force"]), Some(0));
 }
@@ -306,18 +407,21 @@ fn a_project_below_the_git_root() {
     assert_eq!(
         names,
         [
-            ".devcontainer/devcontainer.json",
-            ".github/workflows/secrets-check.yml",
+            ".devcontainer/services-api/devcontainer.json",
+            ".github/workflows/secrets-check-services-api.yml",
             "services/api/.env.example",
             "services/api/.gitignore",
             "services/api/escort.toml"
         ]
     );
-    let workflow: Yaml = serde_norway::from_str(&files[WORKFLOW]).unwrap();
+    let workflow: Yaml = serde_norway::from_str(&files[API_WORKFLOW]).unwrap();
     let job = &workflow["jobs"]["check"];
     assert_eq!(job["defaults"]["run"]["working-directory"].as_str(), Some("services/api"));
     assert_eq!(action_step(job)["manifest"].as_str(), Some("services/api/escort.toml"));
-    let json: String = files[DEVCONTAINER].lines().filter(|l| !l.trim_start().starts_with("//")).collect();
+    let json: String = files[".devcontainer/services-api/devcontainer.json"]
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect();
     let dev: Value = serde_json::from_str(&json).unwrap();
     let feature = format!("ghcr.io/OWNER/escort/escort:{}", major());
     assert_eq!(dev["features"][feature]["directory"], "services/api");
@@ -328,8 +432,8 @@ fn a_project_below_the_git_root() {
     std::fs::create_dir_all(&api).unwrap();
     let out = init(&api, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(inner.path().join(WORKFLOW).is_file() && !api.join(WORKFLOW).exists());
-    assert!(inner.path().join(DEVCONTAINER).is_file());
+    assert!(inner.path().join(API_WORKFLOW).is_file() && !api.join(".github").exists());
+    assert!(inner.path().join(".devcontainer/services-api/devcontainer.json").is_file());
 }
 
 fn venv_tool(name: &str) -> std::path::PathBuf {
@@ -355,9 +459,9 @@ fn lint_clean(workflow: &Path) {
 fn the_workflow_passes_actionlint_and_zizmor() {
     let dir = git_repo();
     std::fs::create_dir_all(dir.path().join("services/api")).unwrap();
-    for args in [&[][..], &["--dir", "services/api", "--force"][..]] {
+    for (args, workflow) in [(&[][..], WORKFLOW), (&["--dir", "services/api"][..], API_WORKFLOW)] {
         assert_eq!(init(dir.path(), args).status.code(), Some(0));
-        lint_clean(&dir.path().join(WORKFLOW));
+        lint_clean(&dir.path().join(workflow));
     }
     // Both can fail: an old checkout with credentials kept, an expression in a script.
     let bad = dir.path().join("bad.yml");
@@ -394,7 +498,7 @@ fn a_manifest_with_routes_is_kept_and_gets_the_drift_workflow() {
     assert_eq!(read(&dir.path().join("services/api/escort.toml")), ROUTED);
     assert!(read(&dir.path().join("services/api/.env.example")).contains("API_KEY="));
 
-    let drift_path = dir.path().join(DRIFT);
+    let drift_path = dir.path().join(API_DRIFT);
     let drift: Yaml = serde_norway::from_str(&read(&drift_path)).unwrap();
     assert!(
         drift["on"]["schedule"][0]["cron"].is_string()
@@ -413,10 +517,12 @@ fn a_manifest_with_routes_is_kept_and_gets_the_drift_workflow() {
     );
     lint_clean(&drift_path);
 
-    // Run again: the files init writes are in the way (the kept manifest is not).
+    // Run again: nothing to write.
+    let before = tree(dir.path());
     let out = init(dir.path(), &["--dir", "services/api"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains(DRIFT) && !text(&out.stderr).contains("escort.toml,"), "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stderr).contains(&format!("{API_DRIFT} is unchanged")), "{}", text(&out.stderr));
+    assert_eq!(tree(dir.path()), before);
     assert_eq!(init(dir.path(), &["--dir", "services/api", "--force"]).status.code(), Some(0));
     assert_eq!(read(&dir.path().join("services/api/escort.toml")), ROUTED, "kept even with --force");
 

@@ -25,6 +25,8 @@ pub struct GitHub {
     pub(super) http: Http,
     pub(super) api: Url,
     pub(super) token: Secret,
+    /// Where the token came from, named when it is refused.
+    pub(super) token_from: String,
     pub(super) scope: Scope,
     pub(super) visibility: Option<Visibility>,
     pub(super) repos: Vec<String>,
@@ -102,6 +104,7 @@ impl GitHub {
             http: ctx.http()?,
             api: github.api_url("GITHUB_API_URL")?,
             token: github.token("no GitHub token: set GITHUB_TOKEN (or GH_TOKEN)")?.clone(),
+            token_from: github.token_source(),
             scope,
             visibility: options.visibility,
             repos: options.repos.iter().map(|r| r.trim().to_string()).collect(),
@@ -120,6 +123,7 @@ impl GitHub {
         }
         Request::new(op, method, url.to_string())
             .auth(Auth::Scheme("Bearer", &self.token))
+            .token_from(&self.token_from)
             .header("accept", "application/vnd.github+json")
             .header("x-github-api-version", API_VERSION)
     }
