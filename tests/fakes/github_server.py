@@ -44,6 +44,10 @@ State file (JSON):
         "orgs/acme/actions": {"REGION": {"value": "eu", "visibility": "private"}}
       },
       "latency_ms": 0,                     # added to every API request (benchmarks)
+      "clock": null,                       # "2026-11-29T00:00:00Z": stamp writes with this time
+      "hold_until_in_flight": null,        # N: hold API requests until N are in flight at
+                                           # once (then never again; 30 s at most), so a
+                                           # test sees the client's concurrency, not timing
       "validate_with": null,               # a Prism mock's URL: every API request is also sent
                                            # there and its verdict logged as `violations`
       "faults": []
@@ -60,7 +64,10 @@ left is applied and decremented; -1 = forever):
      "message": "...",          # optional: the body's `message`
      "retry_after": "1",        # optional: Retry-After header
      "ratelimit_reset": false,  # optional: x-ratelimit-remaining: 0, x-ratelimit-reset: now+1
-     "delay_ms": 0}
+     "delay_ms": 0,
+     "barrier": null,           # N: hold each matching request until N of them have arrived
+     "hold": false}             # hold the request until a later one of the same method is answered
+Request log entries carry `at`: the fake's monotonic clock (seconds) when the request arrived.
 
 Control endpoints (no auth, not logged):
     POST /_fake/faults, GET /_fake/requests, POST /_fake/reset-log,
@@ -107,8 +114,10 @@ B64_RE = re.compile(r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{
 
 
 
-def _now():
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _now(st):
+    """The time stamped on a write: the state's `clock` when it has one (a test that pins
+    escort's clock with ESCORT_NOW gives the fake the same one), else the real clock."""
+    return st.clock or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _err(status, message):
@@ -164,6 +173,8 @@ class State(fakelib.Recorder):
         self.requests = 0
         self.in_flight = 0
         self.max_in_flight = 0
+        self.clock = data.get("clock")
+        self.gate = data.get("hold_until_in_flight")
 
 
 
@@ -235,10 +246,16 @@ class Handler(fakelib.Handler):
         if path.startswith("/_fake/"):
             self.send(*self._control(self.command, path, body))
             return
-        with st.lock:
+        with st.changed:
             st.requests += 1
             st.in_flight += 1
             st.max_in_flight = max(st.max_in_flight, st.in_flight)
+            if st.gate:
+                if st.in_flight >= st.gate:
+                    st.gate = None
+                    st.changed.notify_all()
+                elif not st.changed.wait_for(lambda: not st.gate, fakelib.Recorder.HOLD_LIMIT):
+                    st.gate = None
         try:
             self._api(split, path, body)
         finally:
@@ -253,7 +270,8 @@ class Handler(fakelib.Handler):
         query = {k: v[0] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
         got = self.headers.get("Authorization")
         auth = "absent" if got is None else ("present" if got in st.auth_ok else "wrong")
-        entry = {"method": method, "path": path, "query": query, "headers": {"authorization": auth}}
+        entry = {"method": method, "path": path, "query": query, "headers": {"authorization": auth},
+                 "at": time.monotonic()}
         for h in LOGGED_HEADERS:
             if self.headers.get(h) is not None:
                 entry["headers"][h] = self.headers.get(h)
@@ -272,6 +290,8 @@ class Handler(fakelib.Handler):
             time.sleep(st.latency)
 
         fault = st.take_fault(path, method=method)
+        if fault:
+            st.hold(fault, method)
         if fault and fault.get("delay_ms"):
             time.sleep(fault["delay_ms"] / 1000.0)
         if fault and fault.get("status") is not None:
@@ -288,6 +308,7 @@ class Handler(fakelib.Handler):
             response = _err(401, "Bad credentials")
         else:
             response = self._route(method, path, query, body)
+        st.answered(method)
         entry["status"] = response[0]
         with st.lock:
             st.log.append(entry)
@@ -398,7 +419,7 @@ class Handler(fakelib.Handler):
                 return _err(409, "Already exists")
             if ids is not None and (visibility or (old or {}).get("visibility")) != "selected":
                 return _err(422, "selected_repository_ids only with visibility selected")
-            now = _now()
+            now = _now(st)
             entry = copy.deepcopy(old) if old else {"visibility": None, "selected_repository_ids": [],
                                                      "created_at": now}
             entry["value"] = req.get("value", entry.get("value"))
@@ -512,7 +533,7 @@ class Handler(fakelib.Handler):
         with st.lock:
             secrets = st.stores["secrets"].setdefault(scope, {})
             old = secrets.get(name)
-            now = _now()
+            now = _now(st)
             secrets[name] = {
                 "value": plain,
                 "visibility": visibility,
@@ -536,7 +557,7 @@ class Handler(fakelib.Handler):
             req = json.loads(body)
             with st.lock:
                 items = st.stores["variables"].setdefault(req["scope"], {})
-                now = _now()
+                now = _now(st)
                 old = items.get(req["name"].upper()) or {"visibility": None, "selected_repository_ids": [],
                                                            "created_at": now}
                 items[req["name"].upper()] = dict(old, value=req["value"], updated_at=now)
