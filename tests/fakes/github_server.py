@@ -45,9 +45,9 @@ State file (JSON):
       },
       "latency_ms": 0,                     # added to every API request (benchmarks)
       "clock": null,                       # "2026-11-29T00:00:00Z": stamp writes with this time
-      "hold_until_in_flight": null,        # N: hold API requests until N are in flight at
-                                           # once (then never again; 30 s at most), so a
-                                           # test sees the client's concurrency, not timing
+      "hold_until_in_flight": null,        # N: hold writes (not GETs) until N requests are in
+                                           # flight at once (then never again; 30 s at most),
+                                           # so a test sees the client's concurrency, not timing
       "validate_with": null,               # a Prism mock's URL: every API request is also sent
                                            # there and its verdict logged as `violations`
       "faults": []
@@ -250,7 +250,7 @@ class Handler(fakelib.Handler):
             st.requests += 1
             st.in_flight += 1
             st.max_in_flight = max(st.max_in_flight, st.in_flight)
-            if st.gate:
+            if st.gate and self.command != "GET":
                 if st.in_flight >= st.gate:
                     st.gate = None
                     st.changed.notify_all()

@@ -131,6 +131,12 @@ fn text_formats_show_values_on_stdout_only() {
     for format in ["shell", "dotenv", "json"] {
         let out = cmd(&fake, &["load", "--format", format, "--keys", "ALPHA,LINES,OBJ,F"]).assert().success();
         assert_absent(&out.get_output().stderr, &all_canaries(), format);
+        // The export itself is there: every value but the file's, which is a path.
+        let stdout = String::from_utf8_lossy(&out.get_output().stdout);
+        for v in ["CANARY-secret-alpha", "CANARY-line-one", "CANARY-line-two", "CANARY-leaf-beta"] {
+            assert!(stdout.contains(v), "{format}: {v} is not on stdout:\n{stdout}");
+        }
+        assert!(!stdout.contains("CANARY-file-gamma"), "{format}: a file's content is not exported");
     }
 }
 
@@ -143,4 +149,11 @@ fn run_redacts_every_secret() {
     let o = out.get_output();
     assert_absent(&o.stdout, &all_canaries(), "run stdout");
     assert_absent(&o.stderr, &all_canaries(), "run stderr");
+    // The command ran and its output came through, each value in it redacted.
+    let (stdout, stderr) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    for name in ["ALPHA", "LINES", "OBJ"] {
+        assert!(stdout.lines().any(|l| l == format!("{name}=***")), "{name} on stdout:\n{stdout}");
+        assert!(stderr.lines().any(|l| l == format!("{name}=***")), "{name} on stderr:\n{stderr}");
+    }
+    assert!(stdout.lines().any(|l| l == "***"), "the file's content, redacted:\n{stdout}");
 }

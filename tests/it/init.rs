@@ -2,7 +2,7 @@
 //! (escort itself, a YAML parser against action.yml's inputs, a JSON parser,
 //! git), and that it never overwrites without --force.
 
-use crate::common::{assert_absent, escort, read, repo};
+use crate::common::{Untouched, assert_absent, escort, read, repo};
 use serde_json::Value;
 use serde_norway::Value as Yaml;
 use std::collections::BTreeMap;
@@ -221,13 +221,12 @@ fn never_overwrites_without_force() {
     assert!(text(&out.stderr).contains("left .devcontainer/devcontainer.json as is: it already runs escort"));
     assert_eq!(read(&dir.path().join(".gitignore")), after[".gitignore"]);
     // ...and rewrites none of the files that already hold what it would write.
-    let modified = |rel: &str| std::fs::metadata(dir.path().join(rel)).unwrap().modified().unwrap();
-    let stamps: Vec<_> = ["escort.toml", ".env.example", WORKFLOW].iter().map(|f| modified(f)).collect();
-    std::thread::sleep(std::time::Duration::from_millis(20));
+    let files: Vec<Untouched> =
+        ["escort.toml", ".env.example", WORKFLOW].iter().map(|f| Untouched::mark(&dir.path().join(f))).collect();
     let out = init(dir.path(), &["--force"]);
     assert_eq!(out.status.code(), Some(0));
     assert!(text(&out.stderr).contains("escort.toml is unchanged"), "{}", text(&out.stderr));
-    assert_eq!(["escort.toml", ".env.example", WORKFLOW].iter().map(|f| modified(f)).collect::<Vec<_>>(), stamps);
+    files.iter().for_each(Untouched::assert_untouched);
     assert_eq!(ignored(dir.path(), &[".env", ".env.local", ".env.example"]), [true, true, false]);
 }
 
