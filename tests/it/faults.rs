@@ -57,7 +57,7 @@ fn rate_limits_wait_for_retry_after() {
     assert!(stderr(&out).contains("429 Too Many Requests"), "{}", stderr(&out));
     assert_eq!(count(&fake, "/open/"), 1, "a wait past the maximum is not sat through");
     // ...and a short one is waited for, then the request succeeds. The fake's clock shows
-    // the wait: one second, where escort's own first backoff is at most a quarter of one.
+    // the wait: one second, where escort's own backoff is at most half of one.
     let fake = fake_with(json!([{"op": "read", "status": 429, "times": 1, "retry_after": "1"}]));
     load(&fake).env("ESCORT_MAX_RETRY_WAIT", "5").assert().success();
     let reads: Vec<f64> = fake

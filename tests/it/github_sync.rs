@@ -320,7 +320,7 @@ fn secondary_rate_limits_are_waited_out() {
     ]));
     sync_env(&fake, &[("A", "1"), ("B", "2"), ("C", "3")], "github:acme/app", &[]).success();
     // Each waited as told before trying again (by the fake's clock): one second for A's
-    // Retry-After, one to two for B's reset (whole seconds); a quarter of one at most else.
+    // Retry-After, one to two for B's reset (whole seconds); half of one at most by escort's own backoff.
     for name in ["A", "B"] {
         let tries: Vec<(i64, f64)> = writes(&fake)
             .iter()
