@@ -205,6 +205,11 @@ fn echo() -> String {
     format!("refused {} for {TOKEN} {GH_TOKEN} {ID_TOKEN}", VALUES.join(" "))
 }
 
+/// ESC's error body, with that message.
+fn esc_echo(code: u16) -> Value {
+    json!({"message": echo(), "code": code})
+}
+
 #[test]
 fn run_error_paths_show_no_value() {
     let fake = Fake::esc(&state(json!([])));
@@ -218,7 +223,7 @@ fn run_error_paths_show_no_value() {
 
 #[test]
 fn get_failures_show_no_value_or_token() {
-    let fake = Fake::esc(&state(json!([{"op": "open", "status": 500, "times": -1, "body": echo()}])));
+    let fake = Fake::esc(&state(json!([{"op": "open", "status": 500, "times": -1, "body": esc_echo(500)}])));
     expect(cmd(&fake, &["get", "ALPHA"]), None, 3, &["500"], "get: ESC fails");
     // A .env that does not parse: the line is named, not shown.
     let dir = tempfile::tempdir().unwrap();
@@ -267,7 +272,7 @@ fn actions_variables_targets_show_no_value_or_token() {
 #[test]
 fn sync_and_status_show_no_value_or_token_when_the_source_fails() {
     let gh = github();
-    let mut st = state(json!([{"op": "open", "status": 500, "times": -1, "body": echo()}]));
+    let mut st = state(json!([{"op": "open", "status": 500, "times": -1, "body": esc_echo(500)}]));
     // Only names GitHub takes: the source's failure is the one under test.
     st["environments"]["acme/app/dev"]["values"]["environmentVariables"].as_object_mut().unwrap().remove("bad-name");
     let esc = Fake::esc(&st);
@@ -291,7 +296,8 @@ fn sync_and_status_show_no_value_or_token_when_the_source_fails() {
 
 #[test]
 fn set_esc_refused_with_an_echo_shows_no_value_or_token() {
-    let fake = Fake::esc(&state(json!([{"op": "definition_patch", "status": 400, "times": -1, "body": echo()}])));
+    let fake =
+        Fake::esc(&state(json!([{"op": "definition_patch", "status": 400, "times": -1, "body": esc_echo(400)}])));
     expect(cmd(&fake, &["set", "esc:acme/app/dev", "NEW"]), Some("CANARY-secret-alpha"), 3, &["400"], "set esc:");
 }
 
