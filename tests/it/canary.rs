@@ -106,23 +106,31 @@ fn hostile_response_shapes_fail_cleanly() {
     }
 }
 
-#[test]
-fn a_successful_github_load_shows_values_only_in_masks() {
+/// `load --format github` (and `extra`) in a job: the values show on stdout
+/// only in masks, and nowhere on stderr. Returns the job's directory.
+fn github_load(extra: &[&str]) -> tempfile::TempDir {
     let fake = Fake::esc(&state(json!([])));
     let dir = tempfile::tempdir().unwrap();
-    let out = cmd(&fake, &["load", "--format", "github", "--keys", "ALPHA,LINES,OBJ,F"])
+    let out = cmd(&fake, &[&["load", "--format", "github", "--keys", "ALPHA,LINES,OBJ,F"][..], extra].concat())
         .env("GITHUB_ENV", dir.path().join("env"))
+        .env("GITHUB_OUTPUT", dir.path().join("output"))
         .env("RUNNER_TEMP", dir.path())
         .assert()
         .success();
     let o = out.get_output();
-    assert_absent(&o.stderr, &all_canaries(), "stderr");
+    assert_absent(&o.stderr, &all_canaries(), &format!("{extra:?}: stderr"));
     let stdout = String::from_utf8_lossy(&o.stdout);
     let unmasked: Vec<&str> = stdout.lines().filter(|l| !l.starts_with("::add-mask::")).collect();
-    assert_absent(unmasked.join("\n").as_bytes(), &all_canaries(), "non-mask stdout");
+    assert_absent(unmasked.join("\n").as_bytes(), &all_canaries(), &format!("{extra:?}: stdout beside the masks"));
     for v in VALUES {
         assert!(stdout.contains(v), "{v} must be masked");
     }
+    dir
+}
+
+#[test]
+fn a_successful_github_load_shows_values_only_in_masks() {
+    github_load(&[]);
 }
 
 #[test]
@@ -303,21 +311,7 @@ fn set_esc_refused_with_an_echo_shows_no_value_or_token() {
 
 #[test]
 fn load_outputs_show_values_only_in_masks() {
-    let fake = Fake::esc(&state(json!([])));
-    let dir = tempfile::tempdir().unwrap();
-    let out = cmd(&fake, &["load", "--format", "github", "--outputs", "--keys", "ALPHA,LINES,OBJ,F"])
-        .env("GITHUB_ACTIONS", "true")
-        .env("GITHUB_ENV", dir.path().join("env"))
-        .env("GITHUB_OUTPUT", dir.path().join("output"))
-        .env("RUNNER_TEMP", dir.path())
-        .assert()
-        .success();
-    let o = out.get_output();
-    assert_absent(&o.stderr, &all_canaries(), "load --outputs: stderr");
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    let unmasked: Vec<&str> = stdout.lines().filter(|l| !l.starts_with("::add-mask::")).collect();
-    assert_absent(unmasked.join("\n").as_bytes(), &all_canaries(), "load --outputs: stdout beside the masks");
-    assert!(stdout.contains("::add-mask::CANARY-secret-alpha"), "{stdout}");
+    let dir = github_load(&["--outputs"]);
     let outputs = crate::common::github_env::parse(&crate::common::read(&dir.path().join("output"))).unwrap();
     assert!(outputs.iter().any(|(k, v)| k == "ALPHA" && v == "CANARY-secret-alpha"), "{outputs:?}");
 }
