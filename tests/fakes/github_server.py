@@ -256,11 +256,14 @@ class Handler(fakelib.Handler):
                     st.changed.notify_all()
                 elif not st.changed.wait_for(lambda: not st.gate, fakelib.Recorder.HOLD_LIMIT):
                     st.gate = None
+        # Answered is no longer in flight: counted down before the answer goes out, so a
+        # client that sends its next request on reading this one's never sees it counted.
         try:
-            self._api(split, path, body)
+            response = self._api(split, path, body)
         finally:
             with st.lock:
                 st.in_flight -= 1
+        self.send(*response)
 
     do_PUT = do_DELETE = do_POST = do_PATCH = do_GET
 
@@ -312,7 +315,7 @@ class Handler(fakelib.Handler):
         entry["status"] = response[0]
         with st.lock:
             st.log.append(entry)
-        self.send(*response)
+        return response
 
     # ---- routing ----------------------------------------------------------------------------
 
