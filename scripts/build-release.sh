@@ -96,7 +96,7 @@ if [ "$target" != "$host" ]; then
         if ! rustup target list --installed 2>/dev/null | grep -qx "$target"; then
             note "adding the Rust target $target with rustup"
             # Exit 75 (EX_TEMPFAIL): the toolchain could not be fetched, which is not a
-            # fault of the build; scripts/test.sh reports it as a skipped step.
+            # fault of the build; scripts/test.sh fails with a note that says so.
             rustup target add "$target" >&2 || { echo "build-release: error: rustup target add $target failed" >&2; exit 75; }
         fi
     else

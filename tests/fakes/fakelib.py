@@ -89,7 +89,17 @@ class Recorder:
     A fault is an object with `times` (default 1; -1 = forever), an optional
     `path_contains`, and optional attributes (`op`, `method`) that must match the request's
     when present; the first matching fault with times left is used up and returned.
+
+    So that tests wait on events instead of guessing at timings, a fault may also hold its
+    request (see `hold`): `"barrier": N` until N requests matching it have arrived, or
+    `"hold": true` until a later request of the same op has been answered (`answered`).
+    Every log entry carries `at`, the fake's monotonic clock in seconds when the request
+    arrived, so tests can check waits from the server's side.
     """
+
+    # How long a held request waits at most: a test that never sends the awaited request
+    # fails on what it then sees, instead of hanging.
+    HOLD_LIMIT = 30.0
 
     def __init__(self, data):
         if not isinstance(data, dict):
@@ -98,6 +108,8 @@ class Recorder:
         if not isinstance(self.token, str) or not self.token:
             raise BadState("state needs a non-empty string 'token'")
         self.lock = threading.Lock()
+        self.changed = threading.Condition(self.lock)
+        self.answers = {}
         self.faults = self.check_faults(data.get("faults") or [])
         self.log = []
 
@@ -105,7 +117,34 @@ class Recorder:
     def check_faults(faults):
         if not isinstance(faults, list) or not all(isinstance(f, dict) for f in faults):
             raise BadState("faults must be a list of objects")
-        return [dict(f, times=f.get("times", 1)) for f in faults]
+        out = []
+        for f in faults:
+            f = dict(f, times=f.get("times", 1))
+            if f.get("barrier") is not None:
+                if not isinstance(f["barrier"], int) or f["barrier"] < 1:
+                    raise BadState("a fault's barrier must be a positive integer")
+                # Shared by the copies take_fault hands out; not shown by GET /_fake/faults.
+                f["_barrier"] = threading.Barrier(f["barrier"], timeout=Recorder.HOLD_LIMIT)
+            out.append(f)
+        return out
+
+    def hold(self, fault, op):
+        """Hold a request that met `fault` as the fault says (see the class comment)."""
+        if fault.get("_barrier") is not None:
+            try:
+                fault["_barrier"].wait()
+            except threading.BrokenBarrierError:
+                pass
+        if fault.get("hold"):
+            with self.changed:
+                seen = self.answers.get(op, 0)
+                self.changed.wait_for(lambda: self.answers.get(op, 0) > seen, Recorder.HOLD_LIMIT)
+
+    def answered(self, op):
+        """Count an answered request of `op`, releasing requests held until one was."""
+        with self.changed:
+            self.answers[op] = self.answers.get(op, 0) + 1
+            self.changed.notify_all()
 
     def take_fault(self, path, **request):
         with self.lock:
@@ -133,7 +172,7 @@ class Recorder:
             return json_response(200, {"ok": True})
         if path == "/_fake/faults" and method == "GET":
             with self.lock:
-                return json_response(200, self.faults)
+                return json_response(200, [{k: v for k, v in f.items() if not k.startswith("_")} for f in self.faults])
         if path == "/_fake/requests" and method == "GET":
             with self.lock:
                 return json_response(200, self.log)

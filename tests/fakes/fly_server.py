@@ -82,7 +82,8 @@ Control endpoints (no auth, not logged):
     GET  /_fake/machines/APP -> [{"id", "secrets_version", "secrets": {NAME: value}}]: what each
                                 machine's environment holds (plaintext)
     GET  /_fake/requests     -> [{"method", "path", "headers": {"authorization": "present" | "wrong" |
-                                  "absent", "content-type", "user-agent"}, "body", "status"}]
+                                  "absent", "content-type", "user-agent"}, "body", "status",
+                                  "at" (the fake's monotonic clock when it arrived)}]
                                 The token is never logged, nor any value: a logged body has each
                                 value replaced by "<set>" (null stays null).
     POST /_fake/reset-log, POST /_fake/faults
@@ -244,7 +245,8 @@ class Handler(fakelib.Handler):
         method = self.command
         got = self.headers.get("Authorization")
         auth = "absent" if got is None else ("present" if got == st.auth_ok else "wrong")
-        entry = {"method": method, "path": path, "headers": {"authorization": auth}, "body": _logged_body(body)}
+        entry = {"method": method, "path": path, "headers": {"authorization": auth}, "body": _logged_body(body),
+                 "at": time.monotonic()}
         for h in LOGGED_HEADERS:
             if self.headers.get(h) is not None:
                 entry["headers"][h] = self.headers.get(h)

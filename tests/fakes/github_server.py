@@ -44,6 +44,10 @@ State file (JSON):
         "orgs/acme/actions": {"REGION": {"value": "eu", "visibility": "private"}}
       },
       "latency_ms": 0,                     # added to every API request (benchmarks)
+      "clock": null,                       # "2026-11-29T00:00:00Z": stamp writes with this time
+      "hold_until_in_flight": null,        # N: hold writes (not GETs) until N requests are in
+                                           # flight at once (then never again; 30 s at most),
+                                           # so a test sees the client's concurrency, not timing
       "validate_with": null,               # a Prism mock's URL: every API request is also sent
                                            # there and its verdict logged as `violations`
       "faults": []
@@ -66,7 +70,10 @@ left is applied and decremented; -1 = forever):
      "message": "...",          # optional: the body's `message`
      "retry_after": "1",        # optional: Retry-After header
      "ratelimit_reset": false,  # optional: x-ratelimit-remaining: 0, x-ratelimit-reset: now+1
-     "delay_ms": 0}
+     "delay_ms": 0,
+     "barrier": null,           # N: hold each matching request until N of them have arrived
+     "hold": false}             # hold the request until a later one of the same method is answered
+Request log entries carry `at`: the fake's monotonic clock (seconds) when the request arrived.
 
 Control endpoints (no auth, not logged):
     POST /_fake/faults, GET /_fake/requests, POST /_fake/reset-log,
@@ -142,8 +149,10 @@ def over_limit(store, scope, items, name):
 
 
 
-def _now():
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _now(st):
+    """The time stamped on a write: the state's `clock` when it has one (a test that pins
+    escort's clock with ESCORT_NOW gives the fake the same one), else the real clock."""
+    return st.clock or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _err(status, message):
@@ -199,6 +208,8 @@ class State(fakelib.Recorder):
         self.requests = 0
         self.in_flight = 0
         self.max_in_flight = 0
+        self.clock = data.get("clock")
+        self.gate = data.get("hold_until_in_flight")
 
 
 
@@ -270,15 +281,24 @@ class Handler(fakelib.Handler):
         if path.startswith("/_fake/"):
             self.send(*self._control(self.command, path, body))
             return
-        with st.lock:
+        with st.changed:
             st.requests += 1
             st.in_flight += 1
             st.max_in_flight = max(st.max_in_flight, st.in_flight)
+            if st.gate and self.command != "GET":
+                if st.in_flight >= st.gate:
+                    st.gate = None
+                    st.changed.notify_all()
+                elif not st.changed.wait_for(lambda: not st.gate, fakelib.Recorder.HOLD_LIMIT):
+                    st.gate = None
+        # Answered is no longer in flight: counted down before the answer goes out, so a
+        # client that sends its next request on reading this one's never sees it counted.
         try:
-            self._api(split, path, body)
+            response = self._api(split, path, body)
         finally:
             with st.lock:
                 st.in_flight -= 1
+        self.send(*response)
 
     do_PUT = do_DELETE = do_POST = do_PATCH = do_GET
 
@@ -288,7 +308,8 @@ class Handler(fakelib.Handler):
         query = {k: v[0] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
         got = self.headers.get("Authorization")
         auth = "absent" if got is None else ("present" if got in st.auth_ok else "wrong")
-        entry = {"method": method, "path": path, "query": query, "headers": {"authorization": auth}}
+        entry = {"method": method, "path": path, "query": query, "headers": {"authorization": auth},
+                 "at": time.monotonic()}
         for h in LOGGED_HEADERS:
             if self.headers.get(h) is not None:
                 entry["headers"][h] = self.headers.get(h)
@@ -307,6 +328,8 @@ class Handler(fakelib.Handler):
             time.sleep(st.latency)
 
         fault = st.take_fault(path, method=method)
+        if fault:
+            st.hold(fault, method)
         if fault and fault.get("delay_ms"):
             time.sleep(fault["delay_ms"] / 1000.0)
         if fault and fault.get("status") is not None:
@@ -323,10 +346,11 @@ class Handler(fakelib.Handler):
             response = _err(401, "Bad credentials")
         else:
             response = self._route(method, path, query, body)
+        st.answered(method)
         entry["status"] = response[0]
         with st.lock:
             st.log.append(entry)
-        self.send(*response)
+        return response
 
     # ---- routing ----------------------------------------------------------------------------
 
@@ -436,7 +460,7 @@ class Handler(fakelib.Handler):
                 return refused
             if ids is not None and (visibility or (old or {}).get("visibility")) != "selected":
                 return _err(422, "selected_repository_ids only with visibility selected")
-            now = _now()
+            now = _now(st)
             entry = copy.deepcopy(old) if old else {"visibility": None, "selected_repository_ids": [],
                                                      "created_at": now}
             entry["value"] = req.get("value", entry.get("value"))
@@ -553,7 +577,7 @@ class Handler(fakelib.Handler):
             if refused:
                 return refused
             old = secrets.get(name)
-            now = _now()
+            now = _now(st)
             secrets[name] = {
                 "value": plain,
                 "visibility": visibility,
@@ -582,7 +606,7 @@ class Handler(fakelib.Handler):
                 refused = over_limit(store, req["scope"], items, name)
                 if refused:
                     return refused
-                now = _now()
+                now = _now(st)
                 old = items.get(name) or {"visibility": None, "selected_repository_ids": [], "created_at": now}
                 items[name] = dict(old, value=req["value"], updated_at=now)
             return 204, {}, b""

@@ -1,7 +1,8 @@
 """Self-tests of the fake ESC server (tests/fakes/esc_server.py).
 
 Run with the peers venv: target/peers/venv/bin/pytest tests/fakes
-The SDK tests at the end need scripts/setup-peers.sh; they are skipped when the SDKs are absent.
+The SDK tests at the end need scripts/setup-peers.sh; without the SDKs they fail (a skip would
+pass without proving anything; conftest.py fails any skip).
 """
 import http.client
 import json
@@ -478,7 +479,7 @@ def test_patch_with_a_bad_definition_is_400_and_changes_nothing(tmp_path, text, 
 
 
 def test_python_sdk_reads_a_patched_definition(tmp_path):
-    esc = pytest.importorskip("pulumi_esc_sdk")
+    import pulumi_esc_sdk as esc
     f = Fake(patched_state(), tmp_path)
     try:
         etag = f.req("GET", ENV, AUTH)[1]["etag"]
@@ -711,7 +712,7 @@ EXPECTED_JSON = {  # what `escort load --format json` prints: Z (null) skipped, 
 
 
 def test_python_sdk_reads_the_fake(clean):
-    esc = pytest.importorskip("pulumi_esc_sdk")
+    import pulumi_esc_sdk as esc
     client = esc.EscClient(esc.Configuration(host=clean.url, access_token=TOKEN))
     env, values, _ = client.open_and_read_environment("acme", "proj", "dev")
     assert values["environmentVariables"]["OBJ"] == {"k": "v", "arr": [1, "two"]}
@@ -723,7 +724,7 @@ def test_python_sdk_reads_the_fake(clean):
 
 
 def test_python_sdk_rejects_a_value_without_trace(clean):
-    esc = pytest.importorskip("pulumi_esc_sdk")
+    import pulumi_esc_sdk as esc
     client = esc.EscClient(esc.Configuration(host=clean.url, access_token=TOKEN))
     with pytest.raises(Exception, match="trace"):
         client.open_and_read_environment("acme", "proj", "raw")
@@ -734,7 +735,7 @@ def _peer(cmd, *args):
 
 
 def test_python_peer_script(clean):
-    pytest.importorskip("pulumi_esc_sdk")
+    import pulumi_esc_sdk  # noqa: F401 (the script below needs it)
     script = [sys.executable, str(ROOT / "tests/peers/esc_sdk_read.py")]
     r = _peer(script, clean.url, TOKEN, "acme/proj/dev")
     assert r.returncode == 0, r.stderr
@@ -748,8 +749,7 @@ def test_python_peer_script(clean):
 def test_node_peer_script(clean):
     sdk = ROOT / "tests/peers/node_modules/@pulumi/esc-sdk"
     node = shutil.which("node")
-    if not sdk.is_dir() or not node:
-        pytest.skip("node SDK not installed (scripts/setup-peers.sh)")
+    assert sdk.is_dir() and node, "node SDK not installed (scripts/setup-peers.sh)"
     script = [node, str(ROOT / "tests/peers/esc_sdk_read.mjs")]
     r = _peer(script, clean.url, TOKEN, "acme/proj/dev")
     assert r.returncode == 0, r.stderr

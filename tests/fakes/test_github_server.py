@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -123,3 +124,55 @@ def test_an_edit_outside_escort_is_dated_now(fake):
     assert after["created_at"] == before["created_at"]
     stored = fake.call("GET", "/_fake/variables", headers={})[1]
     assert stored["repos/acme/app/actions"]["V_01"]["value"] == "edited"
+
+
+def test_a_fixed_clock_and_arrival_times(tmp_path):
+    f = Fake(tmp_path, dict(STATE, clock="2026-11-29T00:00:00Z"))
+    try:
+        assert f.call("POST", REPO, {"name": "NEW", "value": "x"})[0] == 201
+        got = f.call("GET", REPO + "/NEW")[1]
+        assert (got["created_at"], got["updated_at"]) == ("2026-11-29T00:00:00Z", "2026-11-29T00:00:00Z")
+        log = f.call("GET", "/_fake/requests", headers={})[1]
+        assert len(log) == 2 and log[0]["at"] <= log[1]["at"]
+    finally:
+        f.stop()
+
+
+def _in_threads(f, calls):
+    threads = [threading.Thread(target=f.call, args=c) for c in calls]
+    for t in threads:
+        t.start()
+    return threads
+
+
+def test_writes_are_held_until_enough_are_in_flight(tmp_path):
+    f = Fake(tmp_path, dict(STATE, hold_until_in_flight=3))
+    try:
+        assert f.call("GET", REPO + "/V_01")[0] == 200, "reads are not held"
+        first = _in_threads(f, [("POST", REPO, {"name": f"H{i}", "value": "x"}) for i in range(2)])
+        for t in first:
+            t.join(0.5)
+        assert all(t.is_alive() for t in first), "two writes in flight of three: both held"
+        last = _in_threads(f, [("POST", REPO, {"name": "H2", "value": "x"})])
+        for t in first + last:
+            t.join(10)
+            assert not t.is_alive()
+        assert f.call("GET", "/_fake/stats", headers={})[1]["max_in_flight"] == 3
+    finally:
+        f.stop()
+
+
+def test_a_barrier_holds_requests_until_all_arrived(tmp_path):
+    f = Fake(tmp_path)
+    try:
+        assert f.call("POST", "/_fake/faults", [{"method": "DELETE", "barrier": 2, "times": -1}], headers={})[0] == 200
+        assert "_barrier" not in f.call("GET", "/_fake/faults", headers={})[1][0]
+        first = _in_threads(f, [("DELETE", REPO + "/V_02")])
+        first[0].join(0.5)
+        assert first[0].is_alive(), "one of two: held"
+        second = _in_threads(f, [("DELETE", REPO + "/V_03")])
+        for t in first + second:
+            t.join(10)
+            assert not t.is_alive()
+    finally:
+        f.stop()

@@ -1028,7 +1028,9 @@ fn manifest_runs_the_check_after_loading() {
 #[test]
 fn installs_with_cargo_when_the_tool_cache_is_empty() {
     let esc = fake_esc();
-    let target_dir = escort_bin().parent().unwrap().parent().unwrap().to_path_buf();
+    // A target directory of its own (kept between runs, so rebuilds are incremental):
+    // building into the suite's would rewrite the binary the other tests are running.
+    let target_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("action-cargo-install");
     let mut r = Runner::new();
     r.set_env("ESC_API_URL", &esc.url);
     r.set_env("ESCORT_INSTALL_PROFILE", "debug");

@@ -332,16 +332,20 @@ secret = false
     }
 }
 
-/// Compare with tests/it/snapshots/NAME, or write it when UPDATE_SNAPSHOTS is set.
+/// Compare with tests/it/snapshots/NAME. With UPDATE_SNAPSHOTS set, a differing
+/// snapshot is rewritten and the test still fails (rerun to see it pass), so the
+/// variable can never turn a difference into a pass; under CI it is refused.
 fn snapshot(name: &str, text: &str) {
     let path = common::repo().join("tests/it/snapshots").join(name);
-    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+    let update = std::env::var_os("UPDATE_SNAPSHOTS").is_some();
+    assert!(!(update && std::env::var_os("CI").is_some()), "UPDATE_SNAPSHOTS is refused under CI");
+    let want = std::fs::read_to_string(&path).unwrap_or_default();
+    if text != want && update {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, text).unwrap();
+        panic!("{} differed and was rewritten: check the diff, then run again", path.display());
     }
-    let want = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_SNAPSHOTS=1 writes it)", path.display()));
-    assert_eq!(text, want, "the report differs from {}", path.display());
+    assert_eq!(text, want, "the report differs from {} (UPDATE_SNAPSHOTS=1 rewrites it)", path.display());
 }
 
 const SNAPSHOT_MANIFEST: &str = r#"

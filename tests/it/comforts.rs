@@ -402,11 +402,14 @@ fn the_man_page_has_every_subcommand_and_renders() {
     let dir = tempfile::tempdir().unwrap();
     let page = dir.path().join("escort.1");
     std::fs::write(&page, &roff).unwrap();
-    let Ok(man) =
-        Command::new("man").env("MANWIDTH", "100").env_remove("MAN_KEEP_FORMATTING").arg("-l").arg(&page).output()
-    else {
-        return; // no man(1) here: the roff checks above stand
-    };
+    // man(1) is a test peer (scripts/setup-peers.sh installs it): without it, fail.
+    let man = Command::new("man")
+        .env("MANWIDTH", "100")
+        .env_remove("MAN_KEEP_FORMATTING")
+        .arg("-l")
+        .arg(&page)
+        .output()
+        .unwrap_or_else(|e| panic!("man(1) could not run ({e}): run scripts/setup-peers.sh"));
     assert!(man.status.success(), "{}", text(&man.stderr));
     assert!(man.stderr.is_empty(), "man warned: {}", text(&man.stderr));
     let shown = text(&man.stdout);

@@ -5,7 +5,7 @@
 
 use crate::common;
 
-use crate::common::{Fake, escort, peer_python};
+use crate::common::{Fake, Untouched, escort, peer_python};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -306,11 +306,10 @@ fn set_ls_and_rm() {
     escort().current_dir(dir.path()).args(["set", &target, "OTHER"]).write_stdin("o").assert().success();
     assert_eq!(python_dotenv(&path)["TLS_KEY"], pem);
     // The same value again: nothing is written, the file is not even touched.
-    let before = std::fs::metadata(&path).unwrap().modified().unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(20));
+    let before = Untouched::mark(&path);
     let out = escort().current_dir(dir.path()).args(["set", &target, "OTHER"]).write_stdin("o").assert().success();
     assert!(text(&out.get_output().stderr).contains("OTHER is unchanged in the dotenv file"));
-    assert_eq!(std::fs::metadata(&path).unwrap().modified().unwrap(), before);
+    before.assert_untouched();
 
     let out = escort().current_dir(dir.path()).args(["ls", &target, "--format", "json"]).assert().success();
     let listed: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();

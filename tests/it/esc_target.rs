@@ -348,8 +348,9 @@ fn flags_that_do_not_apply_are_refused() {
 #[test]
 fn concurrent_syncs_both_land() {
     let fake = esc_fake(&state(DEFINITION));
-    // The first PATCH waits, so the other sync reads the same revision and writes first.
-    fake.set_faults(json!([{"op": "definition_patch", "delay_ms": 800, "times": 1}]));
+    // The first PATCH is held until the other sync's PATCH has been answered: that one
+    // read the same revision and wrote first, whatever the machine's speed.
+    fake.set_faults(json!([{"op": "definition_patch", "hold": true, "times": 1}]));
     let run = |keys: &'static str, values: [(&'static str, &'static str); 2]| {
         let mut cmd = escort(&fake);
         cmd.envs(values).args(["sync", "--from", "env", "--keys", keys, "--to", TARGET]);

@@ -26,9 +26,12 @@ fn a_closed_stdout_is_not_an_error_for_any_command_that_prints() {
     let manifest = "[secrets.PORT]\nsecret = false\n[groups.api-keys]\nrotate_days = 90\n[secrets.OLD_000]\ngroup = \"api-keys\"\n";
     let fake = github(&with_existing(github_support::state(), REPO, 3));
     let id_token = "header.payload.signature";
+    // Its token exchange refuses the ID token below: login's exit 3 comes from this fake,
+    // not from Pulumi Cloud or from having no network.
     let esc = Fake::esc(&json!({
         "token": "tok-exit",
-        "environments": {"acme/app/dev": {"values": {"environmentVariables": {"A": "1"}}}}
+        "environments": {"acme/app/dev": {"values": {"environmentVariables": {"A": "1"}}}},
+        "oidc": {"subject_token": "another-id-token", "access_token": "tok-exit", "orgs": ["acme"]}
     }));
     let cases: Vec<(&str, Run)> = vec![
         ("--help", Run::new().args(["--help"])),
@@ -71,7 +74,7 @@ fn a_closed_stdout_is_not_an_error_for_any_command_that_prints() {
         ),
         (
             "login",
-            Run::new().file("id.jwt", id_token).args([
+            Run::new().env("ESC_API_URL", &esc.url).file("id.jwt", id_token).args([
                 "login",
                 "--oidc-organization",
                 "acme",
@@ -84,9 +87,12 @@ fn a_closed_stdout_is_not_an_error_for_any_command_that_prints() {
     ];
     for (what, run) in cases {
         let out = run.output_to_closed_pipe();
-        // login has no Pulumi Cloud to talk to here: it fails on the network, not on stdout.
+        // login's exchange is refused: it fails on that, not on stdout.
         let code = if what == "login" { 3 } else { 0 };
         assert_quiet_exit(&out, code, what);
+        if what == "login" {
+            assert!(stderr(&out).contains("invalid_grant"), "{}", stderr(&out));
+        }
     }
 }
 
@@ -114,8 +120,11 @@ fn writes_that_finish_keep_their_status_when_stdout_is_closed() {
     assert_quiet_exit(&rm.output_to_closed_pipe(), 0, "rm");
 }
 
+/// Local failures made with Linux's sysfs and /dev/full (macOS has neither; its job
+/// runs the usage error below, and the failed-write tests elsewhere cover the rest).
+#[cfg(target_os = "linux")]
 #[test]
-fn local_failures_are_exit_5_not_usage_errors() {
+fn local_failures_are_exit_5() {
     let manifest = "[secrets.A]\n";
     // A directory no one may create files in (sysfs refuses even root).
     let out = Run::new().file("escort.toml", manifest).args(["template", "--output", "/sys/escort-test.env"]).output();
@@ -128,7 +137,10 @@ fn local_failures_are_exit_5_not_usage_errors() {
         .args(["load", "--demo", "--format", "github"])
         .output();
     assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
-    // Still a usage error: a path that does not exist.
+}
+
+#[test]
+fn a_missing_path_is_a_usage_error() {
     let out = Run::new().args(["template", "--manifest", "missing.toml"]).output();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }

@@ -55,9 +55,19 @@ fn rate_limits_wait_for_retry_after() {
     let fake = fake_with(json!([{"op": "read", "status": 429, "times": 1, "retry_after": "30"}]));
     let out = load(&fake).env("ESCORT_MAX_RETRY_WAIT", "5").assert().code(3);
     assert!(stderr(&out).contains("429 Too Many Requests"), "{}", stderr(&out));
-    // ...and a short one is waited for, then the request succeeds.
+    assert_eq!(count(&fake, "/open/"), 1, "a wait past the maximum is not sat through");
+    // ...and a short one is waited for, then the request succeeds. The fake's clock shows
+    // the wait: one second, where escort's own backoff is at most half of one.
     let fake = fake_with(json!([{"op": "read", "status": 429, "times": 1, "retry_after": "1"}]));
     load(&fake).env("ESCORT_MAX_RETRY_WAIT", "5").assert().success();
+    let reads: Vec<f64> = fake
+        .requests()
+        .iter()
+        .filter(|r| r["method"] == "GET" && r["path"].as_str().unwrap().contains("/open/"))
+        .map(|r| r["at"].as_f64().unwrap())
+        .collect();
+    assert_eq!(reads.len(), 2, "one refused read, one retry");
+    assert!(reads[1] - reads[0] >= 1.0, "retried {:.3}s after a Retry-After of 1s", reads[1] - reads[0]);
 }
 
 #[test]

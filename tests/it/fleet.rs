@@ -3,7 +3,7 @@
 //! GitHub: missing, then ok, then nothing written, then exactly the stale key.
 
 use crate::common::run::Run;
-use crate::common::{Fake, assert_absent, peer_python};
+use crate::common::{Fake, Untouched, assert_absent, peer_python};
 use crate::github_support::{self, TOKEN, github, writes};
 use serde_json::{Value, json};
 use std::path::Path;
@@ -104,12 +104,12 @@ fn status_then_sync_then_nothing_then_exactly_what_changed() {
     // Nothing changed at the source: no write anywhere.
     gh.call("POST", "/_fake/reset-log", None);
     esc.call("POST", "/_fake/reset-log", None);
-    let before = std::fs::metadata(dir.path().join("prod.env")).unwrap().modified().unwrap();
+    let before = Untouched::mark(&dir.path().join("prod.env"));
     let (code, out) = run(escort(dir.path(), &esc, &gh), &["sync"]);
     assert_eq!(code, 0, "{out}");
     assert_eq!(writes(&gh), Vec::<Value>::new(), "a second sync wrote to GitHub");
     assert!(esc.requests().iter().all(|r| r["method"] != "PATCH"));
-    assert_eq!(std::fs::metadata(dir.path().join("prod.env")).unwrap().modified().unwrap(), before);
+    before.assert_untouched();
     assert!(out.contains("unchanged"), "{out}");
 
     // One key changes in ESC: that key alone is stale (or drifted, where the value is read back).
@@ -249,14 +249,18 @@ fn rotation_dates_a_key_at_its_source_not_at_its_fresh_copy() {
         "yaml": yaml, "values": values, "created": long_ago
     }}});
     let esc = Fake::start_with(&peer_python(), "esc_server.py", &state);
-    let gh = github(&github_support::state());
+    // The fake GitHub stamps the copy with escort's clock (ESCORT_NOW), not the real one.
+    let now = "2026-11-29T00:00:00Z";
+    let mut gh_state = github_support::state();
+    gh_state["clock"] = json!(now);
+    let gh = github(&gh_state);
     let dir = tempfile::tempdir().unwrap();
     let manifest = "[groups.api-keys]\nrotate_days = 90\n[secrets.A]\ngroup = \"api-keys\"\n\
                     [sync.prod]\nfrom = \"esc:acme/app/prod\"\nto = [\"github:acme/app\"]\n";
     std::fs::write(dir.path().join("escort.toml"), manifest).unwrap();
-    let at = |r: Run| r.env("ESCORT_NOW", "2026-11-29T00:00:00Z");
+    let at = |r: Run| r.env("ESCORT_NOW", now);
     // The copy is written now: by its own date it is fresh.
-    assert_eq!(run(escort(dir.path(), &esc, &gh), &["sync"]).0, 0);
+    assert_eq!(run(at(escort(dir.path(), &esc, &gh)), &["sync"]).0, 0);
     let (code, out) = run(at(escort(dir.path(), &esc, &gh)), &["rotation", "--target", "github:acme/app"]);
     assert_eq!(code, 0, "{out}");
     // Dated at the source, it is 200 days old: overdue.

@@ -319,13 +319,17 @@ fn secondary_rate_limits_are_waited_out() {
          "message": "API rate limit exceeded"}
     ]));
     sync_env(&fake, &[("A", "1"), ("B", "2"), ("C", "3")], "github:acme/app", &[]).success();
+    // Each waited as told before trying again (by the fake's clock): one second for A's
+    // Retry-After, one to two for B's reset (whole seconds); half of one at most by escort's own backoff.
     for name in ["A", "B"] {
-        let tries: Vec<i64> = writes(&fake)
+        let tries: Vec<(i64, f64)> = writes(&fake)
             .iter()
             .filter(|r| r["path"] == format!("/{REPO}/secrets/{name}"))
-            .map(|r| r["status"].as_i64().unwrap())
+            .map(|r| (r["status"].as_i64().unwrap(), r["at"].as_f64().unwrap()))
             .collect();
-        assert_eq!(tries, [403, 201], "{name}");
+        assert_eq!(tries.iter().map(|t| t.0).collect::<Vec<_>>(), [403, 201], "{name}");
+        let waited = tries[1].1 - tries[0].1;
+        assert!(waited >= 1.0, "{name} was retried after {waited:.3}s");
     }
     assert_eq!(stored(&fake, REPO).len(), 3);
 }
@@ -374,11 +378,14 @@ fn a_public_key_that_is_not_32_bytes_is_refused() {
 
 #[test]
 fn concurrency_is_bounded() {
-    let mut st = state();
-    st["latency_ms"] = json!(40);
     let values: Vec<(String, String)> = (0..16).map(|i| (format!("C{i:02}"), "v".to_string())).collect();
     let vars: Vec<(&str, &str)> = values.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    for (flags, low, high) in [(vec![], 2, 4), (vec!["--concurrency", "1"], 1, 1), (vec!["--concurrency", "8"], 5, 8)] {
+    for (flags, low, high) in [(vec![], 4, 4), (vec!["--concurrency", "1"], 1, 1), (vec!["--concurrency", "8"], 8, 8)] {
+        // The fake holds requests until `high` are in flight: a client that allows that
+        // many gets there whatever the machine's speed (one that allows fewer waits out
+        // the fake's 30 s and shows fewer).
+        let mut st = state();
+        st["hold_until_in_flight"] = json!(high);
         let fake = github(&st);
         sync_env(&fake, &vars, "github:acme/app", &flags).success();
         let max = fake.call("GET", "/_fake/stats", None)["max_in_flight"].as_i64().unwrap();

@@ -9,9 +9,11 @@ use serde_json::Value;
 use std::process::Command;
 
 /// Run escort on a pseudo-terminal; each (prompt, reply) pair waits for the
-/// prompt's text, then types the reply.
+/// prompt's text, then types the reply. After a `hidden` prompt it first waits
+/// for the terminal's echo to be off (the pty master reads the terminal's
+/// settings), so nothing is typed before escort is ready not to show it.
 const DRIVE: &str = r#"
-import json, os, pty, select, sys, time
+import json, os, pty, select, sys, termios, time
 argv, script = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 pid, fd = pty.fork()
 if pid == 0:
@@ -29,9 +31,16 @@ def read(until=None, limit=30):
             if not chunk:
                 return
             out += chunk
+def echo_off(limit=30):
+    end = time.time() + limit
+    while termios.tcgetattr(fd)[3] & termios.ECHO:
+        if time.time() > end:
+            sys.exit("the terminal's echo never went off")
+        read(None, 0.01)
 for prompt, reply in script:
     read(prompt)
-    time.sleep(0.2)  # let the prompt turn echo off before typing
+    if "hidden" in prompt:
+        echo_off()
     os.write(fd, reply.encode())
 read()
 _, status = os.waitpid(pid, 0)

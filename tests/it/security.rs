@@ -404,17 +404,26 @@ fn audit_log_records_reads_and_writes_never_a_value() {
 
 #[test]
 fn audit_lines_of_concurrent_processes_never_interleave() {
+    const WRITERS: usize = 6;
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("audit.jsonl");
-    // Lines of some 100 KB each: far beyond any pipe or stdio buffer.
-    let big: String = (0..1500).map(|i| format!("A_RATHER_LONG_VARIABLE_NAME_FOR_THE_AUDIT_{i:05}=v{i}\n")).collect();
-    std::fs::write(dir.path().join("big.env"), big).unwrap();
-    let children: Vec<std::process::Child> = (0..6)
+    // Lines of some 100 KB each (1,500 names): far beyond any pipe or stdio buffer.
+    let vars: serde_json::Map<String, Value> = (0..1500)
+        .map(|i| (format!("A_RATHER_LONG_VARIABLE_NAME_FOR_THE_AUDIT_{i:05}"), json!(format!("v{i}"))))
+        .collect();
+    let fake = esc(Value::Object(vars));
+    // The fake answers no read until every process has asked: all of them then write
+    // their read line at once, and their write line right after, so lines that were not
+    // written whole would interleave.
+    fake.set_faults(json!([{"op": "read", "barrier": WRITERS, "times": -1}]));
+    let children: Vec<std::process::Child> = (0..WRITERS)
         .map(|i| {
-            std::process::Command::new(assert_cmd::cargo::cargo_bin("escort"))
+            common::escort_std()
                 .current_dir(dir.path())
+                .env("ESC_API_URL", &fake.url)
+                .env("ESC_TOKEN", TOKEN)
                 .env("ESCORT_AUDIT_LOG", &log)
-                .args(["sync", "--from", "dotenv:big.env", "--keys", "*", "--to", &format!("dotenv:out{i}.env")])
+                .args(["sync", "--from", "esc:acme/app/dev", "--keys", "*", "--to", &format!("dotenv:out{i}.env")])
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::null())
                 .spawn()
@@ -425,7 +434,7 @@ fn audit_lines_of_concurrent_processes_never_interleave() {
         assert!(child.wait().unwrap().success());
     }
     let lines = audit_lines(&log);
-    assert_eq!(lines.len(), 12, "a read and a write per process");
+    assert_eq!(lines.len(), 2 * WRITERS, "a read and a write per process");
     for l in &lines {
         let keys = l["keys"].as_array().unwrap();
         assert_eq!(keys.len(), 1500, "{}", l["event"]);

@@ -202,3 +202,41 @@ pub fn code_showing_none(
 pub fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
+
+/// A file as it was, to prove a command did not rewrite it: its modification
+/// time is first set back to 2001, so that a write shows even where the file
+/// system keeps coarse timestamps, and a replacement (a new file renamed over
+/// it) shows by its inode.
+pub struct Untouched {
+    path: PathBuf,
+    text: Vec<u8>,
+    modified: std::time::SystemTime,
+    #[cfg(unix)]
+    inode: u64,
+}
+
+impl Untouched {
+    pub fn mark(path: &Path) -> Untouched {
+        let modified = std::time::UNIX_EPOCH + std::time::Duration::from_secs(978_307_200);
+        let file =
+            std::fs::File::options().write(true).open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        file.set_modified(modified).unwrap();
+        let meta = file.metadata().unwrap();
+        Untouched {
+            path: path.to_path_buf(),
+            text: std::fs::read(path).unwrap(),
+            modified: meta.modified().unwrap(),
+            #[cfg(unix)]
+            inode: std::os::unix::fs::MetadataExt::ino(&meta),
+        }
+    }
+
+    pub fn assert_untouched(&self) {
+        let what = self.path.display();
+        let meta = std::fs::metadata(&self.path).unwrap_or_else(|e| panic!("{what}: {e}"));
+        #[cfg(unix)]
+        assert_eq!(std::os::unix::fs::MetadataExt::ino(&meta), self.inode, "{what} was replaced");
+        assert_eq!(meta.modified().unwrap(), self.modified, "{what} was written to");
+        assert!(std::fs::read(&self.path).unwrap() == self.text, "{what} changed");
+    }
+}

@@ -1,0 +1,17 @@
+"""pytest settings of the fakes' self-tests: a skipped test fails.
+
+A skip exits 0, so a suite whose peers are missing would pass without testing them
+(scripts/test.sh must pass only when every test ran).
+"""
+
+import pytest
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.longrepr = f"skipped, which the test command does not allow: {reason}"
