@@ -3,6 +3,7 @@
 //! errors that name the operation and status but never a token or a value.
 
 mod gate;
+mod tls;
 
 use crate::secret::{self, Secret};
 use crate::wiped::Wiped;
@@ -201,11 +202,12 @@ fn status_hint(status: u16) -> Option<&'static str> {
 
 impl Http {
     pub fn with_settings(settings: Settings) -> anyhow::Result<Self> {
-        // reqwest is built without a bundled crypto provider so we can choose
-        // ring (small, pure enough for a static musl build).
-        let _ = rustls::crypto::ring::default_provider().install_default();
         check_proxies()?;
+        // Our own TLS configuration (ring: small, pure enough for a static musl
+        // build), whose roots are read on the first https connection (tls.rs).
+        let tls = tls::client_config().map_err(|e| anyhow::anyhow!("could not set up TLS: {e}"))?;
         let client = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
             .user_agent(USER_AGENT)
             // A redirect would carry the token and the body to wherever it
             // points: API calls never follow one (`send` reports it).
