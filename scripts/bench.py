@@ -8,7 +8,8 @@ absolute figures, since ratios from one run move much less than times do:
   load       `escort load` vs plain curl (the same two requests) and the official ESC SDKs for
              Python and Node.js, on 10, 200 and 10,000 variables, for each build
   cost       `escort load` of 10,000 variables: peak memory growth over an empty environment
-             against the response body, and instructions per variable (valgrind)
+             against the response body, and instructions per variable (valgrind); the fixed
+             cost over http and https; src/alloc.rs against the `mimalloc` crate's allocator
   startup    `--version` start-up against curl's, binary sizes, the static build's checks
   redaction  `escort run -- cat FILE...` vs `cat FILE...`: MB/s with one 64 KB file secret,
              a 4 KB PEM and 1,000 secrets
@@ -255,6 +256,7 @@ class Bench:
         self.quick = args.quick
         self.builds = []
         self.static_check = None  # "passed" / "FAILED" / None (no static build)
+        self.variant = None  # the build with the `mimalloc` crate's allocator, if there (bench_cost)
         self.timer = None
 
     def esc_env(self, url, envref, **extra):
@@ -424,6 +426,7 @@ def bench_cost(b):
     formats = ("json",) if b.quick else ("json", "shell")
     mem_rows, instr_rows = [], []
     empty, https = {}, {}  # build -> instructions of a load of an empty environment, http / https
+    alloc = {}  # (build key, "count" / "growth") -> figures of that build, for the allocator comparison
     with Fake("esc_server", esc_state(envs)) as esc:
         body = len(response_body(esc.url, f"acme/bench/n{big}"))
         for build in b.builds:
@@ -432,6 +435,7 @@ def bench_cost(b):
             if tools["GNU time"]:
                 rss = {n: statistics.median(max_rss(*load("json", n)) for _ in range(3)) for n in (0, big)}
                 growth = rss[big] - rss[0]
+                alloc[build.key, "growth"] = growth
                 mem_rows.append([build.label, f"{rss[0] / MIB:.1f}", f"{rss[big] / MIB:.1f}", f"{growth / MIB:.1f}", f"{body / MIB:.2f}", f"{growth / body:.2f}"])
                 s.goal(f"load of {big:,} variables: peak memory growth at most 3× the body, {build.label}", f"{growth / body:.2f}×", growth <= 3 * body)
                 print(f"  cost: {build.label}: memory growth {growth / MIB:.1f} MiB for a {body / MIB:.2f} MiB body", flush=True)
@@ -445,8 +449,15 @@ def bench_cost(b):
                        "n/a" if ratio is None else f"{ratio:.2f}×", ratio is not None and 0.5 <= ratio <= 2)
                 print(f"  cost: {build.label}, {fmt}: {per[big]:,.0f} instructions per variable", flush=True)
                 if fmt == "json":
+                    alloc[build.key, "count"] = count
                     empty[build.label] = count[0]
                     s.goal(f"load of an empty environment on loopback: at most 4 M instructions, {build.label}", f"{count[0] / 1e6:.2f} M", count[0] <= 4_000_000)
+        if b.variant and tools["valgrind"] and tools["GNU time"]:
+            def variant(n):
+                return [str(b.variant), "load", "--format", "json"], b.esc_env(esc.url, f"acme/bench/n{n}")
+            alloc["crate", "count"] = {n: instructions(*variant(n)) for n in (0, small, big)}
+            rss = {n: statistics.median(max_rss(*variant(n)) for _ in range(3)) for n in (0, big)}
+            alloc["crate", "growth"] = rss[big] - rss[0]
         if tools["valgrind"]:
             try:
                 front = TlsFront(esc.url)
@@ -472,6 +483,19 @@ def bench_cost(b):
               f"two requests) cannot hide superlinear growth; the ratio is that cost at {big:,} over that at {small}",
               "(1.00: exactly linear). Goals: at most 3,000 per variable, ratio within 2×.")
         s.table(["command", "instructions, empty", f"per variable at {small}", f"per variable at {big:,}", "ratio"], instr_rows)
+    if ("crate", "count") in alloc and ("escort", "count") in alloc:
+        rows = []
+        for key, label in (("escort", "src/alloc.rs over libmimalloc-sys (escort's)"), ("crate", "the `mimalloc` crate's `MiMalloc`")):
+            count = alloc[key, "count"]
+            rows.append([label, f"{count[0]:,}", f"{(count[big] - count[0]) / big:,.0f}", f"{alloc[key, 'growth'] / MIB:.1f}"])
+        ours, theirs = ((alloc[k, "count"][big] - alloc[k, "count"][0]) / big for k in ("escort", "crate"))
+        s.say("The allocator: the same `cargo build --release` with the `mimalloc` crate's allocator in place of",
+              "src/alloc.rs (`--features bench-mimalloc-crate`), on the same loads (json). src/alloc.rs calls",
+              "mimalloc's plain entry points when a word's alignment is enough; the crate calls the aligned ones",
+              "for every allocation. It is kept only while it costs fewer instructions than the crate.")
+        s.table(["allocator", "instructions, empty", f"per variable at {big:,}", f"memory growth at {big:,} (MiB)"], rows)
+        s.goal(f"src/alloc.rs: fewer instructions per variable at {big:,} than the `mimalloc` crate (else use the crate)",
+               f"{ours:,.0f} against {theirs:,.0f} ({(ours - theirs) / theirs:+.1%})", ours < theirs)
     if https:
         s.say("The fixed cost of a load of an empty environment over plain HTTP on loopback (no root certificate",
               "is read) and over https (TLS on loopback in front of the same fake, with SSL_CERT_FILE a copy of",
@@ -791,6 +815,14 @@ def prepare(args, b):
     if not glibc.exists():
         raise BenchError(f"{glibc} not found (build it, or leave out --no-build)")
     b.builds.append(Build("escort", "`cargo build --release`", glibc))
+    # The allocator comparison's build (bench_cost): built for a published run, else used if there.
+    variant_dir = ROOT / "target" / "bench-alloc"
+    if args.publish and not args.no_build and "cost" in args.only:
+        print("bench: cargo build --release --features bench-mimalloc-crate (the allocator comparison)", flush=True)
+        run(["cargo", "build", "--release", "--locked", "--quiet", "--features", "bench-mimalloc-crate",
+             "--target-dir", str(variant_dir)], os.environ, what="cargo build --features bench-mimalloc-crate")
+    if (variant_dir / "release" / "escort").exists():
+        b.variant = variant_dir / "release" / "escort"
     triple = {"x86_64": "x86_64-unknown-linux-musl", "aarch64": "aarch64-unknown-linux-musl"}.get(platform.machine())
     if platform.system() != "Linux" or not triple:
         return
