@@ -7,6 +7,8 @@
 #   ShellCheck  every shell script: scripts/, the Dev Container Feature's (warnings and
 #               errors; not style notes)
 #   cycles.py   no import cycle between the files of src/ (docs/ARCHITECTURE.md)
+# and of the Rust code: `cargo fmt --check`, and clippy on every target with the [lints]
+# policy of Cargo.toml (an unsafe block without a SAFETY comment among them), warnings as errors.
 # The files `escort init` writes are made in temporary directories, by the escort that
 # target/debug holds (built when missing). Exits non-zero on any finding.
 set -euo pipefail
@@ -37,6 +39,10 @@ generated=("$tmp"/root/.github/workflows/*.yml "$tmp"/below/.github/workflows/*.
 status=0
 echo "lint: import cycles between the files of src/"
 python3 scripts/cycles.py || status=1
+echo "lint: cargo fmt --check"
+cargo fmt --check || status=1
+echo "lint: cargo clippy"
+cargo clippy --all-targets --locked --quiet -- -D warnings || status=1
 echo "lint: actionlint"
 actionlint .github/workflows/*.yml "${generated[@]}" || status=1
 echo "lint: zizmor"

@@ -320,6 +320,7 @@ mod tests {
         std::os::unix::fs::symlink(&real, &link).unwrap();
         let fifo = dir.path().join("fifo");
         let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: `c` is a NUL-terminated path that outlives the call.
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
         for path in [link.as_path(), fifo.as_path(), Path::new("/dev/null")] {
             let err = write_atomic(path, b"f04-canary").unwrap_err();

@@ -100,6 +100,9 @@ impl EnvVars {
     pub const ESCORT_ALLOW_HTTP: &'static str = "ESCORT_ALLOW_HTTP";
     /// HTTP: GitHub writes per minute (0: not paced).
     pub const ESCORT_GITHUB_WRITES_PER_MINUTE: &'static str = "ESCORT_GITHUB_WRITES_PER_MINUTE";
+    /// Where the TLS roots are, when not the system's usual places (read by
+    /// rustls-native-certs when either is set).
+    pub const CERTS: [&'static str; 2] = ["SSL_CERT_FILE", "SSL_CERT_DIR"];
     /// The proxy variables reqwest reads, checked before the first request.
     pub const PROXIES: [&'static str; 6] =
         ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"];
@@ -382,6 +385,7 @@ fn http_given(get: &impl Fn(&str) -> Option<OsString>) -> http::Given {
         allow_http: raw(EnvVars::ESCORT_ALLOW_HTTP),
         github_writes_per_minute: raw(EnvVars::ESCORT_GITHUB_WRITES_PER_MINUTE),
         proxies: EnvVars::PROXIES.iter().filter_map(|name| Some((*name, raw(name)?))).collect(),
+        custom_roots: EnvVars::CERTS.iter().any(|name| get(name).is_some()),
     }
 }
 

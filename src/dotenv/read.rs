@@ -10,7 +10,7 @@ use crate::secret::Secret;
 use crate::swar;
 use crate::wiped::Wiped;
 use anyhow::{Context, Result};
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::fmt;
 use std::io::Read;
@@ -48,7 +48,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Entries> {
     parse_marking(path, bytes, LONG_RUN)
 }
 
-/// `parse`, with runs of at least `long_run` plain bytes marked (`mark_runs`).
+/// `parse`, with stretches of at least `long_run` bytes marked (`Marked`).
 fn parse_marking(path: &Path, bytes: &[u8], long_run: usize) -> Result<Entries> {
     let malformed = |line: usize, what: String| anyhow::Error::new(Malformed { path: path.to_path_buf(), line, what });
     let text = std::str::from_utf8(bytes).map_err(|e| {
@@ -61,21 +61,23 @@ fn parse_marking(path: &Path, bytes: &[u8], long_run: usize) -> Result<Entries> 
     let mut out: Entries = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
     let values = Cell::new((0, 0));
-    let runs = RefCell::new(Vec::new());
-    let mut reader = LineByLine::new(text.as_bytes(), &lines, &values, substitution_budget(text));
-    // Without a `$`, dotenvy substitutes nothing: a plain byte means the same
-    // wherever it is, and so does a marker.
-    if text.len() >= long_run && !text.contains('$') && !text.contains(MARK) {
-        reader.runs = Some((&runs, long_run));
-    }
+    // Without a `$`, dotenvy substitutes nothing: a stretch it copies as it
+    // is means the same wherever it is, and so does a marker.
+    let marked = if text.len() >= long_run && !text.contains('$') && !text.contains(MARK) {
+        Marked::new(text, long_run)
+    } else {
+        None
+    };
+    let (feed, runs, hidden) = match &marked {
+        Some(m) => (&m.text[..], &m.runs[..], &m.hidden[..]),
+        None => (text.as_bytes(), &[][..], &[][..]),
+    };
+    let restore = |text: String| if runs.is_empty() { text } else { unmark(&Wiped::new(text), runs) };
+    let reader = LineByLine::new(feed, &lines, &values, substitution_budget(text), hidden);
     for item in dotenvy::from_read_iter(reader) {
         match item {
             Ok((name, value)) => {
-                let value = if runs.borrow().is_empty() {
-                    Secret::new(value)
-                } else {
-                    Secret::new(unmark(&Wiped::new(value), &runs.borrow()))
-                };
+                let value = Secret::new(restore(value));
                 let (total, largest) = values.get();
                 values.set((total + value.len(), largest.max(value.len())));
                 match seen.get(&name) {
@@ -87,7 +89,8 @@ fn parse_marking(path: &Path, bytes: &[u8], long_run: usize) -> Result<Entries> 
                 }
             }
             Err(dotenvy::Error::LineParse(entry, _)) => {
-                let entry = Wiped::new(entry);
+                // Its newlines count lines: with the stretches markers hid.
+                let entry = Wiped::new(restore(entry));
                 // The entry ends on the last line read; a quoted value can
                 // make it span several. A final newline ends it, not a line.
                 let end = lines.get().max(1);
@@ -177,14 +180,15 @@ fn substitution_budget(text: &str) -> usize {
 }
 
 /// dotenvy reads a value about 40 times slower than memory (char by char,
-/// twice): a 20 MiB value took most of a second. Runs of at least this many
-/// plain bytes between single quotes are handed to it as a short marker
-/// instead, and put back in the values it returns.
+/// twice): a 20 MiB value took most of a second. Stretches of at least this
+/// many bytes that it would copy into a value as they are (`verbatim`) are
+/// handed to it as a short marker instead, and put back in the values it
+/// returns.
 const LONG_RUN: usize = 4096;
 
-/// A marker is `MARK`, the run's index and `MARK_END`: Unicode noncharacters,
-/// which dotenvy treats like any plain byte (nothing is substituted). Only
-/// files that do not hold `MARK` are marked.
+/// A marker is `MARK`, the stretch's index and `MARK_END`: Unicode
+/// noncharacters, which dotenvy treats like any plain character (nothing is
+/// substituted). Only files that do not hold `MARK` are marked.
 const MARK: char = '\u{FDD0}';
 const MARK_END: char = '\u{FDD1}';
 
@@ -199,40 +203,163 @@ fn plain_run(bytes: &[u8]) -> usize {
     })
 }
 
-/// `line` with each run of at least `long_run` plain bytes between single
-/// quotes replaced by a marker (the runs are added to `runs`), or `None` if
-/// it has none.
-fn mark_runs<'a>(line: &'a [u8], runs: &RefCell<Vec<&'a [u8]>>, long_run: usize) -> Option<Wiped<Vec<u8>>> {
-    let mut marked: Option<Wiped<Vec<u8>>> = None;
-    let (mut copied, mut at) = (0, 0);
-    while let Some(quote) = memchr::memchr(b'\'', &line[at..]).map(|i| at + i) {
-        let start = quote + 1;
-        let end = start + plain_run(&line[start..]);
-        at = end.max(start);
-        if end - start < long_run || line.get(end) != Some(&b'\'') {
+/// The state of dotenvy 0.15's line reader (`QuotedLines`), which reads lines
+/// into an entry until the quotes it follows are closed.
+#[derive(Clone, Copy, PartialEq)]
+enum Quotes {
+    Complete,
+    WhiteSpace,
+    Escape,
+    Strong,
+    StrongEscape,
+    Weak,
+    WeakEscape,
+}
+
+/// The stretches of `text` (which holds no `$`) at least `long_run` long that
+/// dotenvy copies into a value byte for byte, found by following its line
+/// reader entry by entry (the byte-by-byte work is only at the bytes that
+/// change its state). Two kinds, each checked against dotenvy itself by
+/// `marking_long_runs_changes_nothing`:
+/// - a run of plain bytes (`plain_run`) outside quotes, past the key (the
+///   entry's first `=`) and not just after a backslash: dotenvy's value
+///   parser copies plain bytes as they are, quoted or not, and a parser that
+///   has already failed (a space then more text) fails on a marker too;
+/// - inside quotes, everything up to the closing quote or a backslash,
+///   newlines and spaces included (a PEM in double quotes), when the entry has
+///   no backslash before it: without one, the value parser's quotes are the
+///   line reader's, or the parser has already failed or stopped at a comment.
+fn verbatim(text: &str, long_run: usize) -> Vec<std::ops::Range<usize>> {
+    let b = text.as_bytes();
+    let line_end = |at: usize| memchr::memchr(b'\n', &b[at..]).map_or(b.len(), |n| at + n + 1);
+    let mut found = Vec::new();
+    let mut entry = 0;
+    'entries: while entry < b.len() {
+        let first_end = line_end(entry);
+        // dotenvy skips an entry whose first line is a comment whole.
+        if text[entry..first_end].trim_start().starts_with('#') {
+            entry = first_end;
             continue;
         }
-        let out = marked.get_or_insert_with(|| Wiped::new(Vec::with_capacity(line.len().min(2 * long_run))));
-        let mut runs = runs.borrow_mut();
-        out.extend_from_slice(&line[copied..start]);
-        out.extend_from_slice(format!("{MARK}{}{MARK_END}", runs.len()).as_bytes());
-        runs.push(&line[start..end]);
-        copied = end;
+        let key_end = memchr::memchr(b'=', &b[entry..first_end]).map_or(first_end, |n| entry + n + 1);
+        let (mut state, mut at, mut clean) = (Quotes::Complete, entry, true);
+        while at < b.len() {
+            match state {
+                Quotes::Weak | Quotes::Strong => {
+                    let quote = if state == Quotes::Weak { b'"' } else { b'\'' };
+                    // A quote left open fails the entry: nothing to mark.
+                    let Some(stop) = memchr::memchr2(quote, b'\\', &b[at..]).map(|n| at + n) else { break 'entries };
+                    if clean && stop - at >= long_run {
+                        found.push(at..stop);
+                    }
+                    let c = b[stop];
+                    state = match (c, state) {
+                        (b'\\', Quotes::Weak) => Quotes::WeakEscape,
+                        (b'\\', _) => Quotes::StrongEscape,
+                        _ => Quotes::Complete,
+                    };
+                    clean &= c != b'\\';
+                    at = stop + 1;
+                }
+                Quotes::Escape | Quotes::StrongEscape | Quotes::WeakEscape => {
+                    let c = text[at..].chars().next().expect("at < len, on a char boundary");
+                    at += c.len_utf8();
+                    state = match state {
+                        Quotes::StrongEscape => Quotes::Strong,
+                        Quotes::WeakEscape => Quotes::Weak,
+                        _ if c == '\n' => {
+                            entry = at;
+                            continue 'entries;
+                        }
+                        _ => Quotes::Complete,
+                    };
+                }
+                Quotes::Complete | Quotes::WhiteSpace => {
+                    let run = plain_run(&b[at..]);
+                    if run > 0 {
+                        let start = at.max(key_end);
+                        if at + run >= start + long_run && b[start - 1] != b'\\' {
+                            found.push(start..at + run);
+                        }
+                        at += run;
+                        state = Quotes::Complete;
+                        continue;
+                    }
+                    let c = text[at..].chars().next().expect("at < len, on a char boundary");
+                    at += c.len_utf8();
+                    state = match (state, c) {
+                        // The line ends with its quotes closed: so does the entry.
+                        (_, '\n') => {
+                            entry = at;
+                            continue 'entries;
+                        }
+                        // A comment: the rest of the line is dropped, the entry ends.
+                        (Quotes::WhiteSpace, '#') => {
+                            entry = line_end(at);
+                            continue 'entries;
+                        }
+                        (_, '\\') => {
+                            clean = false;
+                            Quotes::Escape
+                        }
+                        (_, '"') => Quotes::Weak,
+                        (_, '\'') => Quotes::Strong,
+                        (Quotes::Complete, c) if c.is_whitespace() && c != '\r' => Quotes::WhiteSpace,
+                        _ => Quotes::Complete,
+                    };
+                }
+            }
+        }
+        break;
     }
-    let mut out = marked?;
-    out.extend_from_slice(&line[copied..]);
-    Some(out)
+    found
+}
+
+/// A text with its long verbatim stretches (`verbatim`) replaced by markers.
+struct Marked<'a> {
+    text: Wiped<Vec<u8>>,
+    /// What each marker stands for, by its index.
+    runs: Vec<&'a str>,
+    /// Where each marker that hides newlines ends in `text`, and how many it
+    /// hides: the reader counts lines as they were.
+    hidden: Vec<(usize, usize)>,
+}
+
+impl<'a> Marked<'a> {
+    /// `None` when there is nothing long enough to mark.
+    fn new(text: &'a str, long_run: usize) -> Option<Self> {
+        let found = verbatim(text, long_run);
+        if found.is_empty() {
+            return None;
+        }
+        let markers: Vec<String> = (0..found.len()).map(|n| format!("{MARK}{n}{MARK_END}")).collect();
+        let size = text.len() - found.iter().map(ExactSizeIterator::len).sum::<usize>()
+            + markers.iter().map(String::len).sum::<usize>();
+        let mut marked = Marked { text: Wiped::new(Vec::with_capacity(size)), runs: Vec::new(), hidden: Vec::new() };
+        let mut copied = 0;
+        for (stretch, marker) in found.into_iter().zip(&markers) {
+            marked.text.extend_from_slice(&text.as_bytes()[copied..stretch.start]);
+            marked.text.extend_from_slice(marker.as_bytes());
+            let newlines = memchr::memchr_iter(b'\n', &text.as_bytes()[stretch.clone()]).count();
+            if newlines > 0 {
+                marked.hidden.push((marked.text.len(), newlines));
+            }
+            copied = stretch.end;
+            marked.runs.push(&text[stretch]);
+        }
+        marked.text.extend_from_slice(&text.as_bytes()[copied..]);
+        Some(marked)
+    }
 }
 
 /// `value` with its markers replaced by the runs they stand for.
-fn unmark(value: &str, runs: &[&[u8]]) -> String {
+fn unmark(value: &str, runs: &[&str]) -> String {
     let mut parts = value.split(MARK);
     let first = parts.next().unwrap_or_default();
     let mut pieces = vec![first];
     for part in parts {
         let (index, rest) = part.split_once(MARK_END).expect("a marker ends");
-        let run = runs[index.parse::<usize>().expect("a marker holds an index")];
-        pieces.push(std::str::from_utf8(run).expect("plain bytes are ASCII"));
+        pieces.push(runs[index.parse::<usize>().expect("a marker holds an index")]);
         pieces.push(rest);
     }
     // Sized once: a growing string would leave copies of the value behind.
@@ -258,6 +385,8 @@ impl std::error::Error for TooLarge {}
 /// when an entry fails, the count is the line the entry ends on.
 struct LineByLine<'a> {
     rest: &'a [u8],
+    /// How much of the text was handed out.
+    at: usize,
     /// What the values read so far add up to, and the largest: dotenvy
     /// substitutes `$NAME` from them, and a line may refer to one many times.
     values: &'a Cell<(usize, usize)>,
@@ -271,32 +400,25 @@ struct LineByLine<'a> {
     /// Bytes examined looking for line ends: the reader's work, which tests
     /// check is linear in the input.
     scanned: usize,
-    /// Where to put long runs of plain bytes, and how long they are at least
-    /// (`mark_runs`); `None`: lines are handed out as they are.
-    runs: Option<(&'a RefCell<Vec<&'a [u8]>>, usize)>,
-    /// The current line with its runs marked, and how much of it was handed out.
-    marked: Option<(Wiped<Vec<u8>>, usize)>,
+    /// The markers still ahead that hide newlines (`Marked::hidden`).
+    hidden: &'a [(usize, usize)],
 }
 
 impl<'a> LineByLine<'a> {
     /// `budget`: see `substitution_budget`.
-    fn new(text: &'a [u8], lines: &'a Cell<usize>, values: &'a Cell<(usize, usize)>, budget: usize) -> Self {
-        LineByLine { rest: text, values, budget, line_left: 0, lines, scanned: 0, runs: None, marked: None }
+    fn new(
+        text: &'a [u8],
+        lines: &'a Cell<usize>,
+        values: &'a Cell<(usize, usize)>,
+        budget: usize,
+        hidden: &'a [(usize, usize)],
+    ) -> Self {
+        LineByLine { rest: text, at: 0, values, budget, line_left: 0, lines, scanned: 0, hidden }
     }
 }
 
 impl Read for LineByLine<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if let Some((line, at)) = &mut self.marked {
-            let n = (line.len() - *at).min(buf.len());
-            buf[..n].copy_from_slice(&line[*at..*at + n]);
-            *at += n;
-            if *at == line.len() {
-                self.marked = None;
-                self.lines.set(self.lines.get() + 1);
-            }
-            return Ok(n);
-        }
         if self.rest.is_empty() {
             return Ok(0);
         }
@@ -309,20 +431,19 @@ impl Read for LineByLine<'_> {
             if refs > 0 && total.saturating_add(refs.saturating_mul(largest)) > self.budget {
                 return Err(std::io::Error::other(TooLarge));
             }
-            let line = &self.rest[..self.line_left];
-            if let Some(marked) = self.runs.and_then(|(runs, long_run)| mark_runs(line, runs, long_run)) {
-                self.rest = &self.rest[self.line_left..];
-                self.line_left = 0;
-                self.marked = Some((marked, 0));
-                return self.read(buf);
-            }
         }
         let n = self.line_left.min(buf.len());
         buf[..n].copy_from_slice(&self.rest[..n]);
         self.rest = &self.rest[n..];
+        self.at += n;
         self.line_left -= n;
         if self.line_left == 0 {
-            self.lines.set(self.lines.get() + 1);
+            let mut lines = self.lines.get() + 1;
+            while let Some((&(_, newlines), ahead)) = self.hidden.split_first().filter(|(h, _)| h.0 <= self.at) {
+                lines += newlines;
+                self.hidden = ahead;
+            }
+            self.lines.set(lines);
         }
         Ok(n)
     }
@@ -478,7 +599,7 @@ mod tests {
     fn the_reader_scans_each_byte_once() {
         let text = format!("A={}\nB=2\n\nC={}", "v".repeat(1 << 20), "w".repeat(100_000));
         let (lines, values) = (Cell::new(0), Cell::new((0, 0)));
-        let mut reader = LineByLine::new(text.as_bytes(), &lines, &values, usize::MAX);
+        let mut reader = LineByLine::new(text.as_bytes(), &lines, &values, usize::MAX, &[]);
         let (mut got, mut buf, mut reads) = (Vec::new(), [0u8; 8192], 0);
         loop {
             let n = reader.read(&mut buf).unwrap();
@@ -537,6 +658,10 @@ mod tests {
             "plainRUN",
             "pl=in/RUN+",
             "\u{e9}t\u{e9}",
+            "\t",
+            // Whitespace to the line reader, not to the value parser.
+            "\u{a0}",
+            "l1 #x\nl2",
             // Files holding the marker's first character are not marked.
             "\u{fdd0}",
             "$",
@@ -548,13 +673,18 @@ mod tests {
             seed ^= seed << 17;
             (seed % n as u64) as usize
         };
-        let (mut marked, mut same) = (0, 0);
+        let (mut marked, mut multi_line, mut same) = (0, 0, 0);
         for _ in 0..4000 {
             let mut text = String::new();
             for _ in 0..next(24) {
                 // Mostly plain runs between single quotes, no `$` in most texts.
-                match next(6) {
+                match next(7) {
                     0 => text.push_str(&format!("K{}='{}'\n", next(3), "plainRUN".repeat(next(3)))),
+                    // A PEM-like value: lines, spaces, a `#`, in either quotes.
+                    1 => {
+                        let q = ["\"", "'"][next(2)];
+                        text.push_str(&format!("K{}={q}{}{q}\n", next(3), "pl in#\nRUN\r\n".repeat(next(3))));
+                    }
                     _ => {
                         let without_dollar = usize::from(next(4) != 0);
                         text.push_str(pieces[next(pieces.len() - without_dollar)]);
@@ -568,23 +698,36 @@ mod tests {
                 (Err(got), Err(want)) => assert_eq!(got.to_string(), want.to_string(), "{text:?}"),
                 (got, want) => panic!("{text:?}: {:?} against {:?}", got.is_ok(), want.is_ok()),
             }
-            if !text.contains('$') {
-                let runs = RefCell::new(Vec::new());
-                marked += usize::from(text.lines().any(|l| mark_runs(l.as_bytes(), &runs, 8).is_some()));
+            if !text.contains('$') && !text.contains(MARK) {
+                let found = verbatim(&text, 8);
+                marked += usize::from(!found.is_empty());
+                multi_line += usize::from(found.iter().any(|r| text[r.clone()].contains('\n')));
             }
             same += 1;
         }
-        assert!(marked > 500 && same == 4000, "{marked} texts had runs to mark");
+        assert!(
+            marked > 500 && multi_line > 200 && same == 4000,
+            "{marked} texts had runs to mark, {multi_line} over lines"
+        );
     }
 
     #[test]
     fn a_large_value_is_read_whole() {
         let big = "b64/Data+".repeat(1 << 17);
-        let text = format!("# c\nA='{big}'\nB='x{big}y'z\nC=\"{big}\"\n");
+        let pem = format!("-----BEGIN KEY-----\n{}-----END KEY-----", format!("{}\n", &big[..64]).repeat(1 << 12));
+        let text = format!("# c\nA='{big}'\nB='x{big}y'z\nC=\"{big}\"\nD={big}\nE=\"{pem}\"\nF='{pem}'\n");
         let got = entries(&text);
         assert_eq!(got[0].1, big);
         assert_eq!(got[1].1, format!("x{big}yz"));
         assert_eq!(got[2].1, big);
+        assert_eq!(got[3].1, big);
+        assert_eq!(got[4].1, pem);
+        assert_eq!(got[5].1, pem);
+        // Each was handed to dotenvy as a marker, and the lines the PEMs hid still count.
+        assert_eq!(verbatim(&text, LONG_RUN).len(), 6);
+        let bad = format!("{text}G=bad value\n");
+        let line = 6 + 2 * (pem.matches('\n').count() + 1);
+        assert!(error(bad.as_bytes()).starts_with(&format!("x/.env:{line}: ")), "{}", error(bad.as_bytes()));
     }
 
     #[test]

@@ -7,6 +7,12 @@ use crate::swar;
 
 /// The first index from `i` whose byte ends a plain run of string text: a
 /// quote, a backslash, a control character or a byte that is not ASCII.
+///
+/// The invariant `decode.rs` relies on for `from_utf8_unchecked`: every byte
+/// of `s[i..plain_run(s, i)]` is ASCII, hence that slice is UTF-8. It holds
+/// because `non_ascii` is part of the stop condition; dropping it (or
+/// widening the run to any byte ASCII does not cover) makes those calls
+/// unsound. `plain_runs_are_ascii_and_stop_where_a_byte_loop_would` checks it.
 #[inline(always)]
 pub fn plain_run(s: &[u8], i: usize) -> usize {
     swar::run(s, i, |w| json::to_escape(w) | swar::non_ascii(w))
@@ -219,6 +225,28 @@ mod tests {
             assert_eq!(past_value(bytes, start), Ok(end), "{body}");
             let mut state = Brackets::default();
             assert_eq!(state.bytes(&bytes[start..]), Some(end - start - 1), "{body}");
+        }
+    }
+
+    /// `plain_run` stops exactly where a byte-by-byte loop would, for every
+    /// byte at every place (in whole words, in the tail, in a text shorter
+    /// than a word), so its run is ASCII: `from_utf8_unchecked` in
+    /// `decode.rs` depends on it.
+    #[test]
+    fn plain_runs_are_ascii_and_stop_where_a_byte_loop_would() {
+        let stops = |b: u8| !b.is_ascii() || b < 0x20 || b == b'"' || b == b'\\';
+        for len in [1, 5, 8, 13, 24] {
+            for start in 0..len.min(3) {
+                for at in start..len {
+                    for b in 0..=255u8 {
+                        let mut s = vec![b'a'; len];
+                        s[at] = b;
+                        let end = plain_run(&s, start);
+                        assert_eq!(end, if stops(b) { at } else { len }, "byte {b:#x} at {at} of {len} from {start}");
+                        assert!(s[start..end].is_ascii(), "byte {b:#x} at {at} of {len}");
+                    }
+                }
+            }
         }
     }
 

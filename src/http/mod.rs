@@ -3,6 +3,7 @@
 //! errors that name the operation and status but never a token or a value.
 
 mod gate;
+mod tls;
 
 pub use crate::error::HttpError;
 use crate::secret::{self, Secret};
@@ -33,6 +34,8 @@ pub struct Settings {
     pub paced: Option<(String, usize)>,
     /// The proxy variables reqwest reads that are set, by name.
     pub proxies: Vec<(&'static str, String)>,
+    /// `SSL_CERT_FILE` or `SSL_CERT_DIR` is set: the roots are read where they say (tls.rs).
+    pub custom_roots: bool,
 }
 
 /// The knobs' environment variables as given (`None`: unset or not UTF-8).
@@ -45,6 +48,7 @@ pub struct Given {
     pub allow_http: Option<String>,
     pub github_writes_per_minute: Option<String>,
     pub proxies: Vec<(&'static str, String)>,
+    pub custom_roots: bool,
 }
 
 impl Settings {
@@ -68,6 +72,7 @@ impl Settings {
             per_host: 4,
             paced: reqwest::Url::parse(github_api).ok().map(|u| (origin(&u), per_minute)),
             proxies: given.proxies.clone(),
+            custom_roots: given.custom_roots,
         }
     }
 }
@@ -164,11 +169,13 @@ impl Response {
 
 impl Http {
     pub fn with_settings(settings: Settings) -> anyhow::Result<Self> {
-        // reqwest is built without a bundled crypto provider so we can choose
-        // ring (small, pure enough for a static musl build).
-        let _ = rustls::crypto::ring::default_provider().install_default();
         check_proxies(&settings.proxies)?;
+        // Our own TLS configuration (ring: small, pure enough for a static musl
+        // build), whose roots are read on the first https connection (tls.rs).
+        let tls =
+            tls::client_config(settings.custom_roots).map_err(|e| anyhow::anyhow!("could not set up TLS: {e}"))?;
         let client = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
             .user_agent(USER_AGENT)
             // A redirect would carry the token and the body to wherever it
             // points: API calls never follow one (`send` reports it).
