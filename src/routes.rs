@@ -98,6 +98,11 @@ pub struct RawRoute {
     repos: Option<Vec<String>>,
 }
 
+/// What `ui::escape` would escape: nothing a report prints raw may hold it.
+fn unprintable(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')
+}
+
 /// Check each raw route; `err` makes a `FILE:LINE: message` error from a span,
 /// and `groups` are the manifest's group names.
 pub fn build(
@@ -107,10 +112,25 @@ pub fn build(
 ) -> Result<Vec<Route>> {
     let mut routes = Vec::with_capacity(raw.len());
     for (name, r) in raw {
+        // Names and specs are printed in reports and plans: a line break in
+        // one would start a line of its own (a workflow command, in a job log).
+        if name.get_ref().contains(unprintable) {
+            let shown = name.get_ref().escape_debug();
+            return Err(err(
+                Some(name.span()),
+                format!("sync.\"{shown}\": a route name cannot hold control characters"),
+            ));
+        }
         let at = |what: &str| format!("sync.{}: {what}", name.get_ref());
         let parse = |s: &Spanned<String>, what: &str| -> Result<String> {
             let text = s.get_ref().trim();
-            if text.is_empty() { Err(err(Some(s.span()), at(&format!("`{what}` is empty")))) } else { Ok(text.into()) }
+            if text.is_empty() {
+                Err(err(Some(s.span()), at(&format!("`{what}` is empty"))))
+            } else if text.contains(unprintable) {
+                Err(err(Some(s.span()), at(&format!("`{what}` cannot hold control characters"))))
+            } else {
+                Ok(text.into())
+            }
         };
         let from: SourceSpec = parse(&r.from, "from")?.parse().map_err(|e: String| err(Some(r.from.span()), at(&e)))?;
         if r.to.get_ref().is_empty() {
@@ -188,6 +208,23 @@ mod tests {
 
     fn copies(r: &Route) -> Vec<(String, Share)> {
         r.copies().into_iter().map(|(spec, share)| (spec.to_string(), share)).collect()
+    }
+
+    #[test]
+    fn control_characters_in_route_names_and_specs_are_refused() {
+        for text in [
+            "[sync.\"x\\n::stop-commands::t\"]\nfrom = \"env\"\nto = [\"fly:a\"]\n",
+            "[sync.r]\nfrom = \"dotenv:a\\n::error::x\"\nto = [\"fly:a\"]\n",
+            "[sync.r]\nfrom = \"env\"\nto = [\"dotenv:a\\r::error::x\"]\n",
+            "[sync.r]\nfrom = \"env\"\nto = [\"github:a/b@x\\u2028y\"]\n",
+        ] {
+            let e = crate::manifest::from_toml_bytes(std::path::Path::new("escort.toml"), text.as_bytes())
+                .err()
+                .unwrap_or_else(|| panic!("accepted {text}"));
+            let shown = e.to_string();
+            assert!(shown.contains("cannot hold control characters") && !shown.contains('\n'), "{shown}");
+            assert_eq!(crate::error::kind_of(&e), crate::error::Kind::Usage);
+        }
     }
 
     #[test]

@@ -5,6 +5,10 @@ use crate::common::run::Run;
 use crate::common::{Fake, assert_absent, esc_app_dev};
 use crate::github_support::{self, TOKEN as GH_TOKEN, github, text, writes};
 use serde_json::Value;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 const ESC_TOKEN: &str = "tok-CANARY-audit19-7d1a";
 const SECRET: &str = "CANARY-audit19-secret-5e9b";
@@ -50,4 +54,88 @@ fn n05_a_one_off_sync_refuses_esc_secrets_for_a_variables_target() {
     assert_eq!(code, 0, "{out}");
     let vars = gh.call("GET", "/_fake/variables", None);
     assert_eq!(vars["repos/acme/app/actions"]["API_KEY"]["value"], SECRET);
+}
+
+/// A server on 127.0.0.1 answering every request with `answer(request line)`
+/// as a JSON 200; returns its URL and the number of requests it answered.
+pub fn serve(answer: impl Fn(&str) -> String + Send + 'static) -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            counter.fetch_add(1, Ordering::SeqCst);
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let (mut first, mut line) = (String::new(), String::new());
+            let _ = reader.read_line(&mut first);
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                line.clear();
+            }
+            let body = answer(&first);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (url, hits)
+}
+
+/// A full page of 100 secrets: new names on every page, or the same names each time.
+fn full_page(request: &str, new_names: bool) -> String {
+    let page: usize = request.split("page=").nth(1).and_then(|p| p.split([' ', '&']).next()?.parse().ok()).unwrap_or(1);
+    let start = if new_names { page * 100 } else { 0 };
+    let items: Vec<String> = (start..start + 100)
+        .map(|i| {
+            format!(r#"{{"name":"S_{i}","created_at":"2024-01-01T00:00:00Z","updated_at":"2024-01-01T00:00:00Z"}}"#)
+        })
+        .collect();
+    // Counting more than GitHub holds, or repeating itself while counting what it may hold.
+    let total = if new_names { 1_000_000 } else { 1_000 };
+    format!(r#"{{"total_count":{total},"secrets":[{}]}}"#, items.join(","))
+}
+
+#[test]
+fn n08_a_listing_that_never_ends_is_an_error_naming_it() {
+    for new_names in [true, false] {
+        let (url, hits) = serve(move |request| full_page(request, new_names));
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = crate::common::escort();
+        cmd.current_dir(dir.path())
+            .env("GITHUB_API_URL", &url)
+            .env("GITHUB_TOKEN", GH_TOKEN)
+            .env("ESCORT_RETRIES", "0")
+            .timeout(std::time::Duration::from_secs(60))
+            .args(["ls", "github:acme/app"]);
+        let out = cmd.output().unwrap();
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{new_names}: {stderr}");
+        assert!(stderr.contains("list the") && stderr.contains("refusing a listing"), "{stderr}");
+        assert_absent(&out.stderr, &[GH_TOKEN], "stderr");
+        // Refused at the first page that gives it away.
+        assert_eq!(hits.load(Ordering::SeqCst), if new_names { 1 } else { 2 });
+    }
+}
+
+#[test]
+fn n02_control_characters_in_route_names_and_specs_are_refused_at_load() {
+    let manifests = [
+        "[sync.\"x\\n::stop-commands::tok\"]\nfrom = \"env\"\nkeys = [\"A\"]\nto = [\"dotenv:out.env\"]\n",
+        "[sync.r]\nfrom = \"env\"\nkeys = [\"A\"]\nto = [\"dotenv:out\\n::error::x.env\"]\n",
+    ];
+    for manifest in manifests {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("escort.toml"), manifest).unwrap();
+        for args in [&["status"][..], &["sync", "--dry-run"], &["rotation"]] {
+            let out = Run::new_in(dir.path()).env("A", SECRET).args(args).output();
+            let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {all}");
+            assert!(all.contains("cannot hold control characters"), "{args:?}: {all}");
+            assert!(all.lines().all(|l| !l.trim_start().starts_with("::")), "{args:?}: a workflow command: {all}");
+            assert_absent(all.as_bytes(), &[SECRET], "output");
+        }
+    }
 }

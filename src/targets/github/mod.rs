@@ -70,6 +70,85 @@ struct ListedItem {
     value: Option<String>,
 }
 
+/// GitHub holds at most this many secrets, or variables, in one scope.
+pub(crate) const MOST_LISTED: u64 = 1_000;
+
+/// A listing's pages, checked as they come: the server is not trusted to end
+/// it (README, "Security"). More than GitHub can hold, a page larger than asked
+/// for, or a page of nothing new is an error naming the listing, never a
+/// silent truncation: a partial listing would make `status` and pruning wrong.
+struct Pages {
+    op: String,
+    per_page: usize,
+    /// Pages read so far.
+    count: usize,
+    listed: Vec<Listed>,
+}
+
+impl Pages {
+    fn new(op: String, per_page: usize) -> Pages {
+        Pages { op, per_page, count: 0, listed: Vec::new() }
+    }
+
+    /// Add the next page's body; whether another page is to be read. A name
+    /// sent twice is kept once (the first).
+    fn add(&mut self, body: &[u8]) -> Result<bool> {
+        let page: Page = json::decode(&self.op, body)?;
+        self.count += 1;
+        let fail =
+            |what: String| Err(error::backend(format!("{}: {what}: refusing a listing that may be wrong", self.op)));
+        let n = page.items.len();
+        if n > self.per_page {
+            return fail(format!("page {} has {n} entries, more than the {} asked for", self.count, self.per_page));
+        }
+        if page.total_count > MOST_LISTED {
+            return fail(format!("the server counts {} entries; GitHub holds at most {MOST_LISTED}", page.total_count));
+        }
+        let before = self.listed.len();
+        for item in page.items {
+            if self.listed.iter().any(|l| l.entry.name.eq_ignore_ascii_case(&item.name)) {
+                continue;
+            }
+            self.listed.push(Listed {
+                entry: Entry {
+                    name: item.name,
+                    created_at: item.created_at,
+                    updated_at: item.updated_at,
+                    visibility: item.visibility,
+                    ..Entry::default()
+                },
+                value: item.value.map(Secret::new),
+            });
+        }
+        if n > 0 && self.listed.len() == before {
+            return fail(format!("page {} repeats names already listed", self.count));
+        }
+        if self.listed.len() as u64 > MOST_LISTED {
+            return fail(format!("more than {MOST_LISTED} entries; GitHub holds at most {MOST_LISTED}"));
+        }
+        Ok(n == self.per_page && (self.listed.len() as u64) < page.total_count)
+    }
+}
+
+/// A listing of `per_page` entries a page read from `bodies`, as `listing`
+/// reads the server's (for `escort::fuzz` and tests): the names, and the
+/// number of pages read.
+pub(crate) fn list_pages<'a>(
+    per_page: usize,
+    bodies: impl IntoIterator<Item = &'a [u8]>,
+) -> (Result<Vec<String>>, usize) {
+    let mut pages = Pages::new("list the secrets".into(), per_page);
+    for body in bodies {
+        match pages.add(body) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return (Err(e), pages.count),
+        }
+    }
+    let count = pages.count;
+    (Ok(pages.listed.into_iter().map(|l| l.entry.name).collect()), count)
+}
+
 #[derive(Deserialize)]
 struct PublicKey {
     key_id: String,
@@ -146,30 +225,17 @@ impl GitHub {
         let listed = self
             .listed
             .get_or_try_init(|| async {
-                let op = format!("list the {}", self.scope);
+                let mut pages = Pages::new(format!("list the {}", self.scope), self.scope.store.per_page());
                 let path = self.scope.path(&[]);
-                let per_page = self.scope.store.per_page();
-                let mut out = Vec::new();
-                for page in 1.. {
-                    let (size, page) = (per_page.to_string(), page.to_string());
+                let size = pages.per_page.to_string();
+                loop {
+                    let page = (pages.count + 1).to_string();
                     let query = [("per_page", size.as_str()), ("page", page.as_str())];
-                    let got: Page = self.get(op.clone(), &path, &query).await?;
-                    let n = got.items.len();
-                    out.extend(got.items.into_iter().map(|s| Listed {
-                        entry: Entry {
-                            name: s.name,
-                            created_at: s.created_at,
-                            updated_at: s.updated_at,
-                            visibility: s.visibility,
-                            ..Entry::default()
-                        },
-                        value: s.value.map(Secret::new),
-                    }));
-                    if n < per_page || out.len() as u64 >= got.total_count {
-                        break;
+                    let resp = self.http.send(self.request(pages.op.clone(), Method::GET, &path, &query)).await?;
+                    if !pages.add(&resp.body)? {
+                        return Ok::<_, anyhow::Error>(pages.listed);
                     }
                 }
-                Ok::<_, anyhow::Error>(out)
             })
             .await?;
         Ok(listed)
@@ -410,5 +476,39 @@ impl Target for GitHub {
             );
             Ok(outcomes)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(total: u64, names: &[&str]) -> Vec<u8> {
+        let items: Vec<String> = names.iter().map(|n| format!(r#"{{"name":"{n}"}}"#)).collect();
+        format!(r#"{{"total_count":{total},"secrets":[{}]}}"#, items.join(",")).into_bytes()
+    }
+
+    #[test]
+    fn a_listing_ends_where_github_would_and_keeps_each_name_once() {
+        let (one, two) = (page(3, &["A", "B"]), page(3, &["b", "C"]));
+        let (names, pages) = list_pages(2, [one.as_slice(), two.as_slice()]);
+        assert_eq!((names.unwrap(), pages), (vec!["A".to_string(), "B".into(), "C".into()], 2));
+        let refused = |bodies: Vec<Vec<u8>>, per_page: usize, why: &str| {
+            let (listed, _) = list_pages(per_page, bodies.iter().map(Vec::as_slice).cycle());
+            let e = listed.unwrap_err();
+            assert_eq!(error::kind_of(&e), error::Kind::Backend);
+            assert!(e.to_string().contains(why), "{e}");
+        };
+        refused(vec![page(1001, &["A"])], 1, "GitHub holds at most 1000");
+        refused(vec![page(5, &["A", "B"])], 2, "page 2 repeats names already listed");
+        refused(vec![page(5, &["A", "B", "C"])], 2, "page 1 has 3 entries, more than the 2 asked for");
+        // New names on every full page, never reaching the count: stopped at GitHub's most.
+        let endless: Vec<Vec<u8>> = (0..40)
+            .map(|p| {
+                let names: Vec<String> = (0..30).map(|i| format!("N{p}_{i}")).collect();
+                page(1000, &names.iter().map(String::as_str).collect::<Vec<_>>())
+            })
+            .collect();
+        refused(endless, 30, "more than 1000 entries");
     }
 }
