@@ -9,7 +9,7 @@ use crate::error;
 use crate::routes::{RawRoute, Route};
 use crate::source::SourceSpec;
 use crate::vars::valid_name;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use regex_lite::Regex;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
@@ -159,7 +159,7 @@ pub fn locate(given: Option<PathBuf>) -> Result<PathBuf> {
 /// Read a manifest: TOML when the name ends in `.toml`, else a .env file.
 pub fn load(path: &Path) -> Result<Manifest> {
     if path.extension().is_some_and(|e| e == "toml") {
-        let bytes = std::fs::read(path).with_context(|| format!("could not read the manifest {}", path.display()))?;
+        let bytes = crate::files::read_bounded(path, "the manifest ")?;
         from_toml_bytes(path, &bytes)
     } else {
         from_env_example(path)

@@ -9,7 +9,7 @@
 use crate::secret::Secret;
 use crate::swar;
 use crate::wiped::Wiped;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::fmt;
@@ -39,8 +39,7 @@ impl std::error::Error for Malformed {}
 /// Every `NAME=value` entry of a .env file, in file order. A name given twice
 /// keeps its first place and its last value, as python-dotenv does.
 pub fn read(path: &Path) -> Result<Entries> {
-    let bytes = Wiped::new(std::fs::read(path).with_context(|| format!("could not read {}", path.display()))?);
-    parse(path, &bytes)
+    parse(path, &crate::files::read_bounded(path, "")?)
 }
 
 /// `read` on bytes already in memory; `path` only names them in errors.

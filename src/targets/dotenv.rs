@@ -22,8 +22,7 @@ use crate::manifest::Manifest;
 use crate::secret;
 use crate::source::BoxFuture;
 use crate::vars::Var;
-use crate::wiped::Wiped;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -58,8 +57,7 @@ impl DotenvTarget {
         if entries.is_empty() {
             return Ok(entries);
         }
-        let bytes =
-            Wiped::new(std::fs::read(&self.path).with_context(|| format!("could not read {}", self.path.display()))?);
+        let bytes = crate::files::read_bounded(&self.path, "")?;
         // Read once already, so UTF-8 (it would have been refused otherwise).
         let text = String::from_utf8_lossy(&bytes);
         if let Some(line) = dotenv::substitution_line(&text) {

@@ -139,3 +139,44 @@ fn n02_control_characters_in_route_names_and_specs_are_refused_at_load() {
         }
     }
 }
+
+#[test]
+#[cfg(unix)]
+fn n07_local_files_are_read_bounded_regular_and_inside_the_checkout() {
+    let outside = tempfile::tempdir().unwrap();
+    let elsewhere = outside.path().join("secrets.env");
+    std::fs::write(&elsewhere, format!("A={SECRET}\n")).unwrap();
+    let plant = |dir: &std::path::Path, name: &str, what: &str| {
+        let path = dir.join(name);
+        match what {
+            "zero" => std::os::unix::fs::symlink("/dev/zero", &path).unwrap(),
+            "fifo" => assert!(std::process::Command::new("mkfifo").arg(&path).status().unwrap().success()),
+            _ => std::os::unix::fs::symlink(&elsewhere, &path).unwrap(),
+        }
+    };
+    for what in ["zero", "fifo", "outside"] {
+        // A committed .env: `check` reports it unreadable (and names why) rather than read 3 GB or hang.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("escort.toml"), "[secrets.A]\nrequired = false\n").unwrap();
+        std::fs::write(dir.path().join("src.env"), "B=1\n").unwrap();
+        plant(dir.path(), ".env", what);
+        let run = |args: &[&str]| {
+            let mut cmd = crate::common::escort();
+            cmd.current_dir(dir.path()).env_remove("A").timeout(std::time::Duration::from_secs(30)).args(args);
+            let out = cmd.output().unwrap();
+            assert_absent(&out.stdout, &[SECRET], &format!("{what} {args:?}"));
+            assert_absent(&out.stderr, &[SECRET], &format!("{what} {args:?}"));
+            (out.status.code(), format!("{}{}", text(&out.stdout), text(&out.stderr)))
+        };
+        let why = if what == "fifo" { "not a regular file" } else { "outside the working directory" };
+        let (code, out) = run(&["check", "--sources", "dotenv:.env"]);
+        assert!(code.is_some() && out.contains(why), "{what}: {out}");
+        // As a target, and as a manifest: an error, exit 2, nothing written.
+        let (code, out) = run(&["sync", "--from", "dotenv:src.env", "--keys", "B", "--to", "dotenv:.env"]);
+        assert!(code == Some(2) && out.contains(why), "{what}: {out}");
+        plant(dir.path(), "m.toml", what);
+        let (code, out) = run(&["check", "--manifest", "m.toml"]);
+        assert!(code == Some(2) && out.contains(why), "{what}: {out}");
+    }
+    assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), format!("A={SECRET}\n"), "left whole");
+}
