@@ -129,8 +129,26 @@ impl Known {
         self.scrubbers = None;
     }
 
+    /// The notice a withheld message became is escort's own text: it is kept
+    /// whole (a 3-letter value `val` would make it `***ue`), unless keeping it
+    /// would let a value through that straddles it.
     fn scrub(&mut self, text: &str) -> String {
-        String::from_utf8_lossy(&self.scrubbers()[0].redact_all(text.as_bytes())).into_owned()
+        let notice = WITHHELD.as_bytes();
+        // A form that ends with the notice's start, starts with its end, or holds it whole.
+        let straddles = |f: &[u8]| {
+            (1..f.len()).any(|k| notice.starts_with(&f[k..]) || notice.ends_with(&f[..k]))
+                || f.windows(notice.len()).any(|w| w == notice)
+        };
+        let keep = text.contains(WITHHELD)
+            && !self
+                .values
+                .iter()
+                .flat_map(|s| std::iter::once(s.expose()).chain(s.expose().lines()))
+                .flat_map(encodings)
+                .any(|f| straddles(f.as_bytes()));
+        let exact = &self.scrubbers()[0];
+        let redact = |t: &str| String::from_utf8_lossy(&exact.redact_all(t.as_bytes())).into_owned();
+        if keep { text.split(WITHHELD).map(redact).collect::<Vec<_>>().join(WITHHELD) } else { redact(text) }
     }
 
     fn server_message(&mut self, text: &str) -> String {
@@ -145,13 +163,34 @@ impl Known {
                 .flat_map(|s| std::iter::once(s.expose()).chain(s.expose().lines()))
                 .flat_map(encodings)
                 .collect();
-            [false, true].map(|fold_case| Redactor::new(forms.iter().map(|f| f.as_bytes()), fold_case))
+            // A server's message is also withheld for a long part of a value:
+            // a token cut short by a few characters, or its last 20.
+            let parts: Vec<Wiped<String>> = values.iter().flat_map(|s| ends(s.expose())).flat_map(encodings).collect();
+            [
+                Redactor::new(forms.iter().map(|f| f.as_bytes()), false),
+                Redactor::new(forms.iter().chain(&parts).map(|f| f.as_bytes()), true),
+            ]
         })
     }
 }
 
+/// Shorter values are withheld only whole.
+const MIN_PART_LEN: usize = 12;
+
+/// The prefix and the suffix of `value` a message may not hold: 12
+/// characters, or half of the value when that is longer.
+fn ends(value: &str) -> Vec<&str> {
+    let chars = value.chars().count();
+    if chars <= MIN_PART_LEN {
+        return Vec::new();
+    }
+    let keep = MIN_PART_LEN.max(chars / 2);
+    let byte_at = |n: usize| value.char_indices().nth(n).map_or(value.len(), |(i, _)| i);
+    vec![&value[..byte_at(keep)], &value[byte_at(chars - keep)..]]
+}
+
 /// The forms a value takes when a server echoes it: raw, JSON-escaped,
-/// URL-encoded (path and form style).
+/// URL-encoded (path and form style), base64 (standard and URL-safe).
 fn encodings(value: &str) -> Vec<Wiped<String>> {
     let quoted = Wiped::new(serde_json::to_string(value).unwrap_or_default());
     let json = quoted.get(1..quoted.len().saturating_sub(1)).unwrap_or_default().to_string();
@@ -167,7 +206,18 @@ fn encodings(value: &str) -> Vec<Wiped<String>> {
         }
     }
     let form = Wiped::new(url.replace("%20", "+"));
-    let mut forms = vec![Wiped::new(value.to_string()), Wiped::new(json), url, form];
+    let base64 = |engine: &base64::engine::GeneralPurpose| {
+        use base64::Engine;
+        // Sized up front, as above; without padding, so it is found inside a longer encoding's start too.
+        let mut out = Wiped::new(String::with_capacity(value.len() * 4 / 3 + 4));
+        engine.encode_string(value, &mut out);
+        out
+    };
+    let (b64, b64_url) = (
+        base64(&base64::engine::general_purpose::STANDARD_NO_PAD),
+        base64(&base64::engine::general_purpose::URL_SAFE_NO_PAD),
+    );
+    let mut forms = vec![Wiped::new(value.to_string()), Wiped::new(json), url, form, b64, b64_url];
     forms.dedup();
     forms
 }
@@ -220,6 +270,28 @@ mod tests {
         known.register(&Secret::new("val"));
         // Masked, it would read "the ***ue is null" and tell the value.
         assert_eq!(known.server_message("the value is null"), WITHHELD);
+    }
+
+    #[test]
+    fn n09_the_notice_is_not_scrubbed_and_long_parts_and_base64_are_withheld() {
+        let mut known = Known::default();
+        known.register(&Secret::new("val"));
+        let token = "ghp_N09canaryTokenABCDEFGHIJKLMNOPQRSTUV";
+        known.register(&Secret::new(token));
+        let notice = format!("bad request: {WITHHELD}");
+        assert_eq!(known.scrub(&notice), notice, "the notice stays readable");
+        assert_eq!(known.scrub("a val here"), "a *** here");
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(token);
+        for shown in [&token[..token.len() - 3], &token[token.len() - 20..], &b64, &token.to_lowercase()[2..]] {
+            assert_eq!(known.server_message(&format!("bad token {shown}.")), WITHHELD, "{shown}");
+        }
+        assert_eq!(known.scrub(&format!("x {b64}")).trim_end_matches('='), "x ***");
+        // A short part is not enough to withhold.
+        assert_eq!(known.server_message("ghp_N09 is not a token"), "ghp_N09 is not a token");
+        // A value that straddles the notice is scrubbed with it.
+        known.register(&Secret::new("value)xyz"));
+        assert!(!known.scrub(&format!("{WITHHELD}xyz")).contains("value)xyz"));
     }
 
     #[test]

@@ -59,6 +59,11 @@ fn n05_a_one_off_sync_refuses_esc_secrets_for_a_variables_target() {
 /// A server on 127.0.0.1 answering every request with `answer(request line)`
 /// as a JSON 200; returns its URL and the number of requests it answered.
 pub fn serve(answer: impl Fn(&str) -> String + Send + 'static) -> (String, Arc<AtomicUsize>) {
+    serve_status(move |request| ("200 OK", answer(request)))
+}
+
+/// `serve`, with the status line's code and reason from `answer` too.
+pub fn serve_status(answer: impl Fn(&str) -> (&'static str, String) + Send + 'static) -> (String, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let hits = Arc::new(AtomicUsize::new(0));
@@ -73,10 +78,10 @@ pub fn serve(answer: impl Fn(&str) -> String + Send + 'static) -> (String, Arc<A
             while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
                 line.clear();
             }
-            let body = answer(&first);
+            let (status, body) = answer(&first);
             let _ = write!(
                 stream,
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                 body.len()
             );
         }
@@ -179,4 +184,29 @@ fn n07_local_files_are_read_bounded_regular_and_inside_the_checkout() {
         assert!(code == Some(2) && out.contains(why), "{what}: {out}");
     }
     assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), format!("A={SECRET}\n"), "left whole");
+}
+
+#[test]
+fn n09_a_withheld_message_reads_whole_and_long_parts_of_a_token_are_withheld() {
+    let token = "ghp_CANARYn09TokenAbCdEfGhIjKlMnOpQrStUv";
+    let cut = &token[..token.len() - 3];
+    let last20 = &token[token.len() - 20..];
+    for shown in [cut.to_string(), last20.to_string()] {
+        let message = format!(r#"{{"message":"Bad credentials: {shown}, value rejected"}}"#);
+        let (url, _) = serve_status(move |_| ("401 Unauthorized", message.clone()));
+        // An ESC secret `val` (3 characters): the notice must not read `***ue`.
+        let esc = Fake::esc(&esc_app_dev(ESC_TOKEN, [("K", "val")], true));
+        let dir = tempfile::tempdir().unwrap();
+        let out = Run::new_in(dir.path())
+            .env("ESCORT_RETRIES", "0")
+            .esc(&esc, ESC_TOKEN)
+            .env("GITHUB_API_URL", &url)
+            .env("GITHUB_TOKEN", token)
+            .args(["sync", "--from", "esc:acme/app/dev", "--to", "github:acme/app"])
+            .output();
+        let stderr = text(&out.stderr);
+        assert_ne!(out.status.code(), Some(0), "{stderr}");
+        assert!(stderr.contains("(message withheld: it contained a secret value)"), "{stderr}");
+        assert_absent(stderr.as_bytes(), &[&token[..16], &token[token.len() - 16..], ESC_TOKEN], "stderr");
+    }
 }
