@@ -210,3 +210,29 @@ fn n09_a_withheld_message_reads_whole_and_long_parts_of_a_token_are_withheld() {
         assert_absent(stderr.as_bytes(), &[&token[..16], &token[token.len() - 16..], ESC_TOKEN], "stderr");
     }
 }
+
+#[test]
+fn n03_dot_segments_never_reach_a_url() {
+    for env in [".", ".."] {
+        let (url, hits) = serve(|_| "{}".to_string());
+        let mut cmd = crate::common::escort();
+        cmd.env("GITHUB_API_URL", &url).env("GITHUB_TOKEN", GH_TOKEN).args(["ls", &format!("github:acme/app@{env}")]);
+        let out = cmd.output().unwrap();
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("`.` and `..` are not environment names"), "{stderr}");
+        assert_eq!(hits.load(Ordering::SeqCst), 0, "no request");
+    }
+    // A name the listing sends is put in a path too: `..` would delete at the scope itself.
+    let mut st = github_support::state();
+    st["secrets"]["repos/acme/app/actions"] = serde_json::json!({"..": {"value": "x"}, "OK": {"value": "y"}});
+    let gh = github(&st);
+    let out = crate::github_support::escort(&gh).args(["rm", "github:acme/app", "--all", "--yes"]).output().unwrap();
+    let stderr = text(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("not done: delete .."), "{stderr}");
+    for r in writes(&gh) {
+        let path = r["path"].as_str().unwrap();
+        assert!(path.ends_with("/secrets/OK"), "{path}");
+    }
+}

@@ -203,20 +203,32 @@ impl GitHub {
         })
     }
 
-    fn request(&self, op: String, method: Method, segments: &[&str], query: &[(&str, &str)]) -> Request<'_> {
+    /// A request to `API/SEGMENTS...`. Each segment is percent-encoded on its
+    /// own, and the URL must end with exactly those segments: a `.` or `..`
+    /// (an environment, or a name a listing sent) would be dropped or climb
+    /// to another path, so it is refused before anything is sent.
+    fn request(&self, op: String, method: Method, segments: &[&str], query: &[(&str, &str)]) -> Result<Request<'_>> {
         let mut url = self.api.clone();
         url.path_segments_mut().expect("checked in open: a base URL").pop_if_empty().extend(segments);
+        let base = self.api.path_segments().map_or(0, |s| s.filter(|s| !s.is_empty()).count());
+        if segments.iter().any(|s| matches!(*s, "." | ".."))
+            || url.path_segments().map_or(0, Iterator::count) != base + segments.len()
+        {
+            return Err(error::usage(format!(
+                "{op}: a name in the path is `.` or `..`, which would send it elsewhere"
+            )));
+        }
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
         }
-        Request::new(op, method, url.to_string())
+        Ok(Request::new(op, method, url.to_string())
             .auth(Auth::Scheme("Bearer", &self.token))
             .header("accept", "application/vnd.github+json")
-            .header("x-github-api-version", API_VERSION)
+            .header("x-github-api-version", API_VERSION))
     }
 
     async fn get<T: DeserializeOwned>(&self, op: String, segments: &[&str], query: &[(&str, &str)]) -> Result<T> {
-        let resp = self.http.send(self.request(op.clone(), Method::GET, segments, query)).await?;
+        let resp = self.http.send(self.request(op.clone(), Method::GET, segments, query)?).await?;
         json::decode(&op, &resp.body)
     }
 
@@ -231,7 +243,7 @@ impl GitHub {
                 loop {
                     let page = (pages.count + 1).to_string();
                     let query = [("per_page", size.as_str()), ("page", page.as_str())];
-                    let resp = self.http.send(self.request(pages.op.clone(), Method::GET, &path, &query)).await?;
+                    let resp = self.http.send(self.request(pages.op.clone(), Method::GET, &path, &query)?).await?;
                     if !pages.add(&resp.body)? {
                         return Ok::<_, anyhow::Error>(pages.listed);
                     }
@@ -315,7 +327,7 @@ impl GitHub {
         };
         let op = format!("write secret {} to the {}", var.name, self.scope);
         let req = self
-            .request(op, Method::PUT, &self.scope.path(&[&var.name]), &[])
+            .request(op, Method::PUT, &self.scope.path(&[&var.name]), &[])?
             .header("content-type", "application/json")
             .body(serde_json::to_vec(&body)?)
             // Writing the same value again is harmless.
@@ -326,7 +338,7 @@ impl GitHub {
 
     async fn delete_one(&self, name: &str) -> Result<Action> {
         let op = format!("delete {} {name} from the {}", self.scope.store.noun(), self.scope);
-        let req = self.request(op, Method::DELETE, &self.scope.path(&[name]), &[]).retry(true);
+        let req = self.request(op, Method::DELETE, &self.scope.path(&[name]), &[])?.retry(true);
         self.http.send(req).await?;
         Ok(Action::Delete)
     }
