@@ -80,6 +80,9 @@ fn seconds(text: &str) -> Option<Duration> {
 #[derive(Clone)]
 pub struct Http {
     client: reqwest::Client,
+    /// Without proxies, for plain `http://` to this machine: a proxy elsewhere
+    /// would see the token in clear. Built on first use (tests, local fakes).
+    direct: Arc<tokio::sync::OnceCell<reqwest::Client>>,
     settings: Settings,
     gates: Arc<Gates>,
 }
@@ -205,17 +208,9 @@ impl Http {
         // ring (small, pure enough for a static musl build).
         let _ = rustls::crypto::ring::default_provider().install_default();
         check_proxies()?;
-        let client = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            // A redirect would carry the token and the body to wherever it
-            // points: API calls never follow one (`send` reports it).
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(settings.connect_timeout)
-            .timeout(settings.timeout)
-            .build()
-            .map_err(|e| anyhow::anyhow!("could not set up the HTTP client: {}", e.without_url()))?;
+        let client = client(&settings, false)?;
         let gates = Arc::new(Gates::new(settings.per_host, settings.paced.clone()));
-        Ok(Http { client, settings, gates })
+        Ok(Http { client, direct: Arc::default(), settings, gates })
     }
 
     /// Send a request, retrying where that is safe. A non-2xx answer is an
@@ -234,6 +229,7 @@ impl Http {
         if let Some(refused) = url.as_ref().filter(|_| !self.settings.allow_http).and_then(plain_http_refused) {
             return Err(fail(None, refused));
         }
+        let direct = url.as_ref().is_some_and(|u| u.scheme() == "http" && loopback(u));
         let host = self.gates.host(&url.as_ref().map(origin).unwrap_or_default());
         let mut attempt = 0;
         loop {
@@ -241,7 +237,7 @@ impl Http {
             let last = attempt >= self.settings.attempts || !req.retry;
             let sent = {
                 let _slot = host.enter(req.method != Method::GET).await;
-                self.send_once(&req).await
+                self.send_once(&req, direct).await
             };
             match sent {
                 Ok(resp) if (200..300).contains(&resp.status) => return Ok(resp),
@@ -272,8 +268,16 @@ impl Http {
         }
     }
 
-    async fn send_once(&self, req: &Request<'_>) -> Result<Response, SendError> {
-        let mut builder = self.client.request(req.method.clone(), &req.url);
+    async fn send_once(&self, req: &Request<'_>, direct: bool) -> Result<Response, SendError> {
+        let client = match direct {
+            false => &self.client,
+            true => self
+                .direct
+                .get_or_try_init(|| async { client(&self.settings, true) })
+                .await
+                .map_err(|e| SendError::Fatal(e.to_string()))?,
+        };
+        let mut builder = client.request(req.method.clone(), &req.url);
         let auth = match req.auth {
             Auth::None => None,
             Auth::Scheme(scheme, token) => Some(format!("{scheme} {}", token.expose())),
@@ -367,16 +371,32 @@ fn backoff(attempt: u32) -> Duration {
 /// The opt-in for plain HTTP to a host other than this machine (README, "Configuration").
 const ALLOW_HTTP: &str = "ESCORT_ALLOW_HTTP";
 
+/// The client: no redirects followed (one would carry the token and the body
+/// to wherever it points; `send` reports it), and proxies from the
+/// environment unless `direct`.
+fn client(settings: &Settings, direct: bool) -> anyhow::Result<reqwest::Client> {
+    let builder = reqwest::Client::builder()
+        .user_agent(USER_AGENT)
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(settings.connect_timeout)
+        .timeout(settings.timeout);
+    let builder = if direct { builder.no_proxy() } else { builder };
+    builder.build().map_err(|e| anyhow::anyhow!("could not set up the HTTP client: {}", e.without_url()))
+}
+
+/// Whether `url` names this machine.
+fn loopback(url: &reqwest::Url) -> bool {
+    let host = url.host_str().unwrap_or("").trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 /// Why a request must not go out: plain `http://` to anything but loopback
 /// would send the token in clear (unless the user opted in: see `send`).
 fn plain_http_refused(url: &reqwest::Url) -> Option<String> {
     if url.scheme() != "http" {
         return None;
     }
-    let host = url.host_str().unwrap_or("").trim_start_matches('[').trim_end_matches(']');
-    let loopback =
-        host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
-    (!loopback).then(|| {
+    (!loopback(url)).then(|| {
         format!(
             "refusing plain HTTP to {}: the token would travel in clear; use https:// (or set {ALLOW_HTTP}=1)",
             origin(url)
@@ -418,8 +438,12 @@ fn check_proxies() -> anyhow::Result<()> {
             continue;
         }
         let full = if value.contains("://") { value.to_string() } else { format!("http://{value}") };
-        let ok = reqwest::Url::parse(&full)
-            .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty()));
+        // The URL parser takes (and encodes) a space or a quote that reqwest's
+        // own proxy parser rejects, and then ignores the proxy: refuse those here.
+        let raw_ok = !value.chars().any(|c| c.is_whitespace() || c.is_control() || "\"<>\\^`{|}".contains(c));
+        let ok = raw_ok
+            && reqwest::Url::parse(&full)
+                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty()));
         if !ok {
             return Err(crate::error::usage(format!(
                 "{name} is not a proxy URL escort can use (http://HOST:PORT or https://HOST:PORT)"

@@ -236,3 +236,32 @@ fn n03_dot_segments_never_reach_a_url() {
         assert!(path.ends_with("/secrets/OK"), "{path}");
     }
 }
+
+#[test]
+fn n04_plain_http_to_this_machine_bypasses_proxies_and_a_bad_proxy_is_refused() {
+    let esc = Fake::esc(&esc_app_dev(ESC_TOKEN, [("K", SECRET)], true));
+    let (proxy, hits) = serve(|_| "{}".to_string());
+    let load = |name: &str, value: &str| {
+        let mut cmd = crate::common::escort();
+        cmd.env("ESC_API_URL", &esc.url)
+            .env("ESC_TOKEN", ESC_TOKEN)
+            .env("ESCORT_RETRIES", "0")
+            .env_remove("NO_PROXY")
+            .env_remove("no_proxy")
+            .env(name, value)
+            .args(["load", "--env", "acme/app/dev", "--format", "json"]);
+        cmd.output().unwrap()
+    };
+    for name in ["HTTP_PROXY", "http_proxy", "ALL_PROXY"] {
+        let out = load(name, &proxy);
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", text(&out.stderr));
+        assert!(text(&out.stdout).contains(SECRET), "{name}: the values came from ESC itself");
+        assert_eq!(hits.load(Ordering::SeqCst), 0, "{name}: the proxy saw the request (and the token)");
+    }
+    let bad = "http://user:pa ss@127.0.0.1:9";
+    let out = load("HTTPS_PROXY", bad);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("HTTPS_PROXY is not a proxy URL") && !stderr.contains("pa ss"), "{stderr}");
+    assert_absent(&out.stdout, &[SECRET], "stdout");
+}
