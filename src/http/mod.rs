@@ -331,12 +331,32 @@ fn classify(err: &reqwest::Error, timeout: Duration) -> SendError {
         cause = next;
     }
     let detail = secret::scrub(&cause.to_string());
+    // A TLS failure (a certificate that does not verify) is an answer, not
+    // silence: anyone on the path could make one, so it must not count as
+    // "unreachable" and set off a fallback (README, "Security").
+    if tls_failure(err) {
+        return SendError::Fatal(format!("the TLS handshake failed: {detail}"));
+    }
     if err.is_connect() || err.is_request() || err.is_body() {
         let what = if err.is_connect() { "could not connect" } else { "the connection failed" };
         SendError::Transient(format!("{what}: {detail}"))
     } else {
         SendError::Fatal(detail)
     }
+}
+
+/// Whether a rustls error is among the causes of `err` (an `io::Error` hides
+/// the one it wraps from `source`, so those are opened too).
+fn tls_failure(err: &reqwest::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(c) = cause {
+        let inner = c.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref());
+        if c.is::<rustls::Error>() || inner.is_some_and(|i| i.is::<rustls::Error>()) {
+            return true;
+        }
+        cause = inner.map(|i| i as &(dyn std::error::Error + 'static)).or_else(|| c.source());
+    }
+    false
 }
 
 /// How long to wait before retrying a response, or `None` when it must not be

@@ -265,3 +265,68 @@ fn n04_plain_http_to_this_machine_bypasses_proxies_and_a_bad_proxy_is_refused() 
     assert!(stderr.contains("HTTPS_PROXY is not a proxy URL") && !stderr.contains("pa ss"), "{stderr}");
     assert_absent(&out.stdout, &[SECRET], "stdout");
 }
+
+/// A TLS server on 127.0.0.1 with a self-signed certificate (no client
+/// trusts it); stopped on drop.
+struct SelfSigned {
+    child: std::process::Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl SelfSigned {
+    fn start() -> SelfSigned {
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+        let made = std::process::Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"])
+            .args(["-addext", "subjectAltName=IP:127.0.0.1", "-keyout"])
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let script = "import socket,ssl,sys\n\
+                      ctx=ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain(sys.argv[1],sys.argv[2])\n\
+                      s=socket.socket(); s.bind(('127.0.0.1',0)); s.listen(); print(s.getsockname()[1],flush=True)\n\
+                      while True:\n  c,_=s.accept()\n  try: ctx.wrap_socket(c,server_side=True).close()\n  except Exception: c.close()\n";
+        let mut child = std::process::Command::new("python3")
+            .args(["-c", script])
+            .arg(&cert)
+            .arg(&key)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        SelfSigned { child, port: line.trim().parse().unwrap(), _dir: dir }
+    }
+}
+
+impl Drop for SelfSigned {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn n19_a_certificate_failure_is_named_and_never_sets_off_the_fallback() {
+    let server = SelfSigned::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("backup.env"), format!("K={SECRET}\n")).unwrap();
+    let out = Run::new_in(dir.path())
+        .env("ESC_API_URL", format!("https://127.0.0.1:{}", server.port))
+        .env("ESC_TOKEN", ESC_TOKEN)
+        .env("ESCORT_RETRIES", "0")
+        .args(["load", "--env", "acme/app/dev", "--format", "json", "--fallback", "dotenv:backup.env"])
+        .output();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("TLS handshake failed") && stderr.contains("ertificate"), "{stderr}");
+    assert!(!stderr.contains("fallback"), "{stderr}");
+    assert_absent(&out.stdout, &[SECRET, ESC_TOKEN], "stdout");
+    assert_absent(&out.stderr, &[SECRET, ESC_TOKEN], "stderr");
+}
