@@ -330,3 +330,39 @@ fn n19_a_certificate_failure_is_named_and_never_sets_off_the_fallback() {
     assert_absent(&out.stdout, &[SECRET, ESC_TOKEN], "stdout");
     assert_absent(&out.stderr, &[SECRET, ESC_TOKEN], "stderr");
 }
+
+#[test]
+#[cfg(unix)]
+fn n11_the_audit_log_is_a_regular_file_reached_directly_and_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let elsewhere = dir.path().join("elsewhere.jsonl");
+    std::fs::write(&elsewhere, "").unwrap();
+    let link = dir.path().join("link.jsonl");
+    std::os::unix::fs::symlink(&elsewhere, &link).unwrap();
+    let fifo = dir.path().join("fifo.jsonl");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let load = |log: &std::path::Path| {
+        let mut cmd = crate::common::escort();
+        cmd.env("ESCORT_AUDIT_LOG", log)
+            .timeout(std::time::Duration::from_secs(30))
+            .args(["load", "--demo", "--format", "json"]);
+        cmd.output().unwrap()
+    };
+    for (log, why) in [(&link, "a symbolic link"), (&fifo, "not a regular file")] {
+        let out = load(log);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(why) && out.stdout.is_empty(), "{stderr}");
+    }
+    assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), "", "nothing written through the link");
+    // An existing log others can read: used, with a warning.
+    let shared = dir.path().join("shared.jsonl");
+    std::fs::write(&shared, "").unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = load(&shared);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("can be read by others (mode 644)"), "{stderr}");
+    assert!(!std::fs::read_to_string(&shared).unwrap().is_empty());
+}
