@@ -366,3 +366,36 @@ fn n11_the_audit_log_is_a_regular_file_reached_directly_and_private() {
     assert!(stderr.contains("can be read by others (mode 644)"), "{stderr}");
     assert!(!std::fs::read_to_string(&shared).unwrap().is_empty());
 }
+
+#[test]
+#[cfg(unix)]
+fn n17_a_closed_stdout_is_an_error_not_a_silent_success() {
+    let bin = assert_cmd::cargo::cargo_bin("escort");
+    let closed = |args: &str| {
+        // `>&-`: stdout closed, as a careless service manager or script leaves it.
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("exec \"$0\" {args} >&-"))
+            .arg(&bin)
+            .output()
+            .unwrap();
+        (out.status.code(), text(&out.stderr))
+    };
+    for args in [
+        "load --demo --format shell",
+        "load --demo --format json",
+        "load --demo --format dotenv",
+        "get --demo DATABASE_URL --show-secrets",
+    ] {
+        let (code, stderr) = closed(args);
+        assert_eq!(code, Some(5), "{args}: {stderr}");
+        assert!(stderr.contains("stdout") && stderr.contains("closed"), "{args}: {stderr}");
+    }
+    // `> /dev/null` is the user's choice, and succeeds.
+    let out = std::process::Command::new(&bin)
+        .args(["load", "--demo", "--format", "shell"])
+        .stdout(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
