@@ -399,3 +399,13 @@ fn n17_a_closed_stdout_is_an_error_not_a_silent_success() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
+
+#[test]
+fn n14_a_name_given_twice_in_keys_is_refused() {
+    let esc = Fake::esc(&esc_app_dev(ESC_TOKEN, [("S1", SECRET), ("S2", "CANARY-other-2")], true));
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["load", "--env", "acme/app/dev", "--format", "json", "--keys", "X=S1,X=S2"];
+    let (code, out) = run_in(dir.path(), Some(&esc), None, &args, &[SECRET, "CANARY-other-2", ESC_TOKEN]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("`X` is named twice"), "{out}");
+}
