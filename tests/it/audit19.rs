@@ -409,3 +409,46 @@ fn n14_a_name_given_twice_in_keys_is_refused() {
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("`X` is named twice"), "{out}");
 }
+
+#[test]
+#[cfg(unix)]
+fn n15_gh_is_found_on_absolute_path_entries_only_and_may_not_hang() {
+    use std::os::unix::fs::PermissionsExt;
+    let script = |dir: &std::path::Path, body: &str| {
+        let gh = dir.join("gh");
+        std::fs::write(&gh, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&gh, std::fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    let (url, hits) = serve(|_| "{}".to_string());
+    let ls = |dir: &std::path::Path, path: &str| {
+        let mut cmd = crate::common::escort();
+        cmd.current_dir(dir)
+            .env("PATH", path)
+            .env("GITHUB_API_URL", &url)
+            .env_remove("GITHUB_TOKEN")
+            .env_remove("GH_TOKEN")
+            .env("ESCORT_RETRIES", "0")
+            .timeout(std::time::Duration::from_secs(40))
+            .args(["ls", "github:acme/app"]);
+        cmd.output().unwrap()
+    };
+    // A checkout that plants `./gh`, reached through an empty or relative PATH entry.
+    let checkout = tempfile::tempdir().unwrap();
+    script(checkout.path(), "echo ghp_CANARYplantedToken0001");
+    let empty = tempfile::tempdir().unwrap();
+    for path in [format!(".:{}", empty.path().display()), format!(":{}", empty.path().display()), "bin/..".into()] {
+        let out = ls(checkout.path(), &path);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{path}: {stderr}");
+        assert!(stderr.contains("no GitHub token"), "{path}: {stderr}");
+        assert_eq!(hits.load(Ordering::SeqCst), 0, "{path}: a request went out with the planted token");
+    }
+    // A `gh` that never returns: given up on, as if there were none.
+    let tools = tempfile::tempdir().unwrap();
+    script(tools.path(), "exec /bin/sleep 120");
+    // (Bounded by the command's timeout: without one, escort would wait the two minutes.)
+    let out = ls(checkout.path(), &tools.path().display().to_string());
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no GitHub token"), "{stderr}");
+}
