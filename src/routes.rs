@@ -96,6 +96,8 @@ pub struct RawRoute {
     app: Option<Spanned<String>>,
     visibility: Option<Spanned<String>>,
     repos: Option<Vec<String>>,
+    /// `dotenv:` targets may lie outside the checkout (an absolute path, `..`).
+    dotenv_outside: Option<bool>,
 }
 
 /// What `ui::escape` would escape: nothing a report prints raw may hold it.
@@ -141,6 +143,23 @@ pub fn build(
                 .iter()
                 .map(|t| parse(t, "to")?.parse::<TargetSpec>().map_err(|e| err(Some(t.span()), at(&e))))
                 .collect::<Result<Vec<_>>>()?;
+        // A manifest comes with the checkout: its routes write only inside it, unless it says so.
+        if r.dotenv_outside != Some(true) {
+            for (spec, t) in to.iter().zip(r.to.get_ref()) {
+                if let TargetSpec::Dotenv(path) = spec
+                    && (path.is_absolute() || path.components().any(|c| c == std::path::Component::ParentDir))
+                {
+                    return Err(err(
+                        Some(t.span()),
+                        at(&format!(
+                            "`{}` is outside the checkout: a route writes .env files inside it \
+                             (set `dotenv_outside = true` to allow it)",
+                            path.display()
+                        )),
+                    ));
+                }
+            }
+        }
         let keys = match &r.keys {
             None => Selection::everything(),
             Some(list) => list.get_ref().join(",").parse().map_err(|e: String| err(Some(list.span()), at(&e)))?,
@@ -225,6 +244,21 @@ mod tests {
             assert!(shown.contains("cannot hold control characters") && !shown.contains('\n'), "{shown}");
             assert_eq!(crate::error::kind_of(&e), crate::error::Kind::Usage);
         }
+    }
+
+    #[test]
+    fn route_dotenv_targets_stay_inside_the_checkout_unless_allowed() {
+        let load = |to: &str, extra: &str| {
+            let text = format!("[sync.r]\nfrom = \"env\"\nto = [\"{to}\"]\n{extra}");
+            crate::manifest::from_toml_bytes(std::path::Path::new("escort.toml"), text.as_bytes())
+        };
+        for to in ["dotenv:../../x.env", "dotenv:/etc/x.env", "dotenv:a/../../x.env"] {
+            let e = load(to, "").err().unwrap_or_else(|| panic!("{to} accepted"));
+            assert!(e.to_string().starts_with("escort.toml:3: sync.r: `"), "{e}");
+            assert!(e.to_string().contains("outside the checkout"), "{e}");
+            assert!(load(to, "dotenv_outside = true\n").is_ok(), "{to}");
+        }
+        assert!(load("dotenv:deploy/prod.env", "").is_ok());
     }
 
     #[test]

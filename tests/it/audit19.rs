@@ -452,3 +452,25 @@ fn n15_gh_is_found_on_absolute_path_entries_only_and_may_not_hang() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("no GitHub token"), "{stderr}");
 }
+
+#[test]
+fn n18_route_dotenv_targets_stay_inside_the_checkout() {
+    let parent = tempfile::tempdir().unwrap();
+    let checkout = parent.path().join("checkout");
+    std::fs::create_dir(&checkout).unwrap();
+    let manifest =
+        |extra: &str| format!("[sync.r]\nfrom = \"env\"\nkeys = [\"A\"]\nto = [\"dotenv:../outside.env\"]\n{extra}");
+    std::fs::write(checkout.join("escort.toml"), manifest("")).unwrap();
+    let sync = || Run::new_in(&checkout).env("A", SECRET).args(["sync"]).output();
+    let out = sync();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("outside the checkout") && stderr.contains("dotenv_outside"), "{stderr}");
+    assert!(!parent.path().join("outside.env").exists(), "nothing written outside");
+    assert_absent(&out.stderr, &[SECRET], "stderr");
+    // Said in the manifest, it is allowed.
+    std::fs::write(checkout.join("escort.toml"), manifest("dotenv_outside = true\n")).unwrap();
+    let out = sync();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(std::fs::read_to_string(parent.path().join("outside.env")).unwrap().contains(SECRET));
+}
