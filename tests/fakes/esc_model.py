@@ -105,7 +105,8 @@ def values_from_definition(text):
     a definition is PATCHed (tests that PATCH run it with the peers' Python). Evaluated:
     `fn::secret: X` marks X secret, and `fn::secret: {ciphertext: C}` (what the real service
     stores) is a secret whose value is the text C, as the fake cannot decrypt. Not evaluated:
-    `imports`, other `fn::` functions and `${...}` interpolation, which stay literal values.
+    `imports`, other `fn::` functions and `${...}` interpolation, which stay literal values
+    (a `$$` is read as one `$`, as ESC reads it).
     """
     import yaml
 
@@ -127,17 +128,40 @@ def values_from_definition(text):
     return _authoring(values)
 
 
-def _authoring(node):
+def _esc_string(text, secret):
+    """A string as ESC reads it, left to right: `$$` is one `$`, and `${` starts an
+    interpolation. The fake does not evaluate interpolations (such a string is kept as
+    written); in a `fn::secret` one is refused, as ESC takes only a string literal there."""
+    out, i = [], 0
+    while i < len(text):
+        if text.startswith("$$", i):
+            out.append("$")
+            i += 2
+        elif text.startswith("${", i):
+            if secret:
+                raise BadDefinition("secret values must be string literals")
+            return text
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
+def _authoring(node, secret=False):
     if isinstance(node, dict):
         if len(node) == 1 and "fn::secret" in node:
             inner = node["fn::secret"]
             if isinstance(inner, dict) and list(inner) == ["ciphertext"]:
                 return {"fn::secret": str(inner["ciphertext"])}
-            return {"fn::secret": _authoring(inner)}
+            if not isinstance(inner, str):
+                raise BadDefinition("secret values must be string literals")
+            return {"fn::secret": _esc_string(inner, True)}
         return {str(k): _authoring(v) for k, v in node.items()}
     if isinstance(node, list):
         return [_authoring(v) for v in node]
-    if node is None or isinstance(node, (bool, int, float, str)):
+    if isinstance(node, str):
+        return _esc_string(node, secret)
+    if node is None or isinstance(node, (bool, int, float)):
         return node
     return str(node)  # YAML timestamps and binary: as text
 

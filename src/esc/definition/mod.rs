@@ -184,7 +184,7 @@ impl Definition {
             }
         };
         match &node.kind {
-            Kind::Scalar { text, .. } => (!text.expose().contains("${")).then_some(false),
+            Kind::Scalar { text, .. } => (!quote::interpolates(text.expose())).then_some(false),
             Kind::Map(entries) if entries.len() == 1 && entries[0].0.key() == Some(SECRET_FN) => Some(true),
             Kind::Map(entries) if entries.iter().any(|(k, _)| k.key().is_some_and(|k| k.starts_with("fn::"))) => None,
             Kind::Map(entries) => combine(entries.iter().map(|(_, v)| self.secrecy(v, depth + 1, steps)).collect()),
