@@ -474,3 +474,19 @@ fn n18_route_dotenv_targets_stay_inside_the_checkout() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(std::fs::read_to_string(parent.path().join("outside.env")).unwrap().contains(SECRET));
 }
+
+#[test]
+fn n10_a_secret_written_slowly_in_pieces_shows_its_first_piece_only() {
+    let esc = Fake::esc(&esc_app_dev(ESC_TOKEN, [("K", SECRET)], true));
+    let dir = tempfile::tempdir().unwrap();
+    // SECRET in four writes, each after a pause longer than the 0.2 s a held tail waits.
+    let script = "printf CANA; sleep 0.4; printf RY-audit; sleep 0.4; printf 19-secret-5e; sleep 0.4; printf '9b\\n'";
+    let args = ["run", "--env", "acme/app/dev", "--", "sh", "-c", script];
+    let out = Run::new_in(dir.path()).esc(&esc, ESC_TOKEN).args(args).output();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(stdout.starts_with("CANA") && stdout.contains("***"), "{stdout:?}");
+    for piece in ["RY-audit", "19-secret", SECRET] {
+        assert!(!stdout.contains(piece), "{piece} shown: {stdout:?}");
+    }
+}
