@@ -490,3 +490,81 @@ fn n10_a_secret_written_slowly_in_pieces_shows_its_first_piece_only() {
         assert!(!stdout.contains(piece), "{piece} shown: {stdout:?}");
     }
 }
+
+/// Whether `needle` is in any writable memory of process `pid` (Linux: read
+/// through /proc, as an ancestor may). Only pages in memory are read (the
+/// pagemap's present bit): the allocator reserves a gigabyte it never touches.
+#[cfg(target_os = "linux")]
+fn in_memory_of(pid: u32, needle: &[u8]) -> bool {
+    use std::io::{Read, Seek, SeekFrom};
+    const PAGE: u64 = 4096;
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
+    let mut mem = std::fs::File::open(format!("/proc/{pid}/mem")).unwrap();
+    let mut pagemap = std::fs::File::open(format!("/proc/{pid}/pagemap")).unwrap();
+    // Every present page, runs of neighbours kept together, runs parted by a NUL.
+    let mut seen = Vec::new();
+    for line in maps.lines() {
+        let mut fields = line.split_whitespace();
+        let (Some(range), Some(perms)) = (fields.next(), fields.next()) else { continue };
+        if !perms.starts_with("rw") {
+            continue;
+        }
+        let (start, end) = range.split_once('-').unwrap();
+        let (start, end) = (u64::from_str_radix(start, 16).unwrap(), u64::from_str_radix(end, 16).unwrap());
+        let mut entries = vec![0u8; ((end - start) / PAGE * 8) as usize];
+        if pagemap.seek(SeekFrom::Start(start / PAGE * 8)).is_err() || pagemap.read_exact(&mut entries).is_err() {
+            continue;
+        }
+        for (i, entry) in entries.chunks_exact(8).enumerate() {
+            let present = u64::from_le_bytes(entry.try_into().unwrap()) >> 63 == 1;
+            let mut page = vec![0u8; PAGE as usize];
+            if present
+                && mem.seek(SeekFrom::Start(start + i as u64 * PAGE)).is_ok()
+                && mem.read_exact(&mut page).is_ok()
+            {
+                seen.extend_from_slice(&page);
+            } else {
+                seen.push(0);
+            }
+        }
+    }
+    memchr::memmem::find(&seen, needle).is_some()
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn n13_the_child_environment_leaves_no_copy_in_escorts_memory() {
+    // A long name: the allocator writes its own pointers over the first bytes of a freed block.
+    let esc = Fake::esc(&esc_app_dev(ESC_TOKEN, [("AUDIT19_CHILD_ENVIRONMENT", SECRET)], true));
+    let mut escort = crate::common::escort_std()
+        .env("ESC_API_URL", &esc.url)
+        .env("ESC_TOKEN", ESC_TOKEN)
+        .args(["run", "--no-redact", "--env", "acme/app/dev", "--", "sleep", "30"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = escort.id();
+    // Until escort's child runs: then the environment was built, spawned and dropped.
+    let child_of_escort = || {
+        std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+            std::fs::read_to_string(e.path().join("stat"))
+                .ok()
+                .and_then(|s| {
+                    s.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().nth(1) == Some(&pid.to_string()))
+                })
+                .unwrap_or(false)
+        })
+    };
+    let mut tries = 0;
+    while !child_of_escort() {
+        tries += 1;
+        assert!(tries < 500 && escort.try_wait().unwrap().is_none(), "escort's child did not start");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // The `NAME=value` form exists only in the environment handed to exec.
+    let found = in_memory_of(pid, format!("ENVIRONMENT={SECRET}").as_bytes());
+    escort.kill().unwrap();
+    escort.wait().unwrap();
+    assert!(!found, "a copy of the child's environment stays in escort's memory");
+}
