@@ -5,8 +5,7 @@ use crate::common::run::Run;
 use crate::common::{Fake, assert_absent, esc_app_dev};
 use crate::github_support::{self, TOKEN as GH_TOKEN, github, text, writes};
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
+use std::io::{BufRead, BufReader};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -64,29 +63,13 @@ pub fn serve(answer: impl Fn(&str) -> String + Send + 'static) -> (String, Arc<A
 
 /// `serve`, with the status line's code and reason from `answer` too.
 pub fn serve_status(answer: impl Fn(&str) -> (&'static str, String) + Send + 'static) -> (String, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let hits = Arc::new(AtomicUsize::new(0));
-    let counter = hits.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            counter.fetch_add(1, Ordering::SeqCst);
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let (mut first, mut line) = (String::new(), String::new());
-            let _ = reader.read_line(&mut first);
-            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
-                line.clear();
-            }
-            let (status, body) = answer(&first);
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    (url, hits)
+    crate::common::serve_raw(move |request| {
+        let (status, body) = answer(request);
+        format!(
+            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    })
 }
 
 /// A full page of 100 secrets: new names on every page, or the same names each time.
