@@ -67,11 +67,13 @@ pub const MIN_REDACT_LEN: usize = 3;
 #[derive(Default)]
 struct Known {
     values: Vec<Secret>,
-    /// Built on first use: exact case for `scrub`, folded for `server_message`.
-    scrubbers: Option<[Redactor; 2]>,
+    /// Built on first use, each: exact case for `scrub`; folded, with more
+    /// forms, for `server_message` (needed only when an API says no).
+    exact: Option<Redactor>,
+    withhold: Option<Redactor>,
 }
 
-static KNOWN: Mutex<Known> = Mutex::new(Known { values: Vec::new(), scrubbers: None });
+static KNOWN: Mutex<Known> = Mutex::new(Known { values: Vec::new(), exact: None, withhold: None });
 
 /// Remember a secret value (or token) so that `scrub` can remove it from any
 /// text that is about to be shown.
@@ -119,14 +121,14 @@ impl Known {
     fn register(&mut self, value: &Secret) {
         if value.len() >= MIN_REDACT_LEN {
             self.values.push(value.clone());
-            self.scrubbers = None;
+            (self.exact, self.withhold) = (None, None);
         }
     }
 
     fn forget_all(&mut self) {
         // escort is about to exit: each value is zeroed, not freed.
         self.values.drain(..).for_each(Secret::wipe_and_leak);
-        self.scrubbers = None;
+        (self.exact, self.withhold) = (None, None);
     }
 
     /// The notice a withheld message became is escort's own text: it is kept
@@ -139,38 +141,46 @@ impl Known {
             (1..f.len()).any(|k| notice.starts_with(&f[k..]) || notice.ends_with(&f[..k]))
                 || f.windows(notice.len()).any(|w| w == notice)
         };
-        let keep = text.contains(WITHHELD)
-            && !self
-                .values
-                .iter()
-                .flat_map(|s| std::iter::once(s.expose()).chain(s.expose().lines()))
-                .flat_map(encodings)
-                .any(|f| straddles(f.as_bytes()));
-        let exact = &self.scrubbers()[0];
+        let keep = text.contains(WITHHELD) && !self.forms().iter().any(|f| straddles(f.as_bytes()));
+        let exact = self.exact();
         let redact = |t: &str| String::from_utf8_lossy(&exact.redact_all(t.as_bytes())).into_owned();
         if keep { text.split(WITHHELD).map(redact).collect::<Vec<_>>().join(WITHHELD) } else { redact(text) }
     }
 
     fn server_message(&mut self, text: &str) -> String {
-        if self.scrubbers()[1].finds_any(text.as_bytes()) { WITHHELD.to_string() } else { text.to_string() }
+        if self.withhold().finds_any(text.as_bytes()) { WITHHELD.to_string() } else { text.to_string() }
     }
 
-    fn scrubbers(&mut self) -> &[Redactor; 2] {
-        let values = &self.values;
-        self.scrubbers.get_or_insert_with(|| {
-            let forms: Vec<Wiped<String>> = values
-                .iter()
-                .flat_map(|s| std::iter::once(s.expose()).chain(s.expose().lines()))
-                .flat_map(encodings)
-                .collect();
-            // A server's message is also withheld for a long part of a value:
-            // a token cut short by a few characters, or its last 20.
-            let parts: Vec<Wiped<String>> = values.iter().flat_map(|s| ends(s.expose())).flat_map(encodings).collect();
-            [
-                Redactor::new(forms.iter().map(|f| f.as_bytes()), false),
-                Redactor::new(forms.iter().chain(&parts).map(|f| f.as_bytes()), true),
-            ]
-        })
+    /// Each value and each of its lines, in every form `encodings` knows.
+    fn forms(&self) -> Vec<Wiped<String>> {
+        self.values
+            .iter()
+            .flat_map(|s| std::iter::once(s.expose()).chain(s.expose().lines()))
+            .flat_map(encodings)
+            .collect()
+    }
+
+    fn exact(&mut self) -> &Redactor {
+        if self.exact.is_none() {
+            let forms = self.forms();
+            self.exact = Some(Redactor::new(forms.iter().map(|f| f.as_bytes()), false));
+        }
+        self.exact.as_ref().expect("built above")
+    }
+
+    /// A server's message is withheld for a value in any letter case, base64-
+    /// encoded too, or for a long part of one: a token cut short by a few
+    /// characters, or its last 20.
+    fn withhold(&mut self) -> &Redactor {
+        if self.withhold.is_none() {
+            let mut forms = self.forms();
+            for value in &self.values {
+                forms.extend(base64_forms(value.expose()));
+                forms.extend(ends(value.expose()).into_iter().flat_map(encodings));
+            }
+            self.withhold = Some(Redactor::new(forms.iter().map(|f| f.as_bytes()), true));
+        }
+        self.withhold.as_ref().expect("built above")
     }
 }
 
@@ -189,8 +199,21 @@ fn ends(value: &str) -> Vec<&str> {
     vec![&value[..byte_at(keep)], &value[byte_at(chars - keep)..]]
 }
 
+/// `value` base64-encoded (standard and URL-safe), without padding, so that
+/// it is found at the start of a longer encoding too.
+fn base64_forms(value: &str) -> [Wiped<String>; 2] {
+    use base64::Engine;
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    [&STANDARD_NO_PAD, &URL_SAFE_NO_PAD].map(|engine| {
+        // Sized up front: a growing string would leave copies of the value behind.
+        let mut out = Wiped::new(String::with_capacity(value.len() * 4 / 3 + 4));
+        engine.encode_string(value, &mut out);
+        out
+    })
+}
+
 /// The forms a value takes when a server echoes it: raw, JSON-escaped,
-/// URL-encoded (path and form style), base64 (standard and URL-safe).
+/// URL-encoded (path and form style).
 fn encodings(value: &str) -> Vec<Wiped<String>> {
     let quoted = Wiped::new(serde_json::to_string(value).unwrap_or_default());
     let json = quoted.get(1..quoted.len().saturating_sub(1)).unwrap_or_default().to_string();
@@ -206,18 +229,7 @@ fn encodings(value: &str) -> Vec<Wiped<String>> {
         }
     }
     let form = Wiped::new(url.replace("%20", "+"));
-    let base64 = |engine: &base64::engine::GeneralPurpose| {
-        use base64::Engine;
-        // Sized up front, as above; without padding, so it is found inside a longer encoding's start too.
-        let mut out = Wiped::new(String::with_capacity(value.len() * 4 / 3 + 4));
-        engine.encode_string(value, &mut out);
-        out
-    };
-    let (b64, b64_url) = (
-        base64(&base64::engine::general_purpose::STANDARD_NO_PAD),
-        base64(&base64::engine::general_purpose::URL_SAFE_NO_PAD),
-    );
-    let mut forms = vec![Wiped::new(value.to_string()), Wiped::new(json), url, form, b64, b64_url];
+    let mut forms = vec![Wiped::new(value.to_string()), Wiped::new(json), url, form];
     forms.dedup();
     forms
 }
@@ -286,7 +298,8 @@ mod tests {
         for shown in [&token[..token.len() - 3], &token[token.len() - 20..], &b64, &token.to_lowercase()[2..]] {
             assert_eq!(known.server_message(&format!("bad token {shown}.")), WITHHELD, "{shown}");
         }
-        assert_eq!(known.scrub(&format!("x {b64}")).trim_end_matches('='), "x ***");
+        // Scrubbing (which every message goes through) keeps to the exact forms.
+        assert_eq!(known.scrub(&format!("x {b64}")), format!("x {b64}"));
         // A short part is not enough to withhold.
         assert_eq!(known.server_message("ghp_N09 is not a token"), "ghp_N09 is not a token");
         // A value that straddles the notice is scrubbed with it.
@@ -300,7 +313,7 @@ mod tests {
         known.register(&Secret::new("forget-canary"));
         assert_eq!(known.scrub("x forget-canary"), "x ***");
         known.forget_all();
-        assert!(known.values.is_empty() && known.scrubbers.is_none());
+        assert!(known.values.is_empty() && known.exact.is_none() && known.withhold.is_none());
         assert_eq!(known.scrub("x forget-canary"), "x forget-canary");
     }
 }
