@@ -6,8 +6,38 @@
 use libmimalloc_sys as mi;
 use std::alloc::{GlobalAlloc, Layout};
 use std::ffi::c_void;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub struct Mimalloc;
+
+/// While above zero, every block freed (or moved by a realloc) is zeroed
+/// first: for code whose copies of values escort does not own, such as the
+/// child environment `std::process::Command` builds (`WipeFrees`).
+static WIPE_FREES: AtomicUsize = AtomicUsize::new(0);
+
+/// Zero what is freed while this lives, on every thread (README, "Security").
+pub struct WipeFrees(());
+
+impl WipeFrees {
+    pub fn start() -> WipeFrees {
+        WIPE_FREES.fetch_add(1, Ordering::SeqCst);
+        WipeFrees(())
+    }
+}
+
+impl Drop for WipeFrees {
+    fn drop(&mut self) {
+        WIPE_FREES.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Zero `size` bytes at `ptr`, in a way the compiler keeps before the free.
+#[inline(never)]
+unsafe fn zero(ptr: *mut u8, size: usize) {
+    // SAFETY: the caller owns `size` bytes at `ptr`.
+    unsafe { std::ptr::write_bytes(ptr, 0, size) };
+    std::sync::atomic::compiler_fence(Ordering::SeqCst);
+}
 
 /// The alignment of every mimalloc block (16 for blocks of 16 bytes or more).
 const WORD: usize = std::mem::size_of::<usize>();
@@ -28,15 +58,29 @@ unsafe impl GlobalAlloc for Mimalloc {
     }
 
     #[inline]
-    unsafe fn dealloc(&self, ptr: *mut u8, _layout: Layout) {
-        // SAFETY: `ptr` came from this allocator.
-        unsafe { mi::mi_free(ptr.cast()) }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from this allocator, with `layout.size()` bytes.
+        unsafe {
+            if WIPE_FREES.load(Ordering::Relaxed) > 0 {
+                zero(ptr, layout.size());
+            }
+            mi::mi_free(ptr.cast())
+        }
     }
 
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: `ptr` came from this allocator with `layout`.
         unsafe {
+            if WIPE_FREES.load(Ordering::Relaxed) > 0 {
+                // Moved by hand, so the old block is zeroed before it is freed.
+                let new = self.alloc(Layout::from_size_align_unchecked(new_size, layout.align()));
+                if !new.is_null() {
+                    std::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size));
+                    self.dealloc(ptr, layout);
+                }
+                return new;
+            }
             if layout.align() <= WORD {
                 mi::mi_realloc(ptr.cast(), new_size).cast()
             } else {
@@ -61,9 +105,16 @@ unsafe fn either(
 mod tests {
     use super::*;
 
-    /// Every alignment is honoured, through whichever entry point.
+    /// Every alignment is honoured, through whichever entry point, and while
+    /// frees are wiped (a realloc then moves the block by hand).
     #[test]
     fn blocks_are_aligned_as_asked() {
+        blocks_aligned();
+        let _wiping = WipeFrees::start();
+        blocks_aligned();
+    }
+
+    fn blocks_aligned() {
         for align in [1, 2, 4, 8, 16, 32, 64, 4096] {
             for size in [1, 7, 8, 16, 24, 100, 5000] {
                 let layout = Layout::from_size_align(size, align).unwrap();

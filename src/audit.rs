@@ -35,11 +35,41 @@ pub fn open(path: Option<&Path>, command: &str, runner: &Runner) -> Result<()> {
     let Some(path) = path.filter(|p| !p.as_os_str().is_empty()) else {
         return Ok(());
     };
+    // As `--output`: only a regular file, never through a symbolic link
+    // (checked here for the message, and by O_NOFOLLOW against a swap), and
+    // opened non-blocking so that a FIFO is refused rather than waited on.
+    let refuse = |what: &str| {
+        crate::error::usage(format!(
+            "the audit log {} is {what}: escort appends only to a regular file; give the path of the file itself",
+            path.display()
+        ))
+    };
+    let not_regular = "not a regular file (a directory, device, FIFO or socket)";
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => return Err(refuse("a symbolic link")),
+        Ok(m) if !m.is_file() => return Err(refuse(not_regular)),
+        _ => {}
+    }
     let mut opts = std::fs::OpenOptions::new();
     opts.append(true).create(true);
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
     let file = opts.open(path).with_context(|| format!("could not open the audit log {}", path.display()))?;
+    let meta = file.metadata().with_context(|| format!("could not open the audit log {}", path.display()))?;
+    if !meta.is_file() {
+        return Err(refuse(not_regular));
+    }
+    #[cfg(unix)]
+    if std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o077 != 0 {
+        ui::warn(&format!(
+            "the audit log {} can be read by others (mode {:o}): `chmod 600` it",
+            path.display(),
+            std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777
+        ));
+    }
     let mut common = Map::new();
     common.insert("command".into(), json!(command));
     common.insert("pid".into(), json!(std::process::id()));

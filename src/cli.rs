@@ -441,6 +441,11 @@ pub struct SyncArgs {
     #[arg(long, short)]
     pub yes: bool,
 
+    /// With --to github-vars: or github-org-vars:, write values the source marks
+    /// secret too (anyone who can read the repository can read a variable).
+    #[arg(long)]
+    pub allow_secret_variables: bool,
+
     #[command(flatten)]
     pub app: AppArg,
 

@@ -151,6 +151,23 @@ fn status_hint(status: u16) -> Option<&'static str> {
     }
 }
 
+/// A .env file escort cannot read: the file, the line and what is wrong,
+/// never the text of the line.
+#[derive(Debug)]
+pub struct Malformed {
+    pub path: std::path::PathBuf,
+    pub line: usize,
+    pub what: String,
+}
+
+impl fmt::Display for Malformed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.path.display(), self.line, self.what)
+    }
+}
+
+impl std::error::Error for Malformed {}
+
 /// The kind of the first `Failure`, HTTP error or I/O error in the chain.
 pub fn kind_of(err: &anyhow::Error) -> Kind {
     // A kind given as context (`.context(Failure {..})`) is seen only here:
@@ -165,7 +182,7 @@ pub fn kind_of(err: &anyhow::Error) -> Kind {
         if cause.downcast_ref::<HttpError>().is_some() {
             return Kind::Backend;
         }
-        if cause.downcast_ref::<crate::dotenv::Malformed>().is_some() {
+        if cause.downcast_ref::<Malformed>().is_some() {
             return Kind::Usage;
         }
         if let Some(io) = cause.downcast_ref::<std::io::Error>() {

@@ -100,6 +100,61 @@ pub fn create_private_dirs(path: &Path) -> Result<()> {
     builder.create(parent).with_context(|| format!("could not create the directory {}", parent.display()))
 }
 
+/// The most escort reads of a local file (a .env file, a manifest).
+pub const MAX_READ: u64 = 64 << 20;
+
+/// Read a local file a checkout may hold (.env sources and targets, fallbacks,
+/// manifests), bounded (README, "Security"): a regular file only, at most
+/// `MAX_READ` bytes. A committed `.env -> /dev/zero` would read forever and a
+/// FIFO would hang, so devices, FIFOs, sockets and directories are refused,
+/// and a symbolic link is followed only to a file inside the working
+/// directory. Opened non-blocking, so a FIFO put there after the check is
+/// refused too, not waited on. A missing file is an `io::ErrorKind::NotFound`
+/// in the chain, as callers that treat it as absent expect. `what` names the
+/// file's role in errors ("the manifest "), before its path.
+pub fn read_bounded(path: &Path, what: &str) -> Result<crate::wiped::Wiped<Vec<u8>>> {
+    use std::io::Read;
+    let could_not = || format!("could not read {what}{}", path.display());
+    let link = std::fs::symlink_metadata(path).with_context(could_not)?;
+    if link.file_type().is_symlink() {
+        let real = std::fs::canonicalize(path).with_context(could_not)?;
+        let here = std::env::current_dir().and_then(std::fs::canonicalize).with_context(could_not)?;
+        if !real.starts_with(&here) {
+            return Err(crate::error::usage(format!(
+                "{} is a symbolic link to {}, outside the working directory: escort follows a link only to a \
+                 file inside the checkout (copy the file in, or run escort where it is)",
+                path.display(),
+                real.display()
+            )));
+        }
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut opts, libc::O_NONBLOCK);
+    let file = opts.open(path).with_context(could_not)?;
+    let meta = file.metadata().with_context(could_not)?;
+    if !meta.is_file() {
+        return Err(crate::error::usage(format!(
+            "{} is not a regular file (a directory, device, FIFO or socket): escort reads only regular files",
+            path.display()
+        )));
+    }
+    let too_big = || {
+        crate::error::usage(format!("{} is larger than {} MiB: escort reads no more", path.display(), MAX_READ >> 20))
+    };
+    if meta.len() > MAX_READ {
+        return Err(too_big());
+    }
+    // Sized up front: growing would leave copies of the content in freed memory.
+    let mut bytes = crate::wiped::Wiped::new(Vec::with_capacity(meta.len() as usize + 1));
+    file.take(MAX_READ + 1).read_to_end(&mut bytes).with_context(could_not)?;
+    if bytes.len() as u64 > MAX_READ {
+        return Err(too_big());
+    }
+    Ok(bytes)
+}
+
 /// Whether `path` is a regular file only its owner can read or write, holding `bytes`.
 fn holds(path: &Path, bytes: &[u8]) -> bool {
     let Ok(meta) = std::fs::symlink_metadata(path) else { return false };
@@ -231,6 +286,29 @@ pub fn materialize(vars: Vec<Var>, dir: &Path) -> Result<Vec<Var>> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    #[cfg(unix)]
+    fn bounded_reads_take_regular_files_only() {
+        use super::read_bounded;
+        let dir = tempfile::tempdir().unwrap();
+        let kind = |e: anyhow::Error| (crate::error::kind_of(&e), e.to_string());
+        // A device, a directory and a FIFO: refused at once, never read or waited on.
+        let fifo = dir.path().join("fifo");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        for path in [std::path::Path::new("/dev/zero"), dir.path(), &fifo] {
+            let (k, e) = kind(read_bounded(path, "").err().unwrap());
+            assert!(k == crate::error::Kind::Usage && e.contains("not a regular file"), "{}: {e}", path.display());
+        }
+        // Larger than the bound: refused, whatever its size says.
+        let big = dir.path().join("big");
+        std::fs::File::create(&big).unwrap().set_len(super::MAX_READ + 1).unwrap();
+        assert!(kind(read_bounded(&big, "").err().unwrap()).1.contains("larger than 64 MiB"));
+        std::fs::write(dir.path().join("ok"), "A=1\n").unwrap();
+        assert_eq!(read_bounded(&dir.path().join("ok"), "").unwrap().as_slice(), b"A=1\n");
+        let missing = read_bounded(&dir.path().join("missing"), "").err().unwrap();
+        assert!(missing.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some()));
+    }
+
     #[test]
     #[cfg(unix)]
     fn a_private_file_that_holds_the_bytes_is_not_rewritten() {

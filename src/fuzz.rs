@@ -7,9 +7,14 @@ use crate::dotenv;
 use crate::esc::decode;
 use crate::esc::definition::{Change, Definition, Since};
 use crate::esc::value::{self, Environment};
+use crate::fleet::routes::Share;
 use crate::manifest;
 use crate::redact::{MIN_REDACT_LEN, Redactor};
 use crate::secret::Secret;
+use crate::source::SourceSpec;
+use crate::targets::TargetSpec;
+use crate::targets::github::Store;
+use crate::targets::github::{MOST_LISTED, list_pages};
 use crate::wiped::Wiped;
 use std::collections::HashSet;
 use std::path::Path;
@@ -44,6 +49,41 @@ pub fn manifest(data: &[u8]) {
         if let Some(default) = &s.default {
             let read = entries.iter().find(|(k, _)| *k == s.name).map(|(_, v)| v.expose());
             assert_eq!(read, Some(default.as_str()), "the default of {}", s.name);
+        }
+    }
+}
+
+/// The manifest's routes: the bytes are the `[sync.NAME]` section, after a
+/// group and a secret it may name. An error is one `FILE:LINE: ...` line; a
+/// route that loads has a printable name and specs, each spec reads back from
+/// its text, every target named gets a copy, and no variables target gets
+/// secret values.
+pub fn manifest_routes(data: &[u8]) {
+    let mut text = b"[groups.g]\n[secrets.A]\ngroup = \"g\"\n".to_vec();
+    text.extend_from_slice(data);
+    let m = match manifest::from_toml_bytes(Path::new("escort.toml"), &text) {
+        Ok(m) => m,
+        Err(e) => {
+            let shown = e.to_string();
+            assert!(shown.starts_with("escort.toml") && !shown.contains('\n'), "not one line: {shown:?}");
+            return;
+        }
+    };
+    let printable = |t: &str| crate::ui::escape(t) == t;
+    for r in &m.routes {
+        assert!(printable(&r.name), "route name {:?}", r.name);
+        let from = r.from.to_string();
+        assert!(printable(&from) && from.parse::<SourceSpec>().as_ref() == Ok(&r.from), "{from:?}");
+        let copies = r.copies();
+        for spec in &r.to {
+            let shown = spec.to_string();
+            assert!(printable(&shown) && shown.parse::<TargetSpec>().as_ref() == Ok(spec), "{shown:?}");
+            assert!(copies.iter().any(|(c, _)| c == spec), "{shown} has no copy");
+        }
+        for (spec, share) in &copies {
+            if matches!(spec, TargetSpec::GitHub(_, Store::Variables)) {
+                assert_eq!(*share, Share::Plain, "{spec}");
+            }
         }
     }
 }
@@ -168,4 +208,20 @@ pub fn redactor(data: &[u8]) {
     for p in patterns.iter().filter(|p| p.trim().len() >= MIN_REDACT_LEN && !p.contains('*')) {
         assert!(!out.windows(p.len()).any(|w| w == p.as_bytes()), "a pattern went through");
     }
+}
+
+/// GitHub's listing: the first byte sets the page size, then page bodies
+/// separated by NULs, served again and again, as a server that never ends
+/// would. The listing ends anyway, within what GitHub can hold, with no name
+/// twice (README, "Security").
+pub fn github_listing(data: &[u8]) {
+    let Some((&size, rest)) = data.split_first() else { return };
+    let per_page = usize::from(size % 100) + 1;
+    let bodies: Vec<&[u8]> = rest.split(|&b| b == 0).collect();
+    let (listed, pages) = list_pages(per_page, bodies.iter().copied().cycle());
+    assert!(pages as u64 <= MOST_LISTED + 1, "{pages} pages read");
+    let Ok(names) = listed else { return };
+    assert!(names.len() as u64 <= MOST_LISTED, "{} names", names.len());
+    let distinct: HashSet<String> = names.iter().map(|n| n.to_ascii_uppercase()).collect();
+    assert_eq!(distinct.len(), names.len(), "a name twice");
 }

@@ -42,6 +42,16 @@ impl Selection {
             if to.is_empty() || from.is_empty() {
                 return Err(error::usage(format!("--keys: `{item}` needs a name on both sides of `=`")));
             }
+            // One name, one value: `X=A,X=B` would export `X` twice (JSON with a key twice).
+            match sel.picks.iter().find(|(t, _)| t == to) {
+                Some((_, f)) if f == from => continue,
+                Some((_, f)) => {
+                    return Err(error::usage(format!(
+                        "--keys: `{to}` is named twice, from `{f}` and from `{from}`: give each name once"
+                    )));
+                }
+                None => {}
+            }
             sel.picks.push((to.to_string(), from.to_string()));
         }
         if sel.picks.is_empty() {
@@ -119,6 +129,15 @@ mod tests {
 
     fn names(vs: &[Var]) -> Vec<&str> {
         vs.iter().map(|v| v.name.as_str()).collect()
+    }
+
+    #[test]
+    fn a_name_is_exported_once() {
+        let e = Selection::parse("X=A, X=B").unwrap_err();
+        assert_eq!(error::kind_of(&e), error::Kind::Usage);
+        assert!(e.to_string().contains("`X` is named twice"), "{e}");
+        // The same pick again is no conflict: kept once.
+        assert_eq!(Selection::parse("A,B=A,A").unwrap().picks.len(), 2);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::error;
 use crate::fleet::routes::{RawRoute, Route};
 use crate::source::SourceSpec;
 use crate::vars::valid_name;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use regex_lite::Regex;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
@@ -170,7 +170,7 @@ pub fn locate(given: Option<PathBuf>) -> Result<PathBuf> {
 /// Read a manifest: TOML when the name ends in `.toml`, else a .env file.
 pub fn load(path: &Path) -> Result<Manifest> {
     if path.extension().is_some_and(|e| e == "toml") {
-        let bytes = std::fs::read(path).with_context(|| format!("could not read the manifest {}", path.display()))?;
+        let bytes = crate::files::read_bounded(path, "the manifest ")?;
         from_toml_bytes(path, &bytes)
     } else {
         from_env_example(path)
@@ -524,5 +524,37 @@ keys = ["OPENAI_API_KEY", "ANTHROPIC_API_KEY"]
             assert_eq!(rule.accepts(value), want, "{} {value:?}", rule.name());
         }
         assert!(!Rule::Url.accepts("https://"));
+    }
+
+    #[test]
+    fn control_characters_in_route_names_and_specs_are_refused() {
+        for text in [
+            "[sync.\"x\\n::stop-commands::t\"]\nfrom = \"env\"\nto = [\"fly:a\"]\n",
+            "[sync.r]\nfrom = \"dotenv:a\\n::error::x\"\nto = [\"fly:a\"]\n",
+            "[sync.r]\nfrom = \"env\"\nto = [\"dotenv:a\\r::error::x\"]\n",
+            "[sync.r]\nfrom = \"env\"\nto = [\"github:a/b@x\\u2028y\"]\n",
+        ] {
+            let e = from_toml_bytes(std::path::Path::new("escort.toml"), text.as_bytes())
+                .err()
+                .unwrap_or_else(|| panic!("accepted {text}"));
+            let shown = e.to_string();
+            assert!(shown.contains("cannot hold control characters") && !shown.contains('\n'), "{shown}");
+            assert_eq!(crate::error::kind_of(&e), crate::error::Kind::Usage);
+        }
+    }
+
+    #[test]
+    fn route_dotenv_targets_stay_inside_the_checkout_unless_allowed() {
+        let load = |to: &str, extra: &str| {
+            let text = format!("[sync.r]\nfrom = \"env\"\nto = [\"{to}\"]\n{extra}");
+            from_toml_bytes(std::path::Path::new("escort.toml"), text.as_bytes())
+        };
+        for to in ["dotenv:../../x.env", "dotenv:/etc/x.env", "dotenv:a/../../x.env"] {
+            let e = load(to, "").err().unwrap_or_else(|| panic!("{to} accepted"));
+            assert!(e.to_string().starts_with("escort.toml:3: sync.r: `"), "{e}");
+            assert!(e.to_string().contains("outside the checkout"), "{e}");
+            assert!(load(to, "dotenv_outside = true\n").is_ok(), "{to}");
+        }
+        assert!(load("dotenv:deploy/prod.env", "").is_ok());
     }
 }

@@ -18,6 +18,11 @@ pub fn write(bytes: &[u8]) -> Result<()> {
     if CLOSED.load(Ordering::Relaxed) {
         return Ok(());
     }
+    if closed_at_start() {
+        // Not a reader that went away: the output (values, a token) had nowhere to go.
+        return Err(std::io::Error::from_raw_os_error(libc::EBADF))
+            .context("could not write to stdout: it was closed when escort started, so nothing was written");
+    }
     let mut out = std::io::stdout().lock();
     match out.write_all(bytes).and_then(|()| out.flush()) {
         Err(e) if e.kind() == ErrorKind::BrokenPipe => {
@@ -26,6 +31,36 @@ pub fn write(bytes: &[u8]) -> Result<()> {
         }
         other => other.context("could not write to stdout"),
     }
+}
+
+/// Whether stdout was closed when escort started. The Rust runtime then
+/// opens `/dev/null` read-write in its place, and writes to it "succeed"; a
+/// shell's `> /dev/null` opens it write-only, which is the user's choice and
+/// is left alone.
+fn closed_at_start() -> bool {
+    static CLOSED_AT_START: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *CLOSED_AT_START.get_or_init(|| {
+        #[cfg(unix)]
+        {
+            use std::os::fd::AsFd;
+            use std::os::unix::fs::MetadataExt;
+            // SAFETY: F_GETFL on a descriptor number reads its flags and nothing else.
+            let flags = unsafe { libc::fcntl(1, libc::F_GETFL) };
+            if flags < 0 {
+                return true;
+            }
+            if flags & libc::O_ACCMODE != libc::O_RDWR {
+                return false;
+            }
+            let Ok(fd) = std::io::stdout().as_fd().try_clone_to_owned() else { return true };
+            let (Ok(out), Ok(null)) = (std::fs::File::from(fd).metadata(), std::fs::metadata("/dev/null")) else {
+                return false;
+            };
+            out.rdev() == null.rdev() && out.file_type() == null.file_type()
+        }
+        #[cfg(not(unix))]
+        false
+    })
 }
 
 /// Write `text` and a newline to stdout.

@@ -276,14 +276,21 @@ impl Redactor {
         self.pending.extend_from_slice(&chunk[done..]);
     }
 
-    /// Whether bytes are held back that were never written.
+    /// Whether bytes are held back that an idle flush would write: none
+    /// once a piece of the held tail was shown (see `flush_idle`).
     pub fn is_holding(&self) -> bool {
-        self.pending.len() > self.shown
+        self.shown == 0 && !self.pending.is_empty()
     }
 
     /// No more bytes came for a while: write what is held back (its whole
     /// values masked), but keep it to mask a value it begins if the rest comes.
+    /// Once a piece was shown so, what continues it stays held until the value
+    /// is complete (masked) or the output stops matching it: a value written a
+    /// character at a time, slowly, shows its first piece only (README, "escort run").
     pub fn flush_idle(&mut self, out: &mut Vec<u8>) {
+        if self.shown > 0 {
+            return;
+        }
         if let Some(p) = self.patterns.clone() {
             write_out(&p, &self.pending, self.shown, self.pending.len(), out);
             self.shown = self.pending.len();
@@ -496,6 +503,28 @@ mod tests {
         r.finish(&mut rest);
         out.push_str(std::str::from_utf8(&rest).unwrap());
         out
+    }
+
+    #[test]
+    fn after_an_idle_flush_the_rest_of_a_match_stays_hidden_until_it_breaks() {
+        let mut r = Redactor::new([b"abcdef".as_slice()], false);
+        let mut out = Vec::new();
+        for piece in [b"xab".as_slice(), b"c", b"d"] {
+            r.push(piece, &mut out);
+            r.flush_idle(&mut out);
+        }
+        assert_eq!(out, b"xab", "only the first piece shows");
+        assert!(!r.is_holding(), "nothing more to flush on idle");
+        r.push(b"ef!", &mut out);
+        r.finish(&mut out);
+        assert!(!String::from_utf8_lossy(&out).contains("cd"), "{out:?}");
+        assert!(out.ends_with(b"!"));
+        // A continuation that breaks the match is shown, as soon as it does.
+        let (mut r, mut out) = (Redactor::new([b"abcdef".as_slice()], false), Vec::new());
+        r.push(b"ab", &mut out);
+        r.flush_idle(&mut out);
+        r.push(b"cX", &mut out);
+        assert_eq!(out, b"abcX");
     }
 
     #[test]

@@ -63,11 +63,13 @@ impl From<&str> for Secret {
 #[derive(Default)]
 struct Known {
     values: Vec<Secret>,
-    /// Built on first use: exact case for `scrub`, folded for `server_message`.
-    scrubbers: Option<[Redactor; 2]>,
+    /// Built on first use, each: exact case for `scrub`; folded, with more
+    /// forms, for `server_message` (needed only when an API says no).
+    exact: Option<Redactor>,
+    withhold: Option<Redactor>,
 }
 
-static KNOWN: Mutex<Known> = Mutex::new(Known { values: Vec::new(), scrubbers: None });
+static KNOWN: Mutex<Known> = Mutex::new(Known { values: Vec::new(), exact: None, withhold: None });
 
 /// Remember a secret value (or token) so that `scrub` can remove it from any
 /// text that is about to be shown.
@@ -115,35 +117,95 @@ impl Known {
     fn register(&mut self, value: &Secret) {
         if value.len() >= MIN_REDACT_LEN {
             self.values.push(value.clone());
-            self.scrubbers = None;
+            (self.exact, self.withhold) = (None, None);
         }
     }
 
     fn forget_all(&mut self) {
         // escort is about to exit: each value is zeroed, not freed.
         self.values.drain(..).for_each(Secret::wipe_and_leak);
-        self.scrubbers = None;
+        (self.exact, self.withhold) = (None, None);
     }
 
+    /// The notice a withheld message became is escort's own text: it is kept
+    /// whole (a 3-letter value `val` would make it `***ue`), unless keeping it
+    /// would let a value through that straddles it.
     fn scrub(&mut self, text: &str) -> String {
-        String::from_utf8_lossy(&self.scrubbers()[0].redact_all(text.as_bytes())).into_owned()
+        let notice = WITHHELD.as_bytes();
+        // A form that ends with the notice's start, starts with its end, or holds it whole.
+        let straddles = |f: &[u8]| {
+            (1..f.len()).any(|k| notice.starts_with(&f[k..]) || notice.ends_with(&f[..k]))
+                || f.windows(notice.len()).any(|w| w == notice)
+        };
+        let keep = text.contains(WITHHELD) && !self.forms().iter().any(|f| straddles(f.as_bytes()));
+        let exact = self.exact();
+        let redact = |t: &str| String::from_utf8_lossy(&exact.redact_all(t.as_bytes())).into_owned();
+        if keep { text.split(WITHHELD).map(redact).collect::<Vec<_>>().join(WITHHELD) } else { redact(text) }
     }
 
     fn server_message(&mut self, text: &str) -> String {
-        if self.scrubbers()[1].finds_any(text.as_bytes()) { WITHHELD.to_string() } else { text.to_string() }
+        if self.withhold().finds_any(text.as_bytes()) { WITHHELD.to_string() } else { text.to_string() }
     }
 
-    fn scrubbers(&mut self) -> &[Redactor; 2] {
-        let values = &self.values;
-        self.scrubbers.get_or_insert_with(|| {
-            let forms: Vec<Wiped<String>> = values
-                .iter()
-                .flat_map(|s| std::iter::once(s.expose()).chain(s.expose().lines()))
-                .flat_map(encodings)
-                .collect();
-            [false, true].map(|fold_case| Redactor::new(forms.iter().map(|f| f.as_bytes()), fold_case))
-        })
+    /// Each value and each of its lines, in every form `encodings` knows.
+    fn forms(&self) -> Vec<Wiped<String>> {
+        self.values
+            .iter()
+            .flat_map(|s| std::iter::once(s.expose()).chain(s.expose().lines()))
+            .flat_map(encodings)
+            .collect()
     }
+
+    fn exact(&mut self) -> &Redactor {
+        if self.exact.is_none() {
+            let forms = self.forms();
+            self.exact = Some(Redactor::new(forms.iter().map(|f| f.as_bytes()), false));
+        }
+        self.exact.as_ref().expect("built above")
+    }
+
+    /// A server's message is withheld for a value in any letter case, base64-
+    /// encoded too, or for a long part of one: a token cut short by a few
+    /// characters, or its last 20.
+    fn withhold(&mut self) -> &Redactor {
+        if self.withhold.is_none() {
+            let mut forms = self.forms();
+            for value in &self.values {
+                forms.extend(base64_forms(value.expose()));
+                forms.extend(ends(value.expose()).into_iter().flat_map(encodings));
+            }
+            self.withhold = Some(Redactor::new(forms.iter().map(|f| f.as_bytes()), true));
+        }
+        self.withhold.as_ref().expect("built above")
+    }
+}
+
+/// Shorter values are withheld only whole.
+const MIN_PART_LEN: usize = 12;
+
+/// The prefix and the suffix of `value` a message may not hold: 12
+/// characters, or half of the value when that is longer.
+fn ends(value: &str) -> Vec<&str> {
+    let chars = value.chars().count();
+    if chars <= MIN_PART_LEN {
+        return Vec::new();
+    }
+    let keep = MIN_PART_LEN.max(chars / 2);
+    let byte_at = |n: usize| value.char_indices().nth(n).map_or(value.len(), |(i, _)| i);
+    vec![&value[..byte_at(keep)], &value[byte_at(chars - keep)..]]
+}
+
+/// `value` base64-encoded (standard and URL-safe), without padding, so that
+/// it is found at the start of a longer encoding too.
+fn base64_forms(value: &str) -> [Wiped<String>; 2] {
+    use base64::Engine;
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    [&STANDARD_NO_PAD, &URL_SAFE_NO_PAD].map(|engine| {
+        // Sized up front: a growing string would leave copies of the value behind.
+        let mut out = Wiped::new(String::with_capacity(value.len() * 4 / 3 + 4));
+        engine.encode_string(value, &mut out);
+        out
+    })
 }
 
 /// The forms a value takes when a server echoes it: raw, JSON-escaped,
@@ -219,12 +281,35 @@ mod tests {
     }
 
     #[test]
+    fn n09_the_notice_is_not_scrubbed_and_long_parts_and_base64_are_withheld() {
+        let mut known = Known::default();
+        known.register(&Secret::new("val"));
+        let token = "ghp_N09canaryTokenABCDEFGHIJKLMNOPQRSTUV";
+        known.register(&Secret::new(token));
+        let notice = format!("bad request: {WITHHELD}");
+        assert_eq!(known.scrub(&notice), notice, "the notice stays readable");
+        assert_eq!(known.scrub("a val here"), "a *** here");
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(token);
+        for shown in [&token[..token.len() - 3], &token[token.len() - 20..], &b64, &token.to_lowercase()[2..]] {
+            assert_eq!(known.server_message(&format!("bad token {shown}.")), WITHHELD, "{shown}");
+        }
+        // Scrubbing (which every message goes through) keeps to the exact forms.
+        assert_eq!(known.scrub(&format!("x {b64}")), format!("x {b64}"));
+        // A short part is not enough to withhold.
+        assert_eq!(known.server_message("ghp_N09 is not a token"), "ghp_N09 is not a token");
+        // A value that straddles the notice is scrubbed with it.
+        known.register(&Secret::new("value)xyz"));
+        assert!(!known.scrub(&format!("{WITHHELD}xyz")).contains("value)xyz"));
+    }
+
+    #[test]
     fn forgotten_values_are_gone() {
         let mut known = Known::default();
         known.register(&Secret::new("forget-canary"));
         assert_eq!(known.scrub("x forget-canary"), "x ***");
         known.forget_all();
-        assert!(known.values.is_empty() && known.scrubbers.is_none());
+        assert!(known.values.is_empty() && known.exact.is_none() && known.withhold.is_none());
         assert_eq!(known.scrub("x forget-canary"), "x forget-canary");
     }
 }

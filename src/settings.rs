@@ -164,20 +164,70 @@ impl Service {
 fn gh_token(host: &str) -> Option<&'static Secret> {
     static GH: OnceLock<Option<Secret>> = OnceLock::new();
     GH.get_or_init(|| {
-        let out = std::process::Command::new("gh")
-            .args(["auth", "token", "--hostname", host])
-            .stdin(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .output()
-            .ok()
-            .filter(|o| o.status.success())?;
-        let token = Secret::new(String::from_utf8(out.stdout).ok()?.trim().to_string());
+        let out = run_tool("gh", &["auth", "token", "--hostname", host])?;
+        let token = Secret::new(String::from_utf8(out).ok()?.trim().to_string());
         (!token.expose().is_empty()).then(|| {
             secret::register(&token);
             token
         })
     })
     .as_ref()
+}
+
+/// How long a helper program (`gh`, `git`) may take before escort gives up on it.
+const TOOL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// `program` on the absolute entries of `PATH` only: an empty or relative
+/// entry means the working directory, where a checkout could plant a `gh`
+/// that hands out a token of its choosing.
+fn tool(program: &str) -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).filter(|dir| dir.is_absolute()).map(|dir| dir.join(program)).find(|exe| {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::metadata(exe).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        }
+        #[cfg(not(unix))]
+        exe.is_file()
+    })
+}
+
+/// The standard output of `program ARGS` when it succeeds within
+/// `TOOL_TIMEOUT` (a `gh` that never returns must not hang escort); `None`
+/// otherwise, the program then killed.
+fn run_tool(program: &str, args: &[&str]) -> Option<Vec<u8>> {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = std::process::Command::new(tool(program)?)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let mut stdout = child.stdout.take()?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let read = (&mut stdout).take(1 << 20).read_to_end(&mut out);
+        let _ = tx.send(read.map(|_| out));
+    });
+    let deadline = std::time::Instant::now() + TOOL_TIMEOUT;
+    let out = rx.recv_timeout(TOOL_TIMEOUT).ok().and_then(Result::ok);
+    // Its output ended; it may still not exit.
+    let mut status = None;
+    while out.is_some() && status.is_none() && std::time::Instant::now() < deadline {
+        status = child.try_wait().ok()?;
+        if status.is_none() {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+    if status.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    status.filter(|s| s.success()).and(out)
 }
 
 /// The web host of a GitHub API base: `api.github.com` and GHE.com's
@@ -219,14 +269,9 @@ pub fn remote_repository(remote: &str, host: &str) -> Option<String> {
 /// its secrets would go to a repository the user did not name.
 fn checkout_repository(api: &str) -> Result<String, String> {
     let host = github_web_host(api).ok_or_else(|| format!("GITHUB_API_URL `{api}` is not an http(s) URL"))?;
-    let out = std::process::Command::new("git")
-        .args(["remote", "get-url", "origin"])
-        .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .output();
-    let remote = match out {
-        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().to_string(),
-        _ => {
+    let remote = match run_tool("git", &["remote", "get-url", "origin"]) {
+        Some(out) => String::from_utf8_lossy(&out).trim().to_string(),
+        None => {
             return Err("`github:` without OWNER/REPO means this checkout's GitHub repository, but there is \
                         no git remote `origin` here: name it, as github:OWNER/REPO"
                 .to_string());

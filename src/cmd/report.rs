@@ -224,7 +224,8 @@ pub fn grouping(target: &TargetSpec, given: Option<&Path>) -> Result<crate::dote
 pub fn status_text(surveys: &[crate::fleet::Survey], unread: &[crate::fleet::Unread]) -> String {
     let mut out = String::new();
     for survey in surveys {
-        out.push_str(&format!("route {}: from {}\n", survey.route, survey.source));
+        let esc = crate::ui::escape;
+        out.push_str(&format!("route {}: from {}\n", esc(&survey.route), esc(&survey.source)));
         let copies: Vec<_> = survey.copies.iter().flatten().collect();
         let mut keys: Vec<&str> = Vec::new();
         for cell in copies.iter().flat_map(|c| c.cells.iter()) {
@@ -232,8 +233,11 @@ pub fn status_text(surveys: &[crate::fleet::Survey], unread: &[crate::fleet::Unr
                 keys.push(&cell.key);
             }
         }
-        let mut rows =
-            vec![std::iter::once("KEY".to_string()).chain(copies.iter().map(|c| c.spec.to_string())).collect()];
+        let mut rows = vec![
+            std::iter::once("KEY".to_string())
+                .chain(copies.iter().map(|c| esc(&c.spec.to_string()).into_owned()))
+                .collect(),
+        ];
         for key in keys {
             let statuses = copies.iter().map(|c| {
                 c.cells.iter().find(|x| x.key == key).map_or("-".to_string(), |x| x.status.as_str().to_string())
@@ -248,7 +252,7 @@ pub fn status_text(surveys: &[crate::fleet::Survey], unread: &[crate::fleet::Unr
         out.push('\n');
     }
     for u in unread {
-        out.push_str(&format!("could not read {}\n", u.what));
+        out.push_str(&format!("could not read {}\n", crate::ui::escape(&u.what)));
     }
     let all: Vec<&crate::fleet::status::Cell> = crate::fleet::cells(surveys).collect();
     let summary = crate::fleet::status::summary(all.iter().copied());

@@ -16,7 +16,7 @@ use crate::rotation::{self, Clock, Row, Status};
 use crate::settings::Context;
 use crate::targets;
 use crate::time::Timestamp;
-use crate::{output, secret};
+use crate::{output, secret, ui};
 use anyhow::{Context as _, Result};
 use console::style;
 use futures_util::future::join_all;
@@ -206,7 +206,7 @@ fn copies_text(copies: &[Copy]) -> String {
             (_, Some(days)) => format!("{days} days after the change"),
             (status, None) => status.as_str().to_string(),
         };
-        rows.push(vec![c.key.clone(), c.target.clone(), written]);
+        rows.push(vec![ui::escape(&c.key).into_owned(), ui::escape(&c.target).into_owned(), written]);
     }
     let mut out = String::from("\nCopies:\n");
     for row in super::report::pad_columns(&rows) {
@@ -246,12 +246,12 @@ fn text(
     let width = reads.iter().map(|r| r.target.chars().count()).max().unwrap_or(0);
     for r in reads {
         let what = match (&r.secrets, &r.detail) {
-            (Some(n), _) => format!("{}: {n} secrets", r.name),
+            (Some(n), _) => format!("{}: {n} secrets", ui::escape(&r.name)),
             (None, detail) => {
                 style(format!("could not be read: {}", detail.as_deref().unwrap_or(""))).red().to_string()
             }
         };
-        let _ = writeln!(out, "  {:width$}  {what}", r.target);
+        let _ = writeln!(out, "  {:width$}  {what}", ui::escape(&r.target));
     }
 
     if !rows.is_empty() {
@@ -275,8 +275,8 @@ fn table(rows: &[Row]) -> String {
     cells.extend(rows.iter().map(|r| {
         vec![
             r.status.label().to_string(),
-            r.name.clone(),
-            r.target.clone(),
+            ui::escape(&r.name).into_owned(),
+            ui::escape(&r.target).into_owned(),
             r.group.clone().unwrap_or_else(|| "-".to_string()),
             r.updated_date().unwrap_or_else(|| "-".to_string()),
             days(r.age_days),

@@ -50,14 +50,22 @@ pub async fn run(args: RunArgs, ctx: &Context) -> Result<ExitStatus> {
     });
 
     let (program, rest) = args.command.split_first().expect("clap requires a command");
-    let mut cmd = Command::new(program);
-    cmd.args(rest).envs(vars.iter().map(|v| (&v.name, v.value.expose()))).stdin(Stdio::inherit());
-    if redactor.is_some() {
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    }
-    #[cfg(target_os = "linux")]
-    die_with_escort(&mut cmd);
-    let mut child = cmd.spawn().map_err(|e| error::usage(format!("could not start `{program}`: {e}")))?;
+    // `Command` copies each value into its own strings (and the `NAME=value`
+    // array it hands to exec): freed, not zeroed. Every block freed while it
+    // is built, spawned and dropped is zeroed, so no copy outlives the spawn.
+    let wiping = crate::alloc::WipeFrees::start();
+    let spawned = {
+        let mut cmd = Command::new(program);
+        cmd.args(rest).envs(vars.iter().map(|v| (&v.name, v.value.expose()))).stdin(Stdio::inherit());
+        if redactor.is_some() {
+            cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        }
+        #[cfg(target_os = "linux")]
+        die_with_escort(&mut cmd);
+        cmd.spawn()
+    };
+    drop(wiping);
+    let mut child = spawned.map_err(|e| error::usage(format!("could not start `{program}`: {e}")))?;
     drop(vars);
 
     let (exited_tx, exited) = watch::channel(false);

@@ -11,7 +11,8 @@ use crate::fleet::{self, Survey};
 use crate::manifest;
 use crate::record::Outcome;
 use crate::settings::Context;
-use crate::source::{self, SourceSpec};
+use crate::source::{self, Source, SourceSpec};
+use crate::targets::github::Store;
 use crate::targets::{self, Target, TargetSpec};
 use crate::vars::Var;
 use crate::{output, summary, ui};
@@ -40,6 +41,9 @@ async fn one(args: &SyncArgs, from: &SourceSpec, to: &TargetSpec, ctx: &Context)
     let target = targets::open(to, &options, ctx)?;
 
     let vars = source.load_picked(&args.keys).await?;
+    if matches!(to, TargetSpec::GitHub(_, Store::Variables)) && !args.allow_secret_variables {
+        refuse_secret_variables(&*source, &vars, to)?;
+    }
     // Every name and size is checked before the first request to the target.
     target.check(&vars)?;
     if args.prune && vars.is_empty() {
@@ -94,6 +98,30 @@ fn print(plan: &Plan, from: &str, target: &str, format: ReportFormat) -> Result<
                 .chain(std::iter::once(plan.summary())),
         ),
     }
+}
+
+/// A variable is readable by everyone who can read the repository and shown
+/// in logs: a value its source marks secret (whole or in part) does not go
+/// there unless `--allow-secret-variables` says so (README, "Routes").
+fn refuse_secret_variables(source: &dyn Source, vars: &[Var], to: &TargetSpec) -> Result<()> {
+    if !source.knows_secrecy() {
+        return Ok(());
+    }
+    let secret: Vec<String> = vars
+        .iter()
+        .filter(|v| v.secret || !v.secret_parts.is_empty())
+        .map(|v| ui::escape(&v.name).into_owned())
+        .collect();
+    if secret.is_empty() {
+        return Ok(());
+    }
+    Err(error::usage(format!(
+        "{} marks {} secret: refusing to write a secret into {}, which anyone who can read the repository can read \
+         (leave it out of --keys, send it to a secrets target, or pass --allow-secret-variables)",
+        source.name(),
+        secret.join(", "),
+        to
+    )))
 }
 
 /// Write what `plan` says, and report the unchanged beside it.

@@ -9,38 +9,22 @@
 use crate::secret::Secret;
 use crate::swar;
 use crate::wiped::Wiped;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use std::cell::Cell;
 use std::collections::HashMap;
-use std::fmt;
+
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// `NAME=value` entries in file order.
 pub type Entries = Vec<(String, Secret)>;
 
-/// A .env file escort cannot read: the file, the line and what is wrong,
-/// never the text of the line.
-#[derive(Debug)]
-pub struct Malformed {
-    pub path: PathBuf,
-    pub line: usize,
-    pub what: String,
-}
-
-impl fmt::Display for Malformed {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}", self.path.display(), self.line, self.what)
-    }
-}
-
-impl std::error::Error for Malformed {}
+pub use crate::error::Malformed;
 
 /// Every `NAME=value` entry of a .env file, in file order. A name given twice
 /// keeps its first place and its last value, as python-dotenv does.
 pub fn read(path: &Path) -> Result<Entries> {
-    let bytes = Wiped::new(std::fs::read(path).with_context(|| format!("could not read {}", path.display()))?);
-    parse(path, &bytes)
+    parse(path, &crate::files::read_bounded(path, "")?)
 }
 
 /// `read` on bytes already in memory; `path` only names them in errors.

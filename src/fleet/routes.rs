@@ -104,6 +104,13 @@ pub struct RawRoute {
     app: Option<Spanned<String>>,
     visibility: Option<Spanned<String>>,
     repos: Option<Vec<String>>,
+    /// `dotenv:` targets may lie outside the checkout (an absolute path, `..`).
+    dotenv_outside: Option<bool>,
+}
+
+/// What `ui::escape` would escape: nothing a report prints raw may hold it.
+fn unprintable(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')
 }
 
 /// Check each raw route; `err` makes a `FILE:LINE: message` error from a span,
@@ -115,10 +122,25 @@ pub fn build(
 ) -> Result<Vec<Route>> {
     let mut routes = Vec::with_capacity(raw.len());
     for (name, r) in raw {
+        // Names and specs are printed in reports and plans: a line break in
+        // one would start a line of its own (a workflow command, in a job log).
+        if name.get_ref().contains(unprintable) {
+            let shown = name.get_ref().escape_debug();
+            return Err(err(
+                Some(name.span()),
+                format!("sync.\"{shown}\": a route name cannot hold control characters"),
+            ));
+        }
         let at = |what: &str| format!("sync.{}: {what}", name.get_ref());
         let parse = |s: &Spanned<String>, what: &str| -> Result<String> {
             let text = s.get_ref().trim();
-            if text.is_empty() { Err(err(Some(s.span()), at(&format!("`{what}` is empty")))) } else { Ok(text.into()) }
+            if text.is_empty() {
+                Err(err(Some(s.span()), at(&format!("`{what}` is empty"))))
+            } else if text.contains(unprintable) {
+                Err(err(Some(s.span()), at(&format!("`{what}` cannot hold control characters"))))
+            } else {
+                Ok(text.into())
+            }
         };
         let from: SourceSpec = parse(&r.from, "from")?.parse().map_err(|e: String| err(Some(r.from.span()), at(&e)))?;
         if r.to.get_ref().is_empty() {
@@ -129,6 +151,23 @@ pub fn build(
                 .iter()
                 .map(|t| parse(t, "to")?.parse::<TargetSpec>().map_err(|e| err(Some(t.span()), at(&e))))
                 .collect::<Result<Vec<_>>>()?;
+        // A manifest comes with the checkout: its routes write only inside it, unless it says so.
+        if r.dotenv_outside != Some(true) {
+            for (spec, t) in to.iter().zip(r.to.get_ref()) {
+                if let TargetSpec::Dotenv(path) = spec
+                    && (path.is_absolute() || path.components().any(|c| c == std::path::Component::ParentDir))
+                {
+                    return Err(err(
+                        Some(t.span()),
+                        at(&format!(
+                            "`{}` is outside the checkout: a route writes .env files inside it \
+                             (set `dotenv_outside = true` to allow it)",
+                            path.display()
+                        )),
+                    ));
+                }
+            }
+        }
         let keys = match &r.keys {
             None => Selection::everything(),
             Some(list) => list.get_ref().join(",").parse().map_err(|e: String| err(Some(list.span()), at(&e)))?,

@@ -123,9 +123,9 @@ async fn read_route(
     let vars = in_groups(manifest, route, source.load_picked(&route.keys).await.map_err(unread)?);
     let names: Vec<String> = vars.iter().map(|v| v.name.clone()).collect();
     let changed = source.changed_at(&names).await.map_err(unread)?;
-    let (all, changed_at) = (&vars, &changed);
+    let (all, changed_at, from) = (&vars, &changed, &*source);
     let copies = join_all(targets.into_iter().map(|(target, spec, share)| async move {
-        let given: Vec<Var> = all.iter().filter(|v| gets(manifest, share, v)).cloned().collect();
+        let given: Vec<Var> = all.iter().filter(|v| gets(manifest, from, share, v)).cloned().collect();
         match compare(&route.name, &given, changed_at, &spec, &*target).await {
             Ok(cells) => Ok(Copy { spec, target, cells }),
             Err(e) => Err((spec, e)),
@@ -135,10 +135,13 @@ async fn read_route(
     Ok(Survey { route: route.name.clone(), source: source.name(), vars, changed, prune: route.prune, copies })
 }
 
-/// Whether a target with `share` gets `var`: plain is not secret at the
-/// source, or `secret = false` in the manifest.
-fn gets(manifest: &Manifest, share: Share, var: &Var) -> bool {
-    let plain = !var.secret || manifest.secrets.iter().any(|s| s.name == var.name && !s.secret);
+/// Whether a target with `share` gets `var`. Plain is not secret at the source
+/// (whole or in part); the manifest's `secret = false` declassifies only what
+/// a source that cannot tell marked secret (README, "Routes"): an ESC secret
+/// never reaches a variables target.
+fn gets(manifest: &Manifest, source: &dyn Source, share: Share, var: &Var) -> bool {
+    let plain = (!var.secret && var.secret_parts.is_empty())
+        || (!source.knows_secrecy() && manifest.secrets.iter().any(|s| s.name == var.name && !s.secret));
     match share {
         Share::All => true,
         Share::Secret => !plain,

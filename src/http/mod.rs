@@ -92,6 +92,9 @@ fn seconds(text: &str) -> Option<Duration> {
 #[derive(Clone)]
 pub struct Http {
     client: reqwest::Client,
+    /// Without proxies, for plain `http://` to this machine: a proxy elsewhere
+    /// would see the token in clear. Built on first use (tests, local fakes).
+    direct: Arc<tokio::sync::OnceCell<reqwest::Client>>,
     settings: Settings,
     gates: Arc<Gates>,
 }
@@ -170,22 +173,9 @@ impl Response {
 impl Http {
     pub fn with_settings(settings: Settings) -> anyhow::Result<Self> {
         check_proxies(&settings.proxies)?;
-        // Our own TLS configuration (ring: small, pure enough for a static musl
-        // build), whose roots are read on the first https connection (tls.rs).
-        let tls =
-            tls::client_config(settings.custom_roots).map_err(|e| anyhow::anyhow!("could not set up TLS: {e}"))?;
-        let client = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .user_agent(USER_AGENT)
-            // A redirect would carry the token and the body to wherever it
-            // points: API calls never follow one (`send` reports it).
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(settings.connect_timeout)
-            .timeout(settings.timeout)
-            .build()
-            .map_err(|e| anyhow::anyhow!("could not set up the HTTP client: {}", e.without_url()))?;
+        let client = client(&settings, false)?;
         let gates = Arc::new(Gates::new(settings.per_host, settings.paced.clone()));
-        Ok(Http { client, settings, gates })
+        Ok(Http { client, direct: Arc::default(), settings, gates })
     }
 
     /// Send a request, retrying where that is safe. A non-2xx answer is an
@@ -214,6 +204,7 @@ impl Http {
         if let Some(refused) = url.as_ref().filter(|_| !self.settings.allow_http).and_then(plain_http_refused) {
             return Err(fail(None, refused));
         }
+        let direct = url.as_ref().is_some_and(|u| u.scheme() == "http" && loopback(u));
         let host = self.gates.host(&url.as_ref().map(origin).unwrap_or_default());
         let mut attempt = 0;
         loop {
@@ -221,7 +212,7 @@ impl Http {
             let last = attempt >= self.settings.attempts || !req.retry;
             let sent = {
                 let _slot = host.enter(req.method != Method::GET).await;
-                self.send_once(&req).await
+                self.send_once(&req, direct).await
             };
             match &sent {
                 Ok(resp) => log(attempt, &resp.status.to_string()),
@@ -259,8 +250,16 @@ impl Http {
         }
     }
 
-    async fn send_once(&self, req: &Request<'_>) -> Result<Response, SendError> {
-        let mut builder = self.client.request(req.method.clone(), &req.url);
+    async fn send_once(&self, req: &Request<'_>, direct: bool) -> Result<Response, SendError> {
+        let client = match direct {
+            false => &self.client,
+            true => self
+                .direct
+                .get_or_try_init(|| async { client(&self.settings, true) })
+                .await
+                .map_err(|e| SendError::Fatal(e.to_string()))?,
+        };
+        let mut builder = client.request(req.method.clone(), &req.url);
         let auth = match req.auth {
             Auth::None => None,
             Auth::Scheme(scheme, token) => Some(format!("{scheme} {}", token.expose())),
@@ -314,12 +313,32 @@ fn classify(err: &reqwest::Error, timeout: Duration) -> SendError {
         cause = next;
     }
     let detail = secret::scrub(&cause.to_string());
+    // A TLS failure (a certificate that does not verify) is an answer, not
+    // silence: anyone on the path could make one, so it must not count as
+    // "unreachable" and set off a fallback (README, "Security").
+    if tls_failure(err) {
+        return SendError::Fatal(format!("the TLS handshake failed: {detail}"));
+    }
     if err.is_connect() || err.is_request() || err.is_body() {
         let what = if err.is_connect() { "could not connect" } else { "the connection failed" };
         SendError::Transient(format!("{what}: {detail}"))
     } else {
         SendError::Fatal(detail)
     }
+}
+
+/// Whether a rustls error is among the causes of `err` (an `io::Error` hides
+/// the one it wraps from `source`, so those are opened too).
+fn tls_failure(err: &reqwest::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(c) = cause {
+        let inner = c.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref());
+        if c.is::<rustls::Error>() || inner.is_some_and(|i| i.is::<rustls::Error>()) {
+            return true;
+        }
+        cause = inner.map(|i| i as &(dyn std::error::Error + 'static)).or_else(|| c.source());
+    }
+    false
 }
 
 /// How long to wait before retrying a response, or `None` when it must not be
@@ -354,16 +373,36 @@ fn backoff(attempt: u32) -> Duration {
 /// The opt-in for plain HTTP to a host other than this machine (README, "Configuration").
 const ALLOW_HTTP: &str = "ESCORT_ALLOW_HTTP";
 
+/// The client: no redirects followed (one would carry the token and the body
+/// to wherever it points; `send` reports it), and proxies from the
+/// environment unless `direct`.
+fn client(settings: &Settings, direct: bool) -> anyhow::Result<reqwest::Client> {
+    // Our own TLS configuration (ring: small, pure enough for a static musl
+    // build), whose roots are read on the first https connection (tls.rs).
+    let tls = tls::client_config(settings.custom_roots).map_err(|e| anyhow::anyhow!("could not set up TLS: {e}"))?;
+    let builder = reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .user_agent(USER_AGENT)
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(settings.connect_timeout)
+        .timeout(settings.timeout);
+    let builder = if direct { builder.no_proxy() } else { builder };
+    builder.build().map_err(|e| anyhow::anyhow!("could not set up the HTTP client: {}", e.without_url()))
+}
+
+/// Whether `url` names this machine.
+fn loopback(url: &reqwest::Url) -> bool {
+    let host = url.host_str().unwrap_or("").trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 /// Why a request must not go out: plain `http://` to anything but loopback
 /// would send the token in clear (unless the user opted in: see `send`).
 fn plain_http_refused(url: &reqwest::Url) -> Option<String> {
     if url.scheme() != "http" {
         return None;
     }
-    let host = url.host_str().unwrap_or("").trim_start_matches('[').trim_end_matches(']');
-    let loopback =
-        host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
-    (!loopback).then(|| {
+    (!loopback(url)).then(|| {
         format!(
             "refusing plain HTTP to {}: the token would travel in clear; use https:// (or set {ALLOW_HTTP}=1)",
             origin(url)
@@ -414,8 +453,12 @@ fn check_proxies(proxies: &[(&'static str, String)]) -> anyhow::Result<()> {
             continue;
         }
         let full = if value.contains("://") { value.to_string() } else { format!("http://{value}") };
-        let ok = reqwest::Url::parse(&full)
-            .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty()));
+        // The URL parser takes (and encodes) a space or a quote that reqwest's
+        // own proxy parser rejects, and then ignores the proxy: refuse those here.
+        let raw_ok = !value.chars().any(|c| c.is_whitespace() || c.is_control() || "\"<>\\^`{|}".contains(c));
+        let ok = raw_ok
+            && reqwest::Url::parse(&full)
+                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty()));
         if !ok {
             return Err(crate::error::usage(format!(
                 "{name} is not a proxy URL escort can use (http://HOST:PORT or https://HOST:PORT)"

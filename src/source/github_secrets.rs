@@ -32,6 +32,12 @@ impl Source for GithubSecrets {
         "github-secrets".to_string()
     }
 
+    /// Every GitHub secret is marked secret, whatever it holds: the manifest's
+    /// `secret = false` may say it is plain config.
+    fn knows_secrecy(&self) -> bool {
+        false
+    }
+
     fn read(&self) -> BoxFuture<'_, Result<Vec<Var>>> {
         Box::pin(async move {
             let json = self.json.as_ref().ok_or_else(|| {

@@ -25,7 +25,7 @@ use crate::secret;
 use crate::vars::BoxFuture;
 use crate::vars::Var;
 use crate::wiped::Wiped;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use std::collections::HashSet;
 use std::path::PathBuf;
 
@@ -59,8 +59,7 @@ impl DotenvTarget {
         if !self.path.exists() {
             return Ok((entries, Wiped::new(Vec::new())));
         }
-        let bytes =
-            Wiped::new(std::fs::read(&self.path).with_context(|| format!("could not read {}", self.path.display()))?);
+        let bytes = files::read_bounded(&self.path, "")?;
         // Read once already, so UTF-8 (it would have been refused otherwise).
         let text = String::from_utf8_lossy(&bytes);
         if let Some(line) = dotenv::substitution_line(&text) {

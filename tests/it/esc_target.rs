@@ -196,6 +196,8 @@ fn hostile_values_read_back_exactly_with_the_sdk() {
         ("EMPTY", ""),
         ("SPACES", "  padded  "),
         ("MARKERS", "---\n...\n|\n  block"),
+        // ESC reads `$$` as `$` and `${` as an interpolation, in plain values and secrets alike.
+        ("PLAIN_DOLLARS", "a$b $$c $${d} ${e.f} $"),
     ];
     let keys: Vec<&str> = values.iter().map(|(k, _)| *k).collect();
     escort(&fake)
@@ -209,7 +211,7 @@ fn hostile_values_read_back_exactly_with_the_sdk() {
             "--to",
             TARGET,
             "--plaintext",
-            "LOOKS_TYPED,NUMBERISH",
+            "LOOKS_TYPED,NUMBERISH,PLAIN_DOLLARS",
         ])
         .assert()
         .success();

@@ -46,3 +46,13 @@ fn definition_edit() {
 fn redactor() {
     replay("redactor", escort::fuzz::redactor);
 }
+
+#[test]
+fn manifest_routes() {
+    replay("manifest_routes", escort::fuzz::manifest_routes);
+}
+
+#[test]
+fn github_listing() {
+    replay("github_listing", escort::fuzz::github_listing);
+}

@@ -7,6 +7,7 @@ mod esc_target_support;
 mod github_support;
 
 mod action;
+mod audit19;
 mod canary;
 mod check;
 mod comforts;

@@ -15,7 +15,8 @@ const CANARIES: [&str; 5] =
     ["canary-secret-a", "canary-plain-b", "canary-made-plain-d", "canary-edited-b", "canary-set-value"];
 const ENV_SCOPE: &str = "repos/acme/app/environments/prod";
 
-/// acme/app/prod: A secret, B plain, D secret in ESC but `secret = false` in the manifest.
+/// acme/app/prod: A secret, B plain, D secret in ESC but `secret = false` in the
+/// manifest (ESC's flag wins: D stays a secret).
 fn esc() -> Fake {
     let yaml = "values:\n  environmentVariables:\n    A: {fn::secret: canary-secret-a}\n    B: canary-plain-b\n    \
                 D: {fn::secret: canary-made-plain-d}\n";
@@ -79,14 +80,15 @@ fn a_route_writes_secrets_as_secrets_and_plain_values_as_variables() {
     let (code, out) = run(dir.path(), &esc, &gh, &["sync"]);
     assert_eq!(code, 0, "{out}");
 
-    // Secrets sealed as secrets, plain values as readable variables, at every level.
-    assert_eq!(names(&gh, "/_fake/secrets", ENV_SCOPE), ["A"]);
-    assert_eq!(names(&gh, "/_fake/variables", ENV_SCOPE), ["B", "D"]);
-    assert_eq!(names(&gh, "/_fake/secrets", "orgs/acme/actions"), ["A"]);
-    assert_eq!(names(&gh, "/_fake/variables", "orgs/acme/actions"), ["B", "D"]);
+    // Secrets sealed as secrets, plain values as readable variables, at every level. D is
+    // secret in ESC: the manifest's `secret = false` cannot publish it (issue 19, N5).
+    assert_eq!(names(&gh, "/_fake/secrets", ENV_SCOPE), ["A", "D"]);
+    assert_eq!(names(&gh, "/_fake/variables", ENV_SCOPE), ["B"]);
+    assert_eq!(names(&gh, "/_fake/secrets", "orgs/acme/actions"), ["A", "D"]);
+    assert_eq!(names(&gh, "/_fake/variables", "orgs/acme/actions"), ["B"]);
     assert_eq!(value(&gh, ENV_SCOPE, "A").as_deref(), Some("canary-secret-a"));
+    assert_eq!(value(&gh, ENV_SCOPE, "D").as_deref(), Some("canary-made-plain-d"));
     assert_eq!(variable(&gh, ENV_SCOPE, "B")["value"], "canary-plain-b");
-    assert_eq!(variable(&gh, ENV_SCOPE, "D")["value"], "canary-made-plain-d");
     // A new organization variable is private, as a new organization secret is.
     assert_eq!(variable(&gh, "orgs/acme/actions", "B")["visibility"], "private");
     // Other targets are unaffected: the .env file has everything.
@@ -95,7 +97,7 @@ fn a_route_writes_secrets_as_secrets_and_plain_values_as_variables() {
 
     let (code, after) = cells(dir.path(), &esc, &gh);
     assert_eq!(code, 0, "{after:?}");
-    assert_eq!(after.len(), 3 + 3 + 3, "A on two secrets targets, B and D on two variables targets, 3 in the .env");
+    assert_eq!(after.len(), 4 + 2 + 3, "A and D on two secrets targets, B on two variables targets, 3 in the .env");
     assert!(after.iter().all(|(_, _, s)| s == "ok"), "{after:?}");
 
     // Nothing changed: not one write.
@@ -142,8 +144,8 @@ fn plain_secrets_keeps_them_secret_and_plain_skip_leaves_them_off_github() {
     std::fs::write(dir.path().join("escort.toml"), manifest("plain = \"skip\"\n")).unwrap();
     let (code, out) = run(dir.path(), &esc, &gh, &["sync"]);
     assert_eq!(code, 0, "{out}");
-    assert_eq!(names(&gh, "/_fake/secrets", ENV_SCOPE), ["A"]);
-    assert_eq!(names(&gh, "/_fake/secrets", "orgs/acme/actions"), ["A"]);
+    assert_eq!(names(&gh, "/_fake/secrets", ENV_SCOPE), ["A", "D"]);
+    assert_eq!(names(&gh, "/_fake/secrets", "orgs/acme/actions"), ["A", "D"]);
     assert!(names(&gh, "/_fake/variables", ENV_SCOPE).is_empty());
     let (code, all) = cells(dir.path(), &esc, &gh);
     assert_eq!(code, 0, "{all:?}");

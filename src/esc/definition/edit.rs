@@ -358,7 +358,10 @@ impl Definition {
 
 /// `value` is what `render_entry` writes for `change`.
 pub(super) fn written(value: &Node, change: &Change) -> bool {
-    let quoted = |n: &Node| matches!(&n.kind, Kind::Scalar { text, plain: false } if Some(text) == change.value && n.tag.is_none());
+    let quoted = |n: &Node| {
+        matches!(&n.kind, Kind::Scalar { text, plain: false }
+            if change.value.is_some_and(|v| super::quote::holds_literally(text.expose(), v.expose())) && n.tag.is_none())
+    };
     match &value.kind {
         Kind::Map(entries) if change.secret => {
             entries.len() == 1 && entries[0].0.key() == Some(SECRET_FN) && quoted(&entries[0].1)

@@ -165,7 +165,7 @@ impl Definition {
             }
         };
         match &node.kind {
-            Kind::Scalar { text, .. } => (!text.expose().contains("${")).then_some(false),
+            Kind::Scalar { text, .. } => (!interpolates(text.expose())).then_some(false),
             Kind::Map(entries) if entries.len() == 1 && entries[0].0.key() == Some(SECRET_FN) => Some(true),
             Kind::Map(entries) if entries.iter().any(|(k, _)| k.key().is_some_and(|k| k.starts_with("fn::"))) => None,
             Kind::Map(entries) => combine(entries.iter().map(|(_, v)| self.secrecy(v, depth + 1, steps)).collect()),
@@ -230,4 +230,18 @@ fn equal(da: &Definition, a: &Node, db: &Definition, b: &Node, depth: usize, ste
         }
         _ => false,
     }
+}
+
+/// Whether ESC interpolates in the text of a string: a `${` that is not a
+/// `$` written as `$$` (ESC reads `$$` first, left to right).
+pub(super) fn interpolates(text: &str) -> bool {
+    let mut bytes = text.as_bytes();
+    while let Some(at) = memchr::memchr(b'$', bytes) {
+        match bytes.get(at + 1) {
+            Some(b'$') => bytes = &bytes[at + 2..],
+            Some(b'{') => return true,
+            _ => bytes = &bytes[at + 1..],
+        }
+    }
+    false
 }

@@ -35,11 +35,15 @@ pub(super) fn render_entry(
 }
 
 /// A YAML double-quoted scalar: every character outside YAML's printable set,
-/// line breaks and tabs escaped, so the value is one line and reads back exactly.
+/// line breaks and tabs escaped, so the value is one line and reads back exactly;
+/// and every `$` doubled, as ESC reads `$$` as one `$` and `${` as the start of
+/// an interpolation (in a `fn::secret` too, which then refuses it): the value
+/// is stored as given.
 pub(super) fn quote(out: &mut String, value: &str) {
     out.push('"');
     for c in value.chars() {
         match c {
+            '$' => out.push_str("$$"),
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
             '\0' => out.push_str("\\0"),
@@ -60,4 +64,37 @@ pub(super) fn quote(out: &mut String, value: &str) {
         }
     }
     out.push('"');
+}
+
+/// Whether the text of a string in a definition is `value` as `quote` writes
+/// it: each `$` doubled.
+pub(super) fn holds_literally(text: &str, value: &str) -> bool {
+    let mut text = text.as_bytes();
+    for &b in value.as_bytes() {
+        let want: &[u8] = if b == b'$' { b"$$" } else { std::slice::from_ref(&b) };
+        match text.strip_prefix(want) {
+            Some(rest) => text = rest,
+            None => return false,
+        }
+    }
+    text.is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::query::interpolates;
+    use super::*;
+
+    #[test]
+    fn dollars_are_written_so_that_esc_reads_them_back_as_given() {
+        let mut out = String::new();
+        quote(&mut out, "a$b $${x} ${y}$");
+        assert_eq!(out, r#""a$$b $$$${x} $${y}$$""#);
+        let text = &out[1..out.len() - 1];
+        assert!(holds_literally(text, "a$b $${x} ${y}$") && !interpolates(text));
+        assert!(!holds_literally(text, "a$b $${x} ${y}") && !holds_literally("a$b", "a$b"));
+        for (text, yes) in [("${x}", true), ("$${x}", false), ("$$${x}", true), ("a$b{", false), ("$", false)] {
+            assert_eq!(interpolates(text), yes, "{text}");
+        }
+    }
 }

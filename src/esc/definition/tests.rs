@@ -313,9 +313,11 @@ fn values_read_back_exactly_in_two_parsers() {
             (Kind::Scalar { text, .. }, false) => text.expose().to_string(),
             _ => panic!("{name}: not written as asked"),
         };
-        assert_eq!(text, *want, "{name}");
+        // The YAML holds each `$` doubled, which ESC reads back as one (`quote`).
+        let yaml = want.replace('$', "$$");
+        assert_eq!(text, yaml, "{name}");
         let read = if i % 2 == 0 { &vars[name]["fn::secret"] } else { &vars[name] };
-        assert_eq!(read.as_str(), Some(*want), "{name} (serde_norway)");
+        assert_eq!(read.as_str(), Some(yaml.as_str()), "{name} (serde_norway)");
     }
     assert!(out.lines().all(|l| !l.contains('\t')), "every value is one escaped line");
 }

@@ -4,12 +4,12 @@
 use super::scope::{Level, Scope, Store, Visibility};
 use super::seal::RecipientKey;
 use crate::http::{Auth, Http, Request};
-use crate::json;
 use crate::record::{Action, Entry, Outcome, Progress};
 use crate::secret::Secret;
 use crate::settings::Context;
 use crate::targets::common::{Options, Target};
 use crate::vars::Var;
+use crate::{error, json};
 use anyhow::Result;
 use crypto_box::aead::OsRng;
 use futures_util::{StreamExt, stream};
@@ -58,6 +58,85 @@ pub(super) struct ListedItem {
     updated_at: Option<String>,
     visibility: Option<String>,
     value: Option<String>,
+}
+
+/// GitHub holds at most this many secrets, or variables, in one scope.
+pub(crate) const MOST_LISTED: u64 = 1_000;
+
+/// A listing's pages, checked as they come: the server is not trusted to end
+/// it (README, "Security"). More than GitHub can hold, a page larger than asked
+/// for, or a page of nothing new is an error naming the listing, never a
+/// silent truncation: a partial listing would make `status` and pruning wrong.
+struct Pages {
+    op: String,
+    per_page: usize,
+    /// Pages read so far.
+    count: usize,
+    listed: Vec<Listed>,
+}
+
+impl Pages {
+    fn new(op: String, per_page: usize) -> Pages {
+        Pages { op, per_page, count: 0, listed: Vec::new() }
+    }
+
+    /// Add the next page's body; whether another page is to be read. A name
+    /// sent twice is kept once (the first).
+    fn add(&mut self, body: &[u8]) -> Result<bool> {
+        let page: Page = json::decode(&self.op, body)?;
+        self.count += 1;
+        let fail =
+            |what: String| Err(error::backend(format!("{}: {what}: refusing a listing that may be wrong", self.op)));
+        let n = page.items.len();
+        if n > self.per_page {
+            return fail(format!("page {} has {n} entries, more than the {} asked for", self.count, self.per_page));
+        }
+        if page.total_count > MOST_LISTED {
+            return fail(format!("the server counts {} entries; GitHub holds at most {MOST_LISTED}", page.total_count));
+        }
+        let before = self.listed.len();
+        for item in page.items {
+            if self.listed.iter().any(|l| l.entry.name.eq_ignore_ascii_case(&item.name)) {
+                continue;
+            }
+            self.listed.push(Listed {
+                entry: Entry {
+                    name: item.name,
+                    created_at: item.created_at,
+                    updated_at: item.updated_at,
+                    visibility: item.visibility,
+                    ..Entry::default()
+                },
+                value: item.value.map(Secret::new),
+            });
+        }
+        if n > 0 && self.listed.len() == before {
+            return fail(format!("page {} repeats names already listed", self.count));
+        }
+        if self.listed.len() as u64 > MOST_LISTED {
+            return fail(format!("more than {MOST_LISTED} entries; GitHub holds at most {MOST_LISTED}"));
+        }
+        Ok(n == self.per_page && (self.listed.len() as u64) < page.total_count)
+    }
+}
+
+/// A listing of `per_page` entries a page read from `bodies`, as `listing`
+/// reads the server's (for `escort::fuzz` and tests): the names, and the
+/// number of pages read.
+pub(crate) fn list_pages<'a>(
+    per_page: usize,
+    bodies: impl IntoIterator<Item = &'a [u8]>,
+) -> (Result<Vec<String>>, usize) {
+    let mut pages = Pages::new("list the secrets".into(), per_page);
+    for body in bodies {
+        match pages.add(body) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return (Err(e), pages.count),
+        }
+    }
+    let count = pages.count;
+    (Ok(pages.listed.into_iter().map(|l| l.entry.name).collect()), count)
 }
 
 #[derive(Deserialize)]
@@ -115,17 +194,35 @@ impl GitHub {
         })
     }
 
-    pub(super) fn request(&self, op: String, method: Method, segments: &[&str], query: &[(&str, &str)]) -> Request<'_> {
+    /// A request to `API/SEGMENTS...`. Each segment is percent-encoded on its
+    /// own, and the URL must end with exactly those segments: a `.` or `..`
+    /// (an environment, or a name a listing sent) would be dropped or climb
+    /// to another path, so it is refused before anything is sent.
+    pub(super) fn request(
+        &self,
+        op: String,
+        method: Method,
+        segments: &[&str],
+        query: &[(&str, &str)],
+    ) -> Result<Request<'_>> {
         let mut url = self.api.clone();
         url.path_segments_mut().expect("checked in open: a base URL").pop_if_empty().extend(segments);
+        let base = self.api.path_segments().map_or(0, |s| s.filter(|s| !s.is_empty()).count());
+        if segments.iter().any(|s| matches!(*s, "." | ".."))
+            || url.path_segments().map_or(0, Iterator::count) != base + segments.len()
+        {
+            return Err(error::usage(format!(
+                "{op}: a name in the path is `.` or `..`, which would send it elsewhere"
+            )));
+        }
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
         }
-        Request::new(op, method, url.to_string())
+        Ok(Request::new(op, method, url.to_string())
             .auth(Auth::Scheme("Bearer", &self.token))
             .token_from(&self.token_from)
             .header("accept", "application/vnd.github+json")
-            .header("x-github-api-version", API_VERSION)
+            .header("x-github-api-version", API_VERSION))
     }
 
     pub(super) async fn get<T: DeserializeOwned>(
@@ -134,7 +231,7 @@ impl GitHub {
         segments: &[&str],
         query: &[(&str, &str)],
     ) -> Result<T> {
-        let resp = self.http.send(self.request(op.clone(), Method::GET, segments, query)).await?;
+        let resp = self.http.send(self.request(op.clone(), Method::GET, segments, query)?).await?;
         json::decode(&op, &resp.body)
     }
 
@@ -143,30 +240,17 @@ impl GitHub {
         let listed = self
             .listed
             .get_or_try_init(|| async {
-                let op = format!("list the {}", self.scope);
+                let mut pages = Pages::new(format!("list the {}", self.scope), self.scope.store.per_page());
                 let path = self.scope.path(&[]);
-                let per_page = self.scope.store.per_page();
-                let mut out = Vec::new();
-                for page in 1.. {
-                    let (size, page) = (per_page.to_string(), page.to_string());
+                let size = pages.per_page.to_string();
+                loop {
+                    let page = (pages.count + 1).to_string();
                     let query = [("per_page", size.as_str()), ("page", page.as_str())];
-                    let got: Page = self.get(op.clone(), &path, &query).await?;
-                    let n = got.items.len();
-                    out.extend(got.items.into_iter().map(|s| Listed {
-                        entry: Entry {
-                            name: s.name,
-                            created_at: s.created_at,
-                            updated_at: s.updated_at,
-                            visibility: s.visibility,
-                            ..Entry::default()
-                        },
-                        value: s.value.map(Secret::new),
-                    }));
-                    if n < per_page || out.len() as u64 >= got.total_count {
-                        break;
+                    let resp = self.http.send(self.request(pages.op.clone(), Method::GET, &path, &query)?).await?;
+                    if !pages.add(&resp.body)? {
+                        return Ok::<_, anyhow::Error>(pages.listed);
                     }
                 }
-                Ok::<_, anyhow::Error>(out)
             })
             .await?;
         Ok(listed)
@@ -252,7 +336,7 @@ impl GitHub {
         };
         let op = format!("write secret {} to the {}", var.name, self.scope);
         let req = self
-            .request(op, Method::PUT, &self.scope.path(&[&var.name]), &[])
+            .request(op, Method::PUT, &self.scope.path(&[&var.name]), &[])?
             .header("content-type", "application/json")
             .body(serde_json::to_vec(&body)?)
             // Writing the same value again is harmless.
@@ -263,7 +347,7 @@ impl GitHub {
 
     pub(super) async fn delete_one(&self, name: &str) -> Result<Action> {
         let op = format!("delete {} {name} from the {}", self.scope.store.noun(), self.scope);
-        let req = self.request(op, Method::DELETE, &self.scope.path(&[name]), &[]).retry(true);
+        let req = self.request(op, Method::DELETE, &self.scope.path(&[name]), &[])?.retry(true);
         self.http.send(req).await?;
         Ok(Action::Delete)
     }

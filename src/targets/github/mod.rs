@@ -11,6 +11,7 @@ mod seal;
 mod variables;
 
 pub use client::GitHub;
+pub(crate) use client::{MOST_LISTED, list_pages};
 pub use scope::{App, Level, Store, Visibility};
 
 use super::common::Target;
@@ -105,5 +106,39 @@ impl Target for GitHub {
             );
             Ok(outcomes)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(total: u64, names: &[&str]) -> Vec<u8> {
+        let items: Vec<String> = names.iter().map(|n| format!(r#"{{"name":"{n}"}}"#)).collect();
+        format!(r#"{{"total_count":{total},"secrets":[{}]}}"#, items.join(",")).into_bytes()
+    }
+
+    #[test]
+    fn a_listing_ends_where_github_would_and_keeps_each_name_once() {
+        let (one, two) = (page(3, &["A", "B"]), page(3, &["b", "C"]));
+        let (names, pages) = list_pages(2, [one.as_slice(), two.as_slice()]);
+        assert_eq!((names.unwrap(), pages), (vec!["A".to_string(), "B".into(), "C".into()], 2));
+        let refused = |bodies: Vec<Vec<u8>>, per_page: usize, why: &str| {
+            let (listed, _) = list_pages(per_page, bodies.iter().map(Vec::as_slice).cycle());
+            let e = listed.unwrap_err();
+            assert_eq!(error::kind_of(&e), error::Kind::Backend);
+            assert!(e.to_string().contains(why), "{e}");
+        };
+        refused(vec![page(1001, &["A"])], 1, "GitHub holds at most 1000");
+        refused(vec![page(5, &["A", "B"])], 2, "page 2 repeats names already listed");
+        refused(vec![page(5, &["A", "B", "C"])], 2, "page 1 has 3 entries, more than the 2 asked for");
+        // New names on every full page, never reaching the count: stopped at GitHub's most.
+        let endless: Vec<Vec<u8>> = (0..40)
+            .map(|p| {
+                let names: Vec<String> = (0..30).map(|i| format!("N{p}_{i}")).collect();
+                page(1000, &names.iter().map(String::as_str).collect::<Vec<_>>())
+            })
+            .collect();
+        refused(endless, 30, "more than 1000 entries");
     }
 }

@@ -180,6 +180,8 @@ impl Level {
             ("github", Some(arg)) => {
                 let (path, env) = match arg.split_once('@') {
                     Some((_, "")) => return Err(bad("nothing after `@`")),
+                    // The URL library drops dot segments: `@..` would write to another path.
+                    Some((_, "." | "..")) => return Err(bad("`.` and `..` are not environment names")),
                     Some((p, e)) => (p, Some(e)),
                     None => (arg, None),
                 };
@@ -359,6 +361,15 @@ mod tests {
 
     fn vars(spec: &str, app: Option<App>) -> Result<Scope> {
         Scope::new(Level::parse(spec, Store::Variables)?, app, Store::Variables)
+    }
+
+    #[test]
+    fn dot_environments_are_refused() {
+        for spec in ["github:a/b@.", "github:a/b@..", "github-vars:a/b@.."] {
+            let store = if spec.starts_with("github-vars") { Store::Variables } else { Store::Secrets };
+            let e = Level::parse(spec, store).unwrap_err().to_string();
+            assert!(e.contains("`.` and `..` are not environment names"), "{e}");
+        }
     }
 
     #[test]

@@ -56,11 +56,11 @@ impl GitHub {
         let req: Request<'_> = if exists {
             let op = format!("update {noun} {} in the {}", var.name, self.scope);
             // Writing the same value again is harmless.
-            self.request(op, Method::PATCH, &self.scope.path(&[&var.name]), &[]).retry(true)
+            self.request(op, Method::PATCH, &self.scope.path(&[&var.name]), &[])?.retry(true)
         } else {
             // Not retried: a create that reached GitHub would fail again as a conflict.
             let op = format!("create {noun} {} in the {}", var.name, self.scope);
-            self.request(op, Method::POST, &self.scope.path(&[]), &[])
+            self.request(op, Method::POST, &self.scope.path(&[]), &[])?
         };
         let req = req.header("content-type", "application/json").body(serde_json::to_vec(&body)?);
         self.http.send(req).await?;

@@ -9,9 +9,11 @@ pub mod run;
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -239,4 +241,33 @@ impl Untouched {
         assert_eq!(meta.modified().unwrap(), self.modified, "{what} was written to");
         assert!(std::fs::read(&self.path).unwrap() == self.text, "{what} changed");
     }
+}
+
+/// A server on 127.0.0.1 that reads each request whole and writes back
+/// `answer(request line)`, a raw HTTP response; returns its URL and the number
+/// of connections it got.
+pub fn serve_raw(answer: impl Fn(&str) -> String + Send + 'static) -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            counter.fetch_add(1, Ordering::SeqCst);
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let (mut first, mut line, mut length) = (String::new(), String::new(), 0);
+            let _ = reader.read_line(&mut first);
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                line.clear();
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let _ = stream.write_all(answer(&first).as_bytes());
+        }
+    });
+    (url, hits)
 }
