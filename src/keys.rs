@@ -82,6 +82,19 @@ impl Selection {
         out.append(&mut picked);
         Ok(out)
     }
+
+    /// The names `apply` would give to source keys named `names` (those it
+    /// picks, under their new names), for keys that have no value to carry.
+    pub fn rename(&self, names: Vec<String>) -> Vec<String> {
+        let mut picked: Vec<String> =
+            self.picks.iter().filter(|(_, from)| names.contains(from)).map(|(to, _)| to.clone()).collect();
+        if !self.all {
+            return picked;
+        }
+        let mut out: Vec<String> = names.into_iter().filter(|n| !picked.contains(n)).collect();
+        out.append(&mut picked);
+        out
+    }
 }
 
 impl FromStr for Selection {
@@ -102,6 +115,14 @@ mod tests {
 
     fn names(vs: &[Var]) -> Vec<&str> {
         vs.iter().map(|v| v.name.as_str()).collect()
+    }
+
+    #[test]
+    fn names_without_values_are_renamed_as_values_are() {
+        let names = || vec!["A".to_string(), "B".to_string()];
+        assert_eq!(Selection::everything().rename(names()), names());
+        assert_eq!(Selection::parse("X=B").unwrap().rename(names()), ["X"]);
+        assert_eq!(Selection::parse("*,X=B").unwrap().rename(names()), ["A", "B", "X"]);
     }
 
     #[test]

@@ -39,7 +39,8 @@ async fn one(args: &SyncArgs, from: &SourceSpec, to: &TargetSpec, ctx: &Context)
     options.groups = report::grouping(to, args.access.manifest.as_deref())?;
     let target = targets::open(to, &options, ctx)?;
 
-    let vars = source.load_picked(&args.keys).await?;
+    let (vars, held) = source.load_picked_held(&args.keys).await?;
+    let held = fleet::survey::held_keys(held);
     // Every name and size is checked before the first request to the target.
     target.check(&vars)?;
     if args.prune && vars.is_empty() {
@@ -50,7 +51,7 @@ async fn one(args: &SyncArgs, from: &SourceSpec, to: &TargetSpec, ctx: &Context)
     }
     let names: Vec<String> = vars.iter().map(|v| v.name.clone()).collect();
     let changed = source.changed_at(&names).await?;
-    let cells = fleet::compare("", &vars, &changed, to, &*target).await?;
+    let cells = fleet::compare("", &vars, &held, &changed, to, &*target).await?;
     let plan = Plan::new(&cells, args.prune, args.force);
     if plan.extra > 0 {
         ui::note(&format!(

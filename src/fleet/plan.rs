@@ -13,12 +13,19 @@ pub struct Plan {
     pub prune: Vec<String>,
     /// Target secrets the source lacks, left alone without pruning.
     pub extra: usize,
+    /// Keys the source holds without a value: neither written nor pruned.
+    pub kept: Vec<String>,
 }
 
 impl Plan {
     pub fn new(cells: &[Cell], prune: bool, force: bool) -> Plan {
-        let mut plan = Plan { writes: Vec::new(), unchanged: Vec::new(), prune: Vec::new(), extra: 0 };
+        let mut plan =
+            Plan { writes: Vec::new(), unchanged: Vec::new(), prune: Vec::new(), extra: 0, kept: Vec::new() };
         for cell in cells {
+            if cell.source_value.is_some() {
+                plan.kept.push(cell.key.clone());
+                continue;
+            }
             match cell.status {
                 Status::Extra if prune => plan.prune.push(cell.key.clone()),
                 Status::Extra => plan.extra += 1,
@@ -52,11 +59,47 @@ impl Plan {
         if !self.unchanged.is_empty() {
             text.push_str(&format!(", {} unchanged", self.unchanged.len()));
         }
+        if !self.kept.is_empty() {
+            text.push_str(&format!(", {} kept (no value at the source)", self.kept.len()));
+        }
         text
     }
 
     /// The outcomes of the names not written, to report beside the written.
     pub fn unchanged_outcomes(&self) -> impl Iterator<Item = Outcome> + '_ {
         self.unchanged.iter().map(|name| Outcome { name: name.clone(), result: Ok(Action::Unchanged) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fleet::status::Held;
+
+    fn cell(key: &str, status: Status, source_value: Option<Held>) -> Cell {
+        Cell {
+            route: "r".into(),
+            key: key.into(),
+            target: "t".into(),
+            status,
+            source_changed_at: None,
+            target_updated_at: None,
+            source_value,
+        }
+    }
+
+    #[test]
+    fn keys_without_a_value_are_neither_written_nor_pruned() {
+        let cells = [
+            cell("NULL", Status::Unknown, Some(Held::Null)),
+            cell("UNRESOLVED", Status::Unknown, Some(Held::Unknown)),
+            cell("GONE", Status::Extra, None),
+            cell("NEW", Status::Missing, None),
+        ];
+        let plan = Plan::new(&cells, true, true);
+        assert_eq!(plan.prune, ["GONE"]);
+        assert_eq!(plan.writes, [("NEW".to_string(), Action::Create)]);
+        assert_eq!(plan.kept, ["NULL", "UNRESOLVED"]);
+        assert!(plan.summary().ends_with("2 kept (no value at the source)"), "{}", plan.summary());
     }
 }

@@ -84,6 +84,26 @@ pub fn compare(source: Option<&SourceKey>, target: Option<&TargetKey>) -> Status
     }
 }
 
+/// A key the source holds without a value to copy: `unknown` in every
+/// target, never written, never pruned (README, "escort status").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Held {
+    /// The value is null.
+    Null,
+    /// ESC could not resolve it (`unknown`).
+    Unknown,
+}
+
+impl Held {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Held::Null => "null",
+            Held::Unknown => "unknown",
+        }
+    }
+}
+
 /// One cell of the matrix, as `status --format json` prints it.
 #[derive(Clone, Debug, Serialize)]
 pub struct Cell {
@@ -93,6 +113,9 @@ pub struct Cell {
     pub status: Status,
     pub source_changed_at: Option<String>,
     pub target_updated_at: Option<String>,
+    /// Why the source has no value for the key, when it holds it without one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_value: Option<Held>,
 }
 
 /// How many cells have each status (every status present, zero or not).

@@ -1,0 +1,101 @@
+//! What a route sync must not lose and the targets' own rules (README,
+//! "Routes", "escort status"): keys the source holds without a value and keys
+//! another route delivers are never pruned; GitHub's count limits refuse a
+//! sync before its first write; an organization copy a repository secret
+//! overrides is `shadowed`.
+
+use crate::common::run::Run;
+use crate::common::{Fake, assert_absent, peer_python};
+use crate::github_support::{self, TOKEN, github, writes};
+use serde_json::{Value, json};
+use std::path::Path;
+
+const ESC_TOKEN: &str = "tok-rules";
+const CANARIES: [&str; 3] = ["canary-rules-a", "canary-rules-old-n", "canary-rules-shared"];
+
+/// acme/app/prod as the service opens it: A has a value, N is null and U is
+/// unknown (ESC could not resolve it).
+fn esc() -> Fake {
+    let state = json!({
+        "token": ESC_TOKEN,
+        "environments": {"acme/app/prod": {
+            "yaml": "values:\n  environmentVariables:\n    A: canary-rules-a\n    N: null\n",
+            "properties_raw": {"environmentVariables": {"value": {
+                "A": {"value": "canary-rules-a", "secret": true},
+                "N": {"value": null},
+                "U": {"unknown": true}
+            }}}
+        }}
+    });
+    Fake::start_with(&peer_python(), "esc_server.py", &state)
+}
+
+fn escort(dir: &Path, esc: &Fake, gh: &Fake) -> Run {
+    Run::new_in(dir).esc(esc, ESC_TOKEN).github(gh, TOKEN)
+}
+
+/// Run, check that no canary shows, and return (exit code, stdout + stderr).
+fn run(r: Run, args: &[&str]) -> (i32, String) {
+    let out = r.args(args).output();
+    assert_absent(&out.stdout, &CANARIES, &format!("{args:?}: stdout"));
+    assert_absent(&out.stderr, &CANARIES, &format!("{args:?}: stderr"));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    (out.status.code().unwrap(), format!("{stdout}{}", String::from_utf8_lossy(&out.stderr)))
+}
+
+fn report(dir: &Path, esc: &Fake, gh: &Fake) -> Value {
+    let (_, out) = run(escort(dir, esc, gh), &["status", "--format", "json"]);
+    serde_json::from_str(out.lines().next().unwrap_or_default()).unwrap_or_else(|_| panic!("{out}"))
+}
+
+#[test]
+fn keys_without_a_value_and_other_routes_keys_are_never_pruned() {
+    let (esc, gh) = (esc(), github(&github_support::state()));
+    let dir = tempfile::tempdir().unwrap();
+    // `shared` is not run: its source is read only to know what it delivers.
+    std::fs::write(
+        dir.path().join("escort.toml"),
+        "[sync.prod]\nfrom = \"esc:acme/app/prod\"\nto = [\"dotenv:prod.env\"]\nprune = \"all\"\n\n\
+         [sync.shared]\nfrom = \"dotenv:shared.env\"\nkeys = [\"SHARED\"]\nto = [\"dotenv:prod.env\"]\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("shared.env"), "SHARED=canary-rules-shared\n").unwrap();
+    std::fs::write(
+        dir.path().join("prod.env"),
+        "A=old\nN=canary-rules-old-n\nU=kept-u\nSHARED=canary-rules-shared\nGONE=pruned\n",
+    )
+    .unwrap();
+
+    let (code, out) = run(escort(dir.path(), &esc, &gh), &["sync", "prod", "--yes"]);
+    assert_eq!(code, 0, "{out}");
+    let file = std::fs::read_to_string(dir.path().join("prod.env")).unwrap();
+    for kept in ["N=", "U=", "SHARED="] {
+        assert!(file.lines().any(|l| l.starts_with(kept)), "{kept} was pruned: {out}");
+    }
+    assert!(!file.contains("GONE="), "the route's own extra key was not pruned: {out}");
+    assert!(file.contains("A='canary-rules-a'"), "A was not written");
+
+    // The cells of the route say why: the source holds N and U without a value.
+    let report = report(dir.path(), &esc, &gh);
+    let cell = |key: &str| {
+        report["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["key"] == key && c["route"] == "prod")
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!((&cell("N")["status"], &cell("N")["source_value"]), (&json!("unknown"), &json!("null")), "{report}");
+    assert_eq!((&cell("U")["status"], &cell("U")["source_value"]), (&json!("unknown"), &json!("unknown")));
+    assert_eq!(cell("SHARED"), Value::Null, "another route's key is not this route's extra: {report}");
+    let (_, text) = run(escort(dir.path(), &esc, &gh), &["status"]);
+    assert!(text.contains("unknown (source value null)"), "{text}");
+
+    // A second sync writes nothing.
+    let before = std::fs::read_to_string(dir.path().join("prod.env")).unwrap();
+    let (code, out) = run(escort(dir.path(), &esc, &gh), &["sync", "--yes"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(std::fs::read_to_string(dir.path().join("prod.env")).unwrap(), before);
+    assert!(writes(&gh).is_empty());
+}
