@@ -6,7 +6,7 @@
 use super::report::{self, Results};
 use crate::cli::{self, ReportFormat, SyncArgs};
 use crate::error::{self, ExitStatus, Failure, Kind};
-use crate::fleet::plan::Plan;
+use crate::fleet::plan::{self, Plan};
 use crate::fleet::{self, Survey};
 use crate::manifest;
 use crate::record::Outcome;
@@ -65,6 +65,7 @@ async fn one(args: &SyncArgs, from: &SourceSpec, to: &TargetSpec, ctx: &Context)
         print(&plan, &source.name(), &target.name(), args.format)?;
         return Ok(ExitStatus::Success);
     }
+    plan::check_limits([(&*target, to.to_string(), plan::listed(&cells), &plan)])?;
     report::confirm_delete(&target.name(), &plan.prune, args.yes)?;
     ui::note(&format!("syncing {} to the {}: {}", source.name(), target.name(), plan.summary()));
     let outcomes = write(&*target, &plan, &vars).await?;
@@ -124,6 +125,10 @@ async fn routes(args: &SyncArgs, ctx: &Context) -> Result<ExitStatus> {
         .iter()
         .map(|s| s.copies.iter().flatten().map(|c| Plan::new(&c.cells, s.prune, args.force)).collect())
         .collect();
+    let shares = surveys.iter().zip(&plans).flat_map(|(survey, plans)| {
+        survey.copies.iter().flatten().zip(plans).map(|(c, plan)| (&*c.target, c.spec.to_string(), c.listed, plan))
+    });
+    plan::check_limits(shares)?;
     for (survey, plans) in surveys.iter().zip(&plans) {
         for (copy, plan) in survey.copies.iter().flatten().zip(plans) {
             copy.target.check(&plan.vars(&survey.vars))?;

@@ -2,8 +2,12 @@
 //! create or update, those unchanged, those to prune. No I/O.
 
 use super::status::{Cell, Status};
+use crate::error;
 use crate::record::{Action, Outcome};
+use crate::targets::Target;
 use crate::vars::Var;
+use anyhow::Result;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What a sync will do to one target, by name, from its cells.
 pub struct Plan {
@@ -69,6 +73,53 @@ impl Plan {
     pub fn unchanged_outcomes(&self) -> impl Iterator<Item = Outcome> + '_ {
         self.unchanged.iter().map(|name| Outcome { name: name.clone(), result: Ok(Action::Unchanged) })
     }
+}
+
+/// How many entries a target holds, from its cells: every cell but `missing`
+/// is a key it listed.
+pub fn listed(cells: &[Cell]) -> usize {
+    cells.iter().filter(|c| c.status != Status::Missing).count()
+}
+
+/// One target's part of a sync: the target, its name in the routes, how many
+/// entries it listed, and a plan that writes to it.
+pub type Share<'a> = (&'a dyn Target, String, usize, &'a Plan);
+
+/// Refuse, before any write, a sync that would take a target past its count
+/// limit (README, "GitHub's limits"), naming the limit. The plans of every
+/// route that writes to one target are counted together, and prunes do not
+/// make room: a target is written before it is pruned, so that a failed
+/// write deletes nothing.
+pub fn check_limits<'a>(shares: impl IntoIterator<Item = Share<'a>>) -> Result<()> {
+    struct After<'a> {
+        target: &'a dyn Target,
+        listed: usize,
+        created: BTreeSet<String>,
+    }
+    let mut by_target: BTreeMap<String, After> = BTreeMap::new();
+    for (target, spec, listed, plan) in shares {
+        let after = by_target.entry(spec).or_insert_with(|| After { target, listed, created: BTreeSet::new() });
+        let created = plan.writes.iter().filter(|(_, a)| *a == Action::Create).map(|(n, _)| target.canonical(n));
+        after.created.extend(created);
+    }
+    let mut over = Vec::new();
+    for after in by_target.values() {
+        let Some((most, rule)) = after.target.limit() else { continue };
+        let count = after.listed + after.created.len();
+        if count > most && !after.created.is_empty() {
+            over.push(format!(
+                "the {} would hold {count} {} ({} now, {} to create; prunes come after the writes): {rule}",
+                after.target.name(),
+                after.target.holds(),
+                after.listed,
+                after.created.len(),
+            ));
+        }
+    }
+    if over.is_empty() {
+        return Ok(());
+    }
+    Err(error::usage(format!("refusing to sync, nothing was written: {}", over.join("; "))))
 }
 
 #[cfg(test)]

@@ -21,6 +21,8 @@ pub struct Copy {
     pub target: Box<dyn Target>,
     /// One per key of the source or the target.
     pub cells: Vec<Cell>,
+    /// How many entries the target listed (its count limit counts them all).
+    pub listed: usize,
 }
 
 /// A route's source, read, and each of its targets, or why it could not be read.
@@ -211,7 +213,7 @@ async fn read_route(
     let copies = join_all(targets.into_iter().map(|(target, spec, share)| async move {
         let given: Vec<Var> = all.iter().filter(|v| gets(manifest, share, v)).cloned().collect();
         match compare(&route.name, &given, held_ref, changed_at, &spec, &*target).await {
-            Ok(cells) => Ok(Copy { spec, target, cells }),
+            Ok(cells) => Ok(Copy { listed: crate::fleet::plan::listed(&cells), spec, target, cells }),
             Err(e) => Err((spec, e)),
         }
     }))
@@ -288,9 +290,12 @@ pub async fn compare(
         let status = status::compare(Some(&source), copy.as_ref());
         cells.push(cell(&var.name, status, changed.get(&var.name), entry.and_then(|e| e.updated_at.as_ref())));
     }
+    // Only where the target has the key: every cell but `missing` is one it holds.
     for (name, why) in without_value {
-        let updated_at = held.get(&target.canonical(name)).and_then(|e| e.updated_at.as_ref());
-        cells.push(Cell { source_value: Some(*why), ..cell(name, Status::Unknown, None, updated_at) });
+        if let Some(entry) = held.get(&target.canonical(name)) {
+            let updated_at = entry.updated_at.as_ref();
+            cells.push(Cell { source_value: Some(*why), ..cell(name, Status::Unknown, None, updated_at) });
+        }
     }
     let wanted: Vec<String> =
         vars.iter().map(|v| &v.name).chain(without_value.iter().map(|(n, _)| n)).map(|n| target.canonical(n)).collect();

@@ -20,6 +20,11 @@ pub trait Target: Send + Sync {
     }
     /// Refuse, before any request, names and values the target cannot hold.
     fn check(&self, vars: &[Var]) -> Result<()>;
+    /// The most entries the target may hold, and the rule that says so
+    /// (GitHub's count limits): a sync past it is refused before any write.
+    fn limit(&self) -> Option<(usize, String)> {
+        None
+    }
     /// The secrets in the target. `details` adds facts that cost a request
     /// per secret.
     fn list(&self, details: bool) -> BoxFuture<'_, Result<Vec<Entry>>>;

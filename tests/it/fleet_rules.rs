@@ -99,3 +99,30 @@ fn keys_without_a_value_and_other_routes_keys_are_never_pruned() {
     assert_eq!(std::fs::read_to_string(dir.path().join("prod.env")).unwrap(), before);
     assert!(writes(&gh).is_empty());
 }
+
+#[test]
+fn a_sync_past_a_repository_s_100_secrets_writes_nothing_and_names_the_limit() {
+    let state = github_support::with_existing(github_support::state(), "repos/acme/app/actions", 98);
+    let (esc, gh) = (esc(), github(&state));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("new.env"), "NEW_1=canary-rules-a\nNEW_2=canary-rules-a\nNEW_3=canary-rules-a\n")
+        .unwrap();
+    std::fs::write(
+        dir.path().join("escort.toml"),
+        "[sync.new]\nfrom = \"dotenv:new.env\"\nto = [\"github:acme/app\", \"github:acme/web\"]\n",
+    )
+    .unwrap();
+    for args in [&["sync"][..], &["sync", "--from", "dotenv:new.env", "--to", "github:acme/app"]] {
+        let (code, out) = run(escort(dir.path(), &esc, &gh), args);
+        assert_eq!(code, 2, "{args:?}: {out}");
+        assert!(out.contains("would hold 101 secrets"), "{out}");
+        assert!(out.contains("GitHub allows 100 secrets per repository"), "{out}");
+        // Refused before the first write, to every target of the sync.
+        assert_eq!(writes(&gh), Vec::<Value>::new(), "{args:?}");
+    }
+    // Two of them fit: written.
+    std::fs::write(dir.path().join("new.env"), "NEW_1=canary-rules-a\nNEW_2=canary-rules-a\n").unwrap();
+    let (code, out) = run(escort(dir.path(), &esc, &gh), &["sync"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(writes(&gh).len(), 4, "{out}");
+}
