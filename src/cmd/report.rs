@@ -236,9 +236,12 @@ pub fn status_text(surveys: &[crate::fleet::Survey], unread: &[crate::fleet::Unr
             vec![std::iter::once("KEY".to_string()).chain(copies.iter().map(|c| c.spec.to_string())).collect()];
         for key in keys {
             let statuses = copies.iter().map(|c| {
-                c.cells.iter().find(|x| x.key == key).map_or("-".to_string(), |x| match x.source_value {
-                    Some(why) => format!("{} (source value {})", x.status.as_str(), why.as_str()),
-                    None => x.status.as_str().to_string(),
+                c.cells.iter().find(|x| x.key == key).map_or("-".to_string(), |x| {
+                    match (x.source_value, &x.shadowed_by) {
+                        (Some(why), _) => format!("{} (source value {})", x.status.as_str(), why.as_str()),
+                        (None, Some(by)) => format!("{} (by {})", x.status.as_str(), crate::ui::escape(by)),
+                        (None, None) => x.status.as_str().to_string(),
+                    }
                 })
             });
             rows.push(std::iter::once(crate::ui::escape(key).to_string()).chain(statuses).collect());

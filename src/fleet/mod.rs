@@ -6,6 +6,7 @@
 
 pub mod plan;
 pub mod routes;
+mod shadow;
 pub mod status;
 pub mod survey;
 

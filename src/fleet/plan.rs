@@ -136,6 +136,7 @@ mod tests {
             source_changed_at: None,
             target_updated_at: None,
             source_value,
+            shadowed_by: None,
         }
     }
 

@@ -21,11 +21,14 @@ pub enum Status {
     Extra,
     /// Nothing to compare: no date at the source or the target.
     Unknown,
+    /// A current organization copy that a same-name repository or
+    /// environment secret overrides in a repository the route names.
+    Shadowed,
 }
 
 impl Status {
-    pub const ALL: [Status; 6] =
-        [Status::Ok, Status::Stale, Status::Drifted, Status::Missing, Status::Extra, Status::Unknown];
+    pub const ALL: [Status; 7] =
+        [Status::Ok, Status::Stale, Status::Drifted, Status::Missing, Status::Extra, Status::Unknown, Status::Shadowed];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -35,17 +38,20 @@ impl Status {
             Status::Missing => "missing",
             Status::Extra => "extra",
             Status::Unknown => "unknown",
+            Status::Shadowed => "shadowed",
         }
     }
 
-    /// Whether `sync` writes the key (unknown: it cannot tell, so it does).
+    /// Whether `sync` writes the key (unknown: it cannot tell, so it does;
+    /// shadowed: the organization copy is current, the override is not escort's).
     pub fn needs_write(self) -> bool {
         matches!(self, Status::Stale | Status::Drifted | Status::Missing | Status::Unknown)
     }
 
     /// Whether the cell fails `status` (extra only where the route prunes).
     pub fn fails(self, prunes: bool) -> bool {
-        matches!(self, Status::Stale | Status::Drifted | Status::Missing) || (prunes && self == Status::Extra)
+        matches!(self, Status::Stale | Status::Drifted | Status::Missing | Status::Shadowed)
+            || (prunes && self == Status::Extra)
     }
 }
 
@@ -116,6 +122,10 @@ pub struct Cell {
     /// Why the source has no value for the key, when it holds it without one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source_value: Option<Held>,
+    /// A shadowed organization copy: the repository (`OWNER/REPO`, or
+    /// `OWNER/REPO@ENVIRONMENT`) whose own secret overrides it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shadowed_by: Option<String>,
 }
 
 /// How many cells have each status (every status present, zero or not).
@@ -159,5 +169,6 @@ mod tests {
         assert!(!Status::Extra.fails(false) && Status::Extra.fails(true));
         assert!(!Status::Unknown.fails(true) && Status::Unknown.needs_write());
         assert!(!Status::Ok.needs_write() && !Status::Extra.needs_write());
+        assert!(Status::Shadowed.fails(false) && !Status::Shadowed.needs_write());
     }
 }

@@ -112,6 +112,11 @@ pub async fn survey(
         }
     }
     spare_others(manifest, &mut surveys, &mut unread, ctx).await;
+    let orgs = surveys.iter_mut().filter_map(|s| Some((routes.iter().find(|r| r.name == s.route)?, &mut s.copies)));
+    let copies = orgs.flat_map(|(r, cs)| cs.iter_mut().flatten().map(move |c| (r, &c.spec, &mut c.cells))).collect();
+    for (what, e) in super::shadow::mark(copies, &manifest.routes, concurrency, ctx).await {
+        unread.push(Unread { what, error: anyhow::anyhow!("{}", scrubbed(&e)) });
+    }
     Ok((surveys, unread))
 }
 
@@ -277,6 +282,7 @@ pub async fn compare(
         source_changed_at: changed_at.cloned(),
         target_updated_at: updated_at.cloned(),
         source_value: None,
+        shadowed_by: None,
     };
     let mut cells = Vec::new();
     for var in vars {

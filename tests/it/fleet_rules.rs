@@ -126,3 +126,37 @@ fn a_sync_past_a_repository_s_100_secrets_writes_nothing_and_names_the_limit() {
     assert_eq!(code, 0, "{out}");
     assert_eq!(writes(&gh).len(), 4, "{out}");
 }
+
+#[test]
+fn an_organization_copy_a_repository_secret_overrides_is_shadowed_naming_the_repository() {
+    let mut state = github_support::state();
+    state["secrets"]["repos/acme/web/actions"] = json!({"A": {"value": "canary-rules-old-n"}});
+    let (esc, gh) = (esc(), github(&state));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("org.env"), "A=canary-rules-a\nB=canary-rules-shared\n").unwrap();
+    std::fs::write(
+        dir.path().join("escort.toml"),
+        "[sync.org]\nfrom = \"dotenv:org.env\"\nto = [\"github-org:acme\"]\nrepos = [\"web\", \"acme/app\"]\n",
+    )
+    .unwrap();
+    // The copies are dated by the second: let the source's second pass.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let (code, out) = run(escort(dir.path(), &esc, &gh), &["sync"]);
+    assert_eq!(code, 0, "{out}");
+
+    let (code, out) = run(escort(dir.path(), &esc, &gh), &["status", "--format", "json"]);
+    let report: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap_or_else(|_| panic!("{out}"));
+    let cell = |key: &str| report["cells"].as_array().unwrap().iter().find(|c| c["key"] == key).unwrap().clone();
+    assert_eq!(code, 1, "a shadowed copy fails the status: {report}");
+    assert_eq!((&cell("A")["status"], &cell("A")["shadowed_by"]), (&json!("shadowed"), &json!("acme/web")), "{report}");
+    assert_eq!(cell("B")["status"], "ok", "{report}");
+    assert_eq!(report["summary"]["shadowed"], 1);
+    let (_, text) = run(escort(dir.path(), &esc, &gh), &["status"]);
+    assert!(text.contains("shadowed (by acme/web)"), "{text}");
+
+    // Writing the organization copy again would change nothing: not written.
+    gh.call("POST", "/_fake/reset-log", None);
+    let (code, out) = run(escort(dir.path(), &esc, &gh), &["sync"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(writes(&gh), Vec::<Value>::new(), "{out}");
+}
