@@ -27,6 +27,9 @@ pub struct Route {
     pub app: Option<App>,
     pub visibility: Option<Visibility>,
     pub repos: Vec<String>,
+    /// After a sync, have what runs from each target load the new copies
+    /// (Fly.io: update the machines).
+    pub deploy: bool,
 }
 
 /// Where a route sends plain values (not secret at the source, or `secret =
@@ -104,6 +107,7 @@ pub struct RawRoute {
     app: Option<Spanned<String>>,
     visibility: Option<Spanned<String>>,
     repos: Option<Vec<String>>,
+    deploy: Option<bool>,
 }
 
 /// Check each raw route; `err` makes a `FILE:LINE: message` error from a span,
@@ -170,6 +174,7 @@ pub fn build(
             app,
             visibility,
             repos: r.repos.unwrap_or_default(),
+            deploy: r.deploy.unwrap_or(false),
         });
     }
     Ok(routes)
@@ -191,6 +196,7 @@ mod tests {
             app,
             visibility: None,
             repos: Vec::new(),
+            deploy: false,
         }
     }
 

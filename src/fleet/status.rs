@@ -24,11 +24,22 @@ pub enum Status {
     /// A current organization copy that a same-name repository or
     /// environment secret overrides in a repository the route names.
     Shadowed,
+    /// A current copy that what runs from the target has not loaded yet
+    /// (Fly.io: written after the release its machines run).
+    Staged,
 }
 
 impl Status {
-    pub const ALL: [Status; 7] =
-        [Status::Ok, Status::Stale, Status::Drifted, Status::Missing, Status::Extra, Status::Unknown, Status::Shadowed];
+    pub const ALL: [Status; 8] = [
+        Status::Ok,
+        Status::Stale,
+        Status::Drifted,
+        Status::Missing,
+        Status::Extra,
+        Status::Unknown,
+        Status::Shadowed,
+        Status::Staged,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -39,6 +50,7 @@ impl Status {
             Status::Extra => "extra",
             Status::Unknown => "unknown",
             Status::Shadowed => "shadowed",
+            Status::Staged => "staged",
         }
     }
 
@@ -50,7 +62,7 @@ impl Status {
 
     /// Whether the cell fails `status` (extra only where the route prunes).
     pub fn fails(self, prunes: bool) -> bool {
-        matches!(self, Status::Stale | Status::Drifted | Status::Missing | Status::Shadowed)
+        matches!(self, Status::Stale | Status::Drifted | Status::Missing | Status::Shadowed | Status::Staged)
             || (prunes && self == Status::Extra)
     }
 }
@@ -106,6 +118,18 @@ impl Held {
         match self {
             Held::Null => "null",
             Held::Unknown => "unknown",
+        }
+    }
+}
+
+/// Mark `staged` each current copy written after `deployed_at` (RFC 3339):
+/// a copy written in the second of the deploy counts as deployed, as
+/// flyctl counts it.
+pub fn stage(cells: &mut [Cell], deployed_at: &str) {
+    let Some(deployed) = Timestamp::parse(deployed_at) else { return };
+    for cell in cells.iter_mut().filter(|c| c.status == Status::Ok) {
+        if cell.target_updated_at.as_deref().and_then(Timestamp::parse).is_some_and(|at| at > deployed) {
+            cell.status = Status::Staged;
         }
     }
 }
@@ -170,5 +194,6 @@ mod tests {
         assert!(!Status::Unknown.fails(true) && Status::Unknown.needs_write());
         assert!(!Status::Ok.needs_write() && !Status::Extra.needs_write());
         assert!(Status::Shadowed.fails(false) && !Status::Shadowed.needs_write());
+        assert!(Status::Staged.fails(false) && !Status::Staged.needs_write());
     }
 }

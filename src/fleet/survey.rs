@@ -117,6 +117,16 @@ pub async fn survey(
     for (what, e) in super::shadow::mark(copies, &manifest.routes, concurrency, ctx).await {
         unread.push(Unread { what, error: anyhow::anyhow!("{}", scrubbed(&e)) });
     }
+    for copy in surveys.iter_mut().flat_map(|s| s.copies.iter_mut().flatten()) {
+        match copy.target.deployed_at().await {
+            Ok(Some(at)) => status::stage(&mut copy.cells, &at),
+            Ok(None) => {}
+            Err(e) => unread.push(Unread {
+                what: format!("what runs from the {} (to tell staged copies)", copy.target.name()),
+                error: anyhow::anyhow!("{}", scrubbed(&e)),
+            }),
+        }
+    }
     Ok((surveys, unread))
 }
 

@@ -160,3 +160,87 @@ fn an_organization_copy_a_repository_secret_overrides_is_shadowed_naming_the_rep
     assert_eq!(code, 0, "{out}");
     assert_eq!(writes(&gh), Vec::<Value>::new(), "{out}");
 }
+
+const FLY_TOKEN: &str = "fly-rules-token";
+
+fn fly_escort(dir: &Path, fly: &Fake) -> Run {
+    Run::new_in(dir).env("FLY_API_TOKEN", FLY_TOKEN).env("FLY_API_URL", &fly.url)
+}
+
+/// What machine m1 of `app` runs: its secrets version and names.
+fn machine(fly: &Fake) -> (u64, Vec<String>) {
+    let machines = fly.call("GET", "/_fake/machines/app", None);
+    let m = &machines[0];
+    let names = m["secrets"].as_object().unwrap().keys().cloned().collect();
+    (m["secrets_version"].as_u64().unwrap(), names)
+}
+
+#[test]
+fn fly_copies_are_staged_until_the_machines_are_updated_and_deploy_updates_them() {
+    let fly = Fake::start(
+        "fly_server.py",
+        &json!({"token": FLY_TOKEN, "apps": {"app": {
+            "secrets_version": 1,
+            "releases": [{"version": 1, "created_at": "2024-01-01T00:00:00Z"}],
+            "machines": [{"id": "m1", "release_version": 1}]
+        }}}),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("fly.env"), "A=canary-rules-a\nB=canary-rules-shared\n").unwrap();
+    std::fs::write(dir.path().join("escort.toml"), "[sync.fly]\nfrom = \"dotenv:fly.env\"\nto = [\"fly:app\"]\n")
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let status = |dir: &Path| {
+        let (code, out) = run(fly_escort(dir, &fly), &["status", "--format", "json"]);
+        let report: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap_or_else(|_| panic!("{out}"));
+        let statuses: Vec<String> =
+            report["cells"].as_array().unwrap().iter().map(|c| c["status"].as_str().unwrap().to_string()).collect();
+        (code, statuses)
+    };
+
+    // The write's secrets version is reported; the machine does not see it yet.
+    let (code, out) = run(fly_escort(dir.path(), &fly), &["sync", "--format", "json"]);
+    assert_eq!(code, 0, "{out}");
+    let result: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap_or_else(|_| panic!("{out}"));
+    assert_eq!(result["secrets_version"], 2, "{out}");
+    assert_eq!(machine(&fly), (1, vec![]));
+    assert_eq!(status(dir.path()), (1, vec!["staged".to_string(), "staged".to_string()]));
+    let (_, text) = run(fly_escort(dir.path(), &fly), &["sync", "--dry-run"]);
+    assert!(text.contains("staged"), "{text}");
+
+    // --deploy writes nothing more, and updates the machine.
+    fly.call("POST", "/_fake/reset-log", None);
+    let (code, out) = run(fly_escort(dir.path(), &fly), &["sync", "--deploy"]);
+    assert_eq!(code, 0, "{out}");
+    let posts: Vec<String> = fly
+        .requests()
+        .iter()
+        .filter(|r| r["method"] == "POST")
+        .map(|r| r["path"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(posts, ["/v1/apps/app/machines/m1"], "{out}");
+    assert_eq!(machine(&fly), (2, vec!["A".to_string(), "B".to_string()]));
+    assert_eq!(status(dir.path()), (0, vec!["ok".to_string(), "ok".to_string()]));
+
+    // Nothing staged, nothing written: a second --deploy sends nothing.
+    fly.call("POST", "/_fake/reset-log", None);
+    let (code, out) = run(fly_escort(dir.path(), &fly), &["sync", "--deploy"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(fly.requests().iter().all(|r| r["method"] == "GET"), "{out}");
+
+    // A route with `deploy = true` deploys what it writes. (The fake logs no
+    // machine body, so that min_secrets_version is sent is not checked here.)
+    std::fs::write(
+        dir.path().join("escort.toml"),
+        "[sync.fly]\nfrom = \"dotenv:fly.env\"\nto = [\"fly:app\"]\ndeploy = true\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("fly.env"), "A=canary-rules-old-n\nB=canary-rules-shared\n").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let (code, out) = run(fly_escort(dir.path(), &fly), &["sync"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("secrets version 3"), "{out}");
+    assert!(fly.requests().iter().any(|r| r["path"] == "/v1/apps/app/machines/m1"), "{out}");
+    assert_eq!(machine(&fly).0, 3);
+    assert_eq!(status(dir.path()).0, 0);
+}
