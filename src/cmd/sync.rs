@@ -6,6 +6,7 @@
 use super::report::{self, Results};
 use crate::cli::{self, ReportFormat, SyncArgs};
 use crate::error::{self, ExitStatus, Failure, Kind};
+use crate::fleet::budget;
 use crate::fleet::plan::{self, Plan};
 use crate::fleet::status::{self, Cell, Status};
 use crate::fleet::{self, Survey};
@@ -72,6 +73,7 @@ async fn one(args: &SyncArgs, from: &SourceSpec, to: &TargetSpec, ctx: &Context)
         return Ok(ExitStatus::Success);
     }
     plan::check_limits([(&*target, to.to_string(), plan::listed(&cells), &plan)])?;
+    budget::check(&[budget::Change { spec: to, target: &*target, vars: plan.vars(&vars), prune: &plan.prune }]).await?;
     report::confirm_delete(&target.name(), &plan.prune, args.yes)?;
     ui::note(&format!("syncing {} to the {}: {}", source.name(), target.name(), plan.summary()));
     let outcomes = write(&*target, &plan, &vars, args.deploy, staged(&cells)).await?;
@@ -154,6 +156,19 @@ async fn routes(args: &SyncArgs, ctx: &Context) -> Result<ExitStatus> {
         survey.copies.iter().flatten().zip(plans).map(|(c, plan)| (&*c.target, c.spec.to_string(), c.listed, plan))
     });
     plan::check_limits(shares)?;
+    let changes: Vec<budget::Change> = surveys
+        .iter()
+        .zip(&plans)
+        .flat_map(|(survey, plans)| {
+            survey.copies.iter().flatten().zip(plans).map(|(c, plan)| budget::Change {
+                spec: &c.spec,
+                target: &*c.target,
+                vars: plan.vars(&survey.vars),
+                prune: &plan.prune,
+            })
+        })
+        .collect();
+    budget::check(&changes).await?;
     for (survey, plans) in surveys.iter().zip(&plans) {
         for (copy, plan) in survey.copies.iter().flatten().zip(plans) {
             copy.target.check(&plan.vars(&survey.vars))?;

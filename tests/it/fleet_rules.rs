@@ -244,3 +244,35 @@ fn fly_copies_are_staged_until_the_machines_are_updated_and_deploy_updates_them(
     assert_eq!(machine(&fly).0, 3);
     assert_eq!(status(dir.path()).0, 0);
 }
+
+#[test]
+fn a_sync_past_the_256_kb_variables_budget_writes_nothing_and_names_it() {
+    let mut state = github_support::state();
+    let big: serde_json::Map<String, Value> =
+        (0..6).map(|i| (format!("BIG_{i}"), json!({"value": "v".repeat(42_000)}))).collect();
+    state["variables"] = json!({"repos/acme/app/actions": big});
+    let gh = github(&state);
+    let esc = Fake::start_with(
+        &peer_python(),
+        "esc_server.py",
+        &json!({"token": ESC_TOKEN, "environments": {"acme/app/prod": {
+            "values": {"environmentVariables": {"PLAIN": "p".repeat(20_000)}}
+        }}}),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("escort.toml"),
+        "[sync.p]\nfrom = \"esc:acme/app/prod\"\nto = [\"github:acme/app\"]\n",
+    )
+    .unwrap();
+    for args in [&["sync"][..], &["sync", "--from", "esc:acme/app/prod", "--to", "github-vars:acme/app"]] {
+        let (code, out) = run(escort(dir.path(), &esc, &gh), args);
+        assert_eq!(code, 2, "{args:?}: {out}");
+        assert!(out.contains("acme/app (with organization acme's variables) would read"), "{out}");
+        assert!(
+            out.contains("GitHub allows 256 KB of organization and repository variables per workflow run"),
+            "{out}"
+        );
+        assert_eq!(writes(&gh), Vec::<Value>::new(), "{args:?}");
+    }
+}
