@@ -188,6 +188,28 @@ mod tests {
     }
 
     #[test]
+    fn a_current_copy_written_after_the_deploy_is_staged() {
+        let cell = |key: &str, status, at: &str| Cell {
+            route: "r".into(),
+            key: key.into(),
+            target: "fly:app".into(),
+            status,
+            source_changed_at: None,
+            target_updated_at: Some(at.into()),
+            source_value: None,
+            shadowed_by: None,
+        };
+        let mut cells = [
+            cell("AFTER", Status::Ok, "2026-01-01T00:00:01Z"),
+            cell("SAME_SECOND", Status::Ok, "2026-01-01T00:00:00Z"),
+            cell("STALE", Status::Stale, "2026-01-02T00:00:00Z"),
+        ];
+        stage(&mut cells, "2026-01-01T00:00:00Z");
+        let statuses: Vec<Status> = cells.iter().map(|c| c.status).collect();
+        assert_eq!(statuses, [Status::Staged, Status::Ok, Status::Stale]);
+    }
+
+    #[test]
     fn what_fails_and_what_is_written() {
         assert!(Status::Missing.fails(false) && Status::Stale.fails(false) && Status::Drifted.fails(false));
         assert!(!Status::Extra.fails(false) && Status::Extra.fails(true));

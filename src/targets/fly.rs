@@ -340,6 +340,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn dates_and_releases_as_fly_gives_them() {
+        assert_eq!(utc("2024-03-01T10:00:00Z".into()), "2024-03-01T10:00:00Z");
+        // Without a zone: read as UTC (an assumption, see `read_date`).
+        assert_eq!(utc("2024-03-01T10:00:00".into()), "2024-03-01T10:00:00Z");
+        assert_eq!(utc("not a date".into()), "not a date");
+        let config = serde_json::json!({"metadata": {"fly_release_version": "7"}});
+        assert_eq!(release_of(&config), Some(7));
+        assert_eq!(release_of(&serde_json::json!({})), None);
+    }
+
+    #[test]
     fn app_names() {
         for ok in ["app", "my-app-2", "x"] {
             assert!(valid_app(ok), "{ok}");
