@@ -5,7 +5,7 @@
 //! overrides is `shadowed`.
 
 use crate::common::run::Run;
-use crate::common::{Fake, assert_absent, peer_python};
+use crate::common::{Fake, peer_python};
 use crate::github_support::{self, TOKEN, github, writes};
 use serde_json::{Value, json};
 use std::path::Path;
@@ -36,11 +36,7 @@ fn escort(dir: &Path, esc: &Fake, gh: &Fake) -> Run {
 
 /// Run, check that no canary shows, and return (exit code, stdout + stderr).
 fn run(r: Run, args: &[&str]) -> (i32, String) {
-    let out = r.args(args).output();
-    assert_absent(&out.stdout, &CANARIES, &format!("{args:?}: stdout"));
-    assert_absent(&out.stderr, &CANARIES, &format!("{args:?}: stderr"));
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    (out.status.code().unwrap(), format!("{stdout}{}", String::from_utf8_lossy(&out.stderr)))
+    crate::fleet::run_without(r, args, &CANARIES)
 }
 
 fn report(dir: &Path, esc: &Fake, gh: &Fake) -> Value {
