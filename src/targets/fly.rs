@@ -155,8 +155,9 @@ impl Fly {
             // Setting the same values again, or deleting again, changes nothing.
             .retry(true);
         let resp = self.http.send(req).await.map_err(|e| self.explain(e))?;
-        let resp: UpdateResp = json::decode("read Fly's answer to a secrets update", &resp.body)?;
-        *self.version.lock().expect("not poisoned") = resp.version;
+        // The write is done: an answer without a readable version only goes unreported.
+        let version = json::decode::<UpdateResp>("read Fly's answer to a secrets update", &resp.body).ok();
+        *self.version.lock().expect("not poisoned") = version.and_then(|r| r.version);
         Ok(())
     }
 
