@@ -79,16 +79,18 @@ impl<'a> Output<'a> {
         };
         renderer.refuse(&vars)?;
 
-        let vars = if vars.iter().any(|v| v.file) {
-            // Files must outlive escort: they are for the steps or shell that follow.
+        // Files must outlive escort (they are for the steps or shell that
+        // follow), but only once the export that names them is written: a
+        // failed one removes them (`dir` drops).
+        let (vars, dir) = if vars.iter().any(|v| v.file) {
             let parent = match (format, &runner.temp) {
                 (Format::Github, Some(temp)) => temp.clone(),
                 _ => files::session_dir(runtime_dir),
             };
-            let dir = files::private_dir(&parent)?.keep();
-            files::materialize(vars, &dir)?
+            let dir = files::private_dir(&parent)?;
+            (files::materialize(vars, dir.path())?, Some(dir))
         } else {
-            vars
+            (vars, None)
         };
 
         if let Some(job) = job {
@@ -109,6 +111,9 @@ impl<'a> Output<'a> {
                 }
                 None => output::write(text.as_bytes())?,
             }
+        }
+        if let Some(dir) = dir {
+            let _ = dir.keep();
         }
         // The last use of the values: escort exits next.
         vars::wipe_and_leak(vars);

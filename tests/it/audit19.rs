@@ -354,9 +354,12 @@ fn n11_the_audit_log_is_a_regular_file_reached_directly_and_private() {
 #[cfg(unix)]
 fn n17_a_closed_stdout_is_an_error_not_a_silent_success() {
     let bin = assert_cmd::cargo::cargo_bin("escort");
+    // A runtime directory of its own: a failed export must leave no ESC file there.
+    let runtime = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let closed = |args: &str| {
         // `>&-`: stdout closed, as a careless service manager or script leaves it.
         let out = std::process::Command::new("sh")
+            .env("XDG_RUNTIME_DIR", runtime.path())
             .arg("-c")
             .arg(format!("exec \"$0\" {args} >&-"))
             .arg(&bin)
@@ -374,8 +377,11 @@ fn n17_a_closed_stdout_is_an_error_not_a_silent_success() {
         assert_eq!(code, Some(5), "{args}: {stderr}");
         assert!(stderr.contains("stdout") && stderr.contains("closed"), "{args}: {stderr}");
     }
+    let left: Vec<_> = std::fs::read_dir(runtime.path()).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert!(left.is_empty(), "a failed export left its ESC files: {left:?}");
     // `> /dev/null` is the user's choice, and succeeds.
     let out = std::process::Command::new(&bin)
+        .env("XDG_RUNTIME_DIR", crate::common::runtime_dir())
         .args(["load", "--demo", "--format", "shell"])
         .stdout(std::process::Stdio::null())
         .output()

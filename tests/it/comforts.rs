@@ -280,6 +280,8 @@ print(json.dumps({"code": os.waitstatus_to_exitcode(status), "output": out.decod
     argv.extend(args.iter().map(|a| a.to_string()));
     let mut cmd = Command::new(common::peer_python());
     cmd.env_clear().env("PATH", std::env::var_os("PATH").unwrap()).env("NO_COLOR", "1");
+    // ESC files (the demo's TLS key) go to the tests' runtime directory, not /tmp.
+    cmd.env("XDG_RUNTIME_DIR", common::runtime_dir());
     cmd.envs(envs.iter().copied()).arg("-c").arg(DRIVE).arg(serde_json::to_string(&argv).unwrap());
     let out = cmd.output().unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
