@@ -102,7 +102,7 @@ fn print(plan: &Plan, from: &str, target: &str, format: ReportFormat) -> Result<
 
 /// A variable is readable by everyone who can read the repository and shown
 /// in logs: a value its source marks secret (whole or in part) does not go
-/// there unless `--allow-secret-variables` says so (README, "Routes").
+/// there unless `--allow-secret-variables` says so (docs/routes.md, "Routes").
 fn refuse_secret_variables(source: &dyn Source, vars: &[Var], to: &TargetSpec) -> Result<()> {
     if !source.knows_secrecy() {
         return Ok(());

@@ -1,4 +1,4 @@
-//! Whether each copy of a secret is current (README, "escort status"): the
+//! Whether each copy of a secret is current (docs/routes.md, "escort status"): the
 //! model, no I/O. A cell is one key of one route in one target.
 
 use crate::secret::Secret;

@@ -49,7 +49,7 @@ pub struct Unread {
 pub fn select<'a>(manifest: &'a Manifest, names: &[String], otherwise: &str) -> Result<Vec<&'a Route>> {
     if manifest.routes.is_empty() {
         return Err(error::usage(format!(
-            "{} has no [sync.NAME] routes: add one (README, \"Routes\"), {otherwise}",
+            "{} has no [sync.NAME] routes: add one (docs/routes.md), {otherwise}",
             manifest.path.display()
         )));
     }
@@ -137,7 +137,7 @@ async fn read_route(
 
 /// Whether a target with `share` gets `var`. Plain is not secret at the source
 /// (whole or in part); the manifest's `secret = false` declassifies only what
-/// a source that cannot tell marked secret (README, "Routes"): an ESC secret
+/// a source that cannot tell marked secret (docs/routes.md, "Routes"): an ESC secret
 /// never reaches a variables target.
 fn gets(manifest: &Manifest, source: &dyn Source, share: Share, var: &Var) -> bool {
     let plain = (!var.secret && var.secret_parts.is_empty())

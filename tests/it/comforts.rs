@@ -1,5 +1,5 @@
-//! The CLI comforts peers have (README, "escort set", "escort get", "escort
-//! load", "Shell completion and manual page", "escort check"): `set` trims
+//! The CLI comforts peers have (docs/routes.md, "escort set"; docs/load.md; docs/completions.md;
+//! docs/check.md): `set` trims
 //! the newline `echo` adds, `load --format docker` read the way docker reads
 //! it, `get` for scripts, completions sourced by a real bash, the man page
 //! rendered by `man`, and `escort init && escort check --demo` passing.
