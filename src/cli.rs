@@ -424,6 +424,11 @@ pub struct SyncArgs {
     #[arg(long)]
     pub force: bool,
 
+    /// Then have what runs from each target load the new copies: Fly.io machines are updated
+    /// (as a route's `deploy = true` does).
+    #[arg(long)]
+    pub deploy: bool,
+
     /// Which variables, and under which names: `NAME`, `TO=FROM`, `*`; comma- or newline-separated.
     /// `NAME?`: optional (a warning, not an error, when the source lacks it).
     #[arg(long, value_name = "LIST", default_value = "")]

@@ -109,6 +109,19 @@ impl Selection {
         out.append(&mut picked);
         Ok(out)
     }
+
+    /// The names `apply` would give to source keys named `names` (those it
+    /// picks, under their new names), for keys that have no value to carry.
+    pub fn rename(&self, names: Vec<String>) -> Vec<String> {
+        let mut picked: Vec<String> =
+            self.picks.iter().filter(|(_, from)| names.contains(from)).map(|(to, _)| to.clone()).collect();
+        if !self.all {
+            return picked;
+        }
+        let mut out: Vec<String> = names.into_iter().filter(|n| !picked.contains(n)).collect();
+        out.append(&mut picked);
+        out
+    }
 }
 
 impl FromStr for Selection {
@@ -138,6 +151,14 @@ mod tests {
         assert!(e.to_string().contains("`X` is named twice"), "{e}");
         // The same pick again is no conflict: kept once.
         assert_eq!(Selection::parse("A,B=A,A").unwrap().picks.len(), 2);
+    }
+
+    #[test]
+    fn names_without_values_are_renamed_as_values_are() {
+        let names = || vec!["A".to_string(), "B".to_string()];
+        assert_eq!(Selection::everything().rename(names()), names());
+        assert_eq!(Selection::parse("X=B").unwrap().rename(names()), ["X"]);
+        assert_eq!(Selection::parse("*,X=B").unwrap().rename(names()), ["A", "B", "X"]);
     }
 
     #[test]

@@ -105,6 +105,8 @@ pub struct Results<'a> {
     pub outcomes: &'a [Outcome],
     /// What was planned for a name, to say what failed.
     pub planned: Box<dyn Fn(&str) -> Action + 'a>,
+    /// The target's version after the write (Fly.io's secrets version).
+    pub version: Option<u64>,
 }
 
 /// Print one row per secret, then decide the exit: 0 when everything went
@@ -117,7 +119,7 @@ pub fn finish<'a>(
     planned: impl Fn(&str) -> Action + 'a,
     format: ReportFormat,
 ) -> Result<ExitStatus> {
-    finish_all(&[Results { target: target.to_string(), outcomes, planned: Box::new(planned) }], format)
+    finish_all(&[Results { target: target.to_string(), outcomes, planned: Box::new(planned), version: None }], format)
 }
 
 /// `finish` for several targets: one table (or JSON object) each.
@@ -141,7 +143,11 @@ pub fn finish_all(all: &[Results<'_>], format: ReportFormat) -> Result<ExitStatu
                         })
                         .collect();
                     let ok = r.outcomes.iter().all(|o| o.result.is_ok());
-                    serde_json::json!({"ok": ok, "target": r.target, "results": rows})
+                    let mut object = serde_json::json!({"ok": ok, "target": r.target, "results": rows});
+                    if let Some(version) = r.version {
+                        object["secrets_version"] = version.into();
+                    }
+                    object
                 })
                 .collect();
             match objects.as_slice() {
@@ -164,6 +170,9 @@ pub fn finish_all(all: &[Results<'_>], format: ReportFormat) -> Result<ExitStatu
                 for o in r.outcomes {
                     let result = error(o).map_or("ok".to_string(), |e| format!("FAILED: {}", ui::escape(&e)));
                     lines.push(format!("{:width$}  {:act$}  {result}", ui::escape(&o.name), action(r, o).as_str()));
+                }
+                if let Some(version) = r.version {
+                    lines.push(format!("secrets version {version}"));
                 }
             }
             output::lines(lines)
@@ -240,7 +249,13 @@ pub fn status_text(surveys: &[crate::fleet::Survey], unread: &[crate::fleet::Unr
         ];
         for key in keys {
             let statuses = copies.iter().map(|c| {
-                c.cells.iter().find(|x| x.key == key).map_or("-".to_string(), |x| x.status.as_str().to_string())
+                c.cells.iter().find(|x| x.key == key).map_or("-".to_string(), |x| {
+                    match (x.source_value, &x.shadowed_by) {
+                        (Some(why), _) => format!("{} (source value {})", x.status.as_str(), why.as_str()),
+                        (None, Some(by)) => format!("{} (by {})", x.status.as_str(), crate::ui::escape(by)),
+                        (None, None) => x.status.as_str().to_string(),
+                    }
+                })
             });
             rows.push(std::iter::once(crate::ui::escape(key).to_string()).chain(statuses).collect());
         }

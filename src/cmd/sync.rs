@@ -6,7 +6,9 @@
 use super::report::{self, Results};
 use crate::cli::{self, ReportFormat, SyncArgs};
 use crate::error::{self, ExitStatus, Failure, Kind};
-use crate::fleet::plan::Plan;
+use crate::fleet::budget;
+use crate::fleet::plan::{self, Plan};
+use crate::fleet::status::{self, Cell, Status};
 use crate::fleet::{self, Survey};
 use crate::manifest;
 use crate::record::Outcome;
@@ -40,7 +42,8 @@ async fn one(args: &SyncArgs, from: &SourceSpec, to: &TargetSpec, ctx: &Context)
     options.groups = report::grouping(to, args.access.manifest.as_deref())?;
     let target = targets::open(to, &options, ctx)?;
 
-    let vars = source.load_picked(&args.keys).await?;
+    let (vars, held) = source.load_picked_held(&args.keys).await?;
+    let held = fleet::survey::held_keys(held);
     if matches!(to, TargetSpec::GitHub(_, Store::Variables)) && !args.allow_secret_variables {
         refuse_secret_variables(&*source, &vars, to)?;
     }
@@ -54,7 +57,12 @@ async fn one(args: &SyncArgs, from: &SourceSpec, to: &TargetSpec, ctx: &Context)
     }
     let names: Vec<String> = vars.iter().map(|v| v.name.clone()).collect();
     let changed = source.changed_at(&names).await?;
-    let cells = fleet::compare("", &vars, &changed, to, &*target).await?;
+    let mut cells = fleet::compare("", &vars, &held, &changed, to, &*target).await?;
+    if args.deploy
+        && let Some(at) = target.deployed_at().await?
+    {
+        status::stage(&mut cells, &at);
+    }
     let plan = Plan::new(&cells, args.prune, args.force);
     if plan.extra > 0 {
         ui::note(&format!(
@@ -68,14 +76,20 @@ async fn one(args: &SyncArgs, from: &SourceSpec, to: &TargetSpec, ctx: &Context)
         print(&plan, &source.name(), &target.name(), args.format)?;
         return Ok(ExitStatus::Success);
     }
+    plan::check_limits([(&*target, to.to_string(), plan::listed(&cells), &plan)])?;
+    budget::check(&[budget::Change { spec: to, target: &*target, vars: plan.vars(&vars), prune: &plan.prune }]).await?;
     report::confirm_delete(&target.name(), &plan.prune, args.yes)?;
     ui::note(&format!("syncing {} to the {}: {}", source.name(), target.name(), plan.summary()));
-    let outcomes = write(&*target, &plan, &vars).await?;
+    let outcomes = write(&*target, &plan, &vars, args.deploy, staged(&cells)).await?;
     summary::append(ctx, || {
         summary::matrix("escort sync", &cells.iter().collect::<Vec<_>>())
             + &summary::results([(target.name().as_str(), &outcomes[..])])
     });
-    report::finish(&target.name(), &outcomes, |name| plan.action(name), args.format)
+    let planned = Box::new(|name: &str| plan.action(name));
+    report::finish_all(
+        &[Results { target: target.name(), outcomes: &outcomes, planned, version: target.version() }],
+        args.format,
+    )
 }
 
 /// The plan of a dry run, as text or JSON.
@@ -124,8 +138,10 @@ fn refuse_secret_variables(source: &dyn Source, vars: &[Var], to: &TargetSpec) -
     )))
 }
 
-/// Write what `plan` says, and report the unchanged beside it.
-async fn write(target: &dyn Target, plan: &Plan, vars: &[Var]) -> Result<Vec<Outcome>> {
+/// Write what `plan` says, and report the unchanged beside it. With
+/// `deploy`, then have what runs from the target load its copies, when this
+/// wrote any or some are `staged` (docs/routes.md, "fly:APP").
+async fn write(target: &dyn Target, plan: &Plan, vars: &[Var], deploy: bool, staged: bool) -> Result<Vec<Outcome>> {
     let writes = plan.vars(vars);
     let mut outcomes = Vec::new();
     if !writes.is_empty() || !plan.prune.is_empty() {
@@ -134,8 +150,21 @@ async fn write(target: &dyn Target, plan: &Plan, vars: &[Var]) -> Result<Vec<Out
         progress.finish();
         outcomes = crate::audit::write(&target.name(), written)?;
     }
+    let wrote = outcomes.iter().any(|o| o.result.as_ref().is_ok_and(|a| a.changes()));
+    if deploy && (wrote || staged) {
+        let updated =
+            target.deploy().await.map_err(|e| e.context(format!("the {} was not deployed", target.name())))?;
+        if updated > 0 {
+            ui::note(&format!("the {}: deployed to {updated} machine(s)", target.name()));
+        }
+    }
     outcomes.extend(plan.unchanged_outcomes());
     Ok(outcomes)
+}
+
+/// Whether any of `cells` is `staged`.
+fn staged(cells: &[Cell]) -> bool {
+    cells.iter().any(|c| c.status == Status::Staged)
 }
 
 /// The manifest's routes: every target of each, at once.
@@ -151,15 +180,35 @@ async fn routes(args: &SyncArgs, ctx: &Context) -> Result<ExitStatus> {
         .iter()
         .map(|s| s.copies.iter().flatten().map(|c| Plan::new(&c.cells, s.prune, args.force)).collect())
         .collect();
+    let shares = surveys.iter().zip(&plans).flat_map(|(survey, plans)| {
+        survey.copies.iter().flatten().zip(plans).map(|(c, plan)| (&*c.target, c.spec.to_string(), c.listed, plan))
+    });
+    plan::check_limits(shares)?;
+    let changes: Vec<budget::Change> = surveys
+        .iter()
+        .zip(&plans)
+        .flat_map(|(survey, plans)| {
+            survey.copies.iter().flatten().zip(plans).map(|(c, plan)| budget::Change {
+                spec: &c.spec,
+                target: &*c.target,
+                vars: plan.vars(&survey.vars),
+                prune: &plan.prune,
+            })
+        })
+        .collect();
+    budget::check(&changes).await?;
     for (survey, plans) in surveys.iter().zip(&plans) {
         for (copy, plan) in survey.copies.iter().flatten().zip(plans) {
             copy.target.check(&plan.vars(&survey.vars))?;
             report::confirm_delete(&copy.target.name(), &plan.prune, args.yes)?;
         }
     }
+    let deploys = |route: &str| args.deploy || manifest.routes.iter().any(|r| r.name == route && r.deploy);
     let jobs = surveys.iter().zip(&plans).flat_map(|(survey, plans)| {
+        let deploy = deploys(&survey.route);
         survey.copies.iter().flatten().zip(plans).map(move |(copy, plan)| async move {
-            (write(&*copy.target, plan, &survey.vars).await, copy, plan, survey)
+            let written = write(&*copy.target, plan, &survey.vars, deploy, staged(&copy.cells)).await;
+            (written, copy, plan, survey)
         })
     });
     let done = futures_util::future::join_all(jobs).await;
@@ -167,16 +216,17 @@ async fn routes(args: &SyncArgs, ctx: &Context) -> Result<ExitStatus> {
     let mut kept = Vec::new();
     for (result, copy, plan, survey) in &done {
         match result {
-            Ok(outcomes) => kept.push((label(survey, copy.target.as_ref()), outcomes, *plan)),
+            Ok(outcomes) => kept.push((label(survey, copy.target.as_ref()), outcomes, *plan, copy.target.version())),
             Err(e) => failures.push(format!("the {}: {}", copy.target.name(), crate::secret::scrub(&format!("{e:#}")))),
         }
     }
     let results: Vec<Results<'_>> = kept
         .iter()
-        .map(|(target, outcomes, plan)| Results {
+        .map(|(target, outcomes, plan, version)| Results {
             target: target.clone(),
             outcomes,
             planned: Box::new(move |n: &str| plan.action(n)),
+            version: *version,
         })
         .collect();
     let status = report::finish_all(&results, args.format);
@@ -190,7 +240,7 @@ async fn routes(args: &SyncArgs, ctx: &Context) -> Result<ExitStatus> {
         return status;
     }
     let wrote =
-        kept.iter().any(|(_, outcomes, _)| outcomes.iter().any(|o| o.result.as_ref().is_ok_and(|a| a.changes())));
+        kept.iter().any(|(_, outcomes, _, _)| outcomes.iter().any(|o| o.result.as_ref().is_ok_and(|a| a.changes())));
     let failed = Failure {
         kind: if wrote || matches!(&status, Err(e) if error::kind_of(e) == Kind::Partial) {
             Kind::Partial

@@ -4,8 +4,10 @@
 //! and targets once and comparing them) and `plan` (what `sync` writes). The
 //! commands `status`, `sync` and `rotation` call it and render its results.
 
+pub mod budget;
 pub mod plan;
 pub mod routes;
+mod shadow;
 pub mod status;
 pub mod survey;
 

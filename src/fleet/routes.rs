@@ -27,6 +27,9 @@ pub struct Route {
     pub app: Option<App>,
     pub visibility: Option<Visibility>,
     pub repos: Vec<String>,
+    /// After a sync, have what runs from each target load the new copies
+    /// (Fly.io: update the machines).
+    pub deploy: bool,
 }
 
 /// Where a route sends plain values (not secret at the source, or `secret =
@@ -106,6 +109,7 @@ pub struct RawRoute {
     repos: Option<Vec<String>>,
     /// `dotenv:` targets may lie outside the checkout (an absolute path, `..`).
     dotenv_outside: Option<bool>,
+    deploy: Option<bool>,
 }
 
 /// What `ui::escape` would escape: nothing a report prints raw may hold it.
@@ -209,6 +213,7 @@ pub fn build(
             app,
             visibility,
             repos: r.repos.unwrap_or_default(),
+            deploy: r.deploy.unwrap_or(false),
         });
     }
     Ok(routes)
@@ -230,6 +235,7 @@ mod tests {
             app,
             visibility: None,
             repos: Vec::new(),
+            deploy: false,
         }
     }
 

@@ -21,11 +21,25 @@ pub enum Status {
     Extra,
     /// Nothing to compare: no date at the source or the target.
     Unknown,
+    /// A current organization copy that a same-name repository or
+    /// environment secret overrides in a repository the route names.
+    Shadowed,
+    /// A current copy that what runs from the target has not loaded yet
+    /// (Fly.io: written after the release its machines run).
+    Staged,
 }
 
 impl Status {
-    pub const ALL: [Status; 6] =
-        [Status::Ok, Status::Stale, Status::Drifted, Status::Missing, Status::Extra, Status::Unknown];
+    pub const ALL: [Status; 8] = [
+        Status::Ok,
+        Status::Stale,
+        Status::Drifted,
+        Status::Missing,
+        Status::Extra,
+        Status::Unknown,
+        Status::Shadowed,
+        Status::Staged,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -35,17 +49,21 @@ impl Status {
             Status::Missing => "missing",
             Status::Extra => "extra",
             Status::Unknown => "unknown",
+            Status::Shadowed => "shadowed",
+            Status::Staged => "staged",
         }
     }
 
-    /// Whether `sync` writes the key (unknown: it cannot tell, so it does).
+    /// Whether `sync` writes the key (unknown: it cannot tell, so it does;
+    /// shadowed: the organization copy is current, the override is not escort's).
     pub fn needs_write(self) -> bool {
         matches!(self, Status::Stale | Status::Drifted | Status::Missing | Status::Unknown)
     }
 
     /// Whether the cell fails `status` (extra only where the route prunes).
     pub fn fails(self, prunes: bool) -> bool {
-        matches!(self, Status::Stale | Status::Drifted | Status::Missing) || (prunes && self == Status::Extra)
+        matches!(self, Status::Stale | Status::Drifted | Status::Missing | Status::Shadowed | Status::Staged)
+            || (prunes && self == Status::Extra)
     }
 }
 
@@ -84,6 +102,38 @@ pub fn compare(source: Option<&SourceKey>, target: Option<&TargetKey>) -> Status
     }
 }
 
+/// A key the source holds without a value to copy: `unknown` in every
+/// target, never written, never pruned (docs/routes.md, "escort status").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Held {
+    /// The value is null.
+    Null,
+    /// ESC could not resolve it (`unknown`).
+    Unknown,
+}
+
+impl Held {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Held::Null => "null",
+            Held::Unknown => "unknown",
+        }
+    }
+}
+
+/// Mark `staged` each current copy written after `deployed_at` (RFC 3339):
+/// a copy written in the second of the deploy counts as deployed, as
+/// flyctl counts it.
+pub fn stage(cells: &mut [Cell], deployed_at: &str) {
+    let Some(deployed) = Timestamp::parse(deployed_at) else { return };
+    for cell in cells.iter_mut().filter(|c| c.status == Status::Ok) {
+        if cell.target_updated_at.as_deref().and_then(Timestamp::parse).is_some_and(|at| at > deployed) {
+            cell.status = Status::Staged;
+        }
+    }
+}
+
 /// One cell of the matrix, as `status --format json` prints it.
 #[derive(Clone, Debug, Serialize)]
 pub struct Cell {
@@ -93,6 +143,13 @@ pub struct Cell {
     pub status: Status,
     pub source_changed_at: Option<String>,
     pub target_updated_at: Option<String>,
+    /// Why the source has no value for the key, when it holds it without one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_value: Option<Held>,
+    /// A shadowed organization copy: the repository (`OWNER/REPO`, or
+    /// `OWNER/REPO@ENVIRONMENT`) whose own secret overrides it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shadowed_by: Option<String>,
 }
 
 /// How many cells have each status (every status present, zero or not).
@@ -131,10 +188,34 @@ mod tests {
     }
 
     #[test]
+    fn a_current_copy_written_after_the_deploy_is_staged() {
+        let cell = |key: &str, status, at: &str| Cell {
+            route: "r".into(),
+            key: key.into(),
+            target: "fly:app".into(),
+            status,
+            source_changed_at: None,
+            target_updated_at: Some(at.into()),
+            source_value: None,
+            shadowed_by: None,
+        };
+        let mut cells = [
+            cell("AFTER", Status::Ok, "2026-01-01T00:00:01Z"),
+            cell("SAME_SECOND", Status::Ok, "2026-01-01T00:00:00Z"),
+            cell("STALE", Status::Stale, "2026-01-02T00:00:00Z"),
+        ];
+        stage(&mut cells, "2026-01-01T00:00:00Z");
+        let statuses: Vec<Status> = cells.iter().map(|c| c.status).collect();
+        assert_eq!(statuses, [Status::Staged, Status::Ok, Status::Stale]);
+    }
+
+    #[test]
     fn what_fails_and_what_is_written() {
         assert!(Status::Missing.fails(false) && Status::Stale.fails(false) && Status::Drifted.fails(false));
         assert!(!Status::Extra.fails(false) && Status::Extra.fails(true));
         assert!(!Status::Unknown.fails(true) && Status::Unknown.needs_write());
         assert!(!Status::Ok.needs_write() && !Status::Extra.needs_write());
+        assert!(Status::Shadowed.fails(false) && !Status::Shadowed.needs_write());
+        assert!(Status::Staged.fails(false) && !Status::Staged.needs_write());
     }
 }

@@ -1,8 +1,9 @@
 //! What `status` and `sync` share: reading a route's source once and each of
 //! its targets once, and comparing them key by key (`status.rs`).
 
+use crate::esc::value::Skipped;
 use crate::fleet::routes::{Route, Share};
-use crate::fleet::status::{self, Cell, SourceKey, Status, TargetKey};
+use crate::fleet::status::{self, Cell, Held, SourceKey, Status, TargetKey};
 use crate::manifest::Manifest;
 use crate::secret::Secret;
 use crate::settings::Context;
@@ -12,7 +13,7 @@ use crate::vars::Var;
 use crate::{error, secret};
 use anyhow::Result;
 use futures_util::future::join_all;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// One target of a route, read and compared.
 pub struct Copy {
@@ -20,6 +21,8 @@ pub struct Copy {
     pub target: Box<dyn Target>,
     /// One per key of the source or the target.
     pub cells: Vec<Cell>,
+    /// How many entries the target listed (its count limit counts them all).
+    pub listed: usize,
 }
 
 /// A route's source, read, and each of its targets, or why it could not be read.
@@ -27,6 +30,8 @@ pub struct Survey {
     pub route: String,
     pub source: String,
     pub vars: Vec<Var>,
+    /// The keys the source holds without a value (null, unknown).
+    pub held: Vec<(String, Held)>,
     /// Each key's last change at the source (RFC 3339), where it can tell.
     pub changed: HashMap<String, String>,
     pub prune: bool,
@@ -106,7 +111,102 @@ pub async fn survey(
             Err(u) => unread.push(u),
         }
     }
+    spare_others(manifest, &mut surveys, &mut unread, ctx).await;
+    let orgs = surveys.iter_mut().filter_map(|s| Some((routes.iter().find(|r| r.name == s.route)?, &mut s.copies)));
+    let copies = orgs.flat_map(|(r, cs)| cs.iter_mut().flatten().map(move |c| (r, &c.spec, &mut c.cells))).collect();
+    for (what, e) in super::shadow::mark(copies, &manifest.routes, concurrency, ctx).await {
+        unread.push(Unread { what, error: anyhow::anyhow!("{}", scrubbed(&e)) });
+    }
+    for copy in surveys.iter_mut().flat_map(|s| s.copies.iter_mut().flatten()) {
+        match copy.target.deployed_at().await {
+            Ok(Some(at)) => status::stage(&mut copy.cells, &at),
+            Ok(None) => {}
+            Err(e) => unread.push(Unread {
+                what: format!("what runs from the {} (to tell staged copies)", copy.target.name()),
+                error: anyhow::anyhow!("{}", scrubbed(&e)),
+            }),
+        }
+    }
     Ok((surveys, unread))
+}
+
+/// A prune never deletes a key another route delivers to the same target
+/// (docs/routes.md, "Routes"): each pruning route's `extra` cells lose the keys the
+/// other routes send there, the routes not run included (their sources are
+/// read for it). Where another route cannot be read, nothing is pruned.
+async fn spare_others(manifest: &Manifest, surveys: &mut [Survey], unread: &mut Vec<Unread>, ctx: &Context) {
+    let pruned: HashSet<String> = surveys
+        .iter()
+        .filter(|s| s.prune)
+        .flat_map(|s| s.copies.iter().flatten().map(|c| c.spec.to_string()))
+        .collect();
+    if pruned.is_empty() {
+        return;
+    }
+    // (route, target) -> the names it delivers there; None: it could not be read.
+    let mut delivered: Vec<(String, String, Option<Vec<String>>)> = Vec::new();
+    for route in &manifest.routes {
+        let Ok(route) = route.resolved(ctx) else {
+            unread.push(Unread {
+                what: format!("route {}", route.name),
+                error: anyhow::anyhow!("its targets are unknown (no repository), so no route prunes"),
+            });
+            delivered.push((route.name.clone(), String::new(), None));
+            continue;
+        };
+        let shared: Vec<(String, Share)> = route
+            .copies()
+            .into_iter()
+            .map(|(spec, share)| (spec.to_string(), share))
+            .filter(|(spec, _)| pruned.contains(spec))
+            .collect();
+        if shared.is_empty() {
+            continue;
+        }
+        let read = match surveys.iter().find(|s| s.route == route.name) {
+            Some(s) => Ok((s.vars.clone(), s.held.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>())),
+            None => read_names(manifest, &route, ctx).await,
+        };
+        match read {
+            Ok((vars, held)) => {
+                // Every key the route reads is spared on each target it shares,
+                // whichever side of `plain` it lands on: sparing too much loses nothing.
+                for (spec, _) in shared {
+                    let names = vars.iter().map(|v| v.name.clone());
+                    delivered.push((route.name.clone(), spec, Some(names.chain(held.iter().cloned()).collect())));
+                }
+            }
+            Err(error) => {
+                let error = anyhow::anyhow!("{}; no key is pruned where it delivers", scrubbed(&error));
+                unread.push(Unread { what: format!("route {} (it shares a pruned target)", route.name), error });
+                delivered.extend(shared.into_iter().map(|(spec, _)| (route.name.clone(), spec, None)));
+            }
+        }
+    }
+    for survey in surveys.iter_mut().filter(|s| s.prune) {
+        for copy in survey.copies.iter_mut().flatten() {
+            let spec = copy.spec.to_string();
+            let others = delivered.iter().filter(|(r, s, _)| *r != survey.route && (s.is_empty() || *s == spec));
+            let mut spared: HashSet<String> = HashSet::new();
+            let mut all = false;
+            for (_, _, names) in others {
+                match names {
+                    Some(names) => spared.extend(names.iter().map(|n| copy.target.canonical(n))),
+                    None => all = true,
+                }
+            }
+            let target = &copy.target;
+            copy.cells.retain(|c| c.status != Status::Extra || !(all || spared.contains(&target.canonical(&c.key))));
+        }
+    }
+}
+
+/// The names a route not run would deliver: its source's, picked and grouped.
+async fn read_names(manifest: &Manifest, route: &Route, ctx: &Context) -> Result<(Vec<Var>, Vec<String>)> {
+    let source = source::open(&route.from, ctx)?;
+    let (vars, held) = source.load_picked_held(&route.keys).await?;
+    let held = held_keys(held).into_iter().map(|(n, _)| n).filter(|n| in_group(manifest, route, n)).collect();
+    Ok((in_groups(manifest, route, vars), held))
 }
 
 fn scrubbed(e: &anyhow::Error) -> String {
@@ -120,19 +220,28 @@ async fn read_route(
     targets: Vec<(Box<dyn Target>, TargetSpec, Share)>,
 ) -> Result<Survey, Unread> {
     let unread = |error| Unread { what: format!("{} (route {})", source.name(), route.name), error };
-    let vars = in_groups(manifest, route, source.load_picked(&route.keys).await.map_err(unread)?);
+    let (vars, held) = source.load_picked_held(&route.keys).await.map_err(unread)?;
+    let vars = in_groups(manifest, route, vars);
+    let held: Vec<(String, Held)> =
+        held_keys(held).into_iter().filter(|(name, _)| in_group(manifest, route, name)).collect();
     let names: Vec<String> = vars.iter().map(|v| v.name.clone()).collect();
     let changed = source.changed_at(&names).await.map_err(unread)?;
-    let (all, changed_at, from) = (&vars, &changed, &*source);
+    let (all, changed_at, held_ref, from) = (&vars, &changed, &held, &*source);
     let copies = join_all(targets.into_iter().map(|(target, spec, share)| async move {
         let given: Vec<Var> = all.iter().filter(|v| gets(manifest, from, share, v)).cloned().collect();
-        match compare(&route.name, &given, changed_at, &spec, &*target).await {
-            Ok(cells) => Ok(Copy { spec, target, cells }),
+        match compare(&route.name, &given, held_ref, changed_at, &spec, &*target).await {
+            Ok(cells) => Ok(Copy { listed: crate::fleet::plan::listed(&cells), spec, target, cells }),
             Err(e) => Err((spec, e)),
         }
     }))
     .await;
-    Ok(Survey { route: route.name.clone(), source: source.name(), vars, changed, prune: route.prune, copies })
+    Ok(Survey { route: route.name.clone(), source: source.name(), vars, held, changed, prune: route.prune, copies })
+}
+
+/// The keys a source holds without a value, each with why.
+pub fn held_keys(skipped: Skipped) -> Vec<(String, Held)> {
+    let null = skipped.null.into_iter().map(|n| (n, Held::Null));
+    skipped.unknown.into_iter().map(|n| (n, Held::Unknown)).chain(null).collect()
 }
 
 /// Whether a target with `share` gets `var`. Plain is not secret at the source
@@ -151,17 +260,20 @@ fn gets(manifest: &Manifest, source: &dyn Source, share: Share, var: &Var) -> bo
 
 /// The route's `groups`: only the manifest secrets of those groups.
 fn in_groups(manifest: &Manifest, route: &Route, vars: Vec<Var>) -> Vec<Var> {
-    if route.groups.is_empty() {
-        return vars;
-    }
-    let group_of = |name: &str| manifest.secrets.iter().find(|s| s.name == name).and_then(|s| s.group.as_ref());
-    vars.into_iter().filter(|v| group_of(&v.name).is_some_and(|g| route.groups.contains(g))).collect()
+    vars.into_iter().filter(|v| in_group(manifest, route, &v.name)).collect()
 }
 
-/// One cell per key of the source and of the target.
+fn in_group(manifest: &Manifest, route: &Route, name: &str) -> bool {
+    let group_of = || manifest.secrets.iter().find(|s| s.name == name).and_then(|s| s.group.as_ref());
+    route.groups.is_empty() || group_of().is_some_and(|g| route.groups.contains(g))
+}
+
+/// One cell per key of the source and of the target. A key held without
+/// a value at the source is `unknown` and says why, never `extra`.
 pub async fn compare(
     route: &str,
     vars: &[Var],
+    without_value: &[(String, Held)],
     changed: &HashMap<String, String>,
     spec: &TargetSpec,
     target: &dyn Target,
@@ -184,6 +296,8 @@ pub async fn compare(
         status,
         source_changed_at: changed_at.cloned(),
         target_updated_at: updated_at.cloned(),
+        source_value: None,
+        shadowed_by: None,
     };
     let mut cells = Vec::new();
     for var in vars {
@@ -197,7 +311,15 @@ pub async fn compare(
         let status = status::compare(Some(&source), copy.as_ref());
         cells.push(cell(&var.name, status, changed.get(&var.name), entry.and_then(|e| e.updated_at.as_ref())));
     }
-    let wanted: Vec<String> = vars.iter().map(|v| target.canonical(&v.name)).collect();
+    // Only where the target has the key: every cell but `missing` is one it holds.
+    for (name, why) in without_value {
+        if let Some(entry) = held.get(&target.canonical(name)) {
+            let updated_at = entry.updated_at.as_ref();
+            cells.push(Cell { source_value: Some(*why), ..cell(name, Status::Unknown, None, updated_at) });
+        }
+    }
+    let wanted: Vec<String> =
+        vars.iter().map(|v| &v.name).chain(without_value.iter().map(|(n, _)| n)).map(|n| target.canonical(n)).collect();
     for e in entries.iter().filter(|e| !wanted.contains(&target.canonical(&e.name))) {
         cells.push(cell(&e.name, Status::Extra, None, e.updated_at.as_ref()));
     }

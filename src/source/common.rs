@@ -3,6 +3,7 @@
 //! which ESC environment a command reads.
 
 use crate::esc::EnvRef;
+use crate::esc::value::Skipped;
 use crate::keys::Selection;
 use crate::settings::Context;
 use crate::vars::{BoxFuture, Var};
@@ -15,6 +16,11 @@ pub trait Source: Send + Sync {
     fn name(&self) -> String;
     /// Read every variable the source has (`load` is what callers use).
     fn read(&self) -> BoxFuture<'_, Result<Vec<Var>>>;
+    /// `read`, and the keys the source holds without a value (null, or
+    /// unknown to ESC): a prune must never take those for keys it lacks.
+    fn read_held(&self) -> BoxFuture<'_, Result<(Vec<Var>, Skipped)>> {
+        Box::pin(async move { Ok((self.read().await?, Skipped::default())) })
+    }
     /// The revision it reads, when the user named one (`esc:ENV@REV`).
     fn revision(&self) -> Option<String> {
         None
@@ -39,23 +45,35 @@ pub trait Source: Send + Sync {
     /// escort shows can quote it: with the token settings, the one place a
     /// value enters escort.
     fn load(&self) -> BoxFuture<'_, Result<Vec<Var>>> {
+        Box::pin(async move { Ok(self.load_held().await?.0) })
+    }
+    /// `load`, and the keys held without a value (`read_held`).
+    fn load_held(&self) -> BoxFuture<'_, Result<(Vec<Var>, Skipped)>> {
         Box::pin(async move {
-            let vars = crate::audit::read(&self.name(), self.read().await)?;
+            let (vars, held) = match self.read_held().await {
+                Ok((vars, held)) => (Ok(vars), held),
+                Err(e) => (Err(e), Skipped::default()),
+            };
+            let vars = crate::audit::read(&self.name(), vars)?;
             if self.scrubbed() {
                 secret::register_all(vars.iter().flat_map(|v| v.sensitive(false)));
             }
-            Ok(vars)
+            Ok((vars, held))
         })
     }
-    /// `load`, then the variables `keys` picks, to be copied as secrets: a
-    /// source that registers nothing (the environment) has them registered now.
-    fn load_picked<'a>(&'a self, keys: &'a Selection) -> BoxFuture<'a, Result<Vec<Var>>> {
+    /// `load`, then the variables `keys` picks, to be copied as secrets (a
+    /// source that registers nothing, the environment, has them registered
+    /// now), and the picked keys held without a value, under the names `keys`
+    /// gives them.
+    fn load_picked_held<'a>(&'a self, keys: &'a Selection) -> BoxFuture<'a, Result<(Vec<Var>, Skipped)>> {
         Box::pin(async move {
-            let vars = keys.apply(self.load().await?)?;
+            let (vars, held) = self.load_held().await?;
+            let vars = keys.apply(vars)?;
             if !self.scrubbed() {
                 secret::register_all(vars.iter().map(|v| &v.value));
             }
-            Ok(vars)
+            let held = Skipped { unknown: keys.rename(held.unknown), null: keys.rename(held.null) };
+            Ok((vars, held))
         })
     }
 }

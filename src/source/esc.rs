@@ -2,7 +2,8 @@
 
 use super::common::Source;
 use crate::esc::definition::Definition;
-use crate::esc::{EnvRef, Esc, value};
+use crate::esc::value::{self, Skipped};
+use crate::esc::{EnvRef, Esc};
 use crate::record::Entry;
 use crate::settings::Context;
 use crate::ui;
@@ -66,6 +67,10 @@ impl Source for EscSource {
     }
 
     fn read(&self) -> BoxFuture<'_, Result<Vec<Var>>> {
+        Box::pin(async move { Ok(self.read_held().await?.0) })
+    }
+
+    fn read_held(&self) -> BoxFuture<'_, Result<(Vec<Var>, Skipped)>> {
         Box::pin(async move {
             let (vars, skipped) = match self {
                 EscSource::Remote(esc, env) => esc.open_and_read(env).await?,
@@ -74,13 +79,13 @@ impl Source for EscSource {
                     value::decode(env.properties)
                 }
             };
-            for name in skipped.unknown {
+            for name in &skipped.unknown {
                 ui::warn(&format!("{name}: ESC could not resolve this value (unknown); skipped"));
             }
-            for name in skipped.null {
+            for name in &skipped.null {
                 ui::warn(&format!("{name}: the value is null; skipped"));
             }
-            Ok(vars)
+            Ok((vars, skipped))
         })
     }
 }

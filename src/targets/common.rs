@@ -20,6 +20,11 @@ pub trait Target: Send + Sync {
     }
     /// Refuse, before any request, names and values the target cannot hold.
     fn check(&self, vars: &[Var]) -> Result<()>;
+    /// The most entries the target may hold, and the rule that says so
+    /// (GitHub's count limits): a sync past it is refused before any write.
+    fn limit(&self) -> Option<(usize, String)> {
+        None
+    }
     /// The secrets in the target. `details` adds facts that cost a request
     /// per secret.
     fn list(&self, details: bool) -> BoxFuture<'_, Result<Vec<Entry>>>;
@@ -39,6 +44,22 @@ pub trait Target: Send + Sync {
         prune: &'a [String],
         progress: Progress<'a>,
     ) -> BoxFuture<'a, Result<Vec<Outcome>>>;
+    /// The target's own version after this run's write, to report (Fly.io:
+    /// the app's secrets `version`).
+    fn version(&self) -> Option<u64> {
+        None
+    }
+    /// When what runs from the target was deployed (RFC 3339), where copies
+    /// wait for a deploy (Fly.io: the release its machines run): a copy
+    /// written after it is `staged`. `None`: nothing waits, or it cannot tell.
+    fn deployed_at(&self) -> BoxFuture<'_, Result<Option<String>>> {
+        Box::pin(async { Ok(None) })
+    }
+    /// Have what runs from the target load its current copies (Fly.io: update
+    /// each machine); returns how many were updated.
+    fn deploy(&self) -> BoxFuture<'_, Result<usize>> {
+        Box::pin(async { Ok(0) })
+    }
     /// Write each variable (`set`).
     fn put<'a>(&'a self, vars: &'a [Var], progress: Progress<'a>) -> BoxFuture<'a, Result<Vec<Outcome>>> {
         self.apply(vars, &[], progress)

@@ -3,7 +3,15 @@
 //! `POST /v1/apps/{app}/secrets` with `{"values": {"A": "v", "B": null}}`
 //! sets and deletes (null deletes) in a single change, so a write is all or
 //! nothing. Shapes as in Fly's Machines API description (`AppSecrets`,
-//! `AppSecretsUpdateRequest`); errors carry `{"error": "..."}`.
+//! `AppSecretsUpdateRequest`, `AppSecretsUpdateResp`); errors carry
+//! `{"error": "..."}`.
+//!
+//! Fly.io stages secrets: machines see a write only once they are updated.
+//! As `flyctl secrets list` tells deployed from staged, a secret updated
+//! after the release its machines run (`config.metadata.fly_release_version`,
+//! dated by `GET /api/v1/apps/{app}/releases`) is staged. A deploy updates
+//! each machine with its config, a new release version and the write's
+//! `min_secrets_version`, as `flyctl secrets deploy` does through fly-go.
 
 use super::common::{Target, env_var_problems};
 use crate::error;
@@ -33,6 +41,32 @@ pub struct Fly {
     app: String,
     /// Fetched at most once per run: it tells create from update.
     listed: OnceCell<Vec<Entry>>,
+    /// The secrets version this run's write made.
+    version: std::sync::Mutex<Option<u64>>,
+}
+
+#[derive(Deserialize)]
+struct UpdateResp {
+    version: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct Machine {
+    id: String,
+    #[serde(default)]
+    config: serde_json::Value,
+}
+
+#[derive(Deserialize)]
+struct Releases {
+    #[serde(default)]
+    releases: Vec<Release>,
+}
+
+#[derive(Deserialize)]
+struct Release {
+    version: u64,
+    created_at: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -59,15 +93,17 @@ impl Fly {
         let fly = &ctx.settings.fly;
         let token = fly.token("no Fly.io token: set FLY_API_TOKEN (`fly tokens create deploy` makes one)")?.clone();
         let (api, token_from) = (fly.api_url("FLY_API_URL")?, fly.token_source());
-        Ok(Fly { http: ctx.http()?, api, token, token_from, app, listed: OnceCell::new() })
+        let version = std::sync::Mutex::new(None);
+        Ok(Fly { http: ctx.http()?, api, token, token_from, app, listed: OnceCell::new(), version })
     }
 
     fn request(&self, op: String, method: Method) -> Request<'_> {
+        self.request_at(op, method, &["v1", "apps", &self.app, "secrets"])
+    }
+
+    fn request_at(&self, op: String, method: Method, path: &[&str]) -> Request<'_> {
         let mut url = self.api.clone();
-        url.path_segments_mut()
-            .expect("checked in open: a base URL")
-            .pop_if_empty()
-            .extend(["v1", "apps", &self.app, "secrets"]);
+        url.path_segments_mut().expect("checked in open: a base URL").pop_if_empty().extend(path);
         let auth = if self.token.expose().starts_with(RAW_PREFIX) {
             Auth::Raw(&self.token)
         } else {
@@ -103,8 +139,8 @@ impl Fly {
                     .into_iter()
                     .map(|s| Entry {
                         name: s.name,
-                        created_at: s.created_at,
-                        updated_at: s.updated_at,
+                        created_at: s.created_at.map(utc),
+                        updated_at: s.updated_at.map(utc),
                         ..Entry::default()
                     })
                     .collect();
@@ -124,8 +160,79 @@ impl Fly {
             .body(body)
             // Setting the same values again, or deleting again, changes nothing.
             .retry(true);
-        self.http.send(req).await.map_err(|e| self.explain(e))?;
+        let resp = self.http.send(req).await.map_err(|e| self.explain(e))?;
+        // The write is done: an answer without a readable version only goes unreported.
+        let version = json::decode::<UpdateResp>("read Fly's answer to a secrets update", &resp.body).ok();
+        *self.version.lock().expect("not poisoned") = version.and_then(|r| r.version);
         Ok(())
+    }
+
+    async fn get<T: serde::de::DeserializeOwned>(&self, what: &str, path: &[&str]) -> Result<T> {
+        let op = format!("list the {what} of Fly app {}", self.app);
+        let resp = self.http.send(self.request_at(op.clone(), Method::GET, path)).await.map_err(|e| self.explain(e))?;
+        json::decode(&op, &resp.body)
+    }
+
+    async fn machines(&self) -> Result<Vec<Machine>> {
+        self.get("machines", &["v1", "apps", &self.app, "machines"]).await
+    }
+
+    async fn releases(&self) -> Result<Vec<Release>> {
+        let releases: Releases = self.get("releases", &["api", "v1", "apps", &self.app, "releases"]).await?;
+        Ok(releases.releases)
+    }
+
+    /// The date of the oldest release a machine runs; `None` without
+    /// machines, or when one runs a release escort cannot date.
+    async fn running_since(&self) -> Result<Option<String>> {
+        let machines = self.machines().await?;
+        if machines.is_empty() {
+            return Ok(None);
+        }
+        let releases = self.releases().await?;
+        let mut oldest: Option<(crate::time::Timestamp, String)> = None;
+        for machine in &machines {
+            let created = release_of(&machine.config)
+                .and_then(|v| releases.iter().find(|r| r.version == v))
+                .and_then(|r| r.created_at.as_deref())
+                .and_then(|at| Some((read_date(at)?, at.to_string())));
+            let Some((at, text)) = created else { return Ok(None) };
+            if oldest.as_ref().is_none_or(|(o, _)| at < *o) {
+                oldest = Some((at, text));
+            }
+        }
+        Ok(oldest.map(|(at, _)| at.rfc3339()))
+    }
+
+    /// Update every machine to a new release with the app's current secrets
+    /// (at least this run's version), as `flyctl secrets deploy` does.
+    async fn update_machines(&self) -> Result<usize> {
+        let machines = self.machines().await?;
+        if machines.is_empty() {
+            return Ok(0);
+        }
+        let release = self.releases().await?.iter().map(|r| r.version).max().unwrap_or(0) + 1;
+        let min = *self.version.lock().expect("not poisoned");
+        for machine in &machines {
+            let mut config = machine.config.clone();
+            if let Some(config) = config.as_object_mut() {
+                let metadata = config.entry("metadata").or_insert_with(|| serde_json::json!({}));
+                if let Some(metadata) = metadata.as_object_mut() {
+                    metadata.insert("fly_release_version".into(), release.to_string().into());
+                }
+            }
+            let mut body = serde_json::json!({"config": config});
+            if let Some(min) = min {
+                body["min_secrets_version"] = min.into();
+            }
+            let op = format!("update machine {} of Fly app {}", machine.id, self.app);
+            let req = self
+                .request_at(op, Method::POST, &["v1", "apps", &self.app, "machines", &machine.id])
+                .header("content-type", "application/json")
+                .body(serde_json::to_vec(&body)?);
+            self.http.send(req).await.map_err(|e| self.explain(e))?;
+        }
+        Ok(machines.len())
     }
 
     /// Set `vars` and delete `deletes` in one request; one outcome per name,
@@ -166,6 +273,23 @@ impl Fly {
     }
 }
 
+/// The release a machine runs, from its config's metadata.
+fn release_of(config: &serde_json::Value) -> Option<u64> {
+    config.get("metadata")?.get("fly_release_version")?.as_str()?.parse().ok()
+}
+
+/// A Fly date: RFC 3339, or without a zone, which Fly's dates are in UTC.
+/// UNVERIFIED against flyctl: read as UTC, as the fake serves them.
+fn read_date(text: &str) -> Option<crate::time::Timestamp> {
+    crate::time::Timestamp::parse(text).or_else(|| crate::time::Timestamp::parse(&format!("{text}Z")))
+}
+
+/// A Fly date as RFC 3339 in UTC when it can be read (one without a zone
+/// too), else as given (and so `unknown` to `status`).
+fn utc(text: String) -> String {
+    read_date(&text).map_or(text, |at| at.rfc3339())
+}
+
 /// The APP of `fly:APP`: a Fly app name (lowercase letters, digits and `-`).
 pub fn parse(app: &str) -> Result<String, String> {
     if valid_app(app) {
@@ -196,6 +320,18 @@ impl Target for Fly {
         Box::pin(async move { Ok(self.listing().await?.to_vec()) })
     }
 
+    fn version(&self) -> Option<u64> {
+        *self.version.lock().expect("not poisoned")
+    }
+
+    fn deployed_at(&self) -> BoxFuture<'_, Result<Option<String>>> {
+        Box::pin(self.running_since())
+    }
+
+    fn deploy(&self) -> BoxFuture<'_, Result<usize>> {
+        Box::pin(self.update_machines())
+    }
+
     fn apply<'a>(
         &'a self,
         vars: &'a [Var],
@@ -209,6 +345,17 @@ impl Target for Fly {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_and_releases_as_fly_gives_them() {
+        assert_eq!(utc("2024-03-01T10:00:00Z".into()), "2024-03-01T10:00:00Z");
+        // Without a zone: read as UTC (an assumption, see `read_date`).
+        assert_eq!(utc("2024-03-01T10:00:00".into()), "2024-03-01T10:00:00Z");
+        assert_eq!(utc("not a date".into()), "not a date");
+        let config = serde_json::json!({"metadata": {"fly_release_version": "7"}});
+        assert_eq!(release_of(&config), Some(7));
+        assert_eq!(release_of(&serde_json::json!({})), None);
+    }
 
     #[test]
     fn app_names() {

@@ -251,7 +251,7 @@ fn lint(action: &Action) -> Vec<String> {
 // The runner
 // ---------------------------------------------------------------------------------------
 
-const STEP_TIMEOUT: Duration = Duration::from_secs(300);
+const STEP_TIMEOUT: Duration = Duration::from_secs(900);
 
 struct Runner {
     _dir: tempfile::TempDir,

@@ -47,9 +47,14 @@ fn escort(dir: &Path, esc: &Fake, gh: &Fake) -> Run {
 
 /// Run, check that no canary shows, and return (exit code, stdout).
 fn run(r: Run, args: &[&str]) -> (i32, String) {
+    run_without(r, args, &CANARIES)
+}
+
+/// Run, check that none of `canaries` shows, and return (exit code, stdout + stderr).
+pub fn run_without(r: Run, args: &[&str], canaries: &[&str]) -> (i32, String) {
     let out = r.args(args).output();
-    assert_absent(&out.stdout, &CANARIES, &format!("{args:?}: stdout"));
-    assert_absent(&out.stderr, &CANARIES, &format!("{args:?}: stderr"));
+    assert_absent(&out.stdout, canaries, &format!("{args:?}: stdout"));
+    assert_absent(&out.stderr, canaries, &format!("{args:?}: stderr"));
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     (out.status.code().unwrap(), format!("{stdout}{}", String::from_utf8_lossy(&out.stderr)))
 }

@@ -20,6 +20,7 @@ mod fallbacks;
 mod faults;
 mod feature;
 mod fleet;
+mod fleet_rules;
 mod fly_target;
 mod fuzz_corpus;
 mod github_canary;

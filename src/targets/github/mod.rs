@@ -63,6 +63,10 @@ impl Target for GitHub {
         )))
     }
 
+    fn limit(&self) -> Option<(usize, String)> {
+        self.scope.limit().map(|(most, rule)| (most, format!("GitHub allows {rule}")))
+    }
+
     fn list(&self, details: bool) -> BoxFuture<'_, Result<Vec<Entry>>> {
         Box::pin(async move {
             let mut entries: Vec<Entry> = self.listing().await?.iter().map(|l| l.entry.clone()).collect();

@@ -312,6 +312,26 @@ impl Scope {
         Ok(())
     }
 
+    /// GitHub's count limit for Actions secrets and variables at this level
+    /// (docs/routes.md, "GitHub's limits"): 100 secrets per repository and per
+    /// environment, 1,000 per organization; 500 variables per repository, 100
+    /// per environment, 1,000 per organization. Codespaces and Dependabot
+    /// document none that escort checks.
+    pub fn limit(&self) -> Option<(usize, &'static str)> {
+        if self.app != App::Actions {
+            return None;
+        }
+        Some(match (&self.level, self.store) {
+            (Level::Repo { .. }, Store::Secrets) => (100, "100 secrets per repository"),
+            (Level::Env { .. }, Store::Secrets) => (100, "100 secrets per environment"),
+            (Level::Org(_), Store::Secrets) => (1000, "1,000 secrets per organization"),
+            (Level::Repo { .. }, Store::Variables) => (500, "500 variables per repository"),
+            (Level::Env { .. }, Store::Variables) => (100, "100 variables per environment"),
+            (Level::Org(_), Store::Variables) => (1000, "1,000 variables per organization"),
+            (Level::User, _) => return None,
+        })
+    }
+
     /// The owner that bare names in `--repos` belong to.
     pub fn org(&self) -> Option<&str> {
         match &self.level {
