@@ -726,7 +726,7 @@ def github(state):
 def timed_sync(b, gh, *args):
     """(seconds, requests made) of one `escort sync ARGS` against the fake GitHub gh."""
     # The fake has no secondary rate limits: unpaced, the bench measures escort, not the
-    # 80-writes-a-minute pacing real GitHub needs (README, "Configuration").
+    # 80-writes-a-minute pacing real GitHub needs (docs/configuration.md).
     env = base_env(GITHUB_TOKEN=GITHUB_TOKEN, GITHUB_API_URL=gh.url, ESCORT_GITHUB_WRITES_PER_MINUTE="0")
     before = gh.get("/_fake/stats")["requests"]
     start = time.perf_counter()

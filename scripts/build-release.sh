@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds escort's release binary and checks it (scripts/check-release.sh): under the size
-# budget (README: "Releasing"; 6 MB = 6,000,000 bytes; ESCORT_SIZE_BUDGET overrides) and, on
+# budget (docs/development.md, "Releasing"; 6 MB = 6,000,000 bytes; ESCORT_SIZE_BUDGET overrides) and, on
 # Linux, static.
 #
 #   Linux  (default): a static musl binary for this machine's architecture

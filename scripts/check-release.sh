@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Checks a release binary against the size budget (README: "Releasing"):
+# Checks a release binary against the size budget (docs/development.md, "Releasing"):
 #   - its size is under the budget: 6 MB read as 6,000,000 bytes (SI megabytes, the
 #     stricter of the two readings, so it also holds for 6 MiB = 6,291,456 bytes);
 #   - on Linux targets, that it is static: `file` must say "static" (e.g. "static-pie
@@ -59,7 +59,7 @@ echo "file:   $desc"
 
 failed=0
 if [ "$size" -ge "$budget" ]; then
-    echo "check-release: FAILED: $bin is $size bytes, not under the budget of $budget bytes (README, Releasing: under 6 MB)" >&2
+    echo "check-release: FAILED: $bin is $size bytes, not under the budget of $budget bytes (docs/development.md, Releasing: under 6 MB)" >&2
     failed=1
 fi
 if [ "$static" = 1 ]; then

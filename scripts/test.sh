@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: installs the real peers the tests check against
 # (scripts/setup-peers.sh), then runs every Rust test, the fakes' own tests and the lint,
-# and builds the static release binary (size budget, static: README, "Releasing").
+# and builds the static release binary (size budget, static: docs/development.md, "Releasing").
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 

@@ -15,7 +15,7 @@ pub struct Mimalloc;
 /// child environment `std::process::Command` builds (`WipeFrees`).
 static WIPE_FREES: AtomicUsize = AtomicUsize::new(0);
 
-/// Zero what is freed while this lives, on every thread (README, "Security").
+/// Zero what is freed while this lives, on every thread (docs/security.md).
 pub struct WipeFrees(());
 
 impl WipeFrees {

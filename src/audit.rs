@@ -1,4 +1,4 @@
-//! The audit trail (README, "Audit log"): with `ESCORT_AUDIT_LOG=PATH` or
+//! The audit trail (docs/audit.md): with `ESCORT_AUDIT_LOG=PATH` or
 //! `--audit-log PATH`, one JSON line per read of a source, per listing of a
 //! target (`ls`, `rotation`), per write to a target and per login: when,
 //! which command, which source or target (and ESC environment and revision),

@@ -1,9 +1,9 @@
-//! The smoke check (README, "escort check"): which source each secret comes from, whether it
+//! The smoke check (docs/check.md): which source each secret comes from, whether it
 //! passes its rules, whether each `one_of` is satisfied.
 //!
 //! Pure: the sources are read by the caller. The report holds names, statuses
 //! and messages made of manifest text, and for each value at most a hint;
-//! never the value itself. It serializes to exactly the JSON the README documents.
+//! never the value itself. It serializes to exactly the JSON docs/check.md documents.
 
 use crate::manifest::{Manifest, SecretSpec, placeholder};
 use crate::vars::Var;

@@ -1,4 +1,4 @@
-//! Exit statuses, and the error kinds that choose them (README, "Exit codes").
+//! Exit statuses, and the error kinds that choose them (docs/exit-codes.md).
 //!
 //! A command returns an `ExitStatus` when it ran to its end, or an error. Errors
 //! travel as `anyhow::Error`; the first `Failure`, `HttpError` or I/O error in
@@ -219,7 +219,7 @@ mod tests {
 
     #[test]
     fn failures_nobody_classified_are_not_blamed_on_the_user() {
-        // README, "Exit codes": 5 for escort's own local work, 70 for a bug; 2 is for the user.
+        // docs/exit-codes.md: 5 for escort's own local work, 70 for a bug; 2 is for the user.
         let denied = Err::<(), _>(std::io::Error::from(std::io::ErrorKind::PermissionDenied)).context("write x");
         assert_eq!(kind_of(&denied.unwrap_err()).exit_code(), 5);
         assert_eq!(kind_of(&anyhow::anyhow!("something unforeseen").context("while syncing")).exit_code(), 70);

@@ -8,8 +8,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Replace `path` with `bytes`: write a private temp file beside it, fsync,
-/// rename over the target. Only a regular file is replaced (README, `escort
-/// load`, `--output`): a rename over a device, FIFO or socket would replace the
+/// rename over the target. Only a regular file is replaced (docs/load.md,
+/// `--output`): a rename over a device, FIFO or socket would replace the
 /// node itself (as root, `/dev/null` would become a file holding the
 /// secrets), and over a symlink it would replace the link, not the file it
 /// names, so both are refused.
@@ -104,7 +104,7 @@ pub fn create_private_dirs(path: &Path) -> Result<()> {
 pub const MAX_READ: u64 = 64 << 20;
 
 /// Read a local file a checkout may hold (.env sources and targets, fallbacks,
-/// manifests), bounded (README, "Security"): a regular file only, at most
+/// manifests), bounded (docs/security.md): a regular file only, at most
 /// `MAX_READ` bytes. A committed `.env -> /dev/zero` would read forever and a
 /// FIFO would hang, so devices, FIFOs, sockets and directories are refused,
 /// and a symbolic link is followed only to a file inside the working

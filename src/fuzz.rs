@@ -213,7 +213,7 @@ pub fn redactor(data: &[u8]) {
 /// GitHub's listing: the first byte sets the page size, then page bodies
 /// separated by NULs, served again and again, as a server that never ends
 /// would. The listing ends anyway, within what GitHub can hold, with no name
-/// twice (README, "Security").
+/// twice (docs/security.md).
 pub fn github_listing(data: &[u8]) {
     let Some((&size, rest)) = data.split_first() else { return };
     let per_page = usize::from(size % 100) + 1;

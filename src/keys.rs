@@ -4,7 +4,7 @@
 //! action passes a multi-line input). An empty list means `*`. A `?` after a
 //! name (`NAME?`, `TO=FROM?`) makes it optional: a source without it gets a
 //! warning instead of an error (the action's pulumi/esc-action mapping form,
-//! README "Moving from pulumi/esc-action").
+//! docs/action.md, "Moving from pulumi/esc-action").
 
 use crate::error;
 use crate::vars::Var;

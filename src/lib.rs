@@ -1,5 +1,5 @@
 //! escort as a library: `run` parses the arguments, runs one command and maps
-//! its result to an exit code (README, "Exit codes"). `main.rs` only calls it.
+//! its result to an exit code (docs/exit-codes.md). `main.rs` only calls it.
 
 mod alloc;
 pub use alloc::Mimalloc;

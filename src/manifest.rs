@@ -1,4 +1,4 @@
-//! The manifest: the secrets a project needs, with their rules (README, "The manifest").
+//! The manifest: the secrets a project needs, with their rules (docs/manifest.md).
 //!
 //! `escort.toml`, or a `.env.example` whose every key is required. Every
 //! mistake in a manifest is reported as `FILE:LINE: what is wrong` (exit 2);

@@ -4,7 +4,7 @@
 //! When stdout's reader closes early (`escort ls | head -1`), the first failed
 //! write marks stdout closed and later ones are skipped: the command still
 //! finishes its work and exits with its own status (0, or 4 for a partial
-//! sync), never with an "internal error" (README, "Exit codes"). Any other
+//! sync), never with an "internal error" (docs/exit-codes.md). Any other
 //! write error (a full disk under `> file`) is an error of kind `Local`.
 
 use anyhow::{Context, Result};

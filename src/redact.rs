@@ -286,7 +286,7 @@ impl Redactor {
     /// values masked), but keep it to mask a value it begins if the rest comes.
     /// Once a piece was shown so, what continues it stays held until the value
     /// is complete (masked) or the output stops matching it: a value written a
-    /// character at a time, slowly, shows its first piece only (README, "escort run").
+    /// character at a time, slowly, shows its first piece only (docs/run.md).
     pub fn flush_idle(&mut self, out: &mut Vec<u8>) {
         if self.shown > 0 {
             return;

@@ -1,5 +1,5 @@
 //! Everything escort takes from its environment, read once at start and passed
-//! down (README, "Configuration"). Nothing below `cli` reads an environment
+//! down (docs/configuration.md). Nothing below `cli` reads an environment
 //! variable of its own, except `escort run`'s child, which inherits them all,
 //! and the `env` source, whose job is to read them.
 //!
@@ -22,7 +22,7 @@ pub const GITHUB_API: &str = "https://api.github.com";
 pub const FLY_API: &str = "https://api.machines.dev";
 
 /// Every environment variable escort reads, by name: the one table of them
-/// (README, "Configuration"), read by `Settings::from_vars` and nowhere else.
+/// (docs/configuration.md), read by `Settings::from_vars` and nowhere else.
 /// Not here: what the `env` source reads (every variable: that is its job),
 /// what `escort run`'s child inherits, `ESCORT_AUDIT_LOG` (the `--audit-log`
 /// flag's, which clap reads at the edge), and what libraries read on their own
@@ -86,7 +86,7 @@ impl EnvVars {
     pub const ESCORT_NOW: &'static str = "ESCORT_NOW";
     /// A workflow's secrets as one JSON object, for the `github-secrets` source.
     pub const ESCORT_GITHUB_SECRETS: &'static str = "ESCORT_GITHUB_SECRETS";
-    /// `debug`: what `--verbose` shows (README, "Debugging").
+    /// `debug`: what `--verbose` shows (docs/configuration.md, "Debugging").
     pub const ESCORT_LOG: &'static str = "ESCORT_LOG";
     /// HTTP: seconds to connect (default 10).
     pub const ESCORT_CONNECT_TIMEOUT: &'static str = "ESCORT_CONNECT_TIMEOUT";
@@ -119,7 +119,7 @@ pub struct Service {
     /// Without a token: why one that was found is not used.
     pub token_source: Option<String>,
     /// GitHub without a token in the environment: the host to ask `gh auth
-    /// token` about, when a token is first needed (README, "Configuration").
+    /// token` about, when a token is first needed (docs/configuration.md).
     pub gh_host: Option<String>,
 }
 
@@ -309,7 +309,7 @@ pub struct Runner {
     /// `ACTIONS_ID_TOKEN_REQUEST_URL`/`_TOKEN` (with `permissions: id-token: write`).
     pub id_token_url: Option<String>,
     pub id_token_request: Option<Secret>,
-    /// `GITHUB_STEP_SUMMARY`: the step's Markdown summary (README, "Step summaries").
+    /// `GITHUB_STEP_SUMMARY`: the step's Markdown summary (docs/load.md, "Step summaries").
     pub step_summary: Option<PathBuf>,
     /// `GITHUB_RUN_ID`, `GITHUB_ACTOR`, `GITHUB_REPOSITORY`: the run, for the audit log.
     pub run_id: Option<String>,
@@ -334,7 +334,7 @@ pub struct Settings {
     pub now: Option<Timestamp>,
     /// `ESCORT_GITHUB_SECRETS`: a workflow's secrets as JSON, for the `github-secrets` source.
     pub github_secrets: Option<Secret>,
-    /// `ESCORT_LOG=debug`: what `--verbose` shows (README, "Debugging").
+    /// `ESCORT_LOG=debug`: what `--verbose` shows (docs/configuration.md, "Debugging").
     pub debug: bool,
 }
 
@@ -435,7 +435,7 @@ fn http_given(get: &impl Fn(&str) -> Option<OsString>) -> http::Given {
 }
 
 /// ESC without a token in the environment: the account `pulumi login` saved
-/// (README, "Configuration"). The Pulumi CLI keeps `credentials.json` in
+/// (docs/configuration.md). The Pulumi CLI keeps `credentials.json` in
 /// `PULUMI_CREDENTIALS_PATH`, else `PULUMI_HOME`, else `~/.pulumi`; the
 /// account is `PULUMI_BACKEND_URL`'s, else the `current` one. Its URL is the
 /// API base unless `ESC_API_URL` names another, and then the saved token is

@@ -1,4 +1,4 @@
-//! The job's step summary (`$GITHUB_STEP_SUMMARY`, README, "Step summaries"):
+//! The job's step summary (`$GITHUB_STEP_SUMMARY`, docs/load.md, "Step summaries"):
 //! `load`, `check`, `status` and `sync` append a short Markdown report inside
 //! a GitHub job. Names, statuses, dates and counts; never a value.
 

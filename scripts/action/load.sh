@@ -69,7 +69,7 @@ if [ -n "$keys" ]; then
     args+=("--keys=$keys")
 fi
 # `values` is set unless asked not to: pulumi/esc-action's users read every variable as
-# an output (README, "Moving from pulumi/esc-action").
+# an output (docs/action.md, "Moving from pulumi/esc-action").
 if is_true outputs "${INPUT_OUTPUTS:-}" true; then
     args+=(--outputs)
 fi

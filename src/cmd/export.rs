@@ -52,7 +52,7 @@ impl<'a> Output<'a> {
         Ok(Output { args, format, job, runner, runtime_dir: ctx.settings.runtime_dir.as_deref() })
     }
 
-    /// `get`'s rule (README, "escort get"): secrets are not printed to a
+    /// `get`'s rule (docs/load.md, "escort get"): secrets are not printed to a
     /// terminal, where they are shared, recorded and kept in scrollback.
     /// `eval "$(escort load)"` reads a pipe, and a job or `--output` a file.
     pub fn refuse_secrets_on_terminal(&self, vars: &[Var]) -> Result<()> {

@@ -2,7 +2,7 @@
 //! (`pulumi env get`, `doppler secrets get --plain`). A secret is not printed
 //! to a terminal unless `--show-secrets`, as `esc env get` hides secrets
 //! without it: on a screen it would be shared, recorded and kept in
-//! scrollback (README, "escort get").
+//! scrollback (docs/load.md, "escort get").
 
 use crate::cli::GetArgs;
 use crate::error::{self, ExitStatus};

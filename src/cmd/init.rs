@@ -5,7 +5,7 @@
 //! `.gitignore` entries that keep `.env` files out of git. The starter texts
 //! are in `templates/`.
 //!
-//! It converges and never loses a line (README, "escort init"): a rerun
+//! It converges and never loses a line (docs/init.md): a rerun
 //! writes nothing and exits 0. `escort.toml` and `.env.example` are the
 //! user's once they exist and are never rewritten; an existing `.env.example`
 //! (else `.env`'s names, never its values) seeds a new manifest's secrets.

@@ -97,7 +97,7 @@ async fn in_targets(manifest: &Manifest, clock: &Clock, args: &RotationArgs, ctx
 }
 
 /// No `--target`: the manifest's routes. A secret's age is its last change at
-/// the source (README, "escort rotation"), whenever its copies were written.
+/// the source (docs/rotation.md), whenever its copies were written.
 async fn at_the_sources(manifest: &Manifest, clock: &Clock, args: &RotationArgs, ctx: &Context) -> Result<Report> {
     let routes = fleet::select(manifest, &[], "or pass --target")?;
     let (surveys, unread) = fleet::survey(manifest, &routes, args.concurrency.concurrency.into(), ctx).await?;

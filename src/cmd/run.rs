@@ -15,7 +15,7 @@ use tokio::process::Command;
 use tokio::sync::watch;
 
 /// How long a held-back tail (the start of what may be a secret) waits for
-/// more bytes before it is shown (README, "escort run"): long enough that a
+/// more bytes before it is shown (docs/run.md): long enough that a
 /// value written in one write arrives whole, short enough that a prompt shows.
 const IDLE: Duration = Duration::from_millis(200);
 
@@ -129,7 +129,7 @@ async fn pump(
                 redactor.push(&buf[..n], &mut out);
             }
             None if child_gone => break,
-            // Show a prompt the child waits behind (README, "escort run").
+            // Show a prompt the child waits behind (docs/run.md).
             None => redactor.flush_idle(&mut out),
         }
         to.send(&out).await;

@@ -1,7 +1,7 @@
 //! `escort set TARGET NAME`: write one secret, its value read from stdin or
 //! typed at a prompt that does not echo. From stdin, one trailing newline is
 //! removed (`echo x |` means `x`, as with `gh secret set` and `pulumi config
-//! set`) unless `--raw` (README, "escort set").
+//! set`) unless `--raw` (docs/routes.md, "escort set").
 
 use crate::cli::{self, SetArgs};
 use crate::error::{self, ExitStatus};

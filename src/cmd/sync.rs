@@ -116,7 +116,7 @@ fn print(plan: &Plan, from: &str, target: &str, format: ReportFormat) -> Result<
 
 /// A variable is readable by everyone who can read the repository and shown
 /// in logs: a value its source marks secret (whole or in part) does not go
-/// there unless `--allow-secret-variables` says so (README, "Routes").
+/// there unless `--allow-secret-variables` says so (docs/routes.md, "Routes").
 fn refuse_secret_variables(source: &dyn Source, vars: &[Var], to: &TargetSpec) -> Result<()> {
     if !source.knows_secrecy() {
         return Ok(());
@@ -140,7 +140,7 @@ fn refuse_secret_variables(source: &dyn Source, vars: &[Var], to: &TargetSpec) -
 
 /// Write what `plan` says, and report the unchanged beside it. With
 /// `deploy`, then have what runs from the target load its copies, when this
-/// wrote any or some are `staged` (README, "fly:APP").
+/// wrote any or some are `staged` (docs/routes.md, "fly:APP").
 async fn write(target: &dyn Target, plan: &Plan, vars: &[Var], deploy: bool, staged: bool) -> Result<Vec<Outcome>> {
     let writes = plan.vars(vars);
     let mut outcomes = Vec::new();

@@ -1,7 +1,7 @@
 //! The dotenv format, in one place: reading a .env file (`read`), quoting a
 //! value so that both dotenvy and python-dotenv read it back (`push_quoted`),
-//! and writing whole files (`render`, `render_grouped`). The README's "How
-//! escort reads .env files" and "dotenv quoting" describe what users see.
+//! and writing whole files (`render`, `render_grouped`). docs/manifest.md ("How
+//! escort reads .env files") and docs/load.md ("dotenv quoting") describe what users see.
 
 mod lines;
 mod read;

@@ -104,7 +104,7 @@ pub type Groups = Vec<(String, Vec<String>)>;
 /// place: an entry whose value is unchanged keeps its text, a changed one is
 /// rewritten where it stands (keeping an `export ` prefix), one `entries`
 /// lacks is removed, and the names the file did not have are appended.
-/// Comments, blank lines and the order stay (README, "dotenv:PATH").
+/// Comments, blank lines and the order stay (docs/routes.md, "dotenv:PATH").
 pub fn edit(old: &str, entries: &[(String, Secret)], mut odd: impl FnMut(&str)) -> Wiped<String> {
     let mut out = Wiped::new(String::with_capacity(
         old.len() + entries.iter().map(|(n, v)| n.len() + v.len() + 8).sum::<usize>(),

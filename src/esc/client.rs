@@ -13,7 +13,7 @@ use crate::wiped::Wiped;
 use anyhow::Result;
 use reqwest::Method;
 
-/// Where ESC is and who we are there (README, "Configuration").
+/// Where ESC is and who we are there (docs/configuration.md).
 #[derive(Clone)]
 pub struct Esc {
     http: Http,

@@ -8,7 +8,7 @@
 //! It builds the same tree as the serde visitor in `value.rs`, which the tests
 //! and the `esc_value` fuzz target keep as its reference. Strings go straight
 //! into a `Secret`; a number keeps its text, with the exponent written `e+N` or
-//! `e-N` (README, "load").
+//! `e-N` (docs/load.md).
 
 use super::scan;
 use super::value::{Node, Value};

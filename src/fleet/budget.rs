@@ -1,4 +1,4 @@
-//! GitHub's budget of Actions variables per workflow run (README, "GitHub's
+//! GitHub's budget of Actions variables per workflow run (docs/routes.md, "GitHub's
 //! limits"): a run reads at most 256 KB of organization and repository
 //! variables together, and GitHub drops the rest at run time without an
 //! error. A sync that would take a repository (with its organization's

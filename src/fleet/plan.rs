@@ -86,7 +86,7 @@ pub fn listed(cells: &[Cell]) -> usize {
 pub type Share<'a> = (&'a dyn Target, String, usize, &'a Plan);
 
 /// Refuse, before any write, a sync that would take a target past its count
-/// limit (README, "GitHub's limits"), naming the limit. The plans of every
+/// limit (docs/routes.md, "GitHub's limits"), naming the limit. The plans of every
 /// route that writes to one target are counted together, and prunes do not
 /// make room: a target is written before it is pruned, so that a failed
 /// write deletes nothing.

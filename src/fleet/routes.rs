@@ -1,4 +1,4 @@
-//! Sync routes: the manifest's `[sync.NAME]` tables (README, "Routes"). Each
+//! Sync routes: the manifest's `[sync.NAME]` tables (docs/routes.md, "Routes"). Each
 //! says where a set of secrets comes from and every copy it must reach, so
 //! `escort status` and `escort sync` need no flags to know the whole fleet.
 
@@ -61,7 +61,7 @@ impl Route {
         Ok(Route { to, ..self.clone() })
     }
 
-    /// Each target the route writes, with the values it gets (README,
+    /// Each target the route writes, with the values it gets (docs/routes.md,
     /// "Routes"): GitHub secrets get the secret values, and the plain ones as
     /// `plain` says: to the Actions variables of the same repository,
     /// environment or organization (to the secrets where GitHub has no such

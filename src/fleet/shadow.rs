@@ -1,4 +1,4 @@
-//! Shadowed organization copies (README, "escort status"): in a repository,
+//! Shadowed organization copies (docs/routes.md, "escort status"): in a repository,
 //! a repository or environment secret overrides an organization secret of
 //! the same name, so a workflow there reads the override, however current
 //! the organization copy. For each organization target of a route, the

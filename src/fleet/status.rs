@@ -1,4 +1,4 @@
-//! Whether each copy of a secret is current (README, "escort status"): the
+//! Whether each copy of a secret is current (docs/routes.md, "escort status"): the
 //! model, no I/O. A cell is one key of one route in one target.
 
 use crate::secret::Secret;
@@ -103,7 +103,7 @@ pub fn compare(source: Option<&SourceKey>, target: Option<&TargetKey>) -> Status
 }
 
 /// A key the source holds without a value to copy: `unknown` in every
-/// target, never written, never pruned (README, "escort status").
+/// target, never written, never pruned (docs/routes.md, "escort status").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Held {

@@ -54,7 +54,7 @@ pub struct Unread {
 pub fn select<'a>(manifest: &'a Manifest, names: &[String], otherwise: &str) -> Result<Vec<&'a Route>> {
     if manifest.routes.is_empty() {
         return Err(error::usage(format!(
-            "{} has no [sync.NAME] routes: add one (README, \"Routes\"), {otherwise}",
+            "{} has no [sync.NAME] routes: add one (docs/routes.md), {otherwise}",
             manifest.path.display()
         )));
     }
@@ -131,7 +131,7 @@ pub async fn survey(
 }
 
 /// A prune never deletes a key another route delivers to the same target
-/// (README, "Routes"): each pruning route's `extra` cells lose the keys the
+/// (docs/routes.md, "Routes"): each pruning route's `extra` cells lose the keys the
 /// other routes send there, the routes not run included (their sources are
 /// read for it). Where another route cannot be read, nothing is pruned.
 async fn spare_others(manifest: &Manifest, surveys: &mut [Survey], unread: &mut Vec<Unread>, ctx: &Context) {
@@ -246,7 +246,7 @@ pub fn held_keys(skipped: Skipped) -> Vec<(String, Held)> {
 
 /// Whether a target with `share` gets `var`. Plain is not secret at the source
 /// (whole or in part); the manifest's `secret = false` declassifies only what
-/// a source that cannot tell marked secret (README, "Routes"): an ESC secret
+/// a source that cannot tell marked secret (docs/routes.md, "Routes"): an ESC secret
 /// never reaches a variables target.
 fn gets(manifest: &Manifest, source: &dyn Source, share: Share, var: &Var) -> bool {
     let plain = (!var.secret && var.secret_parts.is_empty())

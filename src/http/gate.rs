@@ -1,7 +1,7 @@
 //! What every request to one API host waits for: a free slot (`--concurrency`
 //! requests in flight per host, however many targets share it), the end of a
 //! pause a rate limit asked for, and, for writes to GitHub, the pacing that
-//! keeps them inside its documented secondary limits (README, "Configuration").
+//! keeps them inside its documented secondary limits (docs/configuration.md).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -315,7 +315,7 @@ fn classify(err: &reqwest::Error, timeout: Duration) -> SendError {
     let detail = secret::scrub(&cause.to_string());
     // A TLS failure (a certificate that does not verify) is an answer, not
     // silence: anyone on the path could make one, so it must not count as
-    // "unreachable" and set off a fallback (README, "Security").
+    // "unreachable" and set off a fallback (docs/security.md).
     if tls_failure(err) {
         return SendError::Fatal(format!("the TLS handshake failed: {detail}"));
     }
@@ -370,7 +370,7 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(cap / 2 + rand::random_range(0..=cap / 2))
 }
 
-/// The opt-in for plain HTTP to a host other than this machine (README, "Configuration").
+/// The opt-in for plain HTTP to a host other than this machine (docs/configuration.md).
 const ALLOW_HTTP: &str = "ESCORT_ALLOW_HTTP";
 
 /// The client: no redirects followed (one would carry the token and the body

@@ -6,7 +6,7 @@
 //! written: a line break or carriage return (it would end the line, or be
 //! dropped with it), and white space at either end (docker keeps it, but
 //! editors and `docker compose`'s `env_file` trim it, and it is invisible in
-//! the file). README, "escort load".
+//! the file). docs/load.md.
 
 use super::render::Render;
 use crate::error;

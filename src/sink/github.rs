@@ -1,4 +1,4 @@
-//! The GitHub job (README, "escort load", "In a GitHub job"): masks on stdout first, then `$GITHUB_ENV` and
+//! The GitHub job (docs/load.md, "In a GitHub job"): masks on stdout first, then `$GITHUB_ENV` and
 //! `$GITHUB_OUTPUT` entries as heredocs with a fresh delimiter each.
 
 use crate::ui;

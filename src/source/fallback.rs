@@ -1,4 +1,4 @@
-//! `--fallback` for `load` and `run` (README, "When ESC is down"): when ESC
+//! `--fallback` for `load` and `run` (docs/load.md, "When ESC is down"): when ESC
 //! cannot be reached, the values come from local sources instead, with a loud
 //! warning. A refusal (401, 403, 404) or a usage error never falls back: those
 //! are mistakes to fix, not outages to ride out.

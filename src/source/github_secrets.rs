@@ -1,5 +1,5 @@
 //! The secrets a GitHub workflow passes in as one JSON object
-//! (`ESCORT_GITHUB_SECRETS: ${{ toJSON(secrets) }}`; README, "Sources"): how a
+//! (`ESCORT_GITHUB_SECRETS: ${{ toJSON(secrets) }}`; docs/routes.md, "GitHub secrets into ESC"): how a
 //! repository's or organization's secrets, which the API never returns, reach
 //! ESC. The job's own `github_token` is not one of the team's secrets and is
 //! dropped.

@@ -1,4 +1,4 @@
-//! A .env file as a `Target` (README, "escort sync" and "Targets beyond GitHub"): the design notes'
+//! A .env file as a `Target` (docs/routes.md, "escort sync" and "Targets beyond GitHub"): the design notes'
 //! export of a team's secrets to a developer's file.
 //!
 //! Every write reads the file (with escort's own dotenv reader, so a file it
@@ -89,7 +89,7 @@ impl DotenvTarget {
             false => dotenv::edit(old, entries, odd),
         };
         // `dotenv:deploy/prod.env` in a fresh checkout: the file's directories are
-        // made, private as the file is (README, "dotenv:PATH").
+        // made, private as the file is (docs/routes.md, "dotenv:PATH").
         files::create_private_dirs(&self.path)?;
         files::write_atomic(&self.path, text.as_bytes()).map(|_| ())
     }

@@ -1,4 +1,4 @@
-//! A Pulumi ESC environment as a `Target` (`esc:ENV`; README, "Targets"): variables
+//! A Pulumi ESC environment as a `Target` (`esc:ENV`; docs/routes.md, "Targets beyond GitHub"): variables
 //! under `values.environmentVariables` of its definition, secrets as
 //! `fn::secret`. Every write is one PATCH of the whole definition carrying its
 //! ETag; when someone else changed it in between (409), the definition is

@@ -1,4 +1,4 @@
-//! Fly.io app secrets (README, "escort sync" and "Targets beyond GitHub") as a `Target`, through the Machines API:
+//! Fly.io app secrets (docs/routes.md, "escort sync" and "Targets beyond GitHub") as a `Target`, through the Machines API:
 //! `GET /v1/apps/{app}/secrets` lists names and dates, and one
 //! `POST /v1/apps/{app}/secrets` with `{"values": {"A": "v", "B": null}}`
 //! sets and deletes (null deletes) in a single change, so a write is all or

@@ -28,7 +28,7 @@ pub enum TargetSpec {
     /// Actions variables: `github-vars:OWNER/REPO[@ENVIRONMENT]`, `github-org-vars:ORG`.
     GitHub(github::Level, github::Store),
     /// `github:[@ENVIRONMENT]` or `github-vars:[@ENVIRONMENT]`: the repository of
-    /// the checkout in the working directory (README, "Configuration"), not yet known.
+    /// the checkout in the working directory (docs/configuration.md), not yet known.
     Checkout(github::Store, Option<String>),
     /// `esc:[ORG/]PROJECT/ENV`.
     Esc(EnvRef),

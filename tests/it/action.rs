@@ -512,7 +512,7 @@ const DATABASE_URL: &str = "postgres://app:p%40ss%word@db.internal:5432/app";
 const API_KEY: &str = "sk-live-a1b2c3d4e5f6g7h8i9j0";
 const MULTI: &str = "-----BEGIN KEY-----\r\nMIIB line two\nEOF\n::warning::not a command\n-----END KEY-----";
 
-/// The action's inputs, as README.md documents them.
+/// The action's inputs, as docs/action.md documents them.
 const INPUTS: [&str; 17] = [
     "environment",
     "token",

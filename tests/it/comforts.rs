@@ -1,5 +1,5 @@
-//! The CLI comforts peers have (README, "escort set", "escort get", "escort
-//! load", "Shell completion and manual page", "escort check"): `set` trims
+//! The CLI comforts peers have (docs/routes.md, "escort set"; docs/load.md; docs/completions.md;
+//! docs/check.md): `set` trims
 //! the newline `echo` adds, `load --format docker` read the way docker reads
 //! it, `get` for scripts, completions sourced by a real bash, the man page
 //! rendered by `man`, and `escort init && escort check --demo` passing.
@@ -442,6 +442,34 @@ fn init_then_check_demo_passes() {
         assert_eq!(s["source"], "esc:demo", "{s}");
     }
     escort().current_dir(dir.path()).args(["check", "--demo"]).assert().success();
+}
+
+/// The README's Quick start, run word for word by bash in an empty directory with
+/// escort on PATH: a newcomer's first commands must work as written (its old
+/// `cd my-project` failed on a fresh machine).
+#[test]
+fn the_readmes_quick_start_runs_as_written() {
+    let readme = common::read(&common::repo().join("README.md"));
+    let after = readme.split_once("\n## Quick start\n").expect("README has a Quick start").1;
+    let block = after.split_once("```sh\n").expect("a sh block").1.split_once("```").unwrap().0;
+    assert!(block.contains("escort init") && block.contains("escort check --demo"), "{block}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("escort");
+    let path = format!("{}:{}", bin.parent().unwrap().display(), std::env::var("PATH").unwrap_or_default());
+    // escort's own test environment (no tester's tokens), given to the shell instead.
+    let mut bash = Command::new("bash");
+    for (k, v) in common::escort_std().get_envs() {
+        match v {
+            Some(v) => bash.env(k, v),
+            None => bash.env_remove(k),
+        };
+    }
+    let out = bash.args(["-eu", "-c", block]).env("PATH", path).current_dir(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stdout).contains("export LOG_LEVEL="), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("Check passed"), "{}", text(&out.stdout));
+    assert!(dir.path().join("my-project/.git").is_dir() && dir.path().join("my-project/escort.toml").is_file());
 }
 
 #[test]

@@ -5,7 +5,7 @@
 //! whether its value equals python-dotenv's (a manifest whose `values` rule
 //! allows exactly python-dotenv's value). Each case states the expected
 //! outcome, so a change on either side fails here; the differences are
-//! documented in the README ("How escort reads .env files").
+//! documented in docs/manifest.md ("How escort reads .env files").
 
 use crate::common::{escort, peer_python};
 use serde_json::Value;

@@ -1,4 +1,4 @@
-//! Exit statuses at the edges (README, "Exit codes"): a reader that closes
+//! Exit statuses at the edges (docs/exit-codes.md): a reader that closes
 //! stdout early ends output quietly and the command's own status stands; a
 //! local failure is exit 5, never a usage error.
 

@@ -1,6 +1,6 @@
 //! Fallbacks: the saved `pulumi login` token, `gh auth token`, the checkout's
 //! GitHub remote as the default repository, and `--fallback` when ESC is down
-//! (README, "Configuration" and "When ESC is down").
+//! (docs/configuration.md and "When ESC is down").
 
 use crate::common::{Fake, assert_absent, escort};
 use crate::github_support;

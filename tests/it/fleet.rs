@@ -1,4 +1,4 @@
-//! Routes, `escort status` and route syncs (README, "Routes", "escort status",
+//! Routes, `escort status` and route syncs (docs/routes.md: "Routes", "escort status",
 //! "escort sync") against the fake ESC (with a revision history) and the fake
 //! GitHub: missing, then ok, then nothing written, then exactly the stale key.
 

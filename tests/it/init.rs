@@ -574,7 +574,7 @@ fn the_workflow_skips_with_a_notice_where_github_gives_no_credentials() {
 /// N16: the drift workflow gives each token only to the steps that run escort (never to
 /// the checkout or the action, nor at job level), runs in a deployment environment (its
 /// protection rules apply), and zizmor's auditor persona finds nothing to fix (the moving
-/// tag is suppressed by name: the README says how to pin it by SHA with Dependabot).
+/// tag is suppressed by name: docs/init.md says how to pin it by SHA with Dependabot).
 #[test]
 fn n16_the_drift_workflow_scopes_each_token_to_its_steps() {
     let dir = git_repo();

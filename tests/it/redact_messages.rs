@@ -1,5 +1,5 @@
 //! Messages from servers that echo a secret are withheld, in whatever form
-//! the secret comes back (README, "Redaction").
+//! the secret comes back (docs/security.md).
 
 use crate::common::{Fake, escort};
 use serde_json::json;

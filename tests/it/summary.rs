@@ -1,4 +1,4 @@
-//! Step summaries (README, "Step summaries"): inside a GitHub job, `load`,
+//! Step summaries (docs/load.md, "Step summaries"): inside a GitHub job, `load`,
 //! `check`, `status` and `sync` append Markdown to `$GITHUB_STEP_SUMMARY`;
 //! names, statuses and dates, never a value; outside a job, nothing.
 

@@ -1,4 +1,4 @@
-//! GitHub Actions variables (README, "GitHub Actions variables" and "Routes"):
+//! GitHub Actions variables (docs/routes.md, "GitHub Actions variables" and "Routes"):
 //! `github-vars:` and `github-org-vars:` targets, and routes that send plain
 //! values there instead of to secrets, against the fake ESC and fake GitHub.
 //! Plain values are config, yet escort's output never shows one.

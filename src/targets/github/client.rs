@@ -64,7 +64,7 @@ pub(super) struct ListedItem {
 pub(crate) const MOST_LISTED: u64 = 1_000;
 
 /// A listing's pages, checked as they come: the server is not trusted to end
-/// it (README, "Security"). More than GitHub can hold, a page larger than asked
+/// it (docs/security.md). More than GitHub can hold, a page larger than asked
 /// for, or a page of nothing new is an error naming the listing, never a
 /// silent truncation: a partial listing would make `status` and pruning wrong.
 struct Pages {

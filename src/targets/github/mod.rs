@@ -1,5 +1,5 @@
-//! GitHub secrets (README, "escort sync" and "Targets beyond GitHub") and
-//! Actions variables (README, "GitHub Actions variables") as a `Target`: list,
+//! GitHub secrets (docs/routes.md, "escort sync" and "Targets beyond GitHub") and
+//! Actions variables (docs/routes.md, "GitHub Actions variables") as a `Target`: list,
 //! write and delete, for every level, app and store `scope` knows. Secrets are
 //! sealed to the target's public key; variables (`variables.rs`) are plain and
 //! read back. Requests follow `tests/specs/github-secrets.openapi.json` and

@@ -313,7 +313,7 @@ impl Scope {
     }
 
     /// GitHub's count limit for Actions secrets and variables at this level
-    /// (README, "GitHub's limits"): 100 secrets per repository and per
+    /// (docs/routes.md, "GitHub's limits"): 100 secrets per repository and per
     /// environment, 1,000 per organization; 500 variables per repository, 100
     /// per environment, 1,000 per organization. Codespaces and Dependabot
     /// document none that escort checks.

@@ -1,4 +1,4 @@
-//! Writing GitHub Actions variables (README, "GitHub Actions variables"):
+//! Writing GitHub Actions variables (docs/routes.md, "GitHub Actions variables"):
 //! `POST {scope}/variables` creates one (201), `PATCH {scope}/variables/NAME`
 //! updates it (204). Everything else (the scope, the listing, deletes, the
 //! client) is the secrets target's, in `mod.rs`.
