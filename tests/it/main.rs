@@ -28,6 +28,7 @@ mod github_prism;
 mod github_sync;
 mod github_tty;
 mod init;
+mod ledger;
 mod load;
 mod login;
 mod redact_messages;
