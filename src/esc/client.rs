@@ -161,15 +161,32 @@ impl Esc {
 
     /// The latest `count` revisions, newest first.
     pub async fn revisions(&self, env: &EnvRef, count: usize) -> Result<Vec<Revision>> {
+        self.revisions_before(env, None, count).await
+    }
+
+    /// The `count` revisions older than `before` (the latest when `None`), newest first.
+    pub async fn revisions_before(&self, env: &EnvRef, before: Option<u64>, count: usize) -> Result<Vec<Revision>> {
         let op = format!("list the revisions of ESC environment `{env}`");
         let mut path = self.definition_path(env).await?;
         path.push("versions".to_string());
-        let resp =
-            self.http.send(self.request(op.clone(), Method::GET, &path, Some(&format!("count={count}")))).await?;
+        let query = match before {
+            Some(n) => format!("before={n}&count={count}"),
+            None => format!("count={count}"),
+        };
+        let resp = self.http.send(self.request(op.clone(), Method::GET, &path, Some(&query))).await?;
         let mut revisions: Vec<Revision> = json::decode(&op, &resp.body)?;
         revisions.sort_by_key(|r| std::cmp::Reverse(r.number));
         revisions.truncate(count);
         Ok(revisions)
+    }
+
+    /// The revision a tag names now, and when it was last moved there.
+    pub async fn tag(&self, env: &EnvRef, tag: &str) -> Result<Tag> {
+        let op = format!("read revision tag `{tag}` of ESC environment `{env}`");
+        let mut path = self.definition_path(env).await?;
+        path.extend(["versions".to_string(), "tags".to_string(), tag.to_string()]);
+        let resp = self.http.send(self.request(op.clone(), Method::GET, &path, None)).await?;
+        json::decode(&op, &resp.body)
     }
 }
 
@@ -184,6 +201,17 @@ pub struct Revision {
     pub number: u64,
     /// RFC 3339.
     pub created: Option<String>,
+    /// Set when the revision was retracted: the service refuses to read it.
+    #[serde(default)]
+    pub retracted: Option<serde_json::Value>,
+}
+
+/// A revision tag (`GET .../versions/tags/{tag}`).
+#[derive(serde::Deserialize)]
+pub struct Tag {
+    pub revision: u64,
+    /// RFC 3339: when it was created or last moved.
+    pub modified: Option<String>,
 }
 
 fn utf8(op: &str, body: &[u8]) -> Result<Wiped<String>> {

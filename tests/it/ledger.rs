@@ -7,6 +7,7 @@
 use crate::common::run::Run;
 use crate::common::{Fake, assert_absent, peer_python};
 use crate::fleet::cells;
+use crate::github_support::{self, TOKEN, github, value, writes};
 use serde_json::{Value, json};
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -138,4 +139,146 @@ fn readable_copies_are_compared_by_opened_value() {
     assert_eq!(patches(&esc), ["/api/esc/environments/acme/app/copy"], "one revision of the copy: {out}");
     assert!(std::fs::read_to_string(dir.path().join("prod.env")).unwrap().contains("canary-db-two"));
     assert_eq!(not_ok(&report(dir.path(), &esc)), []);
+}
+
+fn escort_gh(dir: &Path, esc: &Fake, gh: &Fake, args: &[&str]) -> (i32, String) {
+    let out = Run::new_in(dir).esc(esc, ESC_TOKEN).github(gh, TOKEN).args(args).output();
+    assert_absent(&out.stdout, &CANARIES, &format!("{args:?}: stdout"));
+    assert_absent(&out.stderr, &CANARIES, &format!("{args:?}: stderr"));
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.code().unwrap(), text)
+}
+
+fn gh_report(dir: &Path, esc: &Fake, gh: &Fake) -> (Value, String) {
+    let (_, out) = escort_gh(dir, esc, gh, &["status", "--format", "json"]);
+    let json = serde_json::from_str(out.lines().next().unwrap_or_default()).unwrap_or_else(|_| panic!("{out}"));
+    (json, out)
+}
+
+const SEALED: &str = r#"
+[sync.prod]
+from = "esc:acme/app/prod"
+to = ["github:acme/app"]
+"#;
+
+/// Item 3, sealed copies without a ledger: a GitHub secret is dated against
+/// the newest revision whose opened value changed, so a change behind
+/// `${...}` is never `ok`, a re-encrypting save is no change, and a
+/// retracted revision is no outage.
+#[test]
+fn sealed_copies_are_dated_by_what_the_value_depends_on() {
+    let (esc, gh) = (esc(json!({})), github(&github_support::state()));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("escort.toml"), SEALED).unwrap();
+    let (code, out) = escort_gh(dir.path(), &esc, &gh, &["sync"]);
+    assert_eq!(code, 0, "{out}");
+    let (after, out) = gh_report(dir.path(), &esc, &gh);
+    assert_eq!(not_ok(&after), [], "{out}");
+
+    // A save of the same plaintext: fresh ciphertext, the same value.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    save(&esc, "acme/app/prod", &source_yaml("canary-db-one"));
+    let (resaved, out) = gh_report(dir.path(), &esc, &gh);
+    assert_eq!(not_ok(&resaved), [], "a re-encrypting save made a copy look stale: {out}");
+    gh.call("POST", "/_fake/reset-log", None);
+    let (code, out) = escort_gh(dir.path(), &esc, &gh, &["sync"]);
+    assert_eq!((code, writes(&gh)), (0, Vec::<Value>::new()), "{out}");
+
+    // The secret behind `${database.password}` changes: DB_PASSWORD alone is stale.
+    save(&esc, "acme/app/prod", &source_yaml("canary-db-two"));
+    let (changed, out) = gh_report(dir.path(), &esc, &gh);
+    assert_eq!(not_ok(&changed), [("DB_PASSWORD".into(), "github:acme/app".into(), "stale".into())], "{out}");
+
+    // Retracting the revision in between is no outage: the walk steps over it.
+    esc.call("POST", "/_fake/retract", Some(&json!({"env": "acme/app/prod", "revision": 2})));
+    let (code, out) = escort_gh(dir.path(), &esc, &gh, &["status"]);
+    assert_eq!(code, 1, "stale, not unreadable: {out}");
+    let (retracted, out) = gh_report(dir.path(), &esc, &gh);
+    assert_eq!(not_ok(&retracted), not_ok(&changed), "{out}");
+
+    // One write restores it; the copy is then written after the change.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    gh.call("POST", "/_fake/reset-log", None);
+    let (code, out) = escort_gh(dir.path(), &esc, &gh, &["sync"]);
+    assert_eq!(code, 0, "{out}");
+    let paths: Vec<String> = writes(&gh).iter().map(|r| r["path"].as_str().unwrap().to_string()).collect();
+    assert_eq!(paths, ["/repos/acme/app/actions/secrets/DB_PASSWORD"], "{out}");
+    assert_eq!(value(&gh, "repos/acme/app/actions", "DB_PASSWORD").as_deref(), Some("canary-db-two"));
+    let (restored, out) = gh_report(dir.path(), &esc, &gh);
+    assert_eq!(not_ok(&restored), [], "{out}");
+}
+
+/// A provider's value changes with no revision: no date can make its copy
+/// `ok`; it is `unknown`, and the text says why.
+#[test]
+fn a_provider_value_is_never_ok_by_date() {
+    let esc = esc(json!({"providers": {"api": "canary-provider-one"}}));
+    let gh = github(&github_support::state());
+    esc.call("POST", "/_fake/providers", Some(&json!({"api": "canary-provider-one"})));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("escort.toml"), SEALED).unwrap();
+    save(
+        &esc,
+        "acme/app/prod",
+        "values:\n  environmentVariables:\n    NAME: plain-name\n    API_TOKEN:\n      fn::open::test:\n        key: api\n",
+    );
+    let (code, out) = escort_gh(dir.path(), &esc, &gh, &["sync"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(value(&gh, "repos/acme/app/actions", "API_TOKEN").as_deref(), Some("canary-provider-one"));
+    let (report, out) = gh_report(dir.path(), &esc, &gh);
+    assert_eq!(not_ok(&report), [("API_TOKEN".into(), "github:acme/app".into(), "unknown".into())], "{out}");
+    let (_, text) = escort_gh(dir.path(), &esc, &gh, &["status"]);
+    assert!(
+        text.contains("API_TOKEN: the revisions of acme/app/prod cannot date its value (it comes from a provider"),
+        "{text}"
+    );
+}
+
+/// Rotation pages back through the whole history: a key last changed 400
+/// days and 60 revisions ago is overdue in a 90-day group.
+#[test]
+fn an_old_change_far_back_in_the_history_is_overdue() {
+    let revision = |n: usize, created: &str| {
+        json!({"created": created, "values": {"environmentVariables": {
+            "OLD_KEY": {"fn::secret": "canary-db-one"}, "BUSY": format!("busy-{n}")
+        }}})
+    };
+    let history: Vec<Value> = (1..=60)
+        .map(|n| {
+            revision(
+                n,
+                &if n == 1 {
+                    "2024-11-28T00:00:00Z".to_string()
+                } else {
+                    format!("2025-12-{:02}T00:00:00Z", n % 28 + 1)
+                },
+            )
+        })
+        .collect();
+    let mut current = revision(61, "2025-12-30T00:00:00Z");
+    current["history"] = json!(history);
+    let esc = Fake::start_with(
+        &peer_python(),
+        "esc_server.py",
+        &json!({"token": ESC_TOKEN, "default_org": "acme", "environments": {"acme/app/prod": current}}),
+    );
+    let gh = github(&github_support::state());
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = format!(
+        "{SEALED}\n[groups.keys]\nrotate_days = 90\n[secrets.OLD_KEY]\ngroup = \"keys\"\n[secrets.BUSY]\ngroup = \"keys\"\n"
+    );
+    std::fs::write(dir.path().join("escort.toml"), manifest).unwrap();
+    let out = Run::new_in(dir.path())
+        .esc(&esc, ESC_TOKEN)
+        .github(&gh, TOKEN)
+        .env("ESCORT_NOW", "2026-01-01T00:00:00Z")
+        .args(["rotation", "--format", "json"])
+        .output();
+    assert_absent(&out.stdout, &CANARIES, "rotation: stdout");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{out:?}"));
+    let status = |name: &str| {
+        report["secrets"].as_array().unwrap().iter().find(|s| s["name"] == name).map(|s| s["status"].clone())
+    };
+    assert_eq!(status("OLD_KEY"), Some(json!("overdue")), "{report}");
+    assert_eq!(status("BUSY"), Some(json!("ok")), "{report}");
 }
