@@ -7,7 +7,7 @@ use super::report::{self, Results};
 use crate::cli::{self, ReportFormat, SyncArgs};
 use crate::error::{self, ExitStatus, Failure, Kind};
 use crate::fleet::plan::Plan;
-use crate::fleet::{self, Survey};
+use crate::fleet::{self, Survey, ledger};
 use crate::manifest;
 use crate::record::Outcome;
 use crate::settings::Context;
@@ -50,7 +50,8 @@ async fn one(args: &SyncArgs, from: &SourceSpec, to: &TargetSpec, ctx: &Context)
     }
     let names: Vec<String> = vars.iter().map(|v| v.name.clone()).collect();
     let changed = source.changed_at(&names).await?;
-    let cells = fleet::compare("", &vars, &changed, to, &*target).await?;
+    // A one-off sync keeps no ledger: that is the routes' (README, "The ledger").
+    let (cells, _) = fleet::compare("", &vars, &changed, to, &*target, None).await?;
     let plan = Plan::new(&cells, args.prune, args.force);
     if plan.extra > 0 {
         ui::note(&format!(
@@ -136,6 +137,11 @@ async fn routes(args: &SyncArgs, ctx: &Context) -> Result<ExitStatus> {
     });
     let done = futures_util::future::join_all(jobs).await;
     let mut failures = Vec::new();
+    if let Some(env) = &manifest.ledger
+        && let Err(e) = record_in_ledger(env, &done, ctx).await
+    {
+        failures.push(format!("the ledger esc:{env}: {}", crate::secret::scrub(&format!("{e:#}"))));
+    }
     let mut kept = Vec::new();
     for (result, copy, plan, survey) in &done {
         match result {
@@ -175,6 +181,23 @@ async fn routes(args: &SyncArgs, ctx: &Context) -> Result<ExitStatus> {
         Err(e) => anyhow::Error::new(failed).context(format!("{e:#}")),
         Ok(_) => failed.into(),
     })
+}
+
+/// What the sync wrote to sealed copies, in one revision of the ledger.
+async fn record_in_ledger(
+    env: &crate::esc::EnvRef,
+    done: &[(Result<Vec<Outcome>>, &fleet::survey::Copy, &Plan, &Survey)],
+    ctx: &Context,
+) -> Result<()> {
+    let mut written = Vec::new();
+    for (result, copy, _, survey) in done {
+        if let (Ok(outcomes), true) = (result, copy.sealed) {
+            // Opened afresh: a target lists once, and that listing predates the writes.
+            let fresh = targets::open(&copy.spec, &copy.options, ctx)?;
+            written.extend(ledger::written(&copy.spec.to_string(), &*fresh, outcomes, &survey.vars).await?);
+        }
+    }
+    ledger::record(&crate::esc::Esc::new(ctx)?, env, &written).await
 }
 
 fn label(survey: &Survey, target: &dyn Target) -> String {

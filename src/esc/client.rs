@@ -82,6 +82,24 @@ impl Esc {
 
     /// Open the environment and read its variables and files.
     pub async fn open_and_read(&self, env: &EnvRef) -> Result<(Vec<Var>, value::Skipped)> {
+        Ok(value::decode(self.open(env).await?))
+    }
+
+    /// Create the environment `env` (empty), as the first writer of one does.
+    pub async fn create(&self, env: &EnvRef) -> Result<()> {
+        let org = self.org_for(env).await?;
+        let op = format!("create ESC environment `{env}`");
+        let body = serde_json::to_vec(&serde_json::json!({"project": env.project, "name": env.env}))?;
+        let req = self
+            .request(op, Method::POST, &["esc", "environments", &org], None)
+            .header("content-type", "application/json")
+            .body(body);
+        self.http.send(req).await?;
+        Ok(())
+    }
+
+    /// Open the environment and return every top-level property it evaluates to.
+    pub async fn open(&self, env: &EnvRef) -> Result<Vec<(String, value::Value)>> {
         let full = self.resolve(env).await?;
         let base = env_path(&full);
         let open_path = match &env.version {
@@ -110,10 +128,7 @@ impl Esc {
         let op = format!("read ESC environment `{full}`");
         let resp =
             self.http.send(self.request(op.clone(), Method::GET, &[&base[..], &["open", &id]].concat(), None)).await?;
-        let properties = decode::properties(&op, &resp.body)?;
-        // The values are in `properties` now: free the body before making variables of them.
-        drop(resp);
-        Ok(value::decode(properties))
+        decode::properties(&op, &resp.body)
     }
 
     /// `env` with its organization named (asked of the service once, when not given).

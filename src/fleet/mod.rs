@@ -4,6 +4,7 @@
 //! and targets once and comparing them) and `plan` (what `sync` writes). The
 //! commands `status`, `sync` and `rotation` call it and render its results.
 
+pub mod ledger;
 pub mod plan;
 pub mod routes;
 pub mod status;

@@ -1,6 +1,8 @@
 //! What `status` and `sync` share: reading a route's source once and each of
 //! its targets once, and comparing them key by key (`status.rs`).
 
+use crate::esc::Esc;
+use crate::fleet::ledger::Ledger;
 use crate::fleet::routes::{Route, Share};
 use crate::fleet::status::{self, Cell, SourceKey, Status, TargetKey};
 use crate::manifest::Manifest;
@@ -20,6 +22,10 @@ pub struct Copy {
     pub target: Box<dyn Target>,
     /// One per key of the source or the target.
     pub cells: Vec<Cell>,
+    /// Its values cannot be read back: the ledger records what escort wrote.
+    pub sealed: bool,
+    /// How it was opened: to open it afresh and read back its dates after a write.
+    pub options: Options,
 }
 
 /// A route's source, read, and each of its targets, or why it could not be read.
@@ -85,13 +91,20 @@ pub async fn survey(
         let targets = route
             .copies()
             .into_iter()
-            .map(|(spec, share)| Ok((targets::open(&spec, &options, ctx)?, spec, share)))
+            .map(|(spec, share)| Ok((targets::open(&spec, &options, ctx)?, spec, share, options.clone())))
             .collect::<Result<Vec<_>>>()?;
         opened.push((route, source::open(&route.from, ctx)?, targets));
     }
+    let ledger = match &manifest.ledger {
+        Some(env) => Some(Ledger::read(&Esc::new(ctx)?, env).await?),
+        None => None,
+    };
     let mut unread = Vec::new();
-    let reads =
-        join_all(opened.into_iter().map(|(route, source, targets)| read_route(manifest, route, source, targets))).await;
+    let ledger = ledger.as_ref();
+    let reads = join_all(
+        opened.into_iter().map(|(route, source, targets)| read_route(manifest, route, source, targets, ledger)),
+    )
+    .await;
     let mut surveys = Vec::new();
     for read in reads {
         match read {
@@ -117,17 +130,18 @@ async fn read_route(
     manifest: &Manifest,
     route: &Route,
     source: Box<dyn Source>,
-    targets: Vec<(Box<dyn Target>, TargetSpec, Share)>,
+    targets: Vec<(Box<dyn Target>, TargetSpec, Share, Options)>,
+    ledger: Option<&Ledger>,
 ) -> Result<Survey, Unread> {
     let unread = |error| Unread { what: format!("{} (route {})", source.name(), route.name), error };
     let vars = in_groups(manifest, route, source.load_picked(&route.keys).await.map_err(unread)?);
     let names: Vec<String> = vars.iter().map(|v| v.name.clone()).collect();
     let changed = source.changed_at(&names).await.map_err(unread)?;
     let (all, changed_at) = (&vars, &changed);
-    let copies = join_all(targets.into_iter().map(|(target, spec, share)| async move {
+    let copies = join_all(targets.into_iter().map(|(target, spec, share, options)| async move {
         let given: Vec<Var> = all.iter().filter(|v| gets(manifest, share, v)).cloned().collect();
-        match compare(&route.name, &given, changed_at, &spec, &*target).await {
-            Ok(cells) => Ok(Copy { spec, target, cells }),
+        match compare(&route.name, &given, changed_at, &spec, &*target, ledger).await {
+            Ok((cells, sealed)) => Ok(Copy { spec, target, cells, sealed, options }),
             Err(e) => Err((spec, e)),
         }
     }))
@@ -155,14 +169,17 @@ fn in_groups(manifest: &Manifest, route: &Route, vars: Vec<Var>) -> Vec<Var> {
     vars.into_iter().filter(|v| group_of(&v.name).is_some_and(|g| route.groups.contains(g))).collect()
 }
 
-/// One cell per key of the source and of the target.
+/// One cell per key of the source and of the target, and whether the target
+/// is sealed (its values cannot be read back). A sealed copy the ledger has a
+/// record of is judged by it, the others by dates.
 pub async fn compare(
     route: &str,
     vars: &[Var],
     changed: &HashMap<String, String>,
     spec: &TargetSpec,
     target: &dyn Target,
-) -> Result<Vec<Cell>> {
+    ledger: Option<&Ledger>,
+) -> Result<(Vec<Cell>, bool)> {
     // A readable target is read once: its entries come with its values.
     let (entries, values) = match target.values().await? {
         Some(read) => {
@@ -191,12 +208,18 @@ pub async fn compare(
             updated_at: e.updated_at.as_deref(),
             value: values.as_ref().and_then(|vs| vs.get(&canonical)),
         });
-        let status = status::compare(Some(&source), copy.as_ref());
+        let recorded = match (entry, &values, ledger) {
+            (Some(e), None, Some(ledger)) => {
+                ledger.status(&spec.to_string(), &var.name, &var.value, e.updated_at.as_deref())
+            }
+            _ => None,
+        };
+        let status = recorded.unwrap_or_else(|| status::compare(Some(&source), copy.as_ref()));
         cells.push(cell(&var.name, status, changed.get(&var.name), entry.and_then(|e| e.updated_at.as_ref())));
     }
     let wanted: Vec<String> = vars.iter().map(|v| target.canonical(&v.name)).collect();
     for e in entries.iter().filter(|e| !wanted.contains(&target.canonical(&e.name))) {
         cells.push(cell(&e.name, Status::Extra, None, e.updated_at.as_ref()));
     }
-    Ok(cells)
+    Ok((cells, values.is_none()))
 }

@@ -61,7 +61,7 @@ impl Source for EscSource {
             for name in names.iter().filter(|n| own.contains(*n)) {
                 match definition.undatable(name)? {
                     Some(why) => ui::note(&format!(
-                        "{name}: the revisions of {env} cannot date its value ({why}): its sealed copies are unknown"
+                        "{name}: the revisions of {env} cannot date its value ({why}): its sealed copies are unknown but where the ledger has a record of them"
                     )),
                     None => datable.push(name.clone()),
                 }

@@ -282,3 +282,113 @@ fn an_old_change_far_back_in_the_history_is_overdue() {
     assert_eq!(status("OLD_KEY"), Some(json!("overdue")), "{report}");
     assert_eq!(status("BUSY"), Some(json!("ok")), "{report}");
 }
+
+/// A raw authenticated GET of the fake ESC (the ledger's stored text).
+fn esc_get(fake: &Fake, path: &str) -> (u16, String) {
+    let addr = fake.url.trim_start_matches("http://");
+    let mut s = TcpStream::connect(addr).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: token {ESC_TOKEN}\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    let status = resp.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    (status, resp.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default())
+}
+
+const LEDGER: &str = r#"
+ledger = "esc:acme/ops/ledger"
+
+[sync.prod]
+from = "esc:acme/app/prod"
+to = ["github:acme/app"]
+"#;
+
+/// ESC and GitHub requests that change something (the fakes' logs).
+fn changes(esc: &Fake, gh: &Fake) -> Vec<String> {
+    let mut all: Vec<String> = esc
+        .requests()
+        .into_iter()
+        .chain(gh.requests())
+        .filter(|r| r["method"] != "GET" && !r["path"].as_str().unwrap_or_default().ends_with("/open"))
+        .map(|r| format!("{} {}", r["method"].as_str().unwrap(), r["path"].as_str().unwrap()))
+        .collect();
+    all.sort();
+    all
+}
+
+/// Item 1 and the rest of item 2: sealed copies through the ledger.
+#[test]
+fn the_ledger_judges_sealed_copies_by_keyed_fingerprint_and_date() {
+    let esc = esc(json!({"providers": {"api": "canary-provider-one"}}));
+    let gh = github(&github_support::state());
+    save(
+        &esc,
+        "acme/app/prod",
+        &format!("{}    API_TOKEN:\n      fn::open::test:\n        key: api\n", source_yaml("canary-db-one")),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("escort.toml"), LEDGER).unwrap();
+
+    // No ledger environment yet: an empty ledger, not an error.
+    let (code, out) = escort_gh(dir.path(), &esc, &gh, &["status"]);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(esc_get(&esc, "/api/esc/environments/acme/ops/ledger").0, 404);
+
+    // The first sync creates it and records its writes in one revision.
+    esc.call("POST", "/_fake/reset-log", None);
+    let (code, out) = escort_gh(dir.path(), &esc, &gh, &["sync"]);
+    assert_eq!(code, 0, "{out}");
+    let made: Vec<String> = changes(&esc, &gh).into_iter().filter(|c| c.contains("/esc/")).collect();
+    assert_eq!(made, ["PATCH /api/esc/environments/acme/ops/ledger", "POST /api/esc/environments/acme"], "{out}");
+    let (after, out) = gh_report(dir.path(), &esc, &gh);
+    assert_eq!(not_ok(&after), [], "the provider's copy too is ok through the ledger: {out}");
+
+    // The ledger holds no value and no unkeyed hash of one.
+    let (_, stored) = esc_get(&esc, "/api/esc/environments/acme/ops/ledger");
+    let (_, decrypted) = esc_get(&esc, "/api/esc/environments/acme/ops/ledger/decrypt");
+    for value in ["canary-db-one", "canary-provider-one", "plain-name"] {
+        let digest = ring::digest::digest(&ring::digest::SHA256, value.as_bytes());
+        let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+        for text in [&stored, &decrypted] {
+            assert!(!text.contains(value) && !text.contains(&hex), "the ledger shows {value}:\n{text}");
+        }
+    }
+    assert!(decrypted.contains("github:acme/app") && decrypted.contains("DB_PASSWORD"), "{decrypted}");
+
+    // Nothing changed: no write anywhere, the ledger included.
+    esc.call("POST", "/_fake/reset-log", None);
+    gh.call("POST", "/_fake/reset-log", None);
+    let (code, out) = escort_gh(dir.path(), &esc, &gh, &["sync"]);
+    assert_eq!((code, changes(&esc, &gh)), (0, Vec::<String>::new()), "{out}");
+
+    // A provider value changes with no revision: exactly that key is stale, one write each.
+    esc.call("POST", "/_fake/providers", Some(&json!({"api": "canary-provider-two"})));
+    let (changed, out) = gh_report(dir.path(), &esc, &gh);
+    assert_eq!(not_ok(&changed), [("API_TOKEN".into(), "github:acme/app".into(), "stale".into())], "{out}");
+    esc.call("POST", "/_fake/reset-log", None);
+    gh.call("POST", "/_fake/reset-log", None);
+    let (code, out) = escort_gh(dir.path(), &esc, &gh, &["sync"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        changes(&esc, &gh),
+        ["PATCH /api/esc/environments/acme/ops/ledger", "PUT /repos/acme/app/actions/secrets/API_TOKEN"],
+        "{out}"
+    );
+    assert_eq!(value(&gh, "repos/acme/app/actions", "API_TOKEN").as_deref(), Some("canary-provider-two"));
+    assert_eq!(not_ok(&gh_report(dir.path(), &esc, &gh).0), []);
+
+    // Someone else writes a copy (the same value, even): drifted; one write restores it.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    github_support::escort(&gh)
+        .args(["set", "github:acme/app", "DB_PASSWORD"])
+        .write_stdin("canary-db-one\n")
+        .assert()
+        .success();
+    let (drifted, out) = gh_report(dir.path(), &esc, &gh);
+    assert_eq!(not_ok(&drifted), [("DB_PASSWORD".into(), "github:acme/app".into(), "drifted".into())], "{out}");
+    gh.call("POST", "/_fake/reset-log", None);
+    let (code, out) = escort_gh(dir.path(), &esc, &gh, &["sync"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(writes(&gh).len(), 1, "{out}");
+    assert_eq!(not_ok(&gh_report(dir.path(), &esc, &gh).0), []);
+}
