@@ -92,6 +92,9 @@ pub fn init(args: InitArgs) -> Result<ExitStatus> {
     let mut starter = match routed {
         Some(manifest) => {
             ui::note(&format!("kept {}: it has routes", manifest_path.display()));
+            if manifest.ledger.is_none() {
+                ui::note(&ledger_proposal(&manifest));
+            }
             manifest
         }
         None => {
@@ -334,4 +337,21 @@ mod tests {
             assert_eq!(a.feature, "ghcr.io/OWNER/escort/escort:0");
         }
     }
+}
+
+/// What `init` proposes to a manifest with routes and no ledger (README, "The
+/// ledger"): an environment beside the first route's ESC source.
+fn ledger_proposal(manifest: &manifest::Manifest) -> String {
+    let place = manifest.routes.iter().find_map(|r| match &r.from {
+        crate::source::SourceSpec::Esc(Some(env)) => {
+            Some(format!("{}{}", env.org.as_deref().map(|o| format!("{o}/")).unwrap_or_default(), env.project))
+        }
+        _ => None,
+    });
+    format!(
+        "add `ledger = \"esc:{}/escort-ledger\"` at the top of {} so that `escort status` can tell whether \
+         GitHub and Fly secrets hold the source's current value (README, \"The ledger\")",
+        place.unwrap_or_else(|| "ORG/PROJECT".to_string()),
+        MANIFEST_PATH
+    )
 }
