@@ -392,3 +392,39 @@ fn the_ledger_judges_sealed_copies_by_keyed_fingerprint_and_date() {
     assert_eq!(writes(&gh).len(), 1, "{out}");
     assert_eq!(not_ok(&gh_report(dir.path(), &esc, &gh).0), []);
 }
+
+/// Two manifests share a ledger: a write that meets a 409 reads the ledger
+/// again and merges, keeping the other's records; one that keeps meeting it
+/// fails naming the ledger, after the copies were written, and shows no value.
+#[test]
+fn ledger_writes_merge_on_conflict_and_fail_without_showing_a_value() {
+    let esc = esc(json!({}));
+    let gh = github(&github_support::state());
+    let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    std::fs::write(one.path().join("escort.toml"), LEDGER).unwrap();
+    std::fs::write(two.path().join("escort.toml"), LEDGER.replace("github:acme/app", "github:acme/web")).unwrap();
+    let (code, out) = escort_gh(one.path(), &esc, &gh, &["sync"]);
+    assert_eq!(code, 0, "{out}");
+
+    esc.set_faults(json!([{"op": "definition_patch", "status": 409, "times": 1, "path_contains": "ledger"}]));
+    let (code, out) = escort_gh(two.path(), &esc, &gh, &["sync"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("changed while escort was writing to it: reading it again"), "{out}");
+    let (_, ledger) = esc_get(&esc, "/api/esc/environments/acme/ops/ledger/decrypt");
+    assert!(ledger.contains("github:acme/app") && ledger.contains("github:acme/web"), "{ledger}");
+    for dir in [one.path(), two.path()] {
+        assert_eq!(not_ok(&gh_report(dir, &esc, &gh).0), []);
+    }
+
+    // The ledger keeps refusing, with the value in its message: the copy is
+    // written, the sync fails naming the ledger, and no value shows.
+    save(&esc, "acme/app/prod", &source_yaml("canary-db-two"));
+    let echo = json!({"message": "conflict over canary-db-two"});
+    esc.set_faults(
+        json!([{"op": "definition_patch", "status": 409, "times": -1, "path_contains": "ledger", "body": echo}]),
+    );
+    let (code, out) = escort_gh(one.path(), &esc, &gh, &["sync"]);
+    assert_eq!(code, 4, "written, but not recorded: {out}");
+    assert!(out.contains("the ledger esc:acme/ops/ledger"), "{out}");
+    assert_eq!(value(&gh, "repos/acme/app/actions", "DB_PASSWORD").as_deref(), Some("canary-db-two"));
+}
