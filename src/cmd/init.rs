@@ -294,6 +294,23 @@ fn ignore_block(existing: &str, lines: &[&str]) -> String {
     out
 }
 
+/// What `init` proposes to a manifest with routes and no ledger (README, "The
+/// ledger"): an environment beside the first route's ESC source.
+fn ledger_proposal(manifest: &manifest::Manifest) -> String {
+    let place = manifest.routes.iter().find_map(|r| match &r.from {
+        crate::source::SourceSpec::Esc(Some(env)) => {
+            Some(format!("{}{}", env.org.as_deref().map(|o| format!("{o}/")).unwrap_or_default(), env.project))
+        }
+        _ => None,
+    });
+    format!(
+        "add `ledger = \"esc:{}/escort-ledger\"` at the top of {} so that `escort status` can tell whether \
+         GitHub and Fly secrets hold the source's current value (README, \"The ledger\")",
+        place.unwrap_or_else(|| "ORG/PROJECT".to_string()),
+        MANIFEST_PATH
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -337,21 +354,4 @@ mod tests {
             assert_eq!(a.feature, "ghcr.io/OWNER/escort/escort:0");
         }
     }
-}
-
-/// What `init` proposes to a manifest with routes and no ledger (README, "The
-/// ledger"): an environment beside the first route's ESC source.
-fn ledger_proposal(manifest: &manifest::Manifest) -> String {
-    let place = manifest.routes.iter().find_map(|r| match &r.from {
-        crate::source::SourceSpec::Esc(Some(env)) => {
-            Some(format!("{}{}", env.org.as_deref().map(|o| format!("{o}/")).unwrap_or_default(), env.project))
-        }
-        _ => None,
-    });
-    format!(
-        "add `ledger = \"esc:{}/escort-ledger\"` at the top of {} so that `escort status` can tell whether \
-         GitHub and Fly secrets hold the source's current value (README, \"The ledger\")",
-        place.unwrap_or_else(|| "ORG/PROJECT".to_string()),
-        MANIFEST_PATH
-    )
 }
