@@ -428,3 +428,54 @@ fn ledger_writes_merge_on_conflict_and_fail_without_showing_a_value() {
     assert!(out.contains("the ledger esc:acme/ops/ledger"), "{out}");
     assert_eq!(value(&gh, "repos/acme/app/actions", "DB_PASSWORD").as_deref(), Some("canary-db-two"));
 }
+
+/// A change in an imported environment makes exactly the key that reads it
+/// stale on every target, and costs one write per target (and one ledger
+/// revision); without a ledger that key is never `ok` by date.
+#[test]
+fn a_change_in_an_import_is_seen_on_every_target() {
+    let esc = Fake::start_with(
+        &peer_python(),
+        "esc_server.py",
+        &json!({"token": ESC_TOKEN, "default_org": "acme", "environments": {
+            "acme/app/base": {"values": {"shared": {"fn::secret": "canary-db-one"}}},
+            "acme/app/prod": {"imports": ["base"], "values": {"environmentVariables": {
+                "SHARED": "${shared}", "OWN": {"fn::secret": "canary-provider-one"}
+            }}}
+        }}),
+    );
+    let gh = github(&github_support::state());
+    let manifest = LEDGER.replace("[\"github:acme/app\"]", "[\"github:acme/app\", \"dotenv:prod.env\"]");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("escort.toml"), &manifest).unwrap();
+    let (code, out) = escort_gh(dir.path(), &esc, &gh, &["sync"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(not_ok(&gh_report(dir.path(), &esc, &gh).0), []);
+
+    save(&esc, "acme/app/base", "values:\n  shared:\n    fn::secret: canary-db-two\n");
+    let (changed, out) = gh_report(dir.path(), &esc, &gh);
+    assert_eq!(
+        not_ok(&changed),
+        [
+            ("SHARED".into(), "dotenv:prod.env".into(), "drifted".into()),
+            ("SHARED".into(), "github:acme/app".into(), "stale".into()),
+        ],
+        "{out}"
+    );
+    esc.call("POST", "/_fake/reset-log", None);
+    gh.call("POST", "/_fake/reset-log", None);
+    let (code, out) = escort_gh(dir.path(), &esc, &gh, &["sync"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        changes(&esc, &gh),
+        ["PATCH /api/esc/environments/acme/ops/ledger", "PUT /repos/acme/app/actions/secrets/SHARED"],
+        "{out}"
+    );
+    assert!(std::fs::read_to_string(dir.path().join("prod.env")).unwrap().contains("canary-db-two"));
+    assert_eq!(not_ok(&gh_report(dir.path(), &esc, &gh).0), []);
+
+    // Without the ledger the imported value has no date: unknown, never ok.
+    std::fs::write(dir.path().join("escort.toml"), manifest.replace("ledger = \"esc:acme/ops/ledger\"", "")).unwrap();
+    let (plain, out) = gh_report(dir.path(), &esc, &gh);
+    assert_eq!(not_ok(&plain), [("SHARED".into(), "github:acme/app".into(), "unknown".into())], "{out}");
+}
