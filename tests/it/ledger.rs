@@ -479,3 +479,45 @@ fn a_change_in_an_import_is_seen_on_every_target() {
     let (plain, out) = gh_report(dir.path(), &esc, &gh);
     assert_eq!(not_ok(&plain), [("SHARED".into(), "github:acme/app".into(), "unknown".into())], "{out}");
 }
+
+/// A pinned source is dated at its pin: a newer revision of the head does not
+/// make its copies stale; moving the tag does.
+#[test]
+fn a_pinned_source_is_dated_at_its_pin() {
+    let rev = |v: &str, created: &str| json!({"created": created, "values": {"environmentVariables": {"KEY": {"fn::secret": v}}}});
+    let mut prod = rev("canary-provider-two", "2099-01-01T00:00:00Z");
+    prod["history"] =
+        json!([rev("canary-db-one", "2024-01-01T00:00:00Z"), rev("canary-db-two", "2024-02-01T00:00:00Z")]);
+    prod["tags"] = json!({"stable": 2});
+    let esc = Fake::start_with(
+        &peer_python(),
+        "esc_server.py",
+        &json!({"token": ESC_TOKEN, "default_org": "acme", "environments": {"acme/app/prod": prod}}),
+    );
+    let gh = github(&github_support::state());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("escort.toml"), SEALED.replace("acme/app/prod\"", "acme/app/prod@stable\""))
+        .unwrap();
+    let (code, out) = escort_gh(dir.path(), &esc, &gh, &["sync"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(value(&gh, "repos/acme/app/actions", "KEY").as_deref(), Some("canary-db-two"));
+    let (pinned, out) = gh_report(dir.path(), &esc, &gh);
+    assert_eq!(not_ok(&pinned), [], "the head's newer revision is not the pin's: {out}");
+
+    let addr = esc.url.trim_start_matches("http://");
+    let body = r#"{"revision": 3}"#;
+    let mut s = TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "PATCH /api/esc/environments/acme/app/prod/versions/tags/stable HTTP/1.1\r\nHost: {addr}\r\n\
+         Authorization: token {ESC_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    assert!(resp.starts_with("HTTP/1.1 2"), "{resp}");
+    let (moved, out) = gh_report(dir.path(), &esc, &gh);
+    assert_eq!(not_ok(&moved), [("KEY".into(), "github:acme/app".into(), "stale".into())], "{out}");
+}
