@@ -115,7 +115,8 @@ async fn write(target: &dyn Target, plan: &Plan, vars: &[Var]) -> Result<Vec<Out
 async fn routes(args: &SyncArgs, ctx: &Context) -> Result<ExitStatus> {
     let manifest = manifest::load(&manifest::locate(args.access.manifest.clone())?)?;
     let routes = fleet::select(&manifest, &args.routes, "or pass --from and --to")?;
-    let (surveys, unread) = fleet::survey(&manifest, &routes, args.concurrency.concurrency.into(), ctx).await?;
+    let (surveys, unread) =
+        fleet::survey(&manifest, &routes, args.concurrency.concurrency.into(), fleet::Dates::Needed, ctx).await?;
     if args.dry_run {
         output::write(report::status_text(&surveys, &unread).as_bytes())?;
         return Ok(ExitStatus::Success);

@@ -10,4 +10,4 @@ pub mod routes;
 pub mod status;
 pub mod survey;
 
-pub use survey::{Survey, Unread, cells, compare, select, survey};
+pub use survey::{Dates, Survey, Unread, cells, compare, select, survey};

@@ -6,6 +6,7 @@ use crate::fleet::ledger::Ledger;
 use crate::fleet::routes::{Route, Share};
 use crate::fleet::status::{self, Cell, SourceKey, Status, TargetKey};
 use crate::manifest::Manifest;
+use crate::record::Entry;
 use crate::secret::Secret;
 use crate::settings::Context;
 use crate::source::{self, Source};
@@ -15,6 +16,15 @@ use crate::{error, secret};
 use anyhow::Result;
 use futures_util::future::join_all;
 use std::collections::HashMap;
+
+/// Which of the source's dates a survey asks for: every key's (`rotation`:
+/// ages), or only those a comparison needs (`status`, `sync`: a sealed copy
+/// the ledger cannot judge), so that a ledger spares the revision walk.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Dates {
+    All,
+    Needed,
+}
 
 /// One target of a route, read and compared.
 pub struct Copy {
@@ -73,6 +83,7 @@ pub async fn survey(
     manifest: &Manifest,
     routes: &[&Route],
     concurrency: usize,
+    dates: Dates,
     ctx: &Context,
 ) -> Result<(Vec<Survey>, Vec<Unread>)> {
     // A `github:` target without a repository becomes the checkout's here,
@@ -102,7 +113,7 @@ pub async fn survey(
     let mut unread = Vec::new();
     let ledger = ledger.as_ref();
     let reads = join_all(
-        opened.into_iter().map(|(route, source, targets)| read_route(manifest, route, source, targets, ledger)),
+        opened.into_iter().map(|(route, source, targets)| read_route(manifest, route, source, targets, ledger, dates)),
     )
     .await;
     let mut surveys = Vec::new();
@@ -132,20 +143,41 @@ async fn read_route(
     source: Box<dyn Source>,
     targets: Vec<(Box<dyn Target>, TargetSpec, Share, Options)>,
     ledger: Option<&Ledger>,
+    dates: Dates,
 ) -> Result<Survey, Unread> {
     let unread = |error| Unread { what: format!("{} (route {})", source.name(), route.name), error };
     let vars = in_groups(manifest, route, source.load_picked(&route.keys).await.map_err(unread)?);
-    let names: Vec<String> = vars.iter().map(|v| v.name.clone()).collect();
-    let changed = source.changed_at(&names).await.map_err(unread)?;
-    let (all, changed_at) = (&vars, &changed);
-    let copies = join_all(targets.into_iter().map(|(target, spec, share, options)| async move {
+    // Every target read first: the source's dates (a walk of its revisions)
+    // are asked only for the keys a comparison needs them for.
+    let all = &vars;
+    let reads = join_all(targets.into_iter().map(|(target, spec, share, options)| async move {
         let given: Vec<Var> = all.iter().filter(|v| gets(manifest, share, v)).cloned().collect();
-        match compare(&route.name, &given, changed_at, &spec, &*target, ledger).await {
-            Ok((cells, sealed)) => Ok(Copy { spec, target, cells, sealed, options }),
+        match Held::read(&*target).await {
+            Ok(held) => Ok((target, spec, options, given, held)),
             Err(e) => Err((spec, e)),
         }
     }))
     .await;
+    let names: Vec<String> = vars
+        .iter()
+        .filter(|v| {
+            dates == Dates::All
+                || reads.iter().flatten().any(|(target, spec, _, given, held)| {
+                    given.iter().any(|g| g.name == v.name) && held.needs_date(spec, &**target, v, ledger)
+                })
+        })
+        .map(|v| v.name.clone())
+        .collect();
+    let changed = if names.is_empty() { HashMap::new() } else { source.changed_at(&names).await.map_err(unread)? };
+    let copies = reads
+        .into_iter()
+        .map(|read| {
+            read.map(|(target, spec, options, given, held)| {
+                let cells = cells_of(&route.name, &given, &changed, &spec, &*target, &held, ledger);
+                Copy { spec, target, cells, sealed: held.values.is_none(), options }
+            })
+        })
+        .collect();
     Ok(Survey { route: route.name.clone(), source: source.name(), vars, changed, prune: route.prune, copies })
 }
 
@@ -169,6 +201,45 @@ fn in_groups(manifest: &Manifest, route: &Route, vars: Vec<Var>) -> Vec<Var> {
     vars.into_iter().filter(|v| group_of(&v.name).is_some_and(|g| route.groups.contains(g))).collect()
 }
 
+/// A target as read once: its entries, and its values when they can be read back.
+pub struct Held {
+    entries: Vec<Entry>,
+    values: Option<HashMap<String, Secret>>,
+}
+
+impl Held {
+    /// Read `target` once (a readable target's entries come with its values).
+    pub async fn read(target: &dyn Target) -> Result<Held> {
+        Ok(match target.values().await? {
+            Some(read) => {
+                let (entries, values): (Vec<Entry>, Vec<Secret>) = read.into_iter().unzip();
+                let by_name = entries.iter().map(|e| target.canonical(&e.name)).zip(values).collect();
+                Held { entries, values: Some(by_name) }
+            }
+            None => Held { entries: target.list(false).await?, values: None },
+        })
+    }
+
+    fn entry(&self, target: &dyn Target, name: &str) -> Option<&Entry> {
+        let name = target.canonical(name);
+        self.entries.iter().find(|e| target.canonical(&e.name) == name)
+    }
+
+    /// The ledger's status of `var`'s sealed copy, when the ledger can tell.
+    fn recorded(&self, spec: &TargetSpec, target: &dyn Target, var: &Var, ledger: Option<&Ledger>) -> Option<Status> {
+        let entry = self.entry(target, &var.name).filter(|_| self.values.is_none())?;
+        ledger?.status(&spec.to_string(), &var.name, &var.value, entry.updated_at.as_deref())
+    }
+
+    /// Whether comparing `var` here needs its date at the source: a sealed
+    /// copy the ledger cannot judge.
+    fn needs_date(&self, spec: &TargetSpec, target: &dyn Target, var: &Var, ledger: Option<&Ledger>) -> bool {
+        self.values.is_none()
+            && self.entry(target, &var.name).is_some()
+            && self.recorded(spec, target, var, ledger).is_none()
+    }
+}
+
 /// One cell per key of the source and of the target, and whether the target
 /// is sealed (its values cannot be read back). A sealed copy the ledger has a
 /// record of is judged by it, the others by dates.
@@ -180,17 +251,19 @@ pub async fn compare(
     target: &dyn Target,
     ledger: Option<&Ledger>,
 ) -> Result<(Vec<Cell>, bool)> {
-    // A readable target is read once: its entries come with its values.
-    let (entries, values) = match target.values().await? {
-        Some(read) => {
-            let (entries, values): (Vec<crate::record::Entry>, Vec<Secret>) = read.into_iter().unzip();
-            let by_name = entries.iter().map(|e| target.canonical(&e.name)).zip(values).collect();
-            (entries, Some(by_name))
-        }
-        None => (target.list(false).await?, None),
-    };
-    let values: Option<HashMap<String, Secret>> = values;
-    let held: HashMap<String, &crate::record::Entry> = entries.iter().map(|e| (target.canonical(&e.name), e)).collect();
+    let held = Held::read(target).await?;
+    Ok((cells_of(route, vars, changed, spec, target, &held, ledger), held.values.is_none()))
+}
+
+fn cells_of(
+    route: &str,
+    vars: &[Var],
+    changed: &HashMap<String, String>,
+    spec: &TargetSpec,
+    target: &dyn Target,
+    held: &Held,
+    ledger: Option<&Ledger>,
+) -> Vec<Cell> {
     let cell = |key: &str, status: Status, changed_at: Option<&String>, updated_at: Option<&String>| Cell {
         route: route.to_string(),
         key: key.to_string(),
@@ -202,24 +275,19 @@ pub async fn compare(
     let mut cells = Vec::new();
     for var in vars {
         let canonical = target.canonical(&var.name);
-        let entry = held.get(&canonical);
+        let entry = held.entry(target, &var.name);
         let source = SourceKey { value: &var.value, changed_at: changed.get(&var.name).map(String::as_str) };
         let copy = entry.map(|e| TargetKey {
             updated_at: e.updated_at.as_deref(),
-            value: values.as_ref().and_then(|vs| vs.get(&canonical)),
+            value: held.values.as_ref().and_then(|vs| vs.get(&canonical)),
         });
-        let recorded = match (entry, &values, ledger) {
-            (Some(e), None, Some(ledger)) => {
-                ledger.status(&spec.to_string(), &var.name, &var.value, e.updated_at.as_deref())
-            }
-            _ => None,
-        };
+        let recorded = held.recorded(spec, target, var, ledger);
         let status = recorded.unwrap_or_else(|| status::compare(Some(&source), copy.as_ref()));
         cells.push(cell(&var.name, status, changed.get(&var.name), entry.and_then(|e| e.updated_at.as_ref())));
     }
     let wanted: Vec<String> = vars.iter().map(|v| target.canonical(&v.name)).collect();
-    for e in entries.iter().filter(|e| !wanted.contains(&target.canonical(&e.name))) {
+    for e in held.entries.iter().filter(|e| !wanted.contains(&target.canonical(&e.name))) {
         cells.push(cell(&e.name, Status::Extra, None, e.updated_at.as_ref()));
     }
-    Ok((cells, values.is_none()))
+    cells
 }

@@ -196,8 +196,10 @@ fn sealed_copies_are_dated_by_what_the_value_depends_on() {
     let (retracted, out) = gh_report(dir.path(), &esc, &gh);
     assert_eq!(not_ok(&retracted), not_ok(&changed), "{out}");
 
-    // One write restores it; the copy is then written after the change.
-    std::thread::sleep(std::time::Duration::from_millis(1100));
+    // One write restores it; the copy is then written after the change (the
+    // fake dates each revision at least a second after the one before, so
+    // the change may be dated a second ahead of the clock).
+    std::thread::sleep(std::time::Duration::from_millis(2100));
     gh.call("POST", "/_fake/reset-log", None);
     let (code, out) = escort_gh(dir.path(), &esc, &gh, &["sync"]);
     assert_eq!(code, 0, "{out}");
@@ -360,6 +362,14 @@ fn the_ledger_judges_sealed_copies_by_keyed_fingerprint_and_date() {
     gh.call("POST", "/_fake/reset-log", None);
     let (code, out) = escort_gh(dir.path(), &esc, &gh, &["sync"]);
     assert_eq!((code, changes(&esc, &gh)), (0, Vec::<String>::new()), "{out}");
+
+    // Every sealed cell has a record: status walks no revision.
+    esc.call("POST", "/_fake/reset-log", None);
+    let (code, out) = escort_gh(dir.path(), &esc, &gh, &["status"]);
+    assert_eq!(code, 0, "{out}");
+    let walked: Vec<Value> =
+        esc.requests().into_iter().filter(|r| r["path"].as_str().unwrap_or_default().contains("/versions")).collect();
+    assert_eq!(walked, Vec::<Value>::new(), "{out}");
 
     // A provider value changes with no revision: exactly that key is stale, one write each.
     esc.call("POST", "/_fake/providers", Some(&json!({"api": "canary-provider-two"})));
