@@ -531,3 +531,31 @@ fn a_pinned_source_is_dated_at_its_pin() {
     let (moved, out) = gh_report(dir.path(), &esc, &gh);
     assert_eq!(not_ok(&moved), [("KEY".into(), "github:acme/app".into(), "stale".into())], "{out}");
 }
+
+/// Where the history runs out (its first revision retracted), a key
+/// unchanged since is dated at the oldest revision read, and said so.
+#[test]
+fn where_the_history_runs_out_it_says_changed_before() {
+    let rev = |n: &str, created: &str| json!({"created": created, "values": {"environmentVariables": {"KEY": {"fn::secret": "canary-db-one"}, "N": n}}});
+    let mut prod = rev("3", "2025-03-01T00:00:00Z");
+    prod["history"] = json!([rev("1", "2025-01-01T00:00:00Z"), rev("2", "2025-02-01T00:00:00Z")]);
+    let esc = Fake::start_with(
+        &peer_python(),
+        "esc_server.py",
+        &json!({"token": ESC_TOKEN, "default_org": "acme", "environments": {"acme/app/prod": prod}}),
+    );
+    esc.call("POST", "/_fake/retract", Some(&json!({"env": "acme/app/prod", "revision": 1, "replacement": 2})));
+    let gh = github(&github_support::state());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("escort.toml"), SEALED).unwrap();
+    let (code, out) = escort_gh(dir.path(), &esc, &gh, &["sync"]);
+    assert_eq!(code, 0, "{out}");
+    let (report, out) = gh_report(dir.path(), &esc, &gh);
+    assert_eq!(not_ok(&report), [], "{out}");
+    let key = report["cells"].as_array().unwrap().iter().find(|c| c["key"] == "KEY").unwrap().clone();
+    assert_eq!(key["source_changed_at"], "2025-02-01T00:00:00Z", "{report}");
+    assert!(
+        out.contains("KEY: unchanged in every revision of acme/app/prod ESC still has: changed before 2025-02-01"),
+        "{out}"
+    );
+}
