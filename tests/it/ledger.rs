@@ -43,25 +43,43 @@ fn esc(extra: Value) -> Fake {
     Fake::start_with(&peer_python(), "esc_server.py", &state)
 }
 
-/// Save a new definition of `env` as `esc env edit` does (the fake evaluates
-/// it and stores fresh ciphertext for each plaintext secret).
-fn save(fake: &Fake, env: &str, yaml: &str) {
+/// An authenticated request to the fake ESC's API, as a user's tool makes
+/// it: (status, body).
+fn esc_api(fake: &Fake, method: &str, path: &str, content_type: &str, body: &str) -> (u16, String) {
     let addr = fake.url.trim_start_matches("http://");
     let mut s = TcpStream::connect(addr).unwrap();
     write!(
         s,
-        "PATCH /api/esc/environments/{env} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: token {ESC_TOKEN}\r\n\
-         Content-Type: application/x-yaml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{yaml}",
-        yaml.len()
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: token {ESC_TOKEN}\r\n\
+         Content-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
     )
     .unwrap();
     let mut resp = String::new();
     s.read_to_string(&mut resp).unwrap();
-    assert!(resp.starts_with("HTTP/1.1 2") || resp.starts_with("HTTP/1.0 2"), "saving {env}: {resp}");
+    let status = resp.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    (status, resp.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default())
+}
+
+/// Save a new definition of `env` as `esc env edit` does (the fake evaluates
+/// it and stores fresh ciphertext for each plaintext secret).
+fn save(fake: &Fake, env: &str, yaml: &str) {
+    let (status, body) = esc_api(fake, "PATCH", &format!("/api/esc/environments/{env}"), "application/x-yaml", yaml);
+    assert!((200..300).contains(&status), "saving {env}: {status} {body}");
+}
+
+/// The stored text of a definition (its `GET`), or what a read of `path` answers.
+fn esc_get(fake: &Fake, path: &str) -> (u16, String) {
+    esc_api(fake, "GET", path, "application/json", "")
 }
 
 fn run(dir: &Path, esc: &Fake, args: &[&str]) -> (i32, String) {
-    let out = Run::new_in(dir).esc(esc, ESC_TOKEN).args(args).output();
+    outcome(Run::new_in(dir).esc(esc, ESC_TOKEN), args)
+}
+
+/// Run escort with `args`, check that no canary shows, and return (exit code, stdout and stderr).
+fn outcome(escort: Run, args: &[&str]) -> (i32, String) {
+    let out = escort.args(args).output();
     assert_absent(&out.stdout, &CANARIES, &format!("{args:?}: stdout"));
     assert_absent(&out.stderr, &CANARIES, &format!("{args:?}: stderr"));
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
@@ -69,7 +87,11 @@ fn run(dir: &Path, esc: &Fake, args: &[&str]) -> (i32, String) {
 }
 
 fn report(dir: &Path, esc: &Fake) -> Value {
-    let (_, out) = run(dir, esc, &["status", "--format", "json"]);
+    json_of(&run(dir, esc, &["status", "--format", "json"]).1)
+}
+
+/// The JSON report on the first line of `out`.
+fn json_of(out: &str) -> Value {
     serde_json::from_str(out.lines().next().unwrap_or_default()).unwrap_or_else(|_| panic!("{out}"))
 }
 
@@ -142,17 +164,12 @@ fn readable_copies_are_compared_by_opened_value() {
 }
 
 fn escort_gh(dir: &Path, esc: &Fake, gh: &Fake, args: &[&str]) -> (i32, String) {
-    let out = Run::new_in(dir).esc(esc, ESC_TOKEN).github(gh, TOKEN).args(args).output();
-    assert_absent(&out.stdout, &CANARIES, &format!("{args:?}: stdout"));
-    assert_absent(&out.stderr, &CANARIES, &format!("{args:?}: stderr"));
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    (out.status.code().unwrap(), text)
+    outcome(Run::new_in(dir).esc(esc, ESC_TOKEN).github(gh, TOKEN), args)
 }
 
 fn gh_report(dir: &Path, esc: &Fake, gh: &Fake) -> (Value, String) {
     let (_, out) = escort_gh(dir, esc, gh, &["status", "--format", "json"]);
-    let json = serde_json::from_str(out.lines().next().unwrap_or_default()).unwrap_or_else(|_| panic!("{out}"));
-    (json, out)
+    (json_of(&out), out)
 }
 
 const SEALED: &str = r#"
@@ -283,18 +300,6 @@ fn an_old_change_far_back_in_the_history_is_overdue() {
     };
     assert_eq!(status("OLD_KEY"), Some(json!("overdue")), "{report}");
     assert_eq!(status("BUSY"), Some(json!("ok")), "{report}");
-}
-
-/// A raw authenticated GET of the fake ESC (the ledger's stored text).
-fn esc_get(fake: &Fake, path: &str) -> (u16, String) {
-    let addr = fake.url.trim_start_matches("http://");
-    let mut s = TcpStream::connect(addr).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: token {ESC_TOKEN}\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).unwrap();
-    let status = resp.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    (status, resp.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default())
 }
 
 const LEDGER: &str = r#"
@@ -514,20 +519,9 @@ fn a_pinned_source_is_dated_at_its_pin() {
     let (pinned, out) = gh_report(dir.path(), &esc, &gh);
     assert_eq!(not_ok(&pinned), [], "the head's newer revision is not the pin's: {out}");
 
-    let addr = esc.url.trim_start_matches("http://");
-    let body = r#"{"revision": 3}"#;
-    let mut s = TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "PATCH /api/esc/environments/acme/app/prod/versions/tags/stable HTTP/1.1\r\nHost: {addr}\r\n\
-         Authorization: token {ESC_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
-         Connection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).unwrap();
-    assert!(resp.starts_with("HTTP/1.1 2"), "{resp}");
+    let tag = "/api/esc/environments/acme/app/prod/versions/tags/stable";
+    let (status, body) = esc_api(&esc, "PATCH", tag, "application/json", r#"{"revision": 3}"#);
+    assert!((200..300).contains(&status), "{status} {body}");
     let (moved, out) = gh_report(dir.path(), &esc, &gh);
     assert_eq!(not_ok(&moved), [("KEY".into(), "github:acme/app".into(), "stale".into())], "{out}");
 }
