@@ -204,25 +204,28 @@ fn in_groups(manifest: &Manifest, route: &Route, vars: Vec<Var>) -> Vec<Var> {
 /// A target as read once: its entries, and its values when they can be read back.
 pub struct Held {
     entries: Vec<Entry>,
+    /// Each entry's place in `entries`, by canonical name.
+    index: HashMap<String, usize>,
     values: Option<HashMap<String, Secret>>,
 }
 
 impl Held {
     /// Read `target` once (a readable target's entries come with its values).
     pub async fn read(target: &dyn Target) -> Result<Held> {
-        Ok(match target.values().await? {
+        let (entries, values) = match target.values().await? {
             Some(read) => {
                 let (entries, values): (Vec<Entry>, Vec<Secret>) = read.into_iter().unzip();
                 let by_name = entries.iter().map(|e| target.canonical(&e.name)).zip(values).collect();
-                Held { entries, values: Some(by_name) }
+                (entries, Some(by_name))
             }
-            None => Held { entries: target.list(false).await?, values: None },
-        })
+            None => (target.list(false).await?, None),
+        };
+        let index = entries.iter().enumerate().map(|(i, e)| (target.canonical(&e.name), i)).collect();
+        Ok(Held { entries, index, values })
     }
 
     fn entry(&self, target: &dyn Target, name: &str) -> Option<&Entry> {
-        let name = target.canonical(name);
-        self.entries.iter().find(|e| target.canonical(&e.name) == name)
+        self.index.get(&target.canonical(name)).map(|&i| &self.entries[i])
     }
 
     /// The ledger's status of `var`'s sealed copy, when the ledger can tell.
