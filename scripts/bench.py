@@ -16,6 +16,8 @@ absolute figures, since ratios from one run move much less than times do:
   dotenv     `escort check` reading a .env file with one 20 MiB value, in each quoting
   check      `escort check` of 1,000 secrets from ESC, env and .env, beyond the ESC round trip
   sync       `escort sync` of 200 secrets to GitHub with 50 ms per request vs the serial bound
+  ledger-status  `escort status` of 200 keys to 5 repositories at 50 ms per request: with a
+             ledger against dates from the revision walk
 The goals are the README's and the issues' (docs/benchmarks.md lists each one).
 
 Usage: scripts/bench.py [--quick] [--publish] [--no-build] [--strict] [--only NAME,...]
@@ -797,6 +799,51 @@ def bench_noop_sync(b):
     return s
 
 
+def bench_ledger_status(b):
+    """status of a route of 200 keys from ESC to 5 repositories at 50 ms per request: with a
+    ledger (no revision walk once every copy is recorded) against dates from the revision walk."""
+    s = Section("ledger status: a route of 200 keys to 5 repositories at 50 ms per request")
+    n, repos, latency, history = 200, 5, 50, 20
+    rnd = random.Random(13)
+    # Half secrets, half plain: GitHub holds at most 100 secrets per repository (the plain half
+    # become Actions variables, compared by value).
+    value = lambda i: "".join(rnd.choice(ALNUM) for _ in range(40))
+    keys = {f"KEY_{i:04d}": {"fn::secret": value(i)} if i % 2 else value(i) for i in range(n)}
+    # KEY_0000 (plain) changes in every revision: the walk pages through all of them for the others.
+    revisions = [{"values": {"environmentVariables": {**keys, "KEY_0000": f"v{r}"}}} for r in range(history)]
+    esc_st = {"token": ESC_TOKEN, "default_org": "acme", "faults": [{"op": "any", "status": None, "delay_ms": latency, "times": -1}],
+              "environments": {"acme/app/prod": {**revisions[-1], "history": revisions[:-1]}}}
+    names = [f"app{i}" for i in range(repos)]
+    gh_st = {"orgs": ["acme"], "repos": {f"acme/{r}": {"id": i + 1} for i, r in enumerate(names)}, "latency_ms": latency}
+    targets = ", ".join(f'"github:acme/{r}"' for r in names)
+    route = f'[sync.bench]\nfrom = "esc:acme/app/prod"\nto = [{targets}]\n'
+    rows = []
+    for label, ledger in [("dates from the revision walk", ""), ("with a ledger", 'ledger = "esc:acme/ops/ledger"\n')]:
+        manifest = WORK / "ledger-route.toml"
+        manifest.write_text(ledger + route)
+        with Fake("esc_server", esc_st) as esc, github(gh_st) as gh:
+            env = base_env(GITHUB_TOKEN=GITHUB_TOKEN, GITHUB_API_URL=gh.url, ESC_API_URL=esc.url, ESC_TOKEN=ESC_TOKEN,
+                           ESCORT_GITHUB_WRITES_PER_MINUTE="0")
+            run([str(b.escort), "--quiet", "sync", "--manifest", str(manifest)], env, what="the first sync")
+            esc_before, gh_before = len(esc.get("/_fake/requests")), gh.get("/_fake/stats")["requests"]
+            start = time.perf_counter()
+            run([str(b.escort), "status", "--manifest", str(manifest)], env, what="status")
+            took = time.perf_counter() - start
+            esc_n, gh_n = len(esc.get("/_fake/requests")) - esc_before, gh.get("/_fake/stats")["requests"] - gh_before
+        rows.append([label, f"{took:.2f}", esc_n, gh_n])
+    (walk, w_esc, w_gh), (led, l_esc, l_gh) = [(float(r[1]), r[2], r[3]) for r in rows]
+    s.say(f"`escort status` of one route ({n} keys from an ESC environment of {history} revisions to {repos}",
+          f"repositories of the fake GitHub; both fakes wait {latency} ms before each answer), after a first sync:",
+          "sealed copies dated by walking the source's revisions, and judged by the ledger instead.")
+    s.table(["run", "wall time (s)", "ESC requests", "GitHub requests"], rows)
+    fewer, faster = (w_esc + w_gh) / max(l_esc + l_gh, 1), walk / led
+    s.goal("ledger status: no revision walk (ESC requests: the source's open and the ledger's)", f"{l_esc} ESC requests", l_esc <= 6)
+    s.goal("ledger status: fewer requests than the walk", f"{fewer:.1f}×", fewer > 1)
+    s.goal("ledger status: faster than the walk", f"{faster:.1f}×", faster > 1)
+    print(f"  ledger status: {led:.2f} s / {l_esc}+{l_gh} requests; walk {walk:.2f} s / {w_esc}+{w_gh}", flush=True)
+    return s
+
+
 # Each runs on its own and returns its section; `--only` picks them by name.
 BENCHMARKS = {
     "load": bench_load,
@@ -807,6 +854,7 @@ BENCHMARKS = {
     "check": bench_check,
     "sync": bench_sync,
     "noop-sync": bench_noop_sync,
+    "ledger-status": bench_ledger_status,
 }
 
 

@@ -34,6 +34,9 @@ pub struct Manifest {
     pub one_of: Vec<OneOf>,
     /// `[sync.NAME]` routes, in file order.
     pub routes: Vec<Route>,
+    /// `ledger = "esc:ORG/PROJECT/ENV"`: where `sync` records what it wrote
+    /// (docs/routes.md, "The ledger").
+    pub ledger: Option<crate::esc::EnvRef>,
 }
 
 impl Manifest {
@@ -197,6 +200,7 @@ fn from_env_example(path: &Path) -> Result<Manifest> {
 #[serde(deny_unknown_fields)]
 struct RawManifest {
     sources: Option<Spanned<Vec<Spanned<String>>>>,
+    ledger: Option<Spanned<String>>,
     #[serde(default)]
     groups: BTreeMap<Spanned<String>, RawGroup>,
     #[serde(default)]
@@ -384,7 +388,21 @@ fn from_toml(path: &Path, text: &str) -> Result<Manifest> {
 
     let group_names: Vec<String> = groups.iter().map(|g| g.name.clone()).collect();
     let routes = crate::fleet::routes::build(in_file_order(raw.sync), &group_names, |span, msg| at.err(span, msg))?;
-    Ok(Manifest { path: path.to_path_buf(), sources, groups, secrets, one_of, routes })
+    let ledger = match raw.ledger {
+        None => None,
+        Some(text) => Some(ledger_env(text.get_ref()).map_err(|msg| at.err(Some(text.span()), msg))?),
+    };
+    Ok(Manifest { path: path.to_path_buf(), sources, groups, secrets, one_of, routes, ledger })
+}
+
+/// The ledger's environment: `esc:ORG/PROJECT/ENV`, whole and unpinned (it is written).
+fn ledger_env(text: &str) -> Result<crate::esc::EnvRef, String> {
+    let bad = || format!("`ledger` is `{}`: name an ESC environment, esc:ORG/PROJECT/ENV", crate::ui::escape(text));
+    let env = crate::esc::EnvRef::parse(text.strip_prefix("esc:").ok_or_else(bad)?).map_err(|_| bad())?;
+    if env.org.is_none() || env.version.is_some() {
+        return Err(bad());
+    }
+    Ok(env)
 }
 
 /// A group or one_of name is printed in comments (`escort template`, the
@@ -465,6 +483,13 @@ keys = ["OPENAI_API_KEY", "ANTHROPIC_API_KEY"]
     }
 
     #[test]
+    fn the_ledger_line() {
+        let env = parse("ledger = \"esc:acme/ops/ledger\"\n").unwrap().ledger.unwrap();
+        assert_eq!(env.to_string(), "acme/ops/ledger");
+        assert!(parse("[secrets.A]\n").unwrap().ledger.is_none());
+    }
+
+    #[test]
     fn defaults() {
         let m = parse("[secrets.A]\n").unwrap();
         assert_eq!(m.sources, default_sources());
@@ -495,6 +520,9 @@ keys = ["OPENAI_API_KEY", "ANTHROPIC_API_KEY"]
             ("[secrets.A\n", "escort.toml:1: "),
             ("\n[groups.\"g\\nA=1\"]\n", "escort.toml:2: groups.\"g\\nA=1\": a name cannot hold control characters"),
             ("[one_of.\"x\\ry\"]\nkeys = [\"A\"]\n", "escort.toml:1: one_of.\"x\\ry\": a name cannot"),
+            ("ledger = \"acme/ops/l\"\n", "escort.toml:1: `ledger` is `acme/ops/l`: name an ESC environment"),
+            ("\nledger = \"esc:ops/l\"\n", "escort.toml:2: `ledger` is `esc:ops/l`"),
+            ("ledger = \"esc:acme/ops/l@3\"\n", "escort.toml:1: `ledger` is `esc:acme/ops/l@3`"),
         ];
         for (text, want) in cases {
             let got = err(text);

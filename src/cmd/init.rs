@@ -72,6 +72,9 @@ pub fn init(args: InitArgs) -> Result<ExitStatus> {
                     manifest_path.display()
                 ))
             })?;
+            if !kept.routes.is_empty() && kept.ledger.is_none() {
+                ui::note(&ledger_proposal(&kept));
+            }
             (kept, None)
         }
         Err(_) => {
@@ -518,6 +521,23 @@ fn ignore_block(existing: &str, lines: &[&str]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// What `init` proposes to a manifest with routes and no ledger (docs/routes.md, "The
+/// ledger"): an environment beside the first route's ESC source.
+fn ledger_proposal(manifest: &manifest::Manifest) -> String {
+    let place = manifest.routes.iter().find_map(|r| match &r.from {
+        crate::source::SourceSpec::Esc(Some(env)) => {
+            Some(format!("{}{}", env.org.as_deref().map(|o| format!("{o}/")).unwrap_or_default(), env.project))
+        }
+        _ => None,
+    });
+    format!(
+        "add `ledger = \"esc:{}/escort-ledger\"` at the top of {} so that `escort status` can tell whether \
+         GitHub and Fly secrets hold the source's current value (docs/routes.md, \"The ledger\")",
+        place.unwrap_or_else(|| "ORG/PROJECT".to_string()),
+        MANIFEST_PATH
+    )
 }
 
 #[cfg(test)]

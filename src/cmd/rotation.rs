@@ -100,7 +100,8 @@ async fn in_targets(manifest: &Manifest, clock: &Clock, args: &RotationArgs, ctx
 /// the source (docs/rotation.md), whenever its copies were written.
 async fn at_the_sources(manifest: &Manifest, clock: &Clock, args: &RotationArgs, ctx: &Context) -> Result<Report> {
     let routes = fleet::select(manifest, &[], "or pass --target")?;
-    let (surveys, unread) = fleet::survey(manifest, &routes, args.concurrency.concurrency.into(), ctx).await?;
+    let (surveys, unread) =
+        fleet::survey(manifest, &routes, args.concurrency.concurrency.into(), fleet::Dates::All, ctx).await?;
     let mut reads = Vec::new();
     let mut rows = Vec::new();
     let mut copies = Vec::new();

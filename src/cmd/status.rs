@@ -14,7 +14,8 @@ use anyhow::Result;
 pub async fn status(args: StatusArgs, ctx: &Context) -> Result<ExitStatus> {
     let manifest = manifest::load(&manifest::locate(args.manifest)?)?;
     let routes = fleet::select(&manifest, &args.routes, "then run status again")?;
-    let (surveys, unread) = fleet::survey(&manifest, &routes, args.concurrency.concurrency.into(), ctx).await?;
+    let (surveys, unread) =
+        fleet::survey(&manifest, &routes, args.concurrency.concurrency.into(), fleet::Dates::Needed, ctx).await?;
     let cells: Vec<&Cell> = fleet::cells(&surveys).collect();
     let failing =
         surveys.iter().any(|s| s.copies.iter().flatten().any(|c| c.cells.iter().any(|x| x.status.fails(s.prune))));

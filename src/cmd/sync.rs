@@ -9,7 +9,7 @@ use crate::error::{self, ExitStatus, Failure, Kind};
 use crate::fleet::budget;
 use crate::fleet::plan::{self, Plan};
 use crate::fleet::status::{self, Cell, Status};
-use crate::fleet::{self, Survey};
+use crate::fleet::{self, Survey, ledger};
 use crate::manifest;
 use crate::record::Outcome;
 use crate::settings::Context;
@@ -57,7 +57,8 @@ async fn one(args: &SyncArgs, from: &SourceSpec, to: &TargetSpec, ctx: &Context)
     }
     let names: Vec<String> = vars.iter().map(|v| v.name.clone()).collect();
     let changed = source.changed_at(&names).await?;
-    let mut cells = fleet::compare("", &vars, &held, &changed, to, &*target).await?;
+    // A one-off sync keeps no ledger: that is the routes' (docs/routes.md, "The ledger").
+    let (mut cells, _) = fleet::compare("", &vars, &held, &changed, to, &*target, None).await?;
     if args.deploy
         && let Some(at) = target.deployed_at().await?
     {
@@ -171,7 +172,8 @@ fn staged(cells: &[Cell]) -> bool {
 async fn routes(args: &SyncArgs, ctx: &Context) -> Result<ExitStatus> {
     let manifest = manifest::load(&manifest::locate(args.access.manifest.clone())?)?;
     let routes = fleet::select(&manifest, &args.routes, "or pass --from and --to")?;
-    let (surveys, unread) = fleet::survey(&manifest, &routes, args.concurrency.concurrency.into(), ctx).await?;
+    let (surveys, unread) =
+        fleet::survey(&manifest, &routes, args.concurrency.concurrency.into(), fleet::Dates::Needed, ctx).await?;
     if args.dry_run {
         output::write(report::status_text(&surveys, &unread).as_bytes())?;
         return Ok(ExitStatus::Success);
@@ -213,6 +215,11 @@ async fn routes(args: &SyncArgs, ctx: &Context) -> Result<ExitStatus> {
     });
     let done = futures_util::future::join_all(jobs).await;
     let mut failures = Vec::new();
+    if let Some(env) = &manifest.ledger
+        && let Err(e) = record_in_ledger(env, &done, ctx).await
+    {
+        failures.push(format!("the ledger esc:{env}: {}", crate::secret::scrub(&format!("{e:#}"))));
+    }
     let mut kept = Vec::new();
     for (result, copy, plan, survey) in &done {
         match result {
@@ -253,6 +260,23 @@ async fn routes(args: &SyncArgs, ctx: &Context) -> Result<ExitStatus> {
         Err(e) => anyhow::Error::new(failed).context(format!("{e:#}")),
         Ok(_) => failed.into(),
     })
+}
+
+/// What the sync wrote to sealed copies, in one revision of the ledger.
+async fn record_in_ledger(
+    env: &crate::esc::EnvRef,
+    done: &[(Result<Vec<Outcome>>, &fleet::survey::Copy, &Plan, &Survey)],
+    ctx: &Context,
+) -> Result<()> {
+    let mut written = Vec::new();
+    for (result, copy, _, survey) in done {
+        if let (Ok(outcomes), true) = (result, copy.sealed) {
+            // Opened afresh: a target lists once, and that listing predates the writes.
+            let fresh = targets::open(&copy.spec, &copy.options, ctx)?;
+            written.extend(ledger::written(&copy.spec.to_string(), &*fresh, outcomes, &survey.vars).await?);
+        }
+    }
+    ledger::record(&crate::esc::Esc::new(ctx)?, env, &written).await
 }
 
 fn label(survey: &Survey, target: &dyn Target) -> String {

@@ -84,6 +84,24 @@ impl Esc {
 
     /// Open the environment and read its variables and files.
     pub async fn open_and_read(&self, env: &EnvRef) -> Result<(Vec<Var>, value::Skipped)> {
+        Ok(value::decode(self.open(env).await?))
+    }
+
+    /// Create the environment `env` (empty), as the first writer of one does.
+    pub async fn create(&self, env: &EnvRef) -> Result<()> {
+        let org = self.org_for(env).await?;
+        let op = format!("create ESC environment `{env}`");
+        let body = serde_json::to_vec(&serde_json::json!({"project": env.project, "name": env.env}))?;
+        let req = self
+            .request(op, Method::POST, &["esc", "environments", &org], None)
+            .header("content-type", "application/json")
+            .body(body);
+        self.http.send(req).await?;
+        Ok(())
+    }
+
+    /// Open the environment and return every top-level property it evaluates to.
+    pub async fn open(&self, env: &EnvRef) -> Result<Vec<(String, value::Value)>> {
         let full = self.resolve(env).await?;
         let base = env_path(&full);
         let open_path = match &env.version {
@@ -112,10 +130,7 @@ impl Esc {
         let op = format!("read ESC environment `{full}`");
         let resp =
             self.http.send(self.request(op.clone(), Method::GET, &[&base[..], &["open", &id]].concat(), None)).await?;
-        let properties = decode::properties(&op, &resp.body)?;
-        // The values are in `properties` now: free the body before making variables of them.
-        drop(resp);
-        Ok(value::decode(properties))
+        decode::properties(&op, &resp.body)
     }
 
     /// `env` with its organization named (asked of the service once, when not given).
@@ -163,15 +178,32 @@ impl Esc {
 
     /// The latest `count` revisions, newest first.
     pub async fn revisions(&self, env: &EnvRef, count: usize) -> Result<Vec<Revision>> {
+        self.revisions_before(env, None, count).await
+    }
+
+    /// The `count` revisions older than `before` (the latest when `None`), newest first.
+    pub async fn revisions_before(&self, env: &EnvRef, before: Option<u64>, count: usize) -> Result<Vec<Revision>> {
         let op = format!("list the revisions of ESC environment `{env}`");
         let mut path = self.definition_path(env).await?;
         path.push("versions".to_string());
-        let resp =
-            self.http.send(self.request(op.clone(), Method::GET, &path, Some(&format!("count={count}")))).await?;
+        let query = match before {
+            Some(n) => format!("before={n}&count={count}"),
+            None => format!("count={count}"),
+        };
+        let resp = self.http.send(self.request(op.clone(), Method::GET, &path, Some(&query))).await?;
         let mut revisions: Vec<Revision> = json::decode(&op, &resp.body)?;
         revisions.sort_by_key(|r| std::cmp::Reverse(r.number));
         revisions.truncate(count);
         Ok(revisions)
+    }
+
+    /// The revision a tag names now, and when it was last moved there.
+    pub async fn tag(&self, env: &EnvRef, tag: &str) -> Result<Tag> {
+        let op = format!("read revision tag `{tag}` of ESC environment `{env}`");
+        let mut path = self.definition_path(env).await?;
+        path.extend(["versions".to_string(), "tags".to_string(), tag.to_string()]);
+        let resp = self.http.send(self.request(op.clone(), Method::GET, &path, None)).await?;
+        json::decode(&op, &resp.body)
     }
 }
 
@@ -186,6 +218,17 @@ pub struct Revision {
     pub number: u64,
     /// RFC 3339.
     pub created: Option<String>,
+    /// Set when the revision was retracted: the service refuses to read it.
+    #[serde(default)]
+    pub retracted: Option<serde_json::Value>,
+}
+
+/// A revision tag (`GET .../versions/tags/{tag}`).
+#[derive(serde::Deserialize)]
+pub struct Tag {
+    pub revision: u64,
+    /// RFC 3339: when it was created or last moved.
+    pub modified: Option<String>,
 }
 
 fn utf8(op: &str, body: &[u8]) -> Result<Wiped<String>> {

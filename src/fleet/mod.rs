@@ -5,10 +5,11 @@
 //! commands `status`, `sync` and `rotation` call it and render its results.
 
 pub mod budget;
+pub mod ledger;
 pub mod plan;
 pub mod routes;
 mod shadow;
 pub mod status;
 pub mod survey;
 
-pub use survey::{Survey, Unread, cells, compare, select, survey};
+pub use survey::{Dates, Survey, Unread, cells, compare, select, survey};

@@ -1,10 +1,13 @@
 //! What `status` and `sync` share: reading a route's source once and each of
 //! its targets once, and comparing them key by key (`status.rs`).
 
+use crate::esc::Esc;
 use crate::esc::value::Skipped;
+use crate::fleet::ledger::Ledger;
 use crate::fleet::routes::{Route, Share};
 use crate::fleet::status::{self, Cell, Held, SourceKey, Status, TargetKey};
 use crate::manifest::Manifest;
+use crate::record::Entry;
 use crate::secret::Secret;
 use crate::settings::Context;
 use crate::source::{self, Source};
@@ -15,6 +18,15 @@ use anyhow::Result;
 use futures_util::future::join_all;
 use std::collections::{HashMap, HashSet};
 
+/// Which of the source's dates a survey asks for: every key's (`rotation`:
+/// ages), or only those a comparison needs (`status`, `sync`: a sealed copy
+/// the ledger cannot judge), so that a ledger spares the revision walk.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Dates {
+    All,
+    Needed,
+}
+
 /// One target of a route, read and compared.
 pub struct Copy {
     pub spec: TargetSpec,
@@ -23,6 +35,10 @@ pub struct Copy {
     pub cells: Vec<Cell>,
     /// How many entries the target listed (its count limit counts them all).
     pub listed: usize,
+    /// Its values cannot be read back: the ledger records what escort wrote.
+    pub sealed: bool,
+    /// How it was opened: to open it afresh and read back its dates after a write.
+    pub options: Options,
 }
 
 /// A route's source, read, and each of its targets, or why it could not be read.
@@ -72,6 +88,7 @@ pub async fn survey(
     manifest: &Manifest,
     routes: &[&Route],
     concurrency: usize,
+    dates: Dates,
     ctx: &Context,
 ) -> Result<(Vec<Survey>, Vec<Unread>)> {
     // A `github:` target without a repository becomes the checkout's here,
@@ -90,13 +107,20 @@ pub async fn survey(
         let targets = route
             .copies()
             .into_iter()
-            .map(|(spec, share)| Ok((targets::open(&spec, &options, ctx)?, spec, share)))
+            .map(|(spec, share)| Ok((targets::open(&spec, &options, ctx)?, spec, share, options.clone())))
             .collect::<Result<Vec<_>>>()?;
         opened.push((route, source::open(&route.from, ctx)?, targets));
     }
+    let ledger = match &manifest.ledger {
+        Some(env) => Some(Ledger::read(&Esc::new(ctx)?, env).await?),
+        None => None,
+    };
     let mut unread = Vec::new();
-    let reads =
-        join_all(opened.into_iter().map(|(route, source, targets)| read_route(manifest, route, source, targets))).await;
+    let ledger = ledger.as_ref();
+    let reads = join_all(
+        opened.into_iter().map(|(route, source, targets)| read_route(manifest, route, source, targets, ledger, dates)),
+    )
+    .await;
     let mut surveys = Vec::new();
     for read in reads {
         match read {
@@ -217,24 +241,47 @@ async fn read_route(
     manifest: &Manifest,
     route: &Route,
     source: Box<dyn Source>,
-    targets: Vec<(Box<dyn Target>, TargetSpec, Share)>,
+    targets: Vec<(Box<dyn Target>, TargetSpec, Share, Options)>,
+    ledger: Option<&Ledger>,
+    dates: Dates,
 ) -> Result<Survey, Unread> {
     let unread = |error| Unread { what: format!("{} (route {})", source.name(), route.name), error };
     let (vars, held) = source.load_picked_held(&route.keys).await.map_err(unread)?;
     let vars = in_groups(manifest, route, vars);
     let held: Vec<(String, Held)> =
         held_keys(held).into_iter().filter(|(name, _)| in_group(manifest, route, name)).collect();
-    let names: Vec<String> = vars.iter().map(|v| v.name.clone()).collect();
-    let changed = source.changed_at(&names).await.map_err(unread)?;
-    let (all, changed_at, held_ref, from) = (&vars, &changed, &held, &*source);
-    let copies = join_all(targets.into_iter().map(|(target, spec, share)| async move {
+    // Every target read first: the source's dates (a walk of its revisions)
+    // are asked only for the keys a comparison needs them for.
+    let (all, from) = (&vars, &*source);
+    let reads = join_all(targets.into_iter().map(|(target, spec, share, options)| async move {
         let given: Vec<Var> = all.iter().filter(|v| gets(manifest, from, share, v)).cloned().collect();
-        match compare(&route.name, &given, held_ref, changed_at, &spec, &*target).await {
-            Ok(cells) => Ok(Copy { listed: crate::fleet::plan::listed(&cells), spec, target, cells }),
+        match Read::read(&*target).await {
+            Ok(read) => Ok((target, spec, options, given, read)),
             Err(e) => Err((spec, e)),
         }
     }))
     .await;
+    let names: Vec<String> = vars
+        .iter()
+        .filter(|v| {
+            dates == Dates::All
+                || reads.iter().flatten().any(|(target, spec, _, given, read)| {
+                    given.iter().any(|g| g.name == v.name) && read.needs_date(spec, &**target, v, ledger)
+                })
+        })
+        .map(|v| v.name.clone())
+        .collect();
+    let changed = if names.is_empty() { HashMap::new() } else { source.changed_at(&names).await.map_err(unread)? };
+    let copies = reads
+        .into_iter()
+        .map(|read| {
+            read.map(|(target, spec, options, given, read)| {
+                let cells = cells_of(&route.name, &given, &held, &changed, &spec, &*target, &read, ledger);
+                let listed = crate::fleet::plan::listed(&cells);
+                Copy { spec, target, cells, listed, sealed: read.values.is_none(), options }
+            })
+        })
+        .collect();
     Ok(Survey { route: route.name.clone(), source: source.name(), vars, held, changed, prune: route.prune, copies })
 }
 
@@ -268,8 +315,52 @@ fn in_group(manifest: &Manifest, route: &Route, name: &str) -> bool {
     route.groups.is_empty() || group_of().is_some_and(|g| route.groups.contains(g))
 }
 
-/// One cell per key of the source and of the target. A key held without
-/// a value at the source is `unknown` and says why, never `extra`.
+/// A target as read once: its entries, and its values when they can be read back.
+pub struct Read {
+    entries: Vec<Entry>,
+    /// Each entry's place in `entries`, by canonical name.
+    index: HashMap<String, usize>,
+    values: Option<HashMap<String, Secret>>,
+}
+
+impl Read {
+    /// Read `target` once (a readable target's entries come with its values).
+    pub async fn read(target: &dyn Target) -> Result<Read> {
+        let (entries, values) = match target.values().await? {
+            Some(read) => {
+                let (entries, values): (Vec<Entry>, Vec<Secret>) = read.into_iter().unzip();
+                let by_name = entries.iter().map(|e| target.canonical(&e.name)).zip(values).collect();
+                (entries, Some(by_name))
+            }
+            None => (target.list(false).await?, None),
+        };
+        let index = entries.iter().enumerate().map(|(i, e)| (target.canonical(&e.name), i)).collect();
+        Ok(Read { entries, index, values })
+    }
+
+    fn entry(&self, target: &dyn Target, name: &str) -> Option<&Entry> {
+        self.index.get(&target.canonical(name)).map(|&i| &self.entries[i])
+    }
+
+    /// The ledger's status of `var`'s sealed copy, when the ledger can tell.
+    fn recorded(&self, spec: &TargetSpec, target: &dyn Target, var: &Var, ledger: Option<&Ledger>) -> Option<Status> {
+        let entry = self.entry(target, &var.name).filter(|_| self.values.is_none())?;
+        ledger?.status(&spec.to_string(), &var.name, &var.value, entry.updated_at.as_deref())
+    }
+
+    /// Whether comparing `var` here needs its date at the source: a sealed
+    /// copy the ledger cannot judge.
+    fn needs_date(&self, spec: &TargetSpec, target: &dyn Target, var: &Var, ledger: Option<&Ledger>) -> bool {
+        self.values.is_none()
+            && self.entry(target, &var.name).is_some()
+            && self.recorded(spec, target, var, ledger).is_none()
+    }
+}
+
+/// One cell per key of the source and of the target, and whether the target
+/// is sealed (its values cannot be read back). A sealed copy the ledger has a
+/// record of is judged by it, the others by dates. A key held without a value
+/// at the source is `unknown` and says why, never `extra`.
 pub async fn compare(
     route: &str,
     vars: &[Var],
@@ -277,18 +368,23 @@ pub async fn compare(
     changed: &HashMap<String, String>,
     spec: &TargetSpec,
     target: &dyn Target,
-) -> Result<Vec<Cell>> {
-    // A readable target is read once: its entries come with its values.
-    let (entries, values) = match target.values().await? {
-        Some(read) => {
-            let (entries, values): (Vec<crate::record::Entry>, Vec<Secret>) = read.into_iter().unzip();
-            let by_name = entries.iter().map(|e| target.canonical(&e.name)).zip(values).collect();
-            (entries, Some(by_name))
-        }
-        None => (target.list(false).await?, None),
-    };
-    let values: Option<HashMap<String, Secret>> = values;
-    let held: HashMap<String, &crate::record::Entry> = entries.iter().map(|e| (target.canonical(&e.name), e)).collect();
+    ledger: Option<&Ledger>,
+) -> Result<(Vec<Cell>, bool)> {
+    let read = Read::read(target).await?;
+    Ok((cells_of(route, vars, without_value, changed, spec, target, &read, ledger), read.values.is_none()))
+}
+
+#[allow(clippy::too_many_arguments)] // one per thing a cell is made of
+fn cells_of(
+    route: &str,
+    vars: &[Var],
+    without_value: &[(String, Held)],
+    changed: &HashMap<String, String>,
+    spec: &TargetSpec,
+    target: &dyn Target,
+    read: &Read,
+    ledger: Option<&Ledger>,
+) -> Vec<Cell> {
     let cell = |key: &str, status: Status, changed_at: Option<&String>, updated_at: Option<&String>| Cell {
         route: route.to_string(),
         key: key.to_string(),
@@ -302,26 +398,27 @@ pub async fn compare(
     let mut cells = Vec::new();
     for var in vars {
         let canonical = target.canonical(&var.name);
-        let entry = held.get(&canonical);
+        let entry = read.entry(target, &var.name);
         let source = SourceKey { value: &var.value, changed_at: changed.get(&var.name).map(String::as_str) };
         let copy = entry.map(|e| TargetKey {
             updated_at: e.updated_at.as_deref(),
-            value: values.as_ref().and_then(|vs| vs.get(&canonical)),
+            value: read.values.as_ref().and_then(|vs| vs.get(&canonical)),
         });
-        let status = status::compare(Some(&source), copy.as_ref());
+        let recorded = read.recorded(spec, target, var, ledger);
+        let status = recorded.unwrap_or_else(|| status::compare(Some(&source), copy.as_ref()));
         cells.push(cell(&var.name, status, changed.get(&var.name), entry.and_then(|e| e.updated_at.as_ref())));
     }
     // Only where the target has the key: every cell but `missing` is one it holds.
     for (name, why) in without_value {
-        if let Some(entry) = held.get(&target.canonical(name)) {
+        if let Some(entry) = read.entry(target, name) {
             let updated_at = entry.updated_at.as_ref();
             cells.push(Cell { source_value: Some(*why), ..cell(name, Status::Unknown, None, updated_at) });
         }
     }
     let wanted: Vec<String> =
         vars.iter().map(|v| &v.name).chain(without_value.iter().map(|(n, _)| n)).map(|n| target.canonical(n)).collect();
-    for e in entries.iter().filter(|e| !wanted.contains(&target.canonical(&e.name))) {
+    for e in read.entries.iter().filter(|e| !wanted.contains(&target.canonical(&e.name))) {
         cells.push(cell(&e.name, Status::Extra, None, e.updated_at.as_ref()));
     }
-    Ok(cells)
+    cells
 }

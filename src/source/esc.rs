@@ -4,7 +4,6 @@ use super::common::Source;
 use crate::esc::definition::Definition;
 use crate::esc::value::{self, Skipped};
 use crate::esc::{EnvRef, Esc};
-use crate::record::Entry;
 use crate::settings::Context;
 use crate::ui;
 use crate::vars::BoxFuture;
@@ -47,22 +46,36 @@ impl Source for EscSource {
         }
     }
 
-    /// From the revisions: the newest that changed each key. A key unchanged
-    /// in every revision looked at changed no later than the oldest of them.
-    /// Keys the definition does not hold (imports, computed values) stay unknown.
+    /// From the revisions: the newest that changed each key's opened value
+    /// (`history::changes`). Keys the definition does not hold (imports) and
+    /// those that read a provider or an import stay unknown, with the reason
+    /// told; keys unchanged in every revision ESC still has are dated at the
+    /// oldest, as changed no later than that, and said so.
     fn changed_at<'a>(&'a self, names: &'a [String]) -> BoxFuture<'a, Result<HashMap<String, String>>> {
         Box::pin(async move {
             let EscSource::Remote(esc, env) = self else { return Ok(HashMap::new()) };
             let env = esc.resolve(env).await?;
-            let (text, _) = esc.definition(&env).await?;
-            let own: HashSet<String> = Definition::parse(text)?.variables()?.into_iter().map(|v| v.name).collect();
-            let mut entries: Vec<Entry> = names
-                .iter()
-                .filter(|n| own.contains(*n))
-                .map(|n| Entry { name: n.clone(), ..Entry::default() })
-                .collect();
-            let oldest = crate::esc::history::date(esc, &env, &mut entries, CONCURRENCY).await?;
-            Ok(entries.into_iter().filter_map(|e| Some((e.name, e.updated_at.or_else(|| oldest.clone())?))).collect())
+            let (text, _) = esc.definition(&EnvRef { version: None, ..env.clone() }).await?;
+            let definition = Definition::parse(text)?;
+            let own: HashSet<String> = definition.variables()?.into_iter().map(|v| v.name).collect();
+            let mut datable = Vec::new();
+            for name in names.iter().filter(|n| own.contains(*n)) {
+                match definition.undatable(name)? {
+                    Some(why) => ui::note(&format!(
+                        "{name}: the revisions of {env} cannot date its value ({why}): its sealed copies are unknown but where the ledger has a record of them"
+                    )),
+                    None => datable.push(name.clone()),
+                }
+            }
+            let changes = crate::esc::history::changes(esc, &env, &datable, CONCURRENCY).await?;
+            for name in &changes.before {
+                if let Some(at) = changes.at.get(name) {
+                    ui::note(&format!(
+                        "{name}: unchanged in every revision of {env} ESC still has: changed before {at}"
+                    ));
+                }
+            }
+            Ok(changes.at)
         })
     }
 

@@ -9,7 +9,7 @@ use crate::error;
 use crate::esc::definition::{Change, Definition};
 use crate::esc::{EnvRef, Esc, history};
 use crate::http::HttpError;
-use crate::record::{Action, Entry, Outcome, Progress, outcomes};
+use crate::record::{Action, Entry, Outcome, Progress, Values, outcomes};
 use crate::settings::Context;
 use crate::ui;
 use crate::vars::BoxFuture;
@@ -130,6 +130,24 @@ impl Target for EscTarget {
                 history::date(&self.esc, env, &mut entries, self.concurrency).await?;
             }
             Ok(entries)
+        })
+    }
+
+    /// The variables of its definition with their values as an open returns
+    /// them (`${...}`, imports, providers and `fn::secret` resolved by ESC):
+    /// status compares values, never definition text, which a save re-encrypts
+    /// and a reference hides (docs/routes.md, "escort status"). A variable that opens
+    /// null or unknown has no value to compare and is left out: never extra,
+    /// so never pruned.
+    fn values(&self) -> BoxFuture<'_, Result<Option<Values>>> {
+        Box::pin(async move {
+            let entries = self.list(false).await?;
+            let (vars, _) = self.esc.open_and_read(self.env().await?).await?;
+            let mut opened: std::collections::HashMap<String, Var> =
+                vars.into_iter().filter(|v| !v.file).map(|v| (v.name.clone(), v)).collect();
+            // What it holds is as sensitive as what a source reads.
+            crate::secret::register_all(opened.values().flat_map(|v| v.sensitive(false)));
+            Ok(Some(entries.into_iter().filter_map(|e| opened.remove(&e.name).map(|v| (e, v.value))).collect()))
         })
     }
 

@@ -49,11 +49,25 @@ const OLD_API_KEY: &str = "sk-old";
 const OLD_DB_PASSWORD: &str = "db-old";
 
 /// DEFINITION's environment, the environment it imports, and what the service
-/// holds to decrypt its ciphertexts.
+/// holds to decrypt its ciphertexts. An open evaluates DEFINITION to what
+/// `values` says (the fake serves a given `yaml` as text, and opens `values`).
 fn state(yaml: &str) -> Value {
-    json!({"token": TOKEN, "environments": {ENV: {"yaml": yaml}, "acme/acme/base": {"values": {}}},
+    let mut st = json!({"token": TOKEN, "environments": {ENV: {"yaml": yaml}, "acme/acme/base": {"values": {}}},
            "ciphertexts": {"ZXNjeAAAAAEAAAEAbm90LXJlYWxseS1hLWNpcGhlcnRleHQ=": OLD_API_KEY,
-                           "ZXNjeAAAAAEAAAEAYW5vdGhlci1jaXBoZXJ0ZXh0": OLD_DB_PASSWORD}})
+                           "ZXNjeAAAAAEAAAEAYW5vdGhlci1jaXBoZXJ0ZXh0": OLD_DB_PASSWORD}});
+    if yaml == DEFINITION {
+        st["environments"][ENV]["imports"] = json!(["acme/base"]);
+        st["environments"][ENV]["values"] = json!({
+            "region": "eu-west-1",
+            "environmentVariables": {
+                "LOG_LEVEL": "info", "REGION": "eu-west-1",
+                "API_KEY": {"fn::secret": OLD_API_KEY}, "DB_PASSWORD": {"fn::secret": OLD_DB_PASSWORD},
+                "TLS_CERT": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+            },
+            "pulumiConfig": {"aws:region": "${region}"}
+        });
+    }
+    st
 }
 
 fn esc_fake(state: &Value) -> Fake {
@@ -178,9 +192,9 @@ fn sync_from_a_dotenv_file_changes_only_its_keys() {
     assert_eq!(values["DB_PASSWORD"], OLD_DB_PASSWORD, "an untouched ciphertext keeps its value");
     assert_eq!(secrets, json!(["API_KEY", "DB_PASSWORD", "NEW_TOKEN"]));
 
-    // Syncing again writes the same keys again and nothing else.
+    // Syncing again finds every value equal once opened: no new revision.
     escort(&fake).args(["sync", "--from", &from, "--to", TARGET, "--plaintext", "LOG_LEVEL"]).assert().success();
-    assert_eq!(patches(&fake)[1]["body"].as_str().unwrap(), sent);
+    assert_eq!(patches(&fake).len(), 1, "a sync with nothing changed wrote a revision");
 }
 
 #[test]
@@ -263,7 +277,12 @@ fn dry_run_and_prune() {
         "{stdout}"
     );
     let asked: Vec<String> = fake.requests().iter().map(|r| format!("{} {}", r["method"], r["path"])).collect();
-    assert_eq!(asked, [format!("\"GET\" \"{PATH}\"")], "the plan costs one read of the definition");
+    assert_eq!(
+        asked[..2],
+        [format!("\"GET\" \"{PATH}\""), format!("\"POST\" \"{PATH}/open\"")],
+        "the plan costs one read of the definition and one open"
+    );
+    assert_eq!(asked.len(), 3, "{asked:?}");
     assert_eq!(definition(&fake), DEFINITION);
 
     escort(&fake).envs([("API_KEY", "a"), ("EXTRA", "e")]).args(with(&["--prune"])).assert().code(2);
@@ -534,7 +553,10 @@ fn requests_follow_the_official_esc_api_description() {
             .join("/");
         kinds.insert(format!("{method} {shape}"));
     }
-    assert_eq!(kinds.into_iter().collect::<Vec<_>>(), ["GET ", "GET /versions", "GET /versions/{n}", "PATCH "]);
+    assert_eq!(
+        kinds.into_iter().collect::<Vec<_>>(),
+        ["GET ", "GET /open/{n}", "GET /versions", "GET /versions/{n}", "PATCH ", "POST /open"]
+    );
 }
 
 const CANARY_TOKEN: &str = "esc-CANARY-token-19ab";
@@ -558,6 +580,8 @@ fn no_value_or_token_in_any_output() {
     };
     let sync = ["sync", "--from", from.as_str(), "--to", TARGET];
     let with = |extra: &[&'static str]| -> Vec<&str> { sync.iter().copied().chain(extra.iter().copied()).collect() };
+    // Once synced, the values are equal: the failed writes below are forced.
+    let forced = with(&["--force"]);
 
     assert_eq!(run("sync", &sync, None, CANARY_TOKEN), Some(0));
     assert_eq!(run("sync plaintext", &with(&["--plaintext", "ONE", "--format", "json"]), None, CANARY_TOKEN), Some(0));
@@ -573,13 +597,13 @@ fn no_value_or_token_in_any_output() {
     // A server that echoes values and the token in its errors.
     let echo = format!("rejected {ONE} {LINE1} {UNICODE} for {CANARY_TOKEN}");
     fake.set_faults(json!([{"op": "definition_patch", "status": 400, "times": 1, "diagnostics": [{"summary": echo}]}]));
-    assert_eq!(run("refused edit", &sync, None, CANARY_TOKEN), Some(3));
+    assert_eq!(run("refused edit", &forced, None, CANARY_TOKEN), Some(3));
     fake.set_faults(json!([{"op": "definition_patch", "status": 409, "times": -1, "body": {"message": echo}}]));
-    assert_eq!(run("conflict", &sync, None, CANARY_TOKEN), Some(3));
+    assert_eq!(run("conflict", &forced, None, CANARY_TOKEN), Some(3));
     fake.set_faults(
         json!([{"op": "definition_patch", "status": 503, "times": -1, "retry_after": "0", "body": {"message": echo}}]),
     );
-    assert_eq!(run("unavailable", &sync, None, CANARY_TOKEN), Some(3));
+    assert_eq!(run("unavailable", &forced, None, CANARY_TOKEN), Some(3));
     // `ls` never saw the values, so only its token can be kept out of an echo.
     let echo_token = format!("no revisions for {CANARY_TOKEN}");
     fake.set_faults(

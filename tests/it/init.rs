@@ -489,6 +489,12 @@ fn a_manifest_with_routes_is_kept_and_gets_the_drift_workflow() {
     let out = init(dir.path(), &["--dir", "services/api"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("kept services/api/escort.toml: it has routes"), "{}", text(&out.stderr));
+    // It proposes a ledger beside the routes' source, and writes none into the kept manifest.
+    assert!(
+        text(&out.stderr).contains("add `ledger = \"esc:acme/app/escort-ledger\"` at the top of escort.toml"),
+        "{}",
+        text(&out.stderr)
+    );
     assert_eq!(read(&dir.path().join("services/api/escort.toml")), ROUTED);
     assert!(read(&dir.path().join("services/api/.env.example")).contains("API_KEY="));
 

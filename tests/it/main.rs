@@ -31,6 +31,7 @@ mod github_sync;
 mod github_tty;
 mod init;
 mod install;
+mod ledger;
 mod load;
 mod login;
 mod redact_messages;

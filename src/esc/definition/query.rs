@@ -193,6 +193,72 @@ impl Definition {
     }
 }
 
+impl Definition {
+    /// Why the revisions of this environment cannot date `name`'s value, if
+    /// they cannot (docs/routes.md, "escort status"): it reads, itself or through
+    /// `${...}`, a provider (`fn::open::*`: its value changes with no revision)
+    /// or a path this definition does not hold (an import's). A value too big
+    /// or too deep to follow cannot be dated either.
+    pub fn undatable(&self, name: &str) -> Result<Option<&'static str>> {
+        let nodes = self.variable_nodes()?;
+        let Some((_, node)) = nodes.into_iter().find(|(n, _)| *n == name) else { return Ok(None) };
+        Ok(self.reads_outside(node, 0, &mut 0))
+    }
+
+    fn reads_outside(&self, node: &Node, depth: usize, steps: &mut usize) -> Option<&'static str> {
+        const TOO_BIG: &str = "its value is too big or too deep to follow";
+        let Some(node) = self.resolve(node).filter(|_| within(steps, depth)) else { return Some(TOO_BIG) };
+        match &node.kind {
+            Kind::Scalar { text, .. } => references(text.expose()).into_iter().find_map(|path| match self.at(&path) {
+                Some(target) => self.reads_outside(target, depth + 1, steps),
+                None => Some("it reads a value this environment imports"),
+            }),
+            Kind::Map(entries) => entries.iter().find_map(|(k, v)| {
+                if k.key().is_some_and(|k| k.starts_with("fn::open")) {
+                    Some("it comes from a provider (fn::open), which changes with no revision")
+                } else {
+                    self.reads_outside(v, depth + 1, steps)
+                }
+            }),
+            Kind::Seq(items) => items.iter().find_map(|v| self.reads_outside(v, depth + 1, steps)),
+            Kind::Alias(_) => Some(TOO_BIG),
+        }
+    }
+
+    /// The node at a `${...}` path under `values` (`a.b`, `a["b"]`, `a[0]`);
+    /// a path into a list stops at the list, which is then followed whole.
+    fn at(&self, path: &str) -> Option<&Node> {
+        let root = self.root.as_ref().and_then(|r| self.resolve(r))?;
+        let mut node = self.resolve(&root.get(VALUES, VALUES).ok()??.1)?;
+        for part in path.split(['.', '[']).map(|p| p.trim_end_matches(']').trim_matches('"')) {
+            if part.is_empty() {
+                continue;
+            }
+            match &node.kind {
+                Kind::Map(_) => node = self.resolve(&node.get(part, path).ok()??.1)?,
+                _ => return Some(node),
+            }
+        }
+        Some(node)
+    }
+}
+
+/// The paths a string's `${...}` interpolations read (`$${` is a literal `$`).
+fn references(text: &str) -> Vec<String> {
+    let mut paths = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("${") {
+        let escaped = rest[..at].ends_with('$');
+        rest = &rest[at + 2..];
+        let Some(end) = rest.find('}') else { break };
+        if !escaped {
+            paths.push(rest[..end].trim().to_string());
+        }
+        rest = &rest[end + 1..];
+    }
+    paths
+}
+
 /// How a variable differs from an older revision.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Since {

@@ -1,0 +1,286 @@
+//! The ledger (docs/routes.md, "The ledger"): for each sealed copy `sync` wrote (a
+//! GitHub or Fly secret, whose value cannot be read back), a keyed
+//! fingerprint of the value and the copy's own date read back after the
+//! write, kept in the ESC environment the manifest's `ledger` line names.
+//! `status` compares the source's current value with it, so a change no
+//! revision dates (a provider, an import) is still seen, and a copy someone
+//! else wrote is `drifted`. Never a value, never an unkeyed hash: the
+//! fingerprint is HMAC-SHA256 under a random key kept, as a secret, in the
+//! ledger environment itself.
+
+use crate::error::HttpError;
+use crate::esc::value::{Node, Value};
+use crate::esc::{EnvRef, Esc};
+use crate::fleet::status::Status;
+use crate::record::{Action, Outcome};
+use crate::secret::{self, Secret};
+use crate::targets::Target;
+use crate::time::Timestamp;
+use crate::vars::Var;
+use crate::{error, ui};
+use anyhow::Result;
+use base64::Engine as _;
+use std::collections::BTreeMap;
+
+/// The property of the ledger environment escort keeps it under.
+const ROOT: &str = "escort-ledger";
+/// Rounds of read, merge and write before concurrent syncs are reported.
+const TRIES: usize = 3;
+
+/// What escort wrote to one copy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    pub fingerprint: String,
+    /// The copy's own date right after the write, when the target gave one.
+    pub at: Option<String>,
+}
+
+/// The ledger as read: its key and a record per target and key.
+#[derive(Default)]
+pub struct Ledger {
+    key: Option<Secret>,
+    copies: BTreeMap<String, BTreeMap<String, Record>>,
+}
+
+/// One copy a sync wrote (`value`) or deleted (`None`), with the copy's date.
+pub struct Written<'a> {
+    pub target: String,
+    pub key: String,
+    pub value: Option<&'a Secret>,
+    pub at: Option<String>,
+}
+
+fn status_of(e: &anyhow::Error) -> Option<u16> {
+    e.downcast_ref::<HttpError>().and_then(|h| h.status)
+}
+
+impl Ledger {
+    /// The ledger in `env`; an environment that does not exist yet is an
+    /// empty ledger (the first sync that writes creates it).
+    pub async fn read(esc: &Esc, env: &EnvRef) -> Result<Ledger> {
+        match esc.open(env).await {
+            Ok(properties) => Ok(Ledger::from_properties(properties)),
+            Err(e) if status_of(&e) == Some(404) => Ok(Ledger::default()),
+            Err(e) => Err(e.context(format!("the ledger `esc:{env}`"))),
+        }
+    }
+
+    fn from_properties(properties: Vec<(String, Value)>) -> Ledger {
+        let mut ledger = Ledger::default();
+        let Some((_, root)) = properties.into_iter().find(|(name, _)| name == ROOT) else { return ledger };
+        let Node::Object(parts) = root.node else { return ledger };
+        for (name, part) in parts {
+            match (name.as_str(), part.node) {
+                ("key", Node::String(key)) => {
+                    secret::register(&key);
+                    ledger.key = Some(key);
+                }
+                ("copies", Node::Object(targets)) => {
+                    for (target, keys) in targets {
+                        let Node::Object(keys) = keys.node else { continue };
+                        let records = ledger.copies.entry(target).or_default();
+                        for (key, text) in keys {
+                            let Node::String(text) = text.node else { continue };
+                            let (fingerprint, at) = match text.expose().split_once(' ') {
+                                Some((f, at)) => (f.to_string(), Some(at.to_string())),
+                                None => (text.expose().to_string(), None),
+                            };
+                            records.insert(key, Record { fingerprint, at });
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        ledger
+    }
+
+    pub fn record(&self, target: &str, key: &str) -> Option<&Record> {
+        self.copies.get(target)?.get(key)
+    }
+
+    /// The status of a sealed copy the ledger has a record of (docs/routes.md, "escort
+    /// status"): `stale` when the source's value is not the one written, else
+    /// `ok` when the copy's date is still the one read back after the write,
+    /// `drifted` when it is not (someone else wrote it since). `None` when the
+    /// ledger cannot tell (no key, no date recorded): the caller dates it.
+    pub fn status(&self, target: &str, key: &str, value: &Secret, updated_at: Option<&str>) -> Option<Status> {
+        let record = self.record(target, key)?;
+        let fingerprint = fingerprint(self.key.as_ref()?, target, key, value);
+        if fingerprint != record.fingerprint {
+            return Some(Status::Stale);
+        }
+        let at = |t: Option<&str>| t.and_then(Timestamp::parse);
+        match (at(record.at.as_deref()), at(updated_at)) {
+            (Some(recorded), Some(now)) if recorded == now => Some(Status::Ok),
+            (Some(_), _) => Some(Status::Drifted),
+            (None, _) => None,
+        }
+    }
+
+    /// Merge `written` in, making the key on first need.
+    fn apply(&mut self, written: &[Written]) -> Result<()> {
+        if self.key.is_none() {
+            let mut bytes = [0u8; 32];
+            ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
+                .map_err(|_| error::internal("could not draw a random key for the ledger"))?;
+            let key = Secret::new(base64::engine::general_purpose::STANDARD.encode(bytes));
+            bytes.fill(0);
+            secret::register(&key);
+            self.key = Some(key);
+        }
+        let key = self.key.as_ref().expect("made above");
+        for w in written {
+            let records = self.copies.entry(w.target.clone()).or_default();
+            match w.value {
+                Some(value) => {
+                    let fingerprint = fingerprint(key, &w.target, &w.key, value);
+                    records.insert(w.key.clone(), Record { fingerprint, at: w.at.clone() });
+                }
+                None => {
+                    records.remove(&w.key);
+                }
+            }
+        }
+        self.copies.retain(|_, records| !records.is_empty());
+        Ok(())
+    }
+
+    /// The ledger environment's whole definition (JSON is YAML): the key as
+    /// `fn::secret`, which the service stores encrypted.
+    fn definition(&self) -> Result<String> {
+        let copies: serde_json::Map<String, serde_json::Value> = self
+            .copies
+            .iter()
+            .map(|(target, records)| {
+                let records = records
+                    .iter()
+                    .map(|(key, r)| {
+                        let text = match &r.at {
+                            Some(at) => format!("{} {at}", r.fingerprint),
+                            None => r.fingerprint.clone(),
+                        };
+                        (key.clone(), serde_json::Value::String(text))
+                    })
+                    .collect();
+                (target.clone(), serde_json::Value::Object(records))
+            })
+            .collect();
+        let key = self.key.as_ref().map(|k| k.expose()).unwrap_or_default();
+        let root = serde_json::json!({"values": {ROOT: {"key": {"fn::secret": key}, "copies": copies}}});
+        Ok(serde_json::to_string_pretty(&root)?)
+    }
+}
+
+/// HMAC-SHA256 under the ledger's key of the target, the key's name and the
+/// value: equal values in two places do not show as equal fingerprints.
+fn fingerprint(key: &Secret, target: &str, name: &str, value: &Secret) -> String {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key.expose().as_bytes());
+    let mut context = ring::hmac::Context::with_key(&key);
+    for part in [target.as_bytes(), b"\0", name.as_bytes(), b"\0", value.expose().as_bytes()] {
+        context.update(part);
+    }
+    context.sign().as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Record what a sync wrote: one revision of the ledger environment, written
+/// with its ETag; on a 409 read again, merge, retry. Nothing written, no
+/// request. The first write creates the environment.
+pub async fn record(esc: &Esc, env: &EnvRef, written: &[Written<'_>]) -> Result<()> {
+    if written.is_empty() {
+        return Ok(());
+    }
+    for attempt in 1..=TRIES {
+        let etag = match esc.definition(env).await {
+            Ok((_, etag)) => etag,
+            Err(e) if status_of(&e) == Some(404) => {
+                match esc.create(env).await {
+                    // Someone else created it in between: theirs is as good.
+                    Err(e) if status_of(&e) != Some(409) => return Err(e),
+                    _ => {}
+                }
+                esc.definition(env).await?.1
+            }
+            Err(e) => return Err(e),
+        };
+        let etag = etag.ok_or_else(|| {
+            error::backend(format!("ESC sent the ledger `esc:{env}` without an ETag: escort writes only with one"))
+        })?;
+        // Read after the ETag: a change in between makes the write a 409.
+        let mut ledger = Ledger::read(esc, env).await?;
+        ledger.apply(written)?;
+        match esc.update_definition(env, &ledger.definition()?, &etag).await {
+            Ok(()) => return Ok(()),
+            Err(e) if status_of(&e) == Some(409) && attempt < TRIES => {
+                ui::note(&format!("the ledger `esc:{env}` changed while escort was writing to it: reading it again"));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(error::backend(format!(
+        "the ledger `esc:{env}` was changed by someone else each of the {TRIES} times escort tried to record its writes"
+    )))
+}
+
+/// What one sync wrote to a sealed copy, `target` (its spec as the routes
+/// name it), from the outcomes of its writes: each value written with the
+/// copy's date, read back in one listing after the writes; each deletion.
+pub async fn written<'a>(
+    target: &str,
+    copy: &dyn Target,
+    outcomes: &[Outcome],
+    vars: &'a [Var],
+) -> Result<Vec<Written<'a>>> {
+    let done: Vec<(&Outcome, Action)> =
+        outcomes.iter().filter_map(|o| o.result.as_ref().ok().filter(|a| a.changes()).map(|a| (o, *a))).collect();
+    if done.is_empty() {
+        return Ok(Vec::new());
+    }
+    let listed = copy.list(false).await?;
+    let date = |name: &str| {
+        let name = copy.canonical(name);
+        listed.iter().find(|e| copy.canonical(&e.name) == name).and_then(|e| e.updated_at.clone())
+    };
+    Ok(done
+        .into_iter()
+        .filter_map(|(o, action)| {
+            let value = match action {
+                Action::Delete => None,
+                _ => Some(&vars.iter().find(|v| v.name == o.name)?.value),
+            };
+            Some(Written { target: target.to_string(), key: o.name.clone(), value, at: value.and(date(&o.name)) })
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_are_keyed_and_bound_to_their_place() {
+        let (k1, k2, v) = (Secret::new("key-one"), Secret::new("key-two"), Secret::new("value"));
+        let f = fingerprint(&k1, "github:a/b", "A", &v);
+        assert_eq!(f.len(), 64);
+        assert_ne!(f, fingerprint(&k2, "github:a/b", "A", &v), "another key, another fingerprint");
+        assert_ne!(f, fingerprint(&k1, "github:a/b", "B", &v), "the same value under another name");
+        assert_ne!(f, fingerprint(&k1, "github:a/c", "A", &v));
+        assert_eq!(f, fingerprint(&k1, "github:a/b", "A", &v));
+    }
+
+    #[test]
+    fn statuses_from_a_record() {
+        let mut ledger = Ledger::default();
+        let (v, other) = (Secret::new("v"), Secret::new("w"));
+        let at = Some("2026-01-01T00:00:00Z".to_string());
+        ledger.apply(&[Written { target: "t".into(), key: "K".into(), value: Some(&v), at: at.clone() }]).unwrap();
+        assert_eq!(ledger.status("t", "K", &v, at.as_deref()), Some(Status::Ok));
+        assert_eq!(ledger.status("t", "K", &other, at.as_deref()), Some(Status::Stale));
+        assert_eq!(ledger.status("t", "K", &v, Some("2026-01-02T00:00:00Z")), Some(Status::Drifted));
+        assert_eq!(ledger.status("t", "OTHER", &v, at.as_deref()), None);
+        let text = ledger.definition().unwrap();
+        assert!(!text.contains("\"v\""), "{text}");
+        ledger.apply(&[Written { target: "t".into(), key: "K".into(), value: None, at: None }]).unwrap();
+        assert_eq!(ledger.record("t", "K"), None);
+    }
+}
