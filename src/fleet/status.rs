@@ -122,9 +122,10 @@ impl Held {
     }
 }
 
-/// Mark `staged` each current copy written after `deployed_at` (RFC 3339):
-/// a copy written in the second of the deploy counts as deployed, as
-/// flyctl counts it.
+/// Mark `staged` each current copy written after `deployed_at` (RFC 3339),
+/// strictly, as flyctl does. Dates are read to the second, so a copy written
+/// in the deploy's own second counts as deployed: flyctl compares fractions
+/// too, and calls one written later in that second staged (not followed).
 pub fn stage(cells: &mut [Cell], deployed_at: &str) {
     let Some(deployed) = Timestamp::parse(deployed_at) else { return };
     for cell in cells.iter_mut().filter(|c| c.status == Status::Ok) {

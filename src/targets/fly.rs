@@ -8,8 +8,10 @@
 //!
 //! Fly.io stages secrets: machines see a write only once they are updated.
 //! As `flyctl secrets list` tells deployed from staged, a secret updated
-//! after the release its machines run (`config.metadata.fly_release_version`,
-//! dated by `GET /api/v1/apps/{app}/releases`) is staged. A deploy updates
+//! after the release a machine runs (`config.metadata.fly_release_version`,
+//! dated by `GET /api/v1/apps/{app}/releases`) is not on that machine; escort
+//! calls it staged when any machine lacks it (flyctl's "Staged" and
+//! "Partial"). A deploy updates
 //! each machine with its config, a new release version and the write's
 //! `min_secrets_version`, as `flyctl secrets deploy` does through fly-go.
 
@@ -54,7 +56,17 @@ struct UpdateResp {
 struct Machine {
     id: String,
     #[serde(default)]
+    state: String,
+    #[serde(default)]
     config: serde_json::Value,
+}
+
+impl Machine {
+    /// Whether the machine counts for what the app runs: all but destroyed
+    /// ones, as flyctl's secrets list.go in superfly/flyctl filters them.
+    fn counts(&self) -> bool {
+        !matches!(self.state.as_str(), "destroyed" | "destroying")
+    }
 }
 
 #[derive(Deserialize)]
@@ -182,10 +194,14 @@ impl Fly {
         Ok(releases.releases)
     }
 
-    /// The date of the oldest release a machine runs; `None` without
-    /// machines, or when one runs a release escort cannot date.
+    /// The date of the oldest release a machine runs: a secret updated after
+    /// it (strictly, as flyctl's internal/command/secrets/list.go in
+    /// superfly/flyctl compares) is missing from some machine. `None` without
+    /// machines, or when one runs a release escort cannot date; there flyctl
+    /// says "Staged" (no machines) or counts that machine as lacking every
+    /// secret, which escort does not follow (see docs/routes.md, "fly:APP").
     async fn running_since(&self) -> Result<Option<String>> {
-        let machines = self.machines().await?;
+        let machines: Vec<Machine> = self.machines().await?.into_iter().filter(Machine::counts).collect();
         if machines.is_empty() {
             return Ok(None);
         }
@@ -278,8 +294,8 @@ fn release_of(config: &serde_json::Value) -> Option<u64> {
     config.get("metadata")?.get("fly_release_version")?.as_str()?.parse().ok()
 }
 
-/// A Fly date: RFC 3339, or without a zone, which Fly's dates are in UTC.
-/// UNVERIFIED against flyctl: read as UTC, as the fake serves them.
+/// A Fly date: RFC 3339, or without a zone read as UTC (flyctl's parseTimestamp in
+/// superfly/flyctl's internal/command/secrets/list.go: Go's time.Parse, UTC when no zone).
 fn read_date(text: &str) -> Option<crate::time::Timestamp> {
     crate::time::Timestamp::parse(text).or_else(|| crate::time::Timestamp::parse(&format!("{text}Z")))
 }
@@ -349,12 +365,24 @@ mod tests {
     #[test]
     fn dates_and_releases_as_fly_gives_them() {
         assert_eq!(utc("2024-03-01T10:00:00Z".into()), "2024-03-01T10:00:00Z");
-        // Without a zone: read as UTC (an assumption, see `read_date`).
+        // Without a zone: read as UTC, as flyctl reads it (see `read_date`), fraction or not.
         assert_eq!(utc("2024-03-01T10:00:00".into()), "2024-03-01T10:00:00Z");
+        assert_eq!(utc("2024-03-01T10:00:00.123456".into()), "2024-03-01T10:00:00Z");
         assert_eq!(utc("not a date".into()), "not a date");
         let config = serde_json::json!({"metadata": {"fly_release_version": "7"}});
         assert_eq!(release_of(&config), Some(7));
         assert_eq!(release_of(&serde_json::json!({})), None);
+    }
+
+    #[test]
+    fn destroyed_machines_run_nothing() {
+        let machine = |state: &str| Machine { id: "m".into(), state: state.into(), config: serde_json::Value::Null };
+        for runs in ["started", "stopped", "suspended", ""] {
+            assert!(machine(runs).counts(), "{runs}");
+        }
+        for gone in ["destroyed", "destroying"] {
+            assert!(!machine(gone).counts(), "{gone}");
+        }
     }
 
     #[test]
