@@ -151,15 +151,6 @@ impl Esc {
         Ok((utf8(&op, &resp.body)?, resp.header("etag").map(str::to_string)))
     }
 
-    /// The definition as it was at revision `number`.
-    pub async fn definition_at(&self, env: &EnvRef, number: u64) -> Result<Wiped<String>> {
-        let op = format!("read revision {number} of ESC environment `{env}`");
-        let mut path = self.definition_path(env).await?;
-        path.extend(["versions".to_string(), number.to_string()]);
-        let resp = self.http.send(self.request(op.clone(), Method::GET, &path, None)).await?;
-        utf8(&op, &resp.body)
-    }
-
     /// Replace the definition if it is still the one `etag` names. A 409
     /// `HttpError` says it is not.
     pub async fn update_definition(&self, env: &EnvRef, text: &str, etag: &str) -> Result<()> {
@@ -174,11 +165,6 @@ impl Esc {
             .retry(true);
         self.http.send(req).await?;
         Ok(())
-    }
-
-    /// The latest `count` revisions, newest first.
-    pub async fn revisions(&self, env: &EnvRef, count: usize) -> Result<Vec<Revision>> {
-        self.revisions_before(env, None, count).await
     }
 
     /// The `count` revisions older than `before` (the latest when `None`), newest first.

@@ -68,13 +68,7 @@ impl Source for EscSource {
                 }
             }
             let changes = crate::esc::history::changes(esc, &env, &datable, CONCURRENCY).await?;
-            for name in &changes.before {
-                if let Some(at) = changes.at.get(name) {
-                    ui::note(&format!(
-                        "{name}: unchanged in every revision of {env} ESC still has: changed before {at}"
-                    ));
-                }
-            }
+            changes.note_before(&env);
             Ok(changes.at)
         })
     }

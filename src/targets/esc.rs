@@ -123,11 +123,26 @@ impl Target for EscTarget {
             let env = self.env().await?;
             let (text, _) = self.esc.definition(env).await?;
             let context = || format!("ESC environment `{env}`");
-            let variables = Definition::parse(text).and_then(|d| d.variables()).with_context(context)?;
+            let definition = Definition::parse(text).with_context(context)?;
+            let variables = definition.variables().with_context(context)?;
             let mut entries: Vec<Entry> =
                 variables.into_iter().map(|v| Entry { name: v.name, secret: v.secret, ..Entry::default() }).collect();
             if details && !entries.is_empty() {
-                history::date(&self.esc, env, &mut entries, self.concurrency).await?;
+                // Dated as an ESC source's keys are (docs/routes.md, "escort status"): by opened
+                // values, so a save that re-encrypts changes no date; a value that reads a
+                // provider changes with no revision, and has none.
+                let mut datable = Vec::new();
+                for entry in &entries {
+                    if definition.undatable(&entry.name).with_context(context)?.is_none() {
+                        datable.push(entry.name.clone());
+                    }
+                }
+                let mut changes = history::changes(&self.esc, env, &datable, self.concurrency).await?;
+                changes.note_before(env);
+                for entry in &mut entries {
+                    entry.updated_at = changes.at.remove(&entry.name);
+                    entry.created_at = changes.added.remove(&entry.name);
+                }
             }
             Ok(entries)
         })

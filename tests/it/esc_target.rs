@@ -86,15 +86,31 @@ fn text(bytes: &[u8]) -> String {
 
 /// The current definition, as the service returns it.
 fn definition(fake: &Fake) -> String {
+    request(fake, "GET", "")
+}
+
+/// Save `yaml` as the definition as a user's `esc env edit` does: the fake
+/// stores each plaintext secret under a fresh ciphertext.
+fn save(fake: &Fake, yaml: &str) {
+    request(fake, "PATCH", yaml);
+}
+
+/// An authenticated `method` of the environment's definition: the body answered.
+fn request(fake: &Fake, method: &str, body: &str) -> String {
     let addr = fake.url.trim_start_matches("http://");
     let mut s = TcpStream::connect(addr).unwrap();
-    write!(s, "GET {PATH} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: token {TOKEN}\r\nConnection: close\r\n\r\n")
-        .unwrap();
+    write!(
+        s,
+        "{method} {PATH} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: token {TOKEN}\r\n\
+         Content-Type: application/x-yaml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
     let mut resp = Vec::new();
     s.read_to_end(&mut resp).unwrap();
     let resp = text(&resp);
     let (head, body) = resp.split_once("\r\n\r\n").unwrap();
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(head.starts_with("HTTP/1.1 200"), "{method}: {head} {body}");
     body.to_string()
 }
 
@@ -456,18 +472,16 @@ fn history_state(history: &[&str], current: &str) -> Value {
 
 #[test]
 fn ls_dates_each_variable_by_its_last_change() {
-    let v = |body: &str| format!("values:\n  environmentVariables:\n{body}");
-    let fake = esc_fake(&history_state(
-        &[
-            &v("    A: 1\n    B: x\n    D: {fn::secret: {ciphertext: AAA}}\n"),
-            &v("    A: 2\n    B: x\n    D: {fn::secret: {ciphertext: AAA}}\n"),
-            &v("    A: 2\n    B: x\n    C: new\n    D: {fn::secret: {ciphertext: AAA}}\n"),
-        ],
-        &format!(
-            "# only a comment changed\n{}",
-            v("    A: 2\n    B: x\n    C: new\n    D: {fn::secret: {ciphertext: BBB}}\n")
-        ),
-    ));
+    let v = |body: Value| json!({"values": {"environmentVariables": body}});
+    let history = [
+        v(json!({"A": "1", "B": "x", "D": {"fn::secret": "d-one"}})),
+        v(json!({"A": "2", "B": "x", "D": {"fn::secret": "d-one"}})),
+        v(json!({"A": "2", "B": "x", "C": "new", "D": {"fn::secret": "d-one"}})),
+    ];
+    let mut st = state("");
+    st["environments"][ENV] = v(json!({"A": "2", "B": "x", "C": "new", "D": {"fn::secret": "d-two"}}));
+    st["environments"][ENV]["history"] = json!(history);
+    let fake = esc_fake(&st);
     let out = escort(&fake).args(["ls", TARGET, "--format", "json"]).assert().success();
     let listed: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     let dates: Vec<(String, Value, Value)> = listed["secrets"]
@@ -477,42 +491,109 @@ fn ls_dates_each_variable_by_its_last_change() {
         .map(|e| (e["name"].as_str().unwrap().to_string(), e["updated_at"].clone(), e["created_at"].clone()))
         .collect();
     let at = |m: u32| json!(format!("2024-01-01T00:{m:02}:00Z"));
+    // Each key's last change, and its addition where the walk got there:
+    // B, unchanged since revision 1, was added in it.
     assert_eq!(
         dates,
         [
-            ("A".to_string(), at(1), at(0)),
+            ("A".to_string(), at(1), Value::Null),
             ("B".to_string(), at(0), at(0)),
             ("C".to_string(), at(2), at(2)),
-            ("D".to_string(), at(3), at(0)),
+            ("D".to_string(), at(3), Value::Null),
         ]
     );
-    // `ls` without dates is one request... with dates, one per revision walked (all four here).
-    let reads = fake.requests().iter().filter(|r| r["path"].as_str().unwrap().contains("/versions/")).count();
-    assert_eq!(reads, 4);
+    // `ls` opens each revision it walks: all four here.
+    let opens = fake.requests().iter().filter(|r| r["path"].as_str().unwrap().ends_with("/open")).count();
+    assert_eq!(opens, 4);
+}
 
-    // Once every change is dated the walk stops, after the batch it fetched
-    // anyway: `created_at` comes from that batch, or stays unknown.
-    let old = v("    K: {fn::secret: {ciphertext: AAA}}\n");
-    let fake = esc_fake(&history_state(&[&old, &old], &v("    K: {fn::secret: {ciphertext: BBB}}\n")));
-    let listed = |concurrency: &str| -> Value {
-        let out =
-            escort(&fake).args(["ls", TARGET, "--format", "json", "--concurrency", concurrency]).assert().success();
-        serde_json::from_slice::<Value>(&out.get_output().stdout).unwrap()["secrets"][0].clone()
+/// `ls` and `rotation` date an `esc:` target's variables as a source's keys
+/// are: by the values an open of each revision returns, so a save that only
+/// re-encrypts a secret dates nothing, a retracted revision is skipped, and
+/// where the history runs out a key "changed before" the oldest revision.
+#[test]
+fn dates_follow_opened_values_not_ciphertexts_or_retracted_revisions() {
+    let vars = |k: &str, n: &str, m: Option<&str>| {
+        let mut v = json!({"environmentVariables": {"K": {"fn::secret": k}, "N": n}});
+        if let Some(m) = m {
+            v["environmentVariables"]["M"] = json!(m);
+        }
+        json!({"values": v})
     };
-    assert_eq!(listed("4"), json!({"name": "K", "secret": true, "updated_at": at(2), "created_at": at(0)}));
-    assert_eq!(listed("1"), json!({"name": "K", "secret": true, "updated_at": at(2)}));
+    let mut retracted = vars("k-two", "1", Some("x"));
+    retracted["retracted"] = json!({"replacement": 2, "at": "2024-01-01T00:03:00Z", "reason": "leaked"});
+    let mut st = state("");
+    st["environments"][ENV] = vars("k-two", "2", Some("x"));
+    st["environments"][ENV]["history"] = json!([vars("k-one", "1", None), vars("k-two", "1", None), retracted]);
+    let fake = esc_fake(&st);
+    // The same plaintexts saved again: every ciphertext in the text is new.
+    let before = definition(&fake);
+    save(&fake, "values:\n  environmentVariables:\n    K: {fn::secret: k-two}\n    N: \"2\"\n    M: x\n");
+    assert_ne!(definition(&fake), before, "the save re-encrypted");
+
+    let at = |m: u32| json!(format!("2024-01-01T00:{m:02}:00Z"));
+    let listed = || -> Value {
+        let out = escort(&fake).args(["ls", TARGET, "--format", "json"]).assert().success();
+        serde_json::from_slice::<Value>(&out.get_output().stdout).unwrap()["secrets"].clone()
+    };
+    assert_eq!(
+        listed(),
+        json!([
+            // The walk stops once each change is found: no revision that added them read.
+            {"name": "K", "secret": true, "updated_at": at(1)},
+            {"name": "N", "secret": false, "updated_at": at(3)},
+            // Added in the retracted revision: seen first in the one after it.
+            {"name": "M", "secret": false, "updated_at": at(3), "created_at": at(3)},
+        ])
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("escort.toml");
+    std::fs::write(&manifest, "[groups.keys]\nrotate_days = 90\n[secrets.K]\ngroup = \"keys\"\n").unwrap();
+    let out = escort(&fake)
+        .env("ESCORT_NOW", "2024-02-01T00:00:00Z")
+        .args(["rotation", "--format", "json", "--target", TARGET, "--manifest"])
+        .arg(&manifest)
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", text(&out.stderr)));
+    let k = report["secrets"].as_array().unwrap().iter().find(|r| r["name"] == "K").unwrap().clone();
+    assert_eq!((&k["status"], &k["updated_at"]), (&json!("ok"), &at(1)), "{report}");
+
+    // With revisions 1 and 2 retracted too, K is unchanged in all ESC still
+    // has: dated at the oldest readable revision, and said so.
+    for n in [1, 2] {
+        fake.call("POST", "/_fake/retract", Some(&json!({"env": ENV, "revision": n, "replacement": 4})));
+    }
+    let out = escort(&fake).args(["ls", TARGET, "--format", "json"]).assert().success();
+    let listed: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(listed["secrets"][0], json!({"name": "K", "secret": true, "updated_at": at(3)}));
+    let stderr = text(&out.get_output().stderr);
+    assert!(
+        stderr.contains(&format!(
+            "K: unchanged in every revision of {ENV} ESC still has: changed before 2024-01-01T00:03:00Z"
+        )),
+        "{stderr}"
+    );
 }
 
 #[test]
-fn the_revision_walk_is_bounded() {
-    let same = "values:\n  environmentVariables:\n    K: same\n";
-    let history = vec![same; 70];
-    let fake = esc_fake(&history_state(&history, same));
+fn the_revision_walk_pages_back_to_the_first_revision() {
+    let same = json!({"values": {"environmentVariables": {"K": "same"}}});
+    let mut st = state("");
+    st["environments"][ENV] = same.clone();
+    st["environments"][ENV]["history"] = json!(vec![same; 70]);
+    let fake = esc_fake(&st);
     let out = escort(&fake).args(["ls", TARGET, "--format", "json"]).assert().success();
     let listed: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
-    assert_eq!(listed["secrets"], json!([{"name": "K", "secret": false}]), "older than the walk: no date");
-    let reads = fake.requests().iter().filter(|r| r["path"].as_str().unwrap().contains("/versions/")).count();
-    assert_eq!(reads, 51, "the newest 50 revisions and the one before them");
+    let first = json!("2024-01-01T00:00:00Z");
+    assert_eq!(listed["secrets"], json!([{"name": "K", "secret": false, "updated_at": first, "created_at": first}]));
+    let lists: Vec<Value> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r["path"].as_str().unwrap().ends_with("/versions"))
+        .map(|r| r["query"]["before"].clone())
+        .collect();
+    assert_eq!(lists, [Value::Null, json!("22")], "two pages of 50: the second before revision 22");
 }
 
 #[test]
@@ -555,7 +636,7 @@ fn requests_follow_the_official_esc_api_description() {
     }
     assert_eq!(
         kinds.into_iter().collect::<Vec<_>>(),
-        ["GET ", "GET /open/{n}", "GET /versions", "GET /versions/{n}", "PATCH ", "POST /open"]
+        ["GET ", "GET /open/{n}", "GET /versions", "PATCH ", "POST /open", "POST /versions/{n}/open"]
     );
 }
 
