@@ -195,8 +195,14 @@ mod tests {
 
     /// The process's one log, in a directory kept for the whole test run.
     fn log_path() -> &'static Path {
+        // Shared by the tests of this process and never dropped, so under
+        // target/, not the system's temporary directory, where one was left per run.
         static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-        let dir = DIR.get_or_init(|| tempfile::tempdir().unwrap());
+        let dir = DIR.get_or_init(|| {
+            let parent = Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join("unit-tmp");
+            std::fs::create_dir_all(&parent).unwrap();
+            tempfile::tempdir_in(parent).unwrap()
+        });
         let path = dir.path().join("audit.jsonl");
         let runner = Runner { actor: Some("octocat".into()), ..Runner::default() };
         open(Some(&path), "sync", &runner).unwrap();
