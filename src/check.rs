@@ -194,9 +194,8 @@ fn resolve(spec: &SecretSpec, reads: &[SourceRead]) -> SecretLine {
     line.source = Some(winner.name.clone());
     // The manifest can make a value secret, never un-secret one that is a
     // token or that its source marks secret (whole or in part).
-    let secret = spec.secret
-        || OWN_TOKENS.contains(&spec.name.as_str())
-        || (winner.knows_secrecy && (var.secret || !var.secret_parts.is_empty()));
+    let secret =
+        spec.secret || OWN_TOKENS.contains(&spec.name.as_str()) || (winner.knows_secrecy && var.holds_secret());
     line.shown = if secret { hint(value) } else { plain(value) };
 
     let failed: Vec<String> = spec

@@ -36,6 +36,11 @@ impl Var {
         let whole = (self.secret || all).then_some(&self.value);
         whole.into_iter().chain(self.secret_parts.iter())
     }
+
+    /// Whether its source marks it secret, whole or in part.
+    pub fn holds_secret(&self) -> bool {
+        self.secret || !self.secret_parts.is_empty()
+    }
 }
 
 /// Zero every value of `vars` and leave their memory to the OS: for the

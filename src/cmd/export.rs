@@ -57,7 +57,7 @@ impl<'a> Output<'a> {
     /// `eval "$(escort load)"` reads a pipe, and a job or `--output` a file.
     pub fn refuse_secrets_on_terminal(&self, vars: &[Var]) -> Result<()> {
         let to_stdout = self.job.is_none() && self.args.output.is_none();
-        let secrets = vars.iter().filter(|v| v.sensitive(false).next().is_some()).count();
+        let secrets = vars.iter().filter(|v| v.holds_secret()).count();
         if to_stdout && secrets > 0 && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
             return Err(error::usage(format!(
                 "the export holds {secrets} secret{} and stdout is a terminal: nothing was printed; \

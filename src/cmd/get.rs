@@ -20,7 +20,7 @@ pub async fn get(args: GetArgs, ctx: &Context) -> Result<ExitStatus> {
         return Err(error::usage(format!("{}: no such variable in {}", args.name, source.name())));
     };
     // The demo's values are built into escort and published: nothing to hide.
-    let secret = var.sensitive(false).next().is_some() && args.spec() != source::SourceSpec::Demo;
+    let secret = var.holds_secret() && args.spec() != source::SourceSpec::Demo;
     if secret && !args.show_secrets && std::io::stdout().is_terminal() {
         return Err(error::usage(format!(
             "{} is a secret and stdout is a terminal: pipe or redirect it, or pass --show-secrets",

@@ -122,11 +122,8 @@ fn refuse_secret_variables(source: &dyn Source, vars: &[Var], to: &TargetSpec) -
     if !source.knows_secrecy() {
         return Ok(());
     }
-    let secret: Vec<String> = vars
-        .iter()
-        .filter(|v| v.secret || !v.secret_parts.is_empty())
-        .map(|v| ui::escape(&v.name).into_owned())
-        .collect();
+    let secret: Vec<String> =
+        vars.iter().filter(|v| v.holds_secret()).map(|v| ui::escape(&v.name).into_owned()).collect();
     if secret.is_empty() {
         return Ok(());
     }

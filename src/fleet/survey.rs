@@ -296,7 +296,7 @@ pub fn held_keys(skipped: Skipped) -> Vec<(String, Held)> {
 /// a source that cannot tell marked secret (docs/routes.md, "Routes"): an ESC secret
 /// never reaches a variables target.
 fn gets(manifest: &Manifest, source: &dyn Source, share: Share, var: &Var) -> bool {
-    let plain = (!var.secret && var.secret_parts.is_empty())
+    let plain = !var.holds_secret()
         || (!source.knows_secrecy() && manifest.secrets.iter().any(|s| s.name == var.name && !s.secret));
     match share {
         Share::All => true,
