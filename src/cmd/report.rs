@@ -264,6 +264,12 @@ pub fn status_text(surveys: &[crate::fleet::Survey], unread: &[crate::fleet::Unr
             out.push_str(row.join("  ").trim_end());
             out.push('\n');
         }
+        for cell in copies.iter().flat_map(|c| c.cells.iter()) {
+            if let Some(reason) = &cell.reason {
+                let (key, target) = (esc(&cell.key), esc(&cell.target));
+                out.push_str(&format!("  {key} in {target}: {}: {}\n", cell.status.as_str(), esc(reason)));
+            }
+        }
         out.push('\n');
     }
     for u in unread {

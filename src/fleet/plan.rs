@@ -137,6 +137,7 @@ mod tests {
             target_updated_at: None,
             source_value,
             shadowed_by: None,
+            reason: None,
         }
     }
 

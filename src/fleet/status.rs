@@ -151,6 +151,10 @@ pub struct Cell {
     /// `OWNER/REPO@ENVIRONMENT`) whose own secret overrides it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shadowed_by: Option<String>,
+    /// Why escort cannot say more than the status does (an `unknown` cell's
+    /// reason): shown under the matrix and in the JSON.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// How many cells have each status (every status present, zero or not).
@@ -199,6 +203,7 @@ mod tests {
             target_updated_at: Some(at.into()),
             source_value: None,
             shadowed_by: None,
+            reason: None,
         };
         let mut cells = [
             cell("AFTER", Status::Ok, "2026-01-01T00:00:01Z"),

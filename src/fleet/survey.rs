@@ -394,6 +394,7 @@ fn cells_of(
         target_updated_at: updated_at.cloned(),
         source_value: None,
         shadowed_by: None,
+        reason: None,
     };
     let mut cells = Vec::new();
     for var in vars {
