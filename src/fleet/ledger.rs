@@ -17,6 +17,7 @@ use crate::secret::{self, Secret};
 use crate::targets::Target;
 use crate::time::Timestamp;
 use crate::vars::Var;
+use crate::wiped::Wiped;
 use crate::{error, ui};
 use anyhow::Result;
 use base64::Engine as _;
@@ -147,8 +148,10 @@ impl Ledger {
     }
 
     /// The ledger environment's whole definition (JSON is YAML): the key as
-    /// `fn::secret`, which the service stores encrypted.
-    fn definition(&self) -> Result<String> {
+    /// `fn::secret`, which the service stores encrypted. The key's bytes go
+    /// only into the wiped buffer returned; serde_json renders the rest
+    /// (names, fingerprints and dates), which holds no secret.
+    fn definition(&self) -> Result<Wiped<String>> {
         let copies: serde_json::Map<String, serde_json::Value> = self
             .copies
             .iter()
@@ -166,9 +169,18 @@ impl Ledger {
                 (target.clone(), serde_json::Value::Object(records))
             })
             .collect();
+        let copies = serde_json::to_string(&copies)?;
         let key = self.key.as_ref().map(|k| k.expose()).unwrap_or_default();
-        let root = serde_json::json!({"values": {ROOT: {"key": {"fn::secret": key}, "copies": copies}}});
-        Ok(serde_json::to_string_pretty(&root)?)
+        let (head, tail) = (format!("{{\"values\":{{\"{ROOT}\":{{\"key\":{{\"fn::secret\":"), "}}}\n");
+        // Sized up front: a `\u00XX` is the longest a byte of the key becomes.
+        let mut out =
+            Wiped::new(String::with_capacity(head.len() + 6 * key.len() + 2 + 12 + copies.len() + tail.len()));
+        out.push_str(&head);
+        crate::sink::json::quote(key, &mut out);
+        out.push_str("},\"copies\":");
+        out.push_str(&copies);
+        out.push_str(tail);
+        Ok(out)
     }
 }
 
@@ -279,8 +291,24 @@ mod tests {
         assert_eq!(ledger.status("t", "K", &v, Some("2026-01-02T00:00:00Z")), Some(Status::Drifted));
         assert_eq!(ledger.status("t", "OTHER", &v, at.as_deref()), None);
         let text = ledger.definition().unwrap();
-        assert!(!text.contains("\"v\""), "{text}");
+        assert!(!text.contains("\"v\""), "{}", text.as_str());
         ledger.apply(&[Written { target: "t".into(), key: "K".into(), value: None, at: None }]).unwrap();
         assert_eq!(ledger.record("t", "K"), None);
+    }
+
+    #[test]
+    fn the_definition_carries_the_key_in_a_wiped_buffer_and_reads_back() {
+        let mut ledger = Ledger { key: Some(Secret::new("k\"ey\\\n\u{1}é")), ..Ledger::default() };
+        let v = Secret::new("value");
+        let at = Some("2026-01-01T00:00:00Z".to_string());
+        ledger.apply(&[Written { target: "github:a/b".into(), key: "K".into(), value: Some(&v), at }]).unwrap();
+        let text: Wiped<String> = ledger.definition().unwrap();
+        let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let root = &parsed["values"][ROOT];
+        assert_eq!(root["key"]["fn::secret"], "k\"ey\\\n\u{1}é");
+        let record = root["copies"]["github:a/b"]["K"].as_str().unwrap();
+        let fingerprint = fingerprint(ledger.key.as_ref().unwrap(), "github:a/b", "K", &v);
+        assert_eq!(record, format!("{fingerprint} 2026-01-01T00:00:00Z"));
+        assert_eq!(parsed.as_object().unwrap().len(), 1, "{parsed}");
     }
 }

@@ -59,8 +59,9 @@ fn escapes(text: &str) -> impl Iterator<Item = (usize, &'static str)> + '_ {
     })
 }
 
-/// Append `text` as a JSON string.
-fn quote(text: &str, out: &mut Wiped<String>) {
+/// Append `text` as a JSON string (escaped as serde_json escapes it), into
+/// the wiped buffer only: the ledger's key goes through it too.
+pub fn quote(text: &str, out: &mut Wiped<String>) {
     out.push('"');
     let mut plain = 0;
     for (i, escaped) in escapes(text) {
