@@ -6,7 +6,10 @@ Test support only. Python 3 standard library plus PyNaCl: run it with the peers'
 (target/peers/venv/bin/python, made by scripts/setup-peers.sh). It speaks the part of
 specs/github-secrets.openapi.json that escort uses: the secrets of repositories, environments,
 organizations and the authenticated user, for Actions, Codespaces and Dependabot; public keys;
-repository lookup. And specs/github-variables.openapi.json: the Actions variables of
+repository lookup; a repository's environments (`GET /repos/O/R/environments`, at most 100 a
+page) and the organization secrets it may read (`GET /repos/O/R/actions/organization-secrets`:
+visibility `all`, `private` for a private repository, `selected` with its id; by name, at most
+100 a page). And specs/github-variables.openapi.json: the Actions variables of
 repositories, environments and organizations (list with `total_count`, at most 30 a page; get;
 create, 201; update by PATCH, 204, which may rename; delete, 204; an organization variable's
 `visibility` and `selected_repository_ids`). Values arrive as libsodium sealed boxes: the fake opens each one with its own
@@ -367,6 +370,15 @@ class Handler(fakelib.Handler):
             return _ok({"id": repo["id"], "name": name, "full_name": repo["full_name"],
                         "owner": {"login": owner}, "private": repo["private"]})
 
+        if len(segs) in (4, 5) and segs[0] == "repos" and method == "GET" and (
+                segs[3:] in (["environments"], ["actions", "organization-secrets"])):
+            repo = st.repo(segs[1], segs[2])
+            if repo is None:
+                return _err(404, "Not Found")
+            if segs[3] == "environments":
+                return self._environments(repo, path, query)
+            return self._granted(repo, path, query)
+
         store, scope, rest, missing = self._scope(segs)
         if scope is None:
             return _err(404, "Not Found")
@@ -514,23 +526,54 @@ class Handler(fakelib.Handler):
 
     def _list(self, store, scope, path, query):
         st = self.server.state
+        with st.lock:
+            items = [self._public(store, n, s, scope) for n, s in sorted(st.stores[store].get(scope, {}).items())]
+        return self._paged(path, query, PER_PAGE[store], store, items)
+
+    def _paged(self, path, query, most, key, items):
+        """One page of `items` as GitHub pages a listing: `per_page` (default 30, at most
+        `most`) and `page` (from 1), `total_count`, and `Link` to the next and last pages."""
         try:
             per_page = int(query.get("per_page", "30"))
             page = int(query.get("page", "1"))
         except ValueError:
             return _err(400, "per_page and page must be integers")
-        per_page = max(1, min(per_page, PER_PAGE[store]))
+        per_page = max(1, min(per_page, most))
         page = max(1, page)
-        with st.lock:
-            items = sorted(st.stores[store].get(scope, {}).items())
-            total = len(items)
-            chunk = [self._public(store, n, s, scope) for n, s in items[(page - 1) * per_page: page * per_page]]
+        total = len(items)
+        chunk = items[(page - 1) * per_page: page * per_page]
         last = max(1, -(-total // per_page))
         links = []
         if page < last:
             links.append(f'<{self._page_url(path, per_page, page + 1)}>; rel="next"')
             links.append(f'<{self._page_url(path, per_page, last)}>; rel="last"')
-        return _ok({"total_count": total, store: chunk}, headers={"Link": ", ".join(links)} if links else None)
+        return _ok({"total_count": total, key: chunk}, headers={"Link": ", ".join(links)} if links else None)
+
+    def _environments(self, repo, path, query):
+        """`GET /repos/O/R/environments`: the repository's environments, at most 100 a page."""
+        owner, name = repo["full_name"].split("/")
+        base = f"https://api.github.com/repos/{repo['full_name']}/environments"
+        items = [{"id": repo["id"] * 1000 + i, "node_id": f"EN_{repo['id']}_{i}", "name": env,
+                  "url": f"{base}/{env}", "html_url": f"https://github.com/{owner}/{name}/deployments/activity_log"
+                  f"?environments_filter={env}", "created_at": "2024-01-01T00:00:00Z",
+                  "updated_at": "2024-01-01T00:00:00Z", "protection_rules": [], "deployment_branch_policy": None}
+                 for i, env in enumerate(repo["environments"])]
+        return self._paged(path, query, 100, "environments", items)
+
+    def _granted(self, repo, path, query):
+        """`GET /repos/O/R/actions/organization-secrets`: the Actions secrets of the repository's
+        organization that it may read (visibility `all`; `private` for a private repository;
+        `selected` with its id), by name, at most 100 a page."""
+        st = self.server.state
+        owner = repo["full_name"].split("/")[0]
+        with st.lock:
+            secrets = st.stores["secrets"].get(f"orgs/{owner}/actions", {})
+            items = [{"name": n, "created_at": s["created_at"], "updated_at": s["updated_at"]}
+                     for n, s in sorted(secrets.items())
+                     if (s["visibility"] or "private") == "all"
+                     or ((s["visibility"] or "private") == "private" and repo["private"])
+                     or (s["visibility"] == "selected" and repo["id"] in s["selected_repository_ids"])]
+        return self._paged(path, query, 100, "secrets", items)
 
     def _page_url(self, path, per_page, page):
         host, port = self.server.server_address[:2]
