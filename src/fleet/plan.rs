@@ -34,6 +34,9 @@ impl Plan {
                 Status::Extra if prune => plan.prune.push(cell.key.clone()),
                 Status::Extra => plan.extra += 1,
                 Status::Missing => plan.writes.push((cell.key.clone(), Action::Create)),
+                // An organization copy a repository's workflows may not get (shadow.rs): current,
+                // and another write would not change where it stands.
+                Status::Unknown if cell.shadowed_by.is_some() && !force => plan.unchanged.push(cell.key.clone()),
                 status if force || status.needs_write() => plan.writes.push((cell.key.clone(), Action::Update)),
                 _ => plan.unchanged.push(cell.key.clone()),
             }

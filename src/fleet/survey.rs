@@ -138,7 +138,7 @@ pub async fn survey(
     spare_others(manifest, &mut surveys, &mut unread, ctx).await;
     let orgs = surveys.iter_mut().filter_map(|s| Some((routes.iter().find(|r| r.name == s.route)?, &mut s.copies)));
     let copies = orgs.flat_map(|(r, cs)| cs.iter_mut().flatten().map(move |c| (r, &c.spec, &mut c.cells))).collect();
-    for (what, e) in super::shadow::mark(copies, &manifest.routes, concurrency, ctx).await {
+    for (what, e) in super::shadow::mark(copies, concurrency, ctx).await {
         unread.push(Unread { what, error: anyhow::anyhow!("{}", scrubbed(&e)) });
     }
     for copy in surveys.iter_mut().flat_map(|s| s.copies.iter_mut().flatten()) {

@@ -157,6 +157,79 @@ fn an_organization_copy_a_repository_secret_overrides_is_shadowed_naming_the_rep
     assert_eq!(writes(&gh), Vec::<Value>::new(), "{out}");
 }
 
+/// The route `[sync.org]` from `org.env` (`content`) to `github-org:acme`
+/// for `repos`, synced once (its copies current by date), then its status.
+fn org_route_synced(gh: &Fake, esc: &Fake, dir: &Path, content: &str, repos: &str) -> (i32, Value, String) {
+    std::fs::write(dir.join("org.env"), content).unwrap();
+    std::fs::write(
+        dir.join("escort.toml"),
+        format!("[sync.org]\nfrom = \"dotenv:org.env\"\nto = [\"github-org:acme\"]\nrepos = [{repos}]\n"),
+    )
+    .unwrap();
+    // The copies are dated by the second: let the source's second pass.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let (code, out) = run(escort(dir, esc, gh), &["sync"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = run(escort(dir, esc, gh), &["status", "--format", "json"]);
+    let report = serde_json::from_str(out.lines().next().unwrap()).unwrap_or_else(|_| panic!("{out}"));
+    (code, report, out)
+}
+
+fn cell_of(report: &Value, key: &str) -> Value {
+    report["cells"].as_array().unwrap().iter().find(|c| c["key"] == key).unwrap_or_else(|| panic!("{report}")).clone()
+}
+
+#[test]
+fn a_secret_of_any_environment_of_a_named_repository_shadows_the_organization_copy() {
+    let mut state = github_support::state();
+    // No route names acme/app@prod: the environment is found by listing acme/app's.
+    state["secrets"]["repos/acme/app/environments/prod"] = json!({"B": {"value": "canary-rules-old-n"}});
+    let (esc, gh) = (esc(), github(&state));
+    let dir = tempfile::tempdir().unwrap();
+    let (code, report, _) =
+        org_route_synced(&gh, &esc, dir.path(), "A=canary-rules-a\nB=canary-rules-shared\n", "\"web\", \"acme/app\"");
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(cell_of(&report, "A")["status"], "ok", "{report}");
+    assert_eq!(
+        (&cell_of(&report, "B")["status"], &cell_of(&report, "B")["shadowed_by"]),
+        (&json!("shadowed"), &json!("acme/app@prod"))
+    );
+    let listed: Vec<Value> =
+        gh.requests().into_iter().filter(|r| r["path"] == "/repos/acme/app/environments").collect();
+    assert!(listed.iter().all(|r| r["query"]["per_page"] == "100"), "{listed:?}");
+}
+
+#[test]
+fn organization_copies_beyond_the_first_100_a_repository_gets_are_shadowed_or_unknown() {
+    let mut state = github_support::state();
+    // acme/web may read 100 organization secrets already, and the route's three.
+    let many: serde_json::Map<String, Value> =
+        (0..100).map(|i| (format!("K{i:03}"), json!({"value": "x", "visibility": "all"}))).collect();
+    state["secrets"]["orgs/acme/actions"] = Value::Object(many);
+    let (esc, gh) = (esc(), github(&state));
+    let dir = tempfile::tempdir().unwrap();
+    let content = "A=canary-rules-a\nZZ=canary-rules-shared\nK_A=canary-rules-old-n\n";
+    let (code, report, out) = org_route_synced(&gh, &esc, dir.path(), content, "\"web\"");
+    assert_eq!(code, 1, "a copy the workflows do not get fails the status: {report}");
+    assert!(out.contains("acme/web may read 103 organization secrets: its workflows get only the first 100"), "{out}");
+    assert_eq!(cell_of(&report, "A")["status"], "ok", "the first by name: {report}");
+    let zz = cell_of(&report, "ZZ");
+    assert_eq!((&zz["status"], &zz["shadowed_by"]), (&json!("shadowed"), &json!("acme/web")), "{report}");
+    assert!(zz["reason"].as_str().unwrap().contains("beyond the first 100"), "{zz}");
+    // 101st in byte order, 2nd with `_` first: GitHub does not say which.
+    let k_a = cell_of(&report, "K_A");
+    assert_eq!(k_a["status"], "unknown", "never ok: {report}");
+    assert!(k_a["reason"].as_str().unwrap().contains("sorts `_`"), "{k_a}");
+    let (_, text) = run(escort(dir.path(), &esc, &gh), &["status"]);
+    assert!(text.contains("ZZ in github-org:acme: shadowed: beyond the first 100"), "{text}");
+
+    // Writing them again would not move them: not written.
+    gh.call("POST", "/_fake/reset-log", None);
+    let (code, out) = run(escort(dir.path(), &esc, &gh), &["sync"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(writes(&gh), Vec::<Value>::new(), "{out}");
+}
+
 const FLY_TOKEN: &str = "fly-rules-token";
 
 fn fly_escort(dir: &Path, fly: &Fake) -> Run {

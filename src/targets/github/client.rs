@@ -37,17 +37,25 @@ pub struct GitHub {
     pub(super) repo_ids: OnceCell<Vec<u64>>,
 }
 
+/// What `GitHub::repository_listing` lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RepoListing {
+    Environments,
+    OrganizationSecrets,
+}
+
 /// One secret or variable as the listing has it; only variables have a value.
 pub(super) struct Listed {
     pub(super) entry: Entry,
     pub(super) value: Option<Secret>,
 }
 
-/// A page of secrets or of variables: the same but for the list's name.
+/// A page of secrets, of variables or of a repository's environments: the
+/// same but for the list's name (an environment has a name and dates too).
 #[derive(Deserialize)]
 struct Page {
     total_count: u64,
-    #[serde(rename = "secrets", alias = "variables")]
+    #[serde(rename = "secrets", alias = "variables", alias = "environments")]
     items: Vec<ListedItem>,
 }
 
@@ -240,20 +248,46 @@ impl GitHub {
         let listed = self
             .listed
             .get_or_try_init(|| async {
-                let mut pages = Pages::new(format!("list the {}", self.scope), self.scope.store.per_page());
-                let path = self.scope.path(&[]);
-                let size = pages.per_page.to_string();
-                loop {
-                    let page = (pages.count + 1).to_string();
-                    let query = [("per_page", size.as_str()), ("page", page.as_str())];
-                    let resp = self.http.send(self.request(pages.op.clone(), Method::GET, &path, &query)?).await?;
-                    if !pages.add(&resp.body)? {
-                        return Ok::<_, anyhow::Error>(pages.listed);
-                    }
-                }
+                let op = format!("list the {}", self.scope);
+                self.pages(op, &self.scope.path(&[]), self.scope.store.per_page()).await
             })
             .await?;
         Ok(listed)
+    }
+
+    /// Every entry of the listing at `path`, `per_page` a page, checked as it comes.
+    async fn pages(&self, op: String, path: &[&str], per_page: usize) -> Result<Vec<Listed>> {
+        let mut pages = Pages::new(op, per_page);
+        let size = pages.per_page.to_string();
+        loop {
+            let page = (pages.count + 1).to_string();
+            let query = [("per_page", size.as_str()), ("page", page.as_str())];
+            let resp = self.http.send(self.request(pages.op.clone(), Method::GET, path, &query)?).await?;
+            if !pages.add(&resp.body)? {
+                return Ok(pages.listed);
+            }
+        }
+    }
+
+    /// Of a repository's scope: the names of its environments (`GET
+    /// /repos/O/R/environments`), or the organization's Actions secrets it
+    /// may read (`GET /repos/O/R/actions/organization-secrets`), 100 a page
+    /// (GitHub's largest). What a shadowed organization copy is told by
+    /// (docs/routes.md, "escort status").
+    pub async fn repository_listing(&self, of: RepoListing) -> Result<Vec<String>> {
+        let Level::Repo { owner, repo } = &self.scope.level else {
+            return Err(error::internal("a repository listing of a scope that is no repository"));
+        };
+        let (what, path): (&str, &[&str]) = match of {
+            RepoListing::Environments => ("the environments", &["environments"]),
+            RepoListing::OrganizationSecrets => {
+                ("the organization secrets granted to", &["actions", "organization-secrets"])
+            }
+        };
+        let path: Vec<&str> =
+            ["repos", owner.as_str(), repo.as_str()].into_iter().chain(path.iter().copied()).collect();
+        let listed = self.pages(format!("list {what} {owner}/{repo}"), &path, 100).await?;
+        Ok(listed.into_iter().map(|l| l.entry.name).collect())
     }
 
     pub(super) async fn key(&self) -> Result<&RecipientKey> {

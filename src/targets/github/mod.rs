@@ -10,7 +10,7 @@ mod scope;
 mod seal;
 mod variables;
 
-pub use client::GitHub;
+pub use client::{GitHub, RepoListing};
 pub(crate) use client::{MOST_LISTED, list_pages};
 pub use scope::{App, Level, Store, Visibility};
 
