@@ -379,7 +379,8 @@ pub struct AccessArgs {
     #[arg(long, value_name = "KEY,...", value_delimiter = ',')]
     pub plaintext: Vec<String>,
 
-    /// A .env file target is grouped by this manifest's groups [default: escort.toml, if there is one].
+    /// The manifest whose groups order a .env file target, and whose `ledger` records what is
+    /// written to GitHub or Fly.io secrets [default: escort.toml, if there is one].
     #[arg(long, value_name = "PATH")]
     pub manifest: Option<PathBuf>,
 }
@@ -535,6 +536,10 @@ pub struct RmArgs {
     /// Delete every secret of the target.
     #[arg(long)]
     pub all: bool,
+
+    /// The manifest whose `ledger` drops its records of the deleted copies [default: escort.toml, if there is one].
+    #[arg(long, value_name = "PATH")]
+    pub manifest: Option<PathBuf>,
 
     /// Do not ask first (for scripts).
     #[arg(long, short)]

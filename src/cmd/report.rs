@@ -229,6 +229,17 @@ pub fn grouping(target: &TargetSpec, given: Option<&Path>) -> Result<crate::dote
     Ok(manifest::load(path)?.file_groups())
 }
 
+/// A one-off write's exit with its ledger record's (`fleet::ledger::OneOff`):
+/// a write that failed is named first; a record that failed after writes
+/// that went through is a partial result of its own.
+pub fn and_recorded(status: Result<ExitStatus>, recorded: Result<()>) -> Result<ExitStatus> {
+    match (status, recorded) {
+        (status, Ok(())) => status,
+        (Ok(_), Err(e)) => Err(e),
+        (Err(status), Err(e)) => Err(status.context(format!("{e:#}"))),
+    }
+}
+
 /// Per route: its source, then keys × targets, then a summary line.
 pub fn status_text(surveys: &[crate::fleet::Survey], unread: &[crate::fleet::Unread]) -> String {
     let mut out = String::new();

@@ -5,6 +5,7 @@
 
 use crate::cli::{self, SetArgs};
 use crate::error::{self, ExitStatus};
+use crate::fleet::ledger::OneOff;
 use crate::secret::{self, Secret};
 use crate::settings::Context;
 use crate::targets;
@@ -18,7 +19,9 @@ use std::io::{IsTerminal, Read};
 pub async fn set(args: SetArgs, ctx: &Context) -> Result<ExitStatus> {
     let mut options = cli::target_options(&args.app, None, Some(&args.access));
     options.groups = super::report::grouping(&args.target, args.access.manifest.as_deref())?;
-    let target = targets::open(&args.target, &options, ctx)?;
+    let spec = args.target.resolve(ctx)?;
+    let target = targets::open(&spec, &options, ctx)?;
+    let ledger = OneOff::find(args.access.manifest.as_deref(), &spec, args.app.app, ctx)?;
     // A bad name is refused before anyone types a value for it.
     target.check(&[Var::secret(args.name.as_str(), "")])?;
     let value = read_value(&args.name, args.raw, args.allow_empty)?;
@@ -35,11 +38,16 @@ pub async fn set(args: SetArgs, ctx: &Context) -> Result<ExitStatus> {
         }
     }
 
-    let outcome =
-        crate::audit::write(&target.name(), target.put(&vars, &|_| {}).await)?.pop().expect("one outcome per variable");
+    let mut outcomes = crate::audit::write(&target.name(), target.put(&vars, &|_| {}).await)?;
+    // A sealed copy's record: `status` then knows what it holds (docs/routes.md, "The ledger").
+    let recorded = match &ledger {
+        Some(ledger) => ledger.record(&spec, &options, &outcomes, &vars, ctx).await,
+        None => Ok(()),
+    };
+    let outcome = outcomes.pop().expect("one outcome per variable");
     let action = outcome.result?;
     ui::note(&format!("{} {} in the {}", action.done(), outcome.name, target.name()));
-    Ok(ExitStatus::Success)
+    recorded.map(|()| ExitStatus::Success)
 }
 
 /// The value as piped in, less one trailing newline unless `raw`; or typed

@@ -7,9 +7,10 @@ use super::report::{self, Results};
 use crate::cli::{self, ReportFormat, SyncArgs};
 use crate::error::{self, ExitStatus, Failure, Kind};
 use crate::fleet::budget;
+use crate::fleet::ledger::{self, OneOff};
 use crate::fleet::plan::{self, Plan};
 use crate::fleet::status::{self, Cell, Status};
-use crate::fleet::{self, Survey, ledger};
+use crate::fleet::{self, Survey};
 use crate::manifest;
 use crate::record::Outcome;
 use crate::settings::Context;
@@ -41,6 +42,7 @@ async fn one(args: &SyncArgs, from: &SourceSpec, to: &TargetSpec, ctx: &Context)
     let mut options = cli::target_options(&args.app, Some(&args.concurrency), Some(&args.access));
     options.groups = report::grouping(to, args.access.manifest.as_deref())?;
     let target = targets::open(to, &options, ctx)?;
+    let ledger = OneOff::find(args.access.manifest.as_deref(), to, args.app.app, ctx)?;
 
     let (vars, held) = source.load_picked_held(&args.keys).await?;
     let held = fleet::survey::held_keys(held);
@@ -57,8 +59,12 @@ async fn one(args: &SyncArgs, from: &SourceSpec, to: &TargetSpec, ctx: &Context)
     }
     let names: Vec<String> = vars.iter().map(|v| v.name.clone()).collect();
     let changed = source.changed_at(&names).await?;
-    // A one-off sync keeps no ledger: that is the routes' (docs/routes.md, "The ledger").
-    let (mut cells, _) = fleet::compare("", &vars, &held, &changed, to, &*target, None).await?;
+    // With a ledger, copies are judged by it as a route's are (docs/routes.md, "The ledger").
+    let recorded = match &ledger {
+        Some(ledger) => Some(ledger.read().await?),
+        None => None,
+    };
+    let (mut cells, _) = fleet::compare("", &vars, &held, &changed, to, &*target, recorded.as_ref()).await?;
     if args.deploy
         && let Some(at) = target.deployed_at().await?
     {
@@ -82,15 +88,20 @@ async fn one(args: &SyncArgs, from: &SourceSpec, to: &TargetSpec, ctx: &Context)
     report::confirm_delete(&target.name(), &plan.prune, args.yes)?;
     ui::note(&format!("syncing {} to the {}: {}", source.name(), target.name(), plan.summary()));
     let outcomes = write(&*target, &plan, &vars, args.deploy, staged(&cells)).await?;
+    let recorded = match &ledger {
+        Some(ledger) => ledger.record(to, &options, &outcomes, &vars, ctx).await,
+        None => Ok(()),
+    };
     summary::append(ctx, || {
         summary::matrix("escort sync", &cells.iter().collect::<Vec<_>>())
             + &summary::results([(target.name().as_str(), &outcomes[..])])
     });
     let planned = Box::new(|name: &str| plan.action(name));
-    report::finish_all(
+    let status = report::finish_all(
         &[Results { target: target.name(), outcomes: &outcomes, planned, version: target.version() }],
         args.format,
-    )
+    );
+    report::and_recorded(status, recorded)
 }
 
 /// The plan of a dry run, as text or JSON.

@@ -8,13 +8,15 @@
 //! fingerprint is HMAC-SHA256 under a random key kept, as a secret, in the
 //! ledger environment itself.
 
-use crate::error::HttpError;
+use crate::error::{Failure, HttpError, Kind};
 use crate::esc::value::{Node, Value};
 use crate::esc::{EnvRef, Esc};
 use crate::fleet::status::Status;
 use crate::record::{Action, Outcome};
 use crate::secret::{self, Secret};
-use crate::targets::Target;
+use crate::settings::Context;
+use crate::targets::github::{App, Store};
+use crate::targets::{Options, Target, TargetSpec};
 use crate::time::Timestamp;
 use crate::vars::Var;
 use crate::wiped::Wiped;
@@ -22,6 +24,7 @@ use crate::{error, ui};
 use anyhow::Result;
 use base64::Engine as _;
 use std::collections::BTreeMap;
+use std::path::Path;
 
 /// The property of the ledger environment escort keeps it under.
 const ROOT: &str = "escort-ledger";
@@ -202,6 +205,13 @@ pub async fn record(esc: &Esc, env: &EnvRef, written: &[Written<'_>]) -> Result<
     if written.is_empty() {
         return Ok(());
     }
+    // Deletions only, of copies it has no record of: nothing to change.
+    if written.iter().all(|w| w.value.is_none()) {
+        let ledger = Ledger::read(esc, env).await?;
+        if written.iter().all(|w| ledger.record(&w.target, &w.key).is_none()) {
+            return Ok(());
+        }
+    }
     for attempt in 1..=TRIES {
         let etag = match esc.definition(env).await {
             Ok((_, etag)) => etag,
@@ -248,7 +258,9 @@ pub async fn written<'a>(
     if done.is_empty() {
         return Ok(Vec::new());
     }
-    let listed = copy.list(false).await?;
+    // Dates only for what was written: deletions need no listing.
+    let wrote = done.iter().any(|(_, action)| *action != Action::Delete);
+    let listed = if wrote { copy.list(false).await? } else { Vec::new() };
     let date = |name: &str| {
         let name = copy.canonical(name);
         listed.iter().find(|e| copy.canonical(&e.name) == name).and_then(|e| e.updated_at.clone())
@@ -263,6 +275,70 @@ pub async fn written<'a>(
             Some(Written { target: target.to_string(), key: o.name.clone(), value, at: value.and(date(&o.name)) })
         })
         .collect())
+}
+
+/// The ledger a one-off `sync --from/--to`, `set` or `rm` records its writes
+/// in (docs/routes.md, "The ledger"), made before anything is written, so that
+/// a manifest that cannot be read or a missing ESC token stops it first.
+pub struct OneOff {
+    esc: Esc,
+    env: EnvRef,
+}
+
+impl OneOff {
+    /// The `ledger` of the manifest `status` reads (`given`, else ./escort.toml
+    /// when there is one; a `.env.example` has none), for a sealed target
+    /// (GitHub secrets, Fly.io) written with the default `--app`: the ledger
+    /// names a copy by its target as a route names it, which does not say the
+    /// app. `None`: nothing to record.
+    pub fn find(given: Option<&Path>, spec: &TargetSpec, app: Option<App>, ctx: &Context) -> Result<Option<OneOff>> {
+        let sealed = matches!(spec, TargetSpec::GitHub(_, Store::Secrets) | TargetSpec::Fly(_));
+        if !sealed || app.is_some() {
+            return Ok(None);
+        }
+        let path = match given {
+            Some(path) => path,
+            None if Path::new("escort.toml").is_file() => Path::new("escort.toml"),
+            None => return Ok(None),
+        };
+        let Some(env) = crate::manifest::load(path)?.ledger else { return Ok(None) };
+        Ok(Some(OneOff { esc: Esc::new(ctx)?, env }))
+    }
+
+    pub async fn read(&self) -> Result<Ledger> {
+        Ledger::read(&self.esc, &self.env).await
+    }
+
+    /// Record what the command did to `spec` (`outcomes`, the values from
+    /// `vars`), its dates read back from the target opened afresh (an
+    /// earlier listing predates the writes). An error says what was written
+    /// and not recorded: a partial result (exit 4).
+    pub async fn record(
+        &self,
+        spec: &TargetSpec,
+        options: &Options,
+        outcomes: &[Outcome],
+        vars: &[Var],
+        ctx: &Context,
+    ) -> Result<()> {
+        let recorded = async {
+            let fresh = crate::targets::open(spec, options, ctx)?;
+            let written = written(&spec.to_string(), &*fresh, outcomes, vars).await?;
+            record(&self.esc, &self.env, &written).await
+        };
+        recorded.await.map_err(|e| {
+            Failure {
+                kind: Kind::Partial,
+                message: format!(
+                    "the {spec} was written, but the ledger `esc:{}` could not record it (its copies show `drifted` \
+                     until a sync of their route): {}",
+                    self.env,
+                    secret::scrub(&format!("{e:#}"))
+                ),
+            }
+            .into()
+        })
+    }
 }
 
 #[cfg(test)]

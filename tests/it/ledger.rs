@@ -408,6 +408,89 @@ fn the_ledger_judges_sealed_copies_by_keyed_fingerprint_and_date() {
     assert_eq!(not_ok(&gh_report(dir.path(), &esc, &gh).0), []);
 }
 
+/// `escort set github:acme/app NAME` in `dir`, `value` on stdin: (exit code, output), no canary shown.
+fn set(dir: &Path, esc: &Fake, gh: &Fake, name: &str, value: &str) -> (i32, String) {
+    let out = crate::common::escort()
+        .current_dir(dir)
+        .env("ESC_API_URL", &esc.url)
+        .env("ESC_TOKEN", ESC_TOKEN)
+        .env("GITHUB_API_URL", &gh.url)
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("ESCORT_MAX_RETRY_WAIT", "5")
+        .args(["set", "github:acme/app", name])
+        .write_stdin(value)
+        .output()
+        .unwrap();
+    assert_absent(&out.stdout, &CANARIES, "set: stdout");
+    assert_absent(&out.stderr, &CANARIES, "set: stderr");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.code().unwrap(), text)
+}
+
+/// The ledger's revisions written since the log was reset.
+fn ledger_patches(esc: &Fake) -> usize {
+    patches(esc).iter().filter(|p| p.ends_with("/acme/ops/ledger")).count()
+}
+
+/// One-off `set`, `sync --from/--to` and `rm` keep the ledger of the
+/// manifest `status` reads as a route's sync does: a copy they write is `ok`
+/// (not `drifted`), one revision per command that wrote, none otherwise.
+#[test]
+fn one_off_writes_to_sealed_copies_are_recorded_in_the_ledger() {
+    let esc = esc(json!({}));
+    let gh = github(&github_support::state());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("escort.toml"), LEDGER).unwrap();
+    let (code, out) = escort_gh(dir.path(), &esc, &gh, &["sync"]);
+    assert_eq!(code, 0, "{out}");
+
+    // The source changes; `set` writes the new value and records it: ok, not stale or drifted.
+    save(&esc, "acme/app/prod", &source_yaml("canary-db-two"));
+    esc.call("POST", "/_fake/reset-log", None);
+    let (code, out) = set(dir.path(), &esc, &gh, "DB_PASSWORD", "canary-db-two");
+    assert_eq!((code, ledger_patches(&esc)), (0, 1), "{out}");
+    let (after, out) = gh_report(dir.path(), &esc, &gh);
+    assert_eq!(not_ok(&after), [], "{out}");
+
+    // The same value again: written again, and the ledger takes the copy's new date.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    esc.call("POST", "/_fake/reset-log", None);
+    let (code, out) = set(dir.path(), &esc, &gh, "DB_PASSWORD", "canary-db-two");
+    assert_eq!((code, ledger_patches(&esc)), (0, 1), "{out}");
+    assert_eq!(not_ok(&gh_report(dir.path(), &esc, &gh).0), []);
+
+    // A write GitHub refuses records nothing.
+    gh.set_faults(json!([{"method": "PUT", "path_contains": "/DB_PASSWORD", "status": 422, "times": 1}]));
+    esc.call("POST", "/_fake/reset-log", None);
+    let (code, out) = set(dir.path(), &esc, &gh, "DB_PASSWORD", "canary-db-one");
+    assert_ne!(code, 0, "{out}");
+    assert_eq!(ledger_patches(&esc), 0, "{out}");
+    assert_eq!(not_ok(&gh_report(dir.path(), &esc, &gh).0), []);
+
+    // A one-off sync judges by the ledger: nothing to write, no revision; after a change, one each.
+    let one_off = ["sync", "--from", "esc:acme/app/prod", "--to", "github:acme/app", "--keys", "DB_PASSWORD"];
+    esc.call("POST", "/_fake/reset-log", None);
+    gh.call("POST", "/_fake/reset-log", None);
+    let (code, out) = escort_gh(dir.path(), &esc, &gh, &one_off);
+    assert_eq!((code, ledger_patches(&esc), writes(&gh).len()), (0, 0, 0), "{out}");
+    save(&esc, "acme/app/prod", &source_yaml("canary-db-one"));
+    esc.call("POST", "/_fake/reset-log", None);
+    let (code, out) = escort_gh(dir.path(), &esc, &gh, &one_off);
+    assert_eq!((code, ledger_patches(&esc), writes(&gh).len()), (0, 1, 1), "{out}");
+    assert_eq!(not_ok(&gh_report(dir.path(), &esc, &gh).0), []);
+
+    // `rm` takes the record away with the copy; deleting a copy without a record writes no revision.
+    esc.call("POST", "/_fake/reset-log", None);
+    let (code, out) = escort_gh(dir.path(), &esc, &gh, &["rm", "github:acme/app", "DB_PASSWORD", "--yes"]);
+    assert_eq!((code, ledger_patches(&esc)), (0, 1), "{out}");
+    let (_, ledger) = esc_get(&esc, "/api/esc/environments/acme/ops/ledger/decrypt");
+    assert!(!ledger.contains("DB_PASSWORD"), "{ledger}");
+    gh.call("PUT", "/_fake/secrets", Some(&json!({"scope": "repos/acme/app/actions", "name": "OTHER", "value": "x"})));
+    esc.call("POST", "/_fake/reset-log", None);
+    let (code, out) = escort_gh(dir.path(), &esc, &gh, &["rm", "github:acme/app", "OTHER", "--yes"]);
+    assert_eq!((code, ledger_patches(&esc)), (0, 0), "{out}");
+}
+
 /// Two manifests share a ledger: a write that meets a 409 reads the ledger
 /// again and merges, keeping the other's records; one that keeps meeting it
 /// fails naming the ledger, after the copies were written, and shows no value.
