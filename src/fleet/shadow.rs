@@ -77,16 +77,16 @@ pub async fn mark(
                 if repository.granted.len() > GRANTED_SEEN {
                     ui::warn(&format!(
                         "{label} may read {} organization secrets: its workflows get only the first {GRANTED_SEEN}, \
-                         by name (GitHub's limit); the others are not there",
+                         by name (GitHub's limit): the rest are not set in them",
                         repository.granted.len()
                     ));
                 }
                 read.insert(label, repository);
             }
-            Err(e) => unread.push((
-                format!("the secrets of {label}, of its environments, and the organization secrets it may read (to tell shadowed organization secrets)"),
-                e,
-            )),
+            Err(e) => {
+                let what = format!("the secrets {label} and its environments hold and may read");
+                unread.push((format!("{what} (to tell shadowed organization secrets)"), e));
+            }
         }
     }
     for (org, cells, labels) in wanted {

@@ -197,6 +197,12 @@ fn a_secret_of_any_environment_of_a_named_repository_shadows_the_organization_co
     let listed: Vec<Value> =
         gh.requests().into_iter().filter(|r| r["path"] == "/repos/acme/app/environments").collect();
     assert!(listed.iter().all(|r| r["query"]["per_page"] == "100"), "{listed:?}");
+
+    // Environments that cannot be listed: named, and the status fails (never ok by default).
+    gh.set_faults(json!([{"method": "GET", "path_contains": "/acme/app/environments", "status": 403, "times": -1}]));
+    let (code, out) = run(escort(dir.path(), &esc, &gh), &["status"]);
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("acme/app and its environments hold and may read (to tell shadowed"), "{out}");
 }
 
 #[test]
