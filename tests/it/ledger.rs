@@ -489,6 +489,17 @@ fn one_off_writes_to_sealed_copies_are_recorded_in_the_ledger() {
     esc.call("POST", "/_fake/reset-log", None);
     let (code, out) = escort_gh(dir.path(), &esc, &gh, &["rm", "github:acme/app", "OTHER", "--yes"]);
     assert_eq!((code, ledger_patches(&esc)), (0, 0), "{out}");
+
+    // A ledger that keeps refusing (quoting the value): the copy is written, the command
+    // fails naming the ledger (exit 4), and no value shows.
+    let echo = json!({"message": "conflict over canary-db-two"});
+    esc.set_faults(
+        json!([{"op": "definition_patch", "status": 409, "times": -1, "path_contains": "ledger", "body": echo}]),
+    );
+    let (code, out) = set(dir.path(), &esc, &gh, "DB_PASSWORD", "canary-db-two");
+    assert_eq!(code, 4, "{out}");
+    assert!(out.contains("the ledger `esc:acme/ops/ledger` could not record it"), "{out}");
+    assert_eq!(value(&gh, "repos/acme/app/actions", "DB_PASSWORD").as_deref(), Some("canary-db-two"));
 }
 
 /// Two manifests share a ledger: a write that meets a 409 reads the ledger
