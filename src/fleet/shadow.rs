@@ -170,20 +170,26 @@ enum Place {
 }
 
 /// Where `key` stands among the organization secrets `granted` to a
-/// repository, of which a workflow there gets the first 100 by name. GitHub
-/// does not say where `_` sorts: both byte order (digits, letters, then `_`)
-/// and `_` first are tried, and where they disagree escort cannot tell.
+/// repository (upper case, as GitHub keeps names), of which a workflow there
+/// gets the first 100 by name. GitHub does not say where `_` sorts: byte
+/// order of the upper-case names (digits, letters, `_`), of the lower-case
+/// ones (digits, `_`, letters) and `_` first are each tried, and where they
+/// disagree escort cannot tell.
 fn place(granted: &[String], key: &str) -> Place {
     if !granted.iter().any(|g| g == key) {
         return Place::Got;
     }
-    let underscore_first = |name: &str| -> Vec<u8> { name.bytes().map(|b| if b == b'_' { 0 } else { b }).collect() };
-    let before_bytes = granted.iter().filter(|g| g.as_str() < key).count();
-    let before_underscore = granted.iter().filter(|g| underscore_first(g) < underscore_first(key)).count();
-    match (before_bytes >= GRANTED_SEEN, before_underscore >= GRANTED_SEEN) {
-        (false, false) => Place::Got,
+    let orders: [fn(u8) -> u8; 3] = [|b| b, |b| b.to_ascii_lowercase(), |b| if b == b'_' { 0 } else { b }];
+    let mut beyond = orders.iter().map(|order| {
+        let sorting = |name: &str| name.bytes().map(order).collect::<Vec<u8>>();
+        let key = sorting(key);
+        granted.iter().filter(|g| sorting(g) < key).count() >= GRANTED_SEEN
+    });
+    let first = beyond.next().expect("three orders");
+    match (first, beyond.all(|b| b == first)) {
+        (_, false) => Place::Unsure,
         (true, true) => Place::Beyond,
-        _ => Place::Unsure,
+        (false, true) => Place::Got,
     }
 }
 
@@ -206,5 +212,10 @@ mod tests {
         assert_eq!(place(&granted, "K098"), Place::Unsure);
         assert_eq!(place(&granted, "NOT_GRANTED"), Place::Got, "not this check's business");
         assert_eq!(place(&granted[..100], "K099"), Place::Got, "100 granted: all got");
+        // 100 before `K_0` with upper-case bytes (`KA…`: letters before `_`)
+        // and 100 with `_` first (`K__…`), but none with lower-case bytes.
+        let mut granted: Vec<String> = (0..100).flat_map(|i| [format!("KA{i:03}"), format!("K__{i:03}")]).collect();
+        granted.push("K_0".into());
+        assert_eq!(place(&granted, "K_0"), Place::Unsure);
     }
 }
