@@ -8,7 +8,7 @@ use crate::cli::{self, ReportFormat, SyncArgs};
 use crate::error::{self, ExitStatus, Failure, Kind};
 use crate::fleet::budget;
 use crate::fleet::plan::{self, Plan};
-use crate::fleet::status::{self, Cell, Status};
+use crate::fleet::status::{self, Cell};
 use crate::fleet::{self, Survey, ledger};
 use crate::manifest;
 use crate::record::Outcome;
@@ -59,10 +59,8 @@ async fn one(args: &SyncArgs, from: &SourceSpec, to: &TargetSpec, ctx: &Context)
     let changed = source.changed_at(&names).await?;
     // A one-off sync keeps no ledger: that is the routes' (docs/routes.md, "The ledger").
     let (mut cells, _) = fleet::compare("", &vars, &held, &changed, to, &*target, None).await?;
-    if args.deploy
-        && let Some(at) = target.deployed_at().await?
-    {
-        status::stage(&mut cells, &at);
+    if args.deploy {
+        status::stage(&mut cells, &target.deployed_at().await?);
     }
     let plan = Plan::new(&cells, args.prune, args.force);
     if plan.extra > 0 {
@@ -160,9 +158,9 @@ async fn write(target: &dyn Target, plan: &Plan, vars: &[Var], deploy: bool, sta
     Ok(outcomes)
 }
 
-/// Whether any of `cells` is `staged`.
+/// Whether any of `cells` waits for a deploy.
 fn staged(cells: &[Cell]) -> bool {
-    cells.iter().any(|c| c.status == Status::Staged)
+    cells.iter().any(status::awaits_deploy)
 }
 
 /// The manifest's routes: every target of each, at once.
