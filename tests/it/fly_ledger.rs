@@ -227,7 +227,7 @@ fn a_deploy_respects_leases_and_waits_for_the_machine() {
     assert!(out.contains("machine m1 of Fly app app was updated but did not become started"), "{out}");
     let waits = fly.requests().iter().filter(|r| r["path"] == "/v1/apps/app/machines/m1/wait").count();
     assert_eq!(waits, 5, "bounded: {out}");
-    let last = fly.requests().into_iter().filter(|r| r["method"] != "GET").last().unwrap();
+    let last = fly.requests().into_iter().rfind(|r| r["method"] != "GET").unwrap();
     assert_eq!((&last["method"], &last["path"]), (&json!("DELETE"), &json!("/v1/apps/app/machines/m1/lease")));
     assert_eq!(last["status"], 200, "the lease was given back: {last}");
 }
