@@ -214,16 +214,27 @@ fn a_deploy_respects_leases_and_waits_for_the_machine() {
 
     let fly = fly_app(json!([{"id": "m1", "release_version": 1, "lease": {"owner": "deployer@example.com"}}]));
     let (code, out) = run(dir.path(), &esc, &fly, &["sync"]);
-    assert_ne!(code, 0, "{out}");
+    assert_eq!(code, 4, "written, not deployed: {out}");
     assert!(out.contains("machine m1 of Fly app app is leased by someone else"), "{out}");
     let updates: Vec<Value> = fly.requests().into_iter().filter(|r| r["path"] == "/v1/apps/app/machines/m1").collect();
     assert_eq!(updates, Vec::<Value>::new(), "{out}");
     let machines = fly.call("GET", "/_fake/machines/app", None);
     assert_eq!(machines[0]["secrets_version"], 1, "the leased machine was not updated");
+    // The write is done and recorded: the copies are current, waiting for a deploy.
+    let (after, out) = report(dir.path(), &esc, &fly);
+    let staged = [("DB_PASSWORD", "staged"), ("NAME", "staged")].map(|(k, s)| (k.into(), "fly:app".into(), s.into()));
+    assert_eq!(not_ok(&after), staged, "{out}");
+    let (_, ledger) = esc_get(&esc, "/api/esc/environments/acme/ops/ledger/decrypt");
+    assert!(ledger.contains("DB_PASSWORD:") && ledger.contains("NAME:"), "{ledger}");
+    // A one-off sync finds them staged: its deploy meets the lease too, and says so.
+    let (code, out) =
+        run(dir.path(), &esc, &fly, &["sync", "--from", "esc:acme/app/prod", "--to", "fly:app", "--deploy"]);
+    assert_eq!(code, 4, "{out}");
+    assert!(out.contains("2 unchanged") && out.contains("machine m1 of Fly app app is leased"), "{out}");
 
     let fly = fly_app(json!([{"id": "m1", "release_version": 1, "starts": false}]));
     let (code, out) = run(dir.path(), &esc, &fly, &["sync"]);
-    assert_ne!(code, 0, "{out}");
+    assert_eq!(code, 4, "{out}");
     assert!(out.contains("machine m1 of Fly app app was updated but did not become started"), "{out}");
     let waits = fly.requests().iter().filter(|r| r["path"] == "/v1/apps/app/machines/m1/wait").count();
     assert_eq!(waits, 5, "bounded: {out}");
