@@ -241,4 +241,12 @@ fn a_deploy_respects_leases_and_waits_for_the_machine() {
     let last = fly.requests().into_iter().rfind(|r| r["method"] != "GET").unwrap();
     assert_eq!((&last["method"], &last["path"]), (&json!("DELETE"), &json!("/v1/apps/app/machines/m1/lease")));
     assert_eq!(last["status"], 200, "the lease was given back: {last}");
+
+    // A lease that cannot be given back expires: the deploy is done, with a note.
+    let fly = fly_app(json!([{"id": "m1", "release_version": 1}]));
+    fly.set_faults(json!([{"method": "DELETE", "path_contains": "/lease", "status": 409, "times": 1}]));
+    let (code, out) = run(dir.path(), &esc, &fly, &["sync"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("release the lease of machine m1 of Fly app app") && out.contains("expires in"), "{out}");
+    assert!(out.contains("deployed to 1 machine(s)"), "{out}");
 }
