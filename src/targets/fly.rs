@@ -346,10 +346,14 @@ impl Fly {
         loop {
             let mut url = self.api.clone();
             url.path_segments_mut().expect("a base URL").pop_if_empty().extend(self.machine_path(machine, &["wait"]));
-            url.query_pairs_mut()
-                .append_pair("instance_id", instance)
-                .append_pair("state", state)
-                .append_pair("timeout", &WAIT_EACH.as_secs().to_string());
+            {
+                let mut query = url.query_pairs_mut();
+                // Without the new instance's id (an answer that lacks it), whichever instance runs.
+                if !instance.is_empty() {
+                    query.append_pair("instance_id", instance);
+                }
+                query.append_pair("state", state).append_pair("timeout", &WAIT_EACH.as_secs().to_string());
+            }
             match self.http.send(self.request_to(op.clone(), Method::GET, url)).await {
                 Ok(_) => return Ok(()),
                 // Not there yet: the server waited its timeout.
