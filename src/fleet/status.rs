@@ -149,7 +149,7 @@ pub fn stage(cells: &mut [Cell], deployed: &Deployed) {
 }
 
 /// How the reason of a current copy whose deploy cannot be dated starts.
-const UNDEPLOYED: &str = "written, but escort cannot tell whether it is deployed: ";
+const UNDEPLOYED: &str = "current, but escort cannot tell whether it is deployed: ";
 
 /// Whether the copy holds the source's value and waits only for a deploy
 /// (`staged`, or `unknown` for want of a date of what runs): `sync` does not
