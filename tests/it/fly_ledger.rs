@@ -250,3 +250,31 @@ fn a_deploy_respects_leases_and_waits_for_the_machine() {
     assert!(out.contains("release the lease of machine m1 of Fly app app") && out.contains("expires in"), "{out}");
     assert!(out.contains("deployed to 1 machine(s)"), "{out}");
 }
+
+/// flyctl compares dates to the fraction of a second: a copy written half a
+/// second after the release its machine runs, in the same second, is staged.
+#[test]
+fn staged_is_told_to_the_fraction_of_a_second() {
+    let esc = Fake::start_with(
+        &crate::common::peer_python(),
+        "esc_server.py",
+        &json!({"token": ESC_TOKEN, "default_org": "acme", "environments": {"acme/app/prod": {
+            "created": "2024-01-01T00:00:00Z",
+            "values": {"environmentVariables": {"DB_PASSWORD": {"fn::secret": "canary-db-one"}}}
+        }}}),
+    );
+    let fly = Fake::start(
+        "fly_server.py",
+        &json!({"token": FLY_TOKEN, "apps": {"app": {
+            "secrets": {"DB_PASSWORD": {"value": "canary-db-one", "updated_at": "2025-06-01T00:00:00.750000Z"}},
+            "releases": [{"version": 1, "created_at": "2025-06-01T00:00:00.500000Z"}],
+            "machines": [{"id": "m1", "release_version": 1}]
+        }}}),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("escort.toml"), "[sync.prod]\nfrom = \"esc:acme/app/prod\"\nto = [\"fly:app\"]\n")
+        .unwrap();
+    let (report, out) = report(dir.path(), &esc, &fly);
+    assert_eq!(not_ok(&report), [("DB_PASSWORD".into(), "fly:app".into(), "staged".into())], "{out}");
+    assert_eq!(report["cells"][0]["target_updated_at"], "2025-06-01T00:00:00.75Z", "{out}");
+}
