@@ -24,6 +24,10 @@ pub struct Entry {
     /// ESC: `fn::secret` or a plain value (unknown for a value ESC computes).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<bool>,
+    /// Fly.io: the digest it lists of the value (an unkeyed hash of it: kept
+    /// out of reports, and out of the ledger but keyed).
+    #[serde(skip)]
+    pub digest: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

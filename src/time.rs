@@ -80,6 +80,36 @@ impl Timestamp {
     }
 }
 
+/// An instant to the nanosecond, for the dates compared as Go compares them
+/// (Fly.io's: flyctl tells a staged secret by fractions of a second).
+/// Everything else counts whole seconds (`Timestamp`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Moment(Timestamp, u32);
+
+impl Moment {
+    /// RFC 3339 as `Timestamp::parse` reads it, the fraction kept to the
+    /// nanosecond (further digits dropped, as Go's time.Parse does).
+    pub fn parse(text: &str) -> Option<Moment> {
+        let at = Timestamp::parse(text)?;
+        let digits: Vec<u32> = match text.as_bytes().get(19) {
+            Some(b'.') => text.bytes().skip(20).take_while(u8::is_ascii_digit).map(|d| u32::from(d - b'0')).collect(),
+            _ => Vec::new(),
+        };
+        let nanos = (0..9).fold(0, |n, i| n * 10 + digits.get(i).copied().unwrap_or(0));
+        Some(Moment(at, nanos))
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, the fraction without trailing zeros.
+    pub fn rfc3339(self) -> String {
+        let whole = self.0.rfc3339();
+        if self.1 == 0 {
+            return whole;
+        }
+        let fraction = format!("{:09}", self.1);
+        format!("{}.{}Z", &whole[..whole.len() - 1], fraction.trim_end_matches('0'))
+    }
+}
+
 fn is_leap(year: i64) -> bool {
     year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
 }
@@ -171,6 +201,17 @@ mod tests {
         ] {
             assert_eq!(Timestamp::parse(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn moments_keep_the_fraction() {
+        let m = |text: &str| Moment::parse(text).unwrap_or_else(|| panic!("{text} did not parse"));
+        assert!(m("2026-01-01T00:00:00.5Z") > m("2026-01-01T00:00:00.499999999Z"));
+        assert!(m("2026-01-01T00:00:00.000000001Z") > m("2026-01-01T00:00:00Z"));
+        assert_eq!(m("2026-01-01T00:00:00.1234567899Z"), m("2026-01-01T00:00:00.123456789Z"));
+        assert_eq!(m("2026-01-01T02:30:00.25+02:30").rfc3339(), "2026-01-01T00:00:00.25Z");
+        assert_eq!(m("2026-01-01T00:00:00.000Z").rfc3339(), "2026-01-01T00:00:00Z");
+        assert_eq!(Moment::parse("2026-01-01T00:00:00"), None);
     }
 
     #[test]

@@ -78,7 +78,7 @@ mod tests {
             updated_at: Some("2024-02-01T00:00:00Z".into()),
             visibility: visibility.map(String::from),
             selected_repositories: repos,
-            secret: None,
+            ..Entry::default()
         }
     }
 

@@ -9,7 +9,7 @@ use crate::error::{self, ExitStatus, Failure, Kind};
 use crate::fleet::budget;
 use crate::fleet::ledger::{self, OneOff};
 use crate::fleet::plan::{self, Plan};
-use crate::fleet::status::{self, Cell, Status};
+use crate::fleet::status::{self, Cell};
 use crate::fleet::{self, Survey};
 use crate::manifest;
 use crate::record::Outcome;
@@ -65,10 +65,8 @@ async fn one(args: &SyncArgs, from: &SourceSpec, to: &TargetSpec, ctx: &Context)
         None => None,
     };
     let (mut cells, _) = fleet::compare("", &vars, &held, &changed, to, &*target, recorded.as_ref()).await?;
-    if args.deploy
-        && let Some(at) = target.deployed_at().await?
-    {
-        status::stage(&mut cells, &at);
+    if args.deploy {
+        status::stage(&mut cells, &target.deployed_at().await?);
     }
     let plan = Plan::new(&cells, args.prune, args.force);
     if plan.extra > 0 {
@@ -87,7 +85,11 @@ async fn one(args: &SyncArgs, from: &SourceSpec, to: &TargetSpec, ctx: &Context)
     budget::check(&[budget::Change { spec: to, target: &*target, vars: plan.vars(&vars), prune: &plan.prune }]).await?;
     report::confirm_delete(&target.name(), &plan.prune, args.yes)?;
     ui::note(&format!("syncing {} to the {}: {}", source.name(), target.name(), plan.summary()));
-    let outcomes = write(&*target, &plan, &vars, args.deploy, staged(&cells)).await?;
+    let outcomes = write(&*target, &plan, &vars).await?;
+    let deployed = match args.deploy {
+        true => deploy(&*target, &outcomes, staged(&cells)).await,
+        false => Ok(()),
+    };
     let recorded = match &ledger {
         Some(ledger) => ledger.record(to, &options, &outcomes, &vars, ctx).await,
         None => Ok(()),
@@ -101,7 +103,11 @@ async fn one(args: &SyncArgs, from: &SourceSpec, to: &TargetSpec, ctx: &Context)
         &[Results { target: target.name(), outcomes: &outcomes, planned, version: target.version() }],
         args.format,
     );
-    report::and_recorded(status, recorded)
+    // The write is done and reported: a failed deploy, or a failed ledger
+    // record, makes it a partial result.
+    let deployed =
+        deployed.map_err(|e| Failure { kind: Kind::Partial, message: crate::secret::scrub(&format!("{e:#}")) }.into());
+    report::and_recorded(report::and_recorded(status, deployed), recorded)
 }
 
 /// The plan of a dry run, as text or JSON.
@@ -147,10 +153,8 @@ fn refuse_secret_variables(source: &dyn Source, vars: &[Var], to: &TargetSpec) -
     )))
 }
 
-/// Write what `plan` says, and report the unchanged beside it. With
-/// `deploy`, then have what runs from the target load its copies, when this
-/// wrote any or some are `staged` (docs/routes.md, "fly:APP").
-async fn write(target: &dyn Target, plan: &Plan, vars: &[Var], deploy: bool, staged: bool) -> Result<Vec<Outcome>> {
+/// Write what `plan` says, and report the unchanged beside it.
+async fn write(target: &dyn Target, plan: &Plan, vars: &[Var]) -> Result<Vec<Outcome>> {
     let writes = plan.vars(vars);
     let mut outcomes = Vec::new();
     if !writes.is_empty() || !plan.prune.is_empty() {
@@ -159,21 +163,27 @@ async fn write(target: &dyn Target, plan: &Plan, vars: &[Var], deploy: bool, sta
         progress.finish();
         outcomes = crate::audit::write(&target.name(), written)?;
     }
-    let wrote = outcomes.iter().any(|o| o.result.as_ref().is_ok_and(|a| a.changes()));
-    if deploy && (wrote || staged) {
-        let updated =
-            target.deploy().await.map_err(|e| e.context(format!("the {} was not deployed", target.name())))?;
-        if updated > 0 {
-            ui::note(&format!("the {}: deployed to {updated} machine(s)", target.name()));
-        }
-    }
     outcomes.extend(plan.unchanged_outcomes());
     Ok(outcomes)
 }
 
-/// Whether any of `cells` is `staged`.
+/// Have what runs from the target load its copies, when this sync wrote any
+/// or some wait for a deploy (docs/routes.md, "fly:APP"). A failure here
+/// leaves the write done (and recorded): it is reported on its own.
+async fn deploy(target: &dyn Target, outcomes: &[Outcome], staged: bool) -> Result<()> {
+    if !staged && !outcomes.iter().any(|o| o.result.as_ref().is_ok_and(|a| a.changes())) {
+        return Ok(());
+    }
+    let updated = target.deploy().await.map_err(|e| e.context(format!("the {} was not deployed", target.name())))?;
+    if updated > 0 {
+        ui::note(&format!("the {}: deployed to {updated} machine(s)", target.name()));
+    }
+    Ok(())
+}
+
+/// Whether any of `cells` waits for a deploy.
 fn staged(cells: &[Cell]) -> bool {
-    cells.iter().any(|c| c.status == Status::Staged)
+    cells.iter().any(status::awaits_deploy)
 }
 
 /// The manifest's routes: every target of each, at once.
@@ -217,12 +227,17 @@ async fn routes(args: &SyncArgs, ctx: &Context) -> Result<ExitStatus> {
     let jobs = surveys.iter().zip(&plans).flat_map(|(survey, plans)| {
         let deploy = deploys(&survey.route);
         survey.copies.iter().flatten().zip(plans).map(move |(copy, plan)| async move {
-            let written = write(&*copy.target, plan, &survey.vars, deploy, staged(&copy.cells)).await;
-            (written, copy, plan, survey)
+            let written = write(&*copy.target, plan, &survey.vars).await;
+            let deployed = match &written {
+                Ok(outcomes) if deploy => self::deploy(&*copy.target, outcomes, staged(&copy.cells)).await,
+                _ => Ok(()),
+            };
+            ((written, copy, plan, survey), deployed.err())
         })
     });
-    let done = futures_util::future::join_all(jobs).await;
-    let mut failures = Vec::new();
+    let (done, undeployed): (Vec<_>, Vec<_>) = futures_util::future::join_all(jobs).await.into_iter().unzip();
+    let mut failures: Vec<String> =
+        undeployed.iter().flatten().map(|e| crate::secret::scrub(&format!("{e:#}"))).collect();
     if let Some(env) = &manifest.ledger
         && let Err(e) = record_in_ledger(env, &done, ctx).await
     {

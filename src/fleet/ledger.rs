@@ -17,7 +17,7 @@ use crate::secret::{self, Secret};
 use crate::settings::Context;
 use crate::targets::github::{App, Store};
 use crate::targets::{Options, Target, TargetSpec};
-use crate::time::Timestamp;
+use crate::time::Moment;
 use crate::vars::Var;
 use crate::wiped::Wiped;
 use crate::{error, ui};
@@ -37,6 +37,10 @@ pub struct Record {
     pub fingerprint: String,
     /// The copy's own date right after the write, when the target gave one.
     pub at: Option<String>,
+    /// The keyed fingerprint of the digest the target listed for the copy
+    /// right after the write (Fly.io's `digest`, itself an unkeyed hash of
+    /// the value, so never recorded as it is).
+    pub digest: Option<String>,
 }
 
 /// The ledger as read: its key and a record per target and key.
@@ -52,6 +56,8 @@ pub struct Written<'a> {
     pub key: String,
     pub value: Option<&'a Secret>,
     pub at: Option<String>,
+    /// The target's digest of the copy (Fly.io), as it listed it.
+    pub digest: Option<String>,
 }
 
 fn status_of(e: &anyhow::Error) -> Option<u16> {
@@ -85,11 +91,9 @@ impl Ledger {
                         let records = ledger.copies.entry(target).or_default();
                         for (key, text) in keys {
                             let Node::String(text) = text.node else { continue };
-                            let (fingerprint, at) = match text.expose().split_once(' ') {
-                                Some((f, at)) => (f.to_string(), Some(at.to_string())),
-                                None => (text.expose().to_string(), None),
-                            };
-                            records.insert(key, Record { fingerprint, at });
+                            if let Some(record) = Record::parse(text.expose()) {
+                                records.insert(key, record);
+                            }
                         }
                     }
                 }
@@ -105,19 +109,30 @@ impl Ledger {
 
     /// The status of a sealed copy the ledger has a record of (docs/routes.md, "escort
     /// status"): `stale` when the source's value is not the one written, else
-    /// `ok` when the copy's date is still the one read back after the write,
-    /// `drifted` when it is not (someone else wrote it since). `None` when the
-    /// ledger cannot tell (no key, no date recorded): the caller dates it.
-    pub fn status(&self, target: &str, key: &str, value: &Secret, updated_at: Option<&str>) -> Option<Status> {
-        let record = self.record(target, key)?;
-        let fingerprint = fingerprint(self.key.as_ref()?, target, key, value);
-        if fingerprint != record.fingerprint {
+    /// `drifted` when the copy's digest (Fly.io) is not the one read back
+    /// after the write, whatever its date says; else `ok` when its date is
+    /// still the one read back, `drifted` when it is not (someone else wrote
+    /// it since). A recorded digest the copy still shows vouches for it where
+    /// dates are missing. `None` when the ledger cannot tell (no key, neither
+    /// date nor digest recorded): the caller dates it.
+    pub fn status(&self, target: &str, copy: &Seen<'_>, value: &Secret) -> Option<Status> {
+        let key = self.key.as_ref()?;
+        let record = self.record(target, copy.key)?;
+        if fingerprint(key, target, copy.key, value) != record.fingerprint {
             return Some(Status::Stale);
         }
-        let at = |t: Option<&str>| t.and_then(Timestamp::parse);
-        match (at(record.at.as_deref()), at(updated_at)) {
+        let digest = copy.digest.map(|d| digest_print(key, target, copy.key, d));
+        let same_digest = match (&record.digest, &digest) {
+            (Some(recorded), Some(now)) if recorded != now => return Some(Status::Drifted),
+            (Some(_), Some(_)) => true,
+            _ => false,
+        };
+        let at = |t: Option<&str>| t.and_then(Moment::parse);
+        match (at(record.at.as_deref()), at(copy.updated_at)) {
             (Some(recorded), Some(now)) if recorded == now => Some(Status::Ok),
-            (Some(_), _) => Some(Status::Drifted),
+            (Some(_), Some(_)) => Some(Status::Drifted),
+            _ if same_digest => Some(Status::Ok),
+            (Some(_), None) => Some(Status::Drifted),
             (None, _) => None,
         }
     }
@@ -139,7 +154,8 @@ impl Ledger {
             match w.value {
                 Some(value) => {
                     let fingerprint = fingerprint(key, &w.target, &w.key, value);
-                    records.insert(w.key.clone(), Record { fingerprint, at: w.at.clone() });
+                    let digest = w.digest.as_deref().map(|d| digest_print(key, &w.target, &w.key, d));
+                    records.insert(w.key.clone(), Record { fingerprint, at: w.at.clone(), digest });
                 }
                 None => {
                     records.remove(&w.key);
@@ -159,16 +175,8 @@ impl Ledger {
             .copies
             .iter()
             .map(|(target, records)| {
-                let records = records
-                    .iter()
-                    .map(|(key, r)| {
-                        let text = match &r.at {
-                            Some(at) => format!("{} {at}", r.fingerprint),
-                            None => r.fingerprint.clone(),
-                        };
-                        (key.clone(), serde_json::Value::String(text))
-                    })
-                    .collect();
+                let records =
+                    records.iter().map(|(key, r)| (key.clone(), serde_json::Value::String(r.text()))).collect();
                 (target.clone(), serde_json::Value::Object(records))
             })
             .collect();
@@ -185,6 +193,50 @@ impl Ledger {
         out.push_str(tail);
         Ok(out)
     }
+}
+
+impl Record {
+    /// What a record is kept as: `FINGERPRINT [DATE] [digest=PRINT]`, fields
+    /// apart by a space. A record of an older escort (no digest) reads as one
+    /// the target gave no digest for.
+    fn text(&self) -> String {
+        let at = self.at.iter().map(String::as_str);
+        let digest = self.digest.iter().map(|d| format!("{DIGEST}{d}"));
+        std::iter::once(self.fingerprint.clone())
+            .chain(at.map(str::to_string))
+            .chain(digest)
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    fn parse(text: &str) -> Option<Record> {
+        let mut fields = text.split(' ').filter(|f| !f.is_empty());
+        let mut record = Record { fingerprint: fields.next()?.to_string(), at: None, digest: None };
+        for field in fields {
+            match field.strip_prefix(DIGEST) {
+                Some(digest) => record.digest = Some(digest.to_string()),
+                None => record.at = Some(field.to_string()),
+            }
+        }
+        Some(record)
+    }
+}
+
+/// A sealed copy as its target lists it, for the ledger to judge.
+pub struct Seen<'a> {
+    pub key: &'a str,
+    pub updated_at: Option<&'a str>,
+    /// The target's digest of the value (Fly.io), when it gives one.
+    pub digest: Option<&'a str>,
+}
+
+/// Marks the digest field of a record.
+const DIGEST: &str = "digest=";
+
+/// The fingerprint of a target's digest of a copy: keyed like a value's (the
+/// digest is an unkeyed hash of the value), bound to being a digest.
+fn digest_print(key: &Secret, target: &str, name: &str, digest: &str) -> String {
+    fingerprint(key, &format!("{target}\0digest"), name, &Secret::new(digest.to_string()))
 }
 
 /// HMAC-SHA256 under the ledger's key of the target, the key's name and the
@@ -261,9 +313,9 @@ pub async fn written<'a>(
     // Dates only for what was written: deletions need no listing.
     let wrote = done.iter().any(|(_, action)| *action != Action::Delete);
     let listed = if wrote { copy.list(false).await? } else { Vec::new() };
-    let date = |name: &str| {
+    let stamp = |name: &str| {
         let name = copy.canonical(name);
-        listed.iter().find(|e| copy.canonical(&e.name) == name).and_then(|e| e.updated_at.clone())
+        listed.iter().find(|e| copy.canonical(&e.name) == name).map(|e| (e.updated_at.clone(), e.digest.clone()))
     };
     Ok(done
         .into_iter()
@@ -272,7 +324,8 @@ pub async fn written<'a>(
                 Action::Delete => None,
                 _ => Some(&vars.iter().find(|v| v.name == o.name)?.value),
             };
-            Some(Written { target: target.to_string(), key: o.name.clone(), value, at: value.and(date(&o.name)) })
+            let (at, digest) = value.and(stamp(&o.name)).unwrap_or_default();
+            Some(Written { target: target.to_string(), key: o.name.clone(), value, at, digest })
         })
         .collect())
 }
@@ -356,19 +409,28 @@ mod tests {
         assert_eq!(f, fingerprint(&k1, "github:a/b", "A", &v));
     }
 
+    fn seen<'a>(key: &'a str, updated_at: Option<&'a str>, digest: Option<&'a str>) -> Seen<'a> {
+        Seen { key, updated_at, digest }
+    }
+
+    fn written<'a>(value: Option<&'a Secret>, at: Option<&str>, digest: Option<&str>) -> Written<'a> {
+        let (at, digest) = (at.map(String::from), digest.map(String::from));
+        Written { target: "t".into(), key: "K".into(), value, at, digest }
+    }
+
     #[test]
     fn statuses_from_a_record() {
         let mut ledger = Ledger::default();
         let (v, other) = (Secret::new("v"), Secret::new("w"));
-        let at = Some("2026-01-01T00:00:00Z".to_string());
-        ledger.apply(&[Written { target: "t".into(), key: "K".into(), value: Some(&v), at: at.clone() }]).unwrap();
-        assert_eq!(ledger.status("t", "K", &v, at.as_deref()), Some(Status::Ok));
-        assert_eq!(ledger.status("t", "K", &other, at.as_deref()), Some(Status::Stale));
-        assert_eq!(ledger.status("t", "K", &v, Some("2026-01-02T00:00:00Z")), Some(Status::Drifted));
-        assert_eq!(ledger.status("t", "OTHER", &v, at.as_deref()), None);
+        let at = Some("2026-01-01T00:00:00Z");
+        ledger.apply(&[written(Some(&v), at, None)]).unwrap();
+        assert_eq!(ledger.status("t", &seen("K", at, None), &v), Some(Status::Ok));
+        assert_eq!(ledger.status("t", &seen("K", at, None), &other), Some(Status::Stale));
+        assert_eq!(ledger.status("t", &seen("K", Some("2026-01-02T00:00:00Z"), None), &v), Some(Status::Drifted));
+        assert_eq!(ledger.status("t", &seen("OTHER", at, None), &v), None);
         let text = ledger.definition().unwrap();
         assert!(!text.contains("\"v\""), "{}", text.as_str());
-        ledger.apply(&[Written { target: "t".into(), key: "K".into(), value: None, at: None }]).unwrap();
+        ledger.apply(&[written(None, None, None)]).unwrap();
         assert_eq!(ledger.record("t", "K"), None);
     }
 
@@ -377,7 +439,9 @@ mod tests {
         let mut ledger = Ledger { key: Some(Secret::new("k\"ey\\\n\u{1}é")), ..Ledger::default() };
         let v = Secret::new("value");
         let at = Some("2026-01-01T00:00:00Z".to_string());
-        ledger.apply(&[Written { target: "github:a/b".into(), key: "K".into(), value: Some(&v), at }]).unwrap();
+        ledger
+            .apply(&[Written { target: "github:a/b".into(), key: "K".into(), value: Some(&v), at, digest: None }])
+            .unwrap();
         let text: Wiped<String> = ledger.definition().unwrap();
         let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
         let root = &parsed["values"][ROOT];
@@ -386,5 +450,46 @@ mod tests {
         let fingerprint = fingerprint(ledger.key.as_ref().unwrap(), "github:a/b", "K", &v);
         assert_eq!(record, format!("{fingerprint} 2026-01-01T00:00:00Z"));
         assert_eq!(parsed.as_object().unwrap().len(), 1, "{parsed}");
+    }
+
+    /// Fly.io lists a digest of each value: one other than the recorded is
+    /// `drifted` whatever the dates say, and the recorded one vouches for a
+    /// copy without dates. The ledger keeps it keyed, never as listed.
+    #[test]
+    fn a_digest_other_than_the_recorded_is_drifted() {
+        let mut ledger = Ledger::default();
+        let v = Secret::new("v");
+        let at = Some("2026-01-01T00:00:00.250Z");
+        ledger.apply(&[written(Some(&v), at, Some("0123456789abcdef"))]).unwrap();
+        assert_eq!(ledger.status("t", &seen("K", at, Some("0123456789abcdef")), &v), Some(Status::Ok));
+        assert_eq!(ledger.status("t", &seen("K", at, Some("fedcba9876543210")), &v), Some(Status::Drifted));
+        assert_eq!(ledger.status("t", &seen("K", None, Some("fedcba9876543210")), &v), Some(Status::Drifted));
+        assert_eq!(ledger.status("t", &seen("K", None, Some("0123456789abcdef")), &v), Some(Status::Ok));
+        assert_eq!(ledger.status("t", &seen("K", None, None), &v), Some(Status::Drifted));
+        ledger.apply(&[written(Some(&v), None, Some("0123456789abcdef"))]).unwrap();
+        assert_eq!(ledger.status("t", &seen("K", None, Some("0123456789abcdef")), &v), Some(Status::Ok));
+        assert_eq!(ledger.status("t", &seen("K", at, Some("fedcba9876543210")), &v), Some(Status::Drifted));
+        assert_eq!(ledger.status("t", &seen("K", at, None), &v), None, "nothing to compare: dated instead");
+        let text = ledger.definition().unwrap();
+        assert!(!text.contains("0123456789abcdef"), "the digest as listed: {}", text.as_str());
+    }
+
+    #[test]
+    fn records_read_back_and_older_ones_still_read() {
+        let full =
+            Record { fingerprint: "f".into(), at: Some("2026-01-01T00:00:00Z".into()), digest: Some("d".into()) };
+        assert_eq!(full.text(), "f 2026-01-01T00:00:00Z digest=d");
+        for record in [
+            full.clone(),
+            Record { digest: None, ..full.clone() },
+            Record { at: None, ..full.clone() },
+            Record { at: None, digest: None, ..full },
+        ] {
+            assert_eq!(Record::parse(&record.text()), Some(record));
+        }
+        // What an escort before digests wrote.
+        let old = Record::parse("f 2026-01-01T00:00:00Z").unwrap();
+        assert_eq!((old.at.as_deref(), old.digest), (Some("2026-01-01T00:00:00Z"), None));
+        assert_eq!(Record::parse(""), None);
     }
 }

@@ -31,6 +31,8 @@ impl Plan {
                 continue;
             }
             match cell.status {
+                // Current, waiting only for a deploy: writing it again would change nothing.
+                _ if !force && super::status::awaits_deploy(cell) => plan.unchanged.push(cell.key.clone()),
                 Status::Extra if prune => plan.prune.push(cell.key.clone()),
                 Status::Extra => plan.extra += 1,
                 Status::Missing => plan.writes.push((cell.key.clone(), Action::Create)),

@@ -2,7 +2,8 @@
 //! model, no I/O. A cell is one key of one route in one target.
 
 use crate::secret::Secret;
-use crate::time::Timestamp;
+use crate::targets::Deployed;
+use crate::time::{Moment, Timestamp};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -122,17 +123,40 @@ impl Held {
     }
 }
 
-/// Mark `staged` each current copy written after `deployed_at` (RFC 3339),
-/// strictly, as flyctl does. Dates are read to the second, so a copy written
-/// in the deploy's own second counts as deployed: flyctl compares fractions
-/// too, and calls one written later in that second staged (not followed).
-pub fn stage(cells: &mut [Cell], deployed_at: &str) {
-    let Some(deployed) = Timestamp::parse(deployed_at) else { return };
-    for cell in cells.iter_mut().filter(|c| c.status == Status::Ok) {
-        if cell.target_updated_at.as_deref().and_then(Timestamp::parse).is_some_and(|at| at > deployed) {
-            cell.status = Status::Staged;
+/// Where a current copy waits for a deploy, by flyctl's rule
+/// (docs/routes.md, "fly:APP"): `staged` when written after the deploy,
+/// strictly and to the nanosecond; `unknown`, with why, where what runs
+/// cannot be dated (flyctl says staged there; escort cannot promise either).
+pub fn stage(cells: &mut [Cell], deployed: &Deployed) {
+    let current = cells.iter_mut().filter(|c| c.status == Status::Ok);
+    match deployed {
+        Deployed::Unstaged => {}
+        Deployed::At(at) => {
+            let Some(deployed) = Moment::parse(at) else { return };
+            for cell in current {
+                if cell.target_updated_at.as_deref().and_then(Moment::parse).is_some_and(|at| at > deployed) {
+                    cell.status = Status::Staged;
+                }
+            }
+        }
+        Deployed::Undated(why) => {
+            for cell in current {
+                cell.status = Status::Unknown;
+                cell.reason = Some(format!("{UNDEPLOYED}{why}"));
+            }
         }
     }
+}
+
+/// How the reason of a current copy whose deploy cannot be dated starts.
+const UNDEPLOYED: &str = "current, but escort cannot tell whether it is deployed: ";
+
+/// Whether the copy holds the source's value and waits only for a deploy
+/// (`staged`, or `unknown` for want of a date of what runs): `sync` does not
+/// write it again; `--deploy` deploys it.
+pub fn awaits_deploy(cell: &Cell) -> bool {
+    cell.status == Status::Staged
+        || (cell.status == Status::Unknown && cell.reason.as_deref().is_some_and(|r| r.starts_with(UNDEPLOYED)))
 }
 
 /// One cell of the matrix, as `status --format json` prints it.
@@ -205,14 +229,34 @@ mod tests {
             shadowed_by: None,
             reason: None,
         };
-        let mut cells = [
-            cell("AFTER", Status::Ok, "2026-01-01T00:00:01Z"),
-            cell("SAME_SECOND", Status::Ok, "2026-01-01T00:00:00Z"),
-            cell("STALE", Status::Stale, "2026-01-02T00:00:00Z"),
-        ];
-        stage(&mut cells, "2026-01-01T00:00:00Z");
-        let statuses: Vec<Status> = cells.iter().map(|c| c.status).collect();
-        assert_eq!(statuses, [Status::Staged, Status::Ok, Status::Stale]);
+        let cells = || {
+            [
+                cell("AFTER", Status::Ok, "2026-01-01T00:00:01Z"),
+                cell("LATER_IN_THE_SECOND", Status::Ok, "2026-01-01T00:00:00.5000001Z"),
+                cell("SAME_INSTANT", Status::Ok, "2026-01-01T00:00:00.5Z"),
+                cell("EARLIER_IN_THE_SECOND", Status::Ok, "2026-01-01T00:00:00.25Z"),
+                cell("STALE", Status::Stale, "2026-01-02T00:00:00Z"),
+            ]
+        };
+        let statuses = |cells: &[Cell]| cells.iter().map(|c| c.status).collect::<Vec<Status>>();
+        let mut at = cells();
+        stage(&mut at, &Deployed::At("2026-01-01T00:00:00.500Z".into()));
+        let (staged, ok) = (Status::Staged, Status::Ok);
+        assert_eq!(statuses(&at), [staged, staged, ok, ok, Status::Stale]);
+        assert!(at.iter().all(|c| c.reason.is_none()));
+        assert_eq!(at.iter().filter(|c| awaits_deploy(c)).count(), 2);
+
+        // What runs cannot be dated: never ok, and says why; still not written again.
+        let mut undated = cells();
+        stage(&mut undated, &Deployed::Undated("Fly app app has no Machines".into()));
+        assert_eq!(statuses(&undated)[..4], [Status::Unknown; 4]);
+        assert_eq!(undated[4].status, Status::Stale);
+        let reason = undated[0].reason.as_deref().unwrap_or_default();
+        assert!(reason.ends_with("deployed: Fly app app has no Machines"), "{reason}");
+        assert_eq!(undated.iter().filter(|c| awaits_deploy(c)).count(), 4);
+        let mut plain = cells();
+        stage(&mut plain, &Deployed::Unstaged);
+        assert_eq!(statuses(&plain), statuses(&cells()));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use crate::esc::Esc;
 use crate::esc::value::Skipped;
-use crate::fleet::ledger::Ledger;
+use crate::fleet::ledger::{Ledger, Seen};
 use crate::fleet::routes::{Route, Share};
 use crate::fleet::status::{self, Cell, Held, SourceKey, Status, TargetKey};
 use crate::manifest::Manifest;
@@ -143,8 +143,7 @@ pub async fn survey(
     }
     for copy in surveys.iter_mut().flat_map(|s| s.copies.iter_mut().flatten()) {
         match copy.target.deployed_at().await {
-            Ok(Some(at)) => status::stage(&mut copy.cells, &at),
-            Ok(None) => {}
+            Ok(deployed) => status::stage(&mut copy.cells, &deployed),
             Err(e) => unread.push(Unread {
                 what: format!("what runs from the {} (to tell staged copies)", copy.target.name()),
                 error: anyhow::anyhow!("{}", scrubbed(&e)),
@@ -345,7 +344,8 @@ impl Read {
     /// The ledger's status of `var`'s sealed copy, when the ledger can tell.
     fn recorded(&self, spec: &TargetSpec, target: &dyn Target, var: &Var, ledger: Option<&Ledger>) -> Option<Status> {
         let entry = self.entry(target, &var.name).filter(|_| self.values.is_none())?;
-        ledger?.status(&spec.to_string(), &var.name, &var.value, entry.updated_at.as_deref())
+        let seen = Seen { key: &var.name, updated_at: entry.updated_at.as_deref(), digest: entry.digest.as_deref() };
+        ledger?.status(&spec.to_string(), &seen, &var.value)
     }
 
     /// Whether comparing `var` here needs its date at the source: a sealed

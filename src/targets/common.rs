@@ -49,11 +49,10 @@ pub trait Target: Send + Sync {
     fn version(&self) -> Option<u64> {
         None
     }
-    /// When what runs from the target was deployed (RFC 3339), where copies
-    /// wait for a deploy (Fly.io: the release its machines run): a copy
-    /// written after it is `staged`. `None`: nothing waits, or it cannot tell.
-    fn deployed_at(&self) -> BoxFuture<'_, Result<Option<String>>> {
-        Box::pin(async { Ok(None) })
+    /// When what runs from the target was deployed, where copies wait for a
+    /// deploy (Fly.io: the release its machines run).
+    fn deployed_at(&self) -> BoxFuture<'_, Result<Deployed>> {
+        Box::pin(async { Ok(Deployed::Unstaged) })
     }
     /// Have what runs from the target load its current copies (Fly.io: update
     /// each machine); returns how many were updated.
@@ -71,6 +70,18 @@ pub trait Target: Send + Sync {
 }
 
 /// How the commands that name a target want it opened.
+/// What runs from a target, as far as its copies wait for a deploy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Deployed {
+    /// Copies do not wait for a deploy.
+    Unstaged,
+    /// Deployed at this instant (RFC 3339, fraction kept): a copy written
+    /// after it is `staged`.
+    At(String),
+    /// Copies wait, but escort cannot date what runs from the target: why.
+    Undated(String),
+}
+
 #[derive(Clone, Default)]
 pub struct Options {
     /// GitHub: which secrets (default: Actions; Codespaces for github-user).

@@ -15,13 +15,14 @@
 //! each machine with its config, a new release version and the write's
 //! `min_secrets_version`, as `flyctl secrets deploy` does through fly-go.
 
-use super::common::{Target, env_var_problems};
+use super::common::{Deployed, Target, env_var_problems};
 use crate::error;
 use crate::http::{Auth, Http, HttpError, Request};
 use crate::json;
 use crate::record::{Action, Entry, Outcome, Progress, outcomes};
 use crate::secret::{self, Secret};
 use crate::settings::Context;
+use crate::time::Moment;
 use crate::vars::BoxFuture;
 use crate::vars::Var;
 use anyhow::Result;
@@ -33,6 +34,14 @@ use tokio::sync::OnceCell;
 /// Tokens made by `fly tokens create` carry their own scheme and are sent as
 /// they are; older personal tokens go as `Bearer`.
 const RAW_PREFIX: &str = "FlyV1 ";
+/// The header a machine's lease nonce goes in (fly-go's flaps NonceHeader).
+const NONCE_HEADER: &str = "fly-machine-lease-nonce";
+/// How long a deploy holds a machine's lease: time to update it and wait.
+const LEASE_TTL: std::time::Duration = std::time::Duration::from_secs(120);
+/// How long a deploy waits for an updated machine: requests the server holds
+/// up to `WAIT_EACH` (under the client's 30 s request timeout), `WAITS` of them.
+const WAIT_EACH: std::time::Duration = std::time::Duration::from_secs(20);
+const WAITS: u32 = 5;
 
 pub struct Fly {
     http: Http,
@@ -58,6 +67,8 @@ struct Machine {
     #[serde(default)]
     state: String,
     #[serde(default)]
+    instance_id: String,
+    #[serde(default)]
     config: serde_json::Value,
 }
 
@@ -67,6 +78,18 @@ impl Machine {
     fn counts(&self) -> bool {
         !matches!(self.state.as_str(), "destroyed" | "destroying")
     }
+}
+
+/// fly-go's MachineLease: `{"status", "data": {"nonce", ...}}`.
+#[derive(Deserialize)]
+struct LeaseResp {
+    data: Option<LeaseData>,
+}
+
+#[derive(Deserialize)]
+struct LeaseData {
+    #[serde(default)]
+    nonce: String,
 }
 
 #[derive(Deserialize)]
@@ -90,6 +113,7 @@ struct SecretList {
 #[derive(Deserialize)]
 struct ListedSecret {
     name: String,
+    digest: Option<String>,
     created_at: Option<String>,
     updated_at: Option<String>,
 }
@@ -116,6 +140,10 @@ impl Fly {
     fn request_at(&self, op: String, method: Method, path: &[&str]) -> Request<'_> {
         let mut url = self.api.clone();
         url.path_segments_mut().expect("checked in open: a base URL").pop_if_empty().extend(path);
+        self.request_to(op, method, url)
+    }
+
+    fn request_to(&self, op: String, method: Method, url: Url) -> Request<'_> {
         let auth = if self.token.expose().starts_with(RAW_PREFIX) {
             Auth::Raw(&self.token)
         } else {
@@ -153,6 +181,7 @@ impl Fly {
                         name: s.name,
                         created_at: s.created_at.map(utc),
                         updated_at: s.updated_at.map(utc),
+                        digest: s.digest,
                         ..Entry::default()
                     })
                     .collect();
@@ -195,60 +224,161 @@ impl Fly {
     }
 
     /// The date of the oldest release a machine runs: a secret updated after
-    /// it (strictly, as flyctl's internal/command/secrets/list.go in
-    /// superfly/flyctl compares) is missing from some machine. `None` without
-    /// machines, or when one runs a release escort cannot date; there flyctl
-    /// says "Staged" (no machines) or counts that machine as lacking every
-    /// secret, which escort does not follow (see docs/routes.md, "fly:APP").
-    async fn running_since(&self) -> Result<Option<String>> {
+    /// it (strictly, to the nanosecond, as flyctl's internal/command/secrets/list.go in
+    /// superfly/flyctl compares) is missing from some machine. Without
+    /// machines flyctl says "Staged", and it counts a machine whose release it
+    /// cannot date as lacking every secret: escort cannot promise such a copy
+    /// is deployed, and says why (docs/routes.md, "fly:APP").
+    async fn running_since(&self) -> Result<Deployed> {
         let machines: Vec<Machine> = self.machines().await?.into_iter().filter(Machine::counts).collect();
         if machines.is_empty() {
-            return Ok(None);
+            return Ok(Deployed::Undated(format!("Fly app {} has no Machines", self.app)));
         }
         let releases = self.releases().await?;
-        let mut oldest: Option<(crate::time::Timestamp, String)> = None;
+        let mut oldest: Option<Moment> = None;
         for machine in &machines {
             let created = release_of(&machine.config)
                 .and_then(|v| releases.iter().find(|r| r.version == v))
-                .and_then(|r| r.created_at.as_deref())
-                .and_then(|at| Some((read_date(at)?, at.to_string())));
-            let Some((at, text)) = created else { return Ok(None) };
-            if oldest.as_ref().is_none_or(|(o, _)| at < *o) {
-                oldest = Some((at, text));
-            }
+                .and_then(|r| read_date(r.created_at.as_deref()?));
+            let Some(at) = created else {
+                return Ok(Deployed::Undated(format!("the release of machine {} cannot be dated", machine.id)));
+            };
+            oldest = Some(oldest.map_or(at, |o| o.min(at)));
         }
-        Ok(oldest.map(|(at, _)| at.rfc3339()))
+        Ok(oldest.map_or(Deployed::Unstaged, |at| Deployed::At(at.rfc3339())))
     }
 
     /// Update every machine to a new release with the app's current secrets
-    /// (at least this run's version), as `flyctl secrets deploy` does.
+    /// (at least this run's version), as `flyctl secrets deploy` does through
+    /// fly-go's machines client: each under its lease, then waited for.
     async fn update_machines(&self) -> Result<usize> {
-        let machines = self.machines().await?;
+        let machines: Vec<Machine> = self.machines().await?.into_iter().filter(Machine::counts).collect();
         if machines.is_empty() {
             return Ok(0);
         }
         let release = self.releases().await?.iter().map(|r| r.version).max().unwrap_or(0) + 1;
         let min = *self.version.lock().expect("not poisoned");
         for machine in &machines {
-            let mut config = machine.config.clone();
-            if let Some(config) = config.as_object_mut() {
-                let metadata = config.entry("metadata").or_insert_with(|| serde_json::json!({}));
-                if let Some(metadata) = metadata.as_object_mut() {
-                    metadata.insert("fly_release_version".into(), release.to_string().into());
-                }
+            let nonce = self.lease(machine).await?;
+            let updated = self.update_machine(machine, release, min, &nonce).await;
+            // Released whatever became of the update. A lease that could not be
+            // given back expires with its TTL: worth a note, not a failed deploy.
+            if let Err(e) = self.release(machine, &nonce).await {
+                crate::ui::note(&format!("{e:#} (it expires in {} s)", LEASE_TTL.as_secs()));
             }
-            let mut body = serde_json::json!({"config": config});
-            if let Some(min) = min {
-                body["min_secrets_version"] = min.into();
-            }
-            let op = format!("update machine {} of Fly app {}", machine.id, self.app);
-            let req = self
-                .request_at(op, Method::POST, &["v1", "apps", &self.app, "machines", &machine.id])
-                .header("content-type", "application/json")
-                .body(serde_json::to_vec(&body)?);
-            self.http.send(req).await.map_err(|e| self.explain(e))?;
+            updated?;
         }
         Ok(machines.len())
+    }
+
+    fn machine_path<'a>(&'a self, machine: &'a Machine, tail: &'a [&'a str]) -> Vec<&'a str> {
+        ["v1", "apps", &self.app, "machines", &machine.id].into_iter().chain(tail.iter().copied()).collect()
+    }
+
+    /// Take the machine's lease (fly-go's AcquireLease): its nonce. Someone
+    /// else's lease (409) is an error naming the machine, never a skip.
+    async fn lease(&self, machine: &Machine) -> Result<String> {
+        let op = format!("lease machine {} of Fly app {}", machine.id, self.app);
+        let mut url = self.api.clone();
+        url.path_segments_mut().expect("a base URL").pop_if_empty().extend(self.machine_path(machine, &["lease"]));
+        url.query_pairs_mut().append_pair("ttl", &LEASE_TTL.as_secs().to_string());
+        let body = serde_json::json!({"description": "escort sync --deploy", "ttl": LEASE_TTL.as_secs()});
+        let req = self
+            .request_to(op.clone(), Method::POST, url)
+            .header("content-type", "application/json")
+            .body(serde_json::to_vec(&body)?);
+        let resp = match self.http.send(req).await {
+            Ok(resp) => resp,
+            Err(e) if e.status == Some(409) => {
+                let why = format!(
+                    "machine {} of Fly app {} is leased by someone else (another deploy?): nothing was deployed \
+                     to it; run the sync with --deploy again once they are done",
+                    machine.id, self.app
+                );
+                return Err(anyhow::Error::new(e).context(why));
+            }
+            Err(e) => return Err(self.explain(e)),
+        };
+        let lease: LeaseResp = json::decode(&op, &resp.body)?;
+        lease.data.map(|d| d.nonce).filter(|n| !n.is_empty()).ok_or_else(|| {
+            error::backend(format!(
+                "Fly.io granted the lease of machine {} of app {} without a nonce",
+                machine.id, self.app
+            ))
+        })
+    }
+
+    /// Update the machine under its lease to `release`, with at least the
+    /// secrets version `min`, then wait until its new instance reaches the
+    /// state the machine was in (started, or stopped when it was not running).
+    async fn update_machine(&self, machine: &Machine, release: u64, min: Option<u64>, nonce: &str) -> Result<()> {
+        let mut config = machine.config.clone();
+        if let Some(config) = config.as_object_mut() {
+            let metadata = config.entry("metadata").or_insert_with(|| serde_json::json!({}));
+            if let Some(metadata) = metadata.as_object_mut() {
+                metadata.insert("fly_release_version".into(), release.to_string().into());
+            }
+        }
+        let asleep = matches!(machine.state.as_str(), "stopped" | "suspended" | "created");
+        let mut body = serde_json::json!({"config": config});
+        if let Some(min) = min {
+            body["min_secrets_version"] = min.into();
+        }
+        if asleep {
+            body["skip_launch"] = true.into();
+        }
+        let op = format!("update machine {} of Fly app {}", machine.id, self.app);
+        let req = self
+            .request_at(op.clone(), Method::POST, &self.machine_path(machine, &[]))
+            .header("content-type", "application/json")
+            .header(NONCE_HEADER, nonce)
+            .body(serde_json::to_vec(&body)?);
+        let resp = self.http.send(req).await.map_err(|e| self.explain(e))?;
+        let updated: Machine = json::decode(&op, &resp.body)?;
+        self.wait(machine, &updated.instance_id, if asleep { "stopped" } else { "started" }).await
+    }
+
+    /// Wait (fly-go's Wait) for the instance an update made to reach `state`:
+    /// one request at a time, each bounded by the server, `WAITS` at most.
+    async fn wait(&self, machine: &Machine, instance: &str, state: &str) -> Result<()> {
+        let op = format!("wait for machine {} of Fly app {} to be {state}", machine.id, self.app);
+        let mut attempt = 1;
+        loop {
+            let mut url = self.api.clone();
+            url.path_segments_mut().expect("a base URL").pop_if_empty().extend(self.machine_path(machine, &["wait"]));
+            {
+                let mut query = url.query_pairs_mut();
+                // Without the new instance's id (an answer that lacks it), whichever instance runs.
+                if !instance.is_empty() {
+                    query.append_pair("instance_id", instance);
+                }
+                query.append_pair("state", state).append_pair("timeout", &WAIT_EACH.as_secs().to_string());
+            }
+            match self.http.send(self.request_to(op.clone(), Method::GET, url)).await {
+                Ok(_) => return Ok(()),
+                // Not there yet: the server waited its timeout.
+                Err(e) if e.status == Some(408) && attempt < WAITS => attempt += 1,
+                Err(e) if e.status == Some(408) => {
+                    let why = format!(
+                        "machine {} of Fly app {} was updated but did not become {state} within {} s",
+                        machine.id,
+                        self.app,
+                        WAIT_EACH.as_secs() * u64::from(WAITS)
+                    );
+                    return Err(anyhow::Error::new(e).context(why));
+                }
+                Err(e) => return Err(self.explain(e)),
+            }
+        }
+    }
+
+    /// Give the lease back (fly-go's ReleaseLease).
+    async fn release(&self, machine: &Machine, nonce: &str) -> Result<()> {
+        let op = format!("release the lease of machine {} of Fly app {}", machine.id, self.app);
+        let req =
+            self.request_at(op, Method::DELETE, &self.machine_path(machine, &["lease"])).header(NONCE_HEADER, nonce);
+        self.http.send(req.retry(true)).await.map_err(|e| self.explain(e))?;
+        Ok(())
     }
 
     /// Set `vars` and delete `deletes` in one request; one outcome per name,
@@ -295,13 +425,14 @@ fn release_of(config: &serde_json::Value) -> Option<u64> {
 }
 
 /// A Fly date: RFC 3339, or without a zone read as UTC (flyctl's parseTimestamp in
-/// superfly/flyctl's internal/command/secrets/list.go: Go's time.Parse, UTC when no zone).
-fn read_date(text: &str) -> Option<crate::time::Timestamp> {
-    crate::time::Timestamp::parse(text).or_else(|| crate::time::Timestamp::parse(&format!("{text}Z")))
+/// superfly/flyctl's internal/command/secrets/list.go: Go's time.Parse, UTC when no zone),
+/// to the nanosecond.
+fn read_date(text: &str) -> Option<Moment> {
+    Moment::parse(text).or_else(|| Moment::parse(&format!("{text}Z")))
 }
 
 /// A Fly date as RFC 3339 in UTC when it can be read (one without a zone
-/// too), else as given (and so `unknown` to `status`).
+/// too), its fraction kept, else as given (and so `unknown` to `status`).
 fn utc(text: String) -> String {
     read_date(&text).map_or(text, |at| at.rfc3339())
 }
@@ -340,7 +471,7 @@ impl Target for Fly {
         *self.version.lock().expect("not poisoned")
     }
 
-    fn deployed_at(&self) -> BoxFuture<'_, Result<Option<String>>> {
+    fn deployed_at(&self) -> BoxFuture<'_, Result<Deployed>> {
         Box::pin(self.running_since())
     }
 
@@ -367,7 +498,8 @@ mod tests {
         assert_eq!(utc("2024-03-01T10:00:00Z".into()), "2024-03-01T10:00:00Z");
         // Without a zone: read as UTC, as flyctl reads it (see `read_date`), fraction or not.
         assert_eq!(utc("2024-03-01T10:00:00".into()), "2024-03-01T10:00:00Z");
-        assert_eq!(utc("2024-03-01T10:00:00.123456".into()), "2024-03-01T10:00:00Z");
+        assert_eq!(utc("2024-03-01T10:00:00.123456".into()), "2024-03-01T10:00:00.123456Z");
+        assert_eq!(utc("2024-03-01T12:00:00.5+02:00".into()), "2024-03-01T10:00:00.5Z");
         assert_eq!(utc("not a date".into()), "not a date");
         let config = serde_json::json!({"metadata": {"fly_release_version": "7"}});
         assert_eq!(release_of(&config), Some(7));
@@ -376,7 +508,12 @@ mod tests {
 
     #[test]
     fn destroyed_machines_run_nothing() {
-        let machine = |state: &str| Machine { id: "m".into(), state: state.into(), config: serde_json::Value::Null };
+        let machine = |state: &str| Machine {
+            id: "m".into(),
+            state: state.into(),
+            instance_id: String::new(),
+            config: serde_json::Value::Null,
+        };
         for runs in ["started", "stopped", "suspended", ""] {
             assert!(machine(runs).counts(), "{runs}");
         }

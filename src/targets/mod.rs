@@ -9,7 +9,7 @@ pub mod esc;
 pub mod fly;
 pub mod github;
 
-pub use common::{Options, Target};
+pub use common::{Deployed, Options, Target};
 
 use crate::error;
 use crate::esc::EnvRef;

@@ -29,6 +29,19 @@ the machine is updated (deployed). Machines (shapes of fly-go's `Machine` and
                                      store is never behind). A config whose
                                      metadata.fly_release_version names a release the app lacks
                                      creates that release (flyctl creates it beforehand).
+                                     While someone holds the machine's lease, an update without
+                                     its nonce (header fly-machine-lease-nonce) is 409, and so is
+                                     a nonce with no lease.
+    POST   /v1/apps/{app}/machines/{id}/lease?ttl=S  -> 200 {"status": "success", "data": {"nonce",
+                                     "expires_at", "owner", "description", "version"}}; 409 while
+                                     another holds it (its holder's nonce refreshes it)
+    GET    /v1/apps/{app}/machines/{id}/lease        -> 200 the lease, 404 none
+    DELETE /v1/apps/{app}/machines/{id}/lease        (with the nonce) -> 200; 409 another nonce
+    GET    /v1/apps/{app}/machines/{id}/wait?instance_id=I&state=S&timeout=T
+                                  -> 200 {"ok": true} when the machine runs instance I in state S;
+                                     408 when it does not (at once: the fake never sleeps); 400
+                                     for another instance, a state other than started, stopped,
+                                     suspended, destroyed, or a timeout outside 1..60 s
     A Machine: {"id", "name", "state", "region", "instance_id", "created_at", "updated_at",
                 "config": {"image", "env", "metadata": {"fly_platform_version": "v2",
                 "fly_release_version": "V", ...}}, "image_ref": {...}}
@@ -41,7 +54,9 @@ before the created_at of the release its machines run) from a staged one:
 Assumptions (not checked against the live service): an unknown app is 404
 `{"error": "app not found"}`; a missing or wrong token is 401; a name that is not an environment
 variable name (`[A-Za-z_][A-Za-z0-9_]*`) or a value that is not a string or null is 422 and nothing
-is changed; deleting a name the app lacks changes nothing; timestamps are RFC 3339 in UTC.
+is changed; deleting a name the app lacks changes nothing; timestamps are RFC 3339 in UTC, to the
+microsecond; a digest is the first 16 hex digits of the value's SHA-256 (Fly's shape: 16 hex
+digits that change with the value).
 
 Authentication: `Authorization: Bearer TOKEN`, except that a token starting `FlyV1 ` (what
 `fly tokens create` makes) must arrive exactly as it is, without `Bearer`.
@@ -65,7 +80,9 @@ State file (JSON):
                 "machines": [{"id": "m1",          # optional; each runs the app's secrets as
                               "release_version": 1,  # they are at start, until updated
                               "region": "ams", "state": "started",
-                              "updated_at": "2024-01-01T00:00:00Z"}]}
+                              "updated_at": "2024-01-01T00:00:00Z",
+                              "lease": {"owner": "o@example.com", "ttl": 600},  # optional: held
+                              "starts": true}]}     # optional: false stays `created` after an update
       },
       "faults": []
     }
@@ -79,6 +96,8 @@ left is applied and decremented; -1 = forever):
 
 Control endpoints (no auth, not logged):
     GET  /_fake/secrets/APP  -> {NAME: {"value", "digest", "created_at", "updated_at"}} (plaintext)
+    POST /_fake/secrets/APP  {NAME: {"value", "updated_at" (optional)}}: someone else's write, a new
+                                secrets version; dated now unless `updated_at` is given
     GET  /_fake/machines/APP -> [{"id", "secrets_version", "secrets": {NAME: value}}]: what each
                                 machine's environment holds (plaintext)
     GET  /_fake/requests     -> [{"method", "path", "headers": {"authorization": "present" | "wrong" |
@@ -109,7 +128,8 @@ RAW_PREFIX = "FlyV1 "
 
 
 def _now():
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """Now, to the microsecond, as Fly's dates are (flyctl compares them to the fraction)."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _err(status, message):
@@ -121,7 +141,13 @@ def _ok(obj, status=200):
 
 
 def _digest(value):
+    """Fly's shape: 16 hex digits that change with the value (flyctl shows them as `Digest`)."""
     return hashlib.sha256(value.encode("utf-8")).hexdigest()[:16]
+
+
+LEASE_TTL = 30  # seconds, Fly's default when the request names none
+NONCE = "fly-machine-lease-nonce"  # the header fly-go sends a lease's nonce in
+WAIT_STATES = {"started", "stopped", "suspended", "destroyed"}
 
 
 NO_DATE = object()  # a date the state says Fly does not send
@@ -161,8 +187,14 @@ class App:
                 "updated_at": stamp, "config": {"image": "registry.fly.io/app:deployment-1", "env": {},
                                                 "metadata": metadata},
                 "image_ref": {"registry": "registry.fly.io", "repository": name, "tag": "deployment-1"},
-                "_secrets_version": self.version,
+                "_secrets_version": self.version, "_lease": None, "_starts": m.get("starts", True),
             }
+            held = m.get("lease")
+            if held:  # someone else's lease: {"owner", "ttl"}
+                self.machines[m["id"]]["_lease"] = {
+                    "nonce": os.urandom(8).hex(), "owner": held.get("owner") or "someone@example.com",
+                    "description": "held by the state", "expires_at": int(time.time()) + int(held.get("ttl") or 600),
+                    "version": "01LEASE"}
 
     def values(self):
         return {n: s["value"] for n, s in self.secrets.items()}
@@ -211,7 +243,8 @@ LAUNCH_FIELDS = {"config", "region", "name", "skip_launch", "skip_service_regist
 
 
 def _logged_body(body):
-    """The request body with every value hidden: names and nulls only."""
+    """The request body with every value hidden: names and nulls only (a machine update: its
+    fields, min_secrets_version shown, the rest "<set>")."""
     if not body:
         return None
     try:
@@ -220,7 +253,17 @@ def _logged_body(body):
         return f"(not JSON, {len(body)} bytes)"
     if isinstance(req, dict) and isinstance(req.get("values"), dict):
         return dict(req, values={k: None if v is None else "<set>" for k, v in req["values"].items()})
+    if isinstance(req, dict) and "config" in req:
+        return {k: v if k == "min_secrets_version" else "<set>" for k, v in req.items()}
     return "(unexpected shape)"
+
+
+def _held(m):
+    """The machine's lease while it lasts, else None."""
+    lease = m["_lease"]
+    if lease is not None and lease["expires_at"] <= time.time():
+        m["_lease"] = lease = None
+    return lease
 
 
 class Handler(fakelib.Handler):
@@ -250,6 +293,8 @@ class Handler(fakelib.Handler):
         for h in LOGGED_HEADERS:
             if self.headers.get(h) is not None:
                 entry["headers"][h] = self.headers.get(h)
+        if self.headers.get(NONCE) is not None:
+            entry["headers"][NONCE] = "present"
 
         fault = st.take_fault(path, method=method)
         if fault and fault.get("delay_ms"):
@@ -276,6 +321,10 @@ class Handler(fakelib.Handler):
             return self._releases(segs[3], query)
         if len(segs) in (4, 5) and segs[:2] == ["v1", "apps"] and segs[3] == "machines":
             return self._machines(method, segs[2], segs[4] if len(segs) == 5 else None, body)
+        if len(segs) == 6 and segs[:2] == ["v1", "apps"] and segs[3] == "machines" and segs[5] == "lease":
+            return self._lease(method, segs[2], segs[4], query, body)
+        if len(segs) == 6 and segs[:2] == ["v1", "apps"] and segs[3] == "machines" and segs[5] == "wait":
+            return self._wait(method, segs[2], segs[4], query)
         if len(segs) != 4 or segs[:2] != ["v1", "apps"] or segs[3] != "secrets":
             return _err(404, "Not Found")
         app = segs[2]
@@ -350,6 +399,11 @@ class Handler(fakelib.Handler):
         if minv is not None and (not isinstance(minv, int) or isinstance(minv, bool) or minv < 0):
             return _err(400, "min_secrets_version must be a non-negative integer")
         with st.lock:
+            lease, nonce = _held(m), self.headers.get(NONCE)
+            if lease is not None and nonce != lease["nonce"]:
+                return _err(409, f"machine {mid} is leased by {lease['owner']}: the update needs its nonce")
+            if lease is None and nonce is not None:
+                return _err(409, f"machine {mid} has no lease for that nonce")
             if minv is not None and minv > a.version:
                 return _err(422, f"secrets version {minv} not found")
             now = _now()
@@ -365,8 +419,71 @@ class Handler(fakelib.Handler):
                 m["_secrets_version"] = a.version
             m["instance_id"] = "01" + os.urandom(8).hex().upper()  # a new one for each version
             m["updated_at"] = now
-            m["state"] = "stopped" if req.get("skip_launch") else "started"
+            # A machine that does not start stays `created` (a wait for `started` times out).
+            m["state"] = "stopped" if req.get("skip_launch") else ("started" if m["_starts"] else "created")
             return _ok(_machine(m))
+
+    def _lease(self, method, app, mid, query, body):
+        """POST acquires (or, with the holder's nonce, refreshes; someone else's lease is 409),
+        GET shows, DELETE with the nonce releases. A lease: {"status": "success", "data": {"nonce",
+        "expires_at", "owner", "description", "version"}}, as fly-go's MachineLease."""
+        st = self.server.state
+        with st.lock:
+            a = st.apps.get(app)
+            if a is None:
+                return _err(404, "app not found")
+            m = a.machines.get(mid)
+            if m is None:
+                return _err(404, "machine not found")
+            lease, nonce = _held(m), self.headers.get(NONCE)
+            if method == "GET":
+                return _ok({"status": "success", "data": lease}) if lease else _err(404, "lease not found")
+            if method == "DELETE":
+                if lease is None:
+                    return _err(404, "lease not found")
+                if nonce != lease["nonce"]:
+                    return _err(409, "the lease is held under another nonce")
+                m["_lease"] = None
+                return _ok({"status": "success"})
+            if method != "POST":
+                return _err(405, "Method Not Allowed")
+            if lease is not None and nonce != lease["nonce"]:
+                return _err(409, f"lease currently held by {lease['owner']}, expires at {lease['expires_at']}")
+            try:
+                req = json.loads(body) if body else {}
+                ttl = int(query.get("ttl") or (req or {}).get("ttl") or LEASE_TTL)
+            except (ValueError, TypeError, AttributeError):
+                return _err(400, "ttl must be a number of seconds")
+            m["_lease"] = lease = {
+                "nonce": lease["nonce"] if lease else os.urandom(8).hex(), "owner": "token-owner@example.com",
+                "description": (req or {}).get("description") or "", "expires_at": int(time.time()) + ttl,
+                "version": "01" + os.urandom(6).hex().upper()}
+            return _ok({"status": "success", "data": lease})
+
+    def _wait(self, method, app, mid, query):
+        """GET ?instance_id=I&state=S&timeout=T: 200 {"ok": true} once machine `mid` runs instance I
+        in state S; 408 when it does not reach it (the fake answers at once instead of waiting T);
+        400 for a state Fly cannot wait for or a timeout over 60 s."""
+        if method != "GET":
+            return _err(405, "Method Not Allowed")
+        st = self.server.state
+        state = query.get("state") or "started"
+        timeout = query.get("timeout") or "60"
+        if state not in WAIT_STATES or not timeout.isdigit() or not 0 < int(timeout) <= 60:
+            return _err(400, "state must be started, stopped, suspended or destroyed; timeout 1 to 60 s")
+        with st.lock:
+            a = st.apps.get(app)
+            if a is None:
+                return _err(404, "app not found")
+            m = a.machines.get(mid)
+            if m is None:
+                return _err(404, "machine not found")
+            wanted = query.get("instance_id")
+            if wanted is not None and wanted != m["instance_id"]:
+                return _err(400, f"machine {mid} does not run instance {wanted}")
+            if m["state"] != state:
+                return _err(408, f"deadline_exceeded: machine {mid} is {m['state']}, not {state}")
+            return _ok({"ok": True})
 
     def _control(self, method, path, body):
         handled = self.server.state.control(method, path, body)
@@ -380,6 +497,8 @@ class Handler(fakelib.Handler):
                     return _err(404, "app not found")
                 return _ok({n: {k: None if v is NO_DATE else v for k, v in dict(s, digest=_digest(s["value"])).items()}
                             for n, s in st.apps[app].secrets.items()})
+        if path.startswith("/_fake/secrets/") and method == "POST":
+            return self._set_outside(unquote(path[len("/_fake/secrets/"):]), body)
         if path.startswith("/_fake/machines/") and method == "GET":
             app = unquote(path[len("/_fake/machines/"):])
             with st.lock:
@@ -389,6 +508,28 @@ class Handler(fakelib.Handler):
                 return _ok([{"id": m["id"], "secrets_version": m["_secrets_version"],
                              "secrets": a.values_at[m["_secrets_version"]]} for m in a.machines.values()])
         return _err(404, "Not Found")
+
+
+    def _set_outside(self, app, body):
+        """Someone else's write (not escort's): {NAME: {"value", "updated_at"?}}, as a secrets write
+        would do it (a new version), each date now unless given (then kept as given)."""
+        st = self.server.state
+        try:
+            changes = json.loads(body)
+        except ValueError:
+            return _err(400, "invalid JSON body")
+        with st.lock:
+            a = st.apps.get(app)
+            if a is None:
+                return _err(404, "app not found")
+            now = _now()
+            for name, s in changes.items():
+                old = a.secrets.get(name)
+                a.secrets[name] = {"value": s["value"], "created_at": old["created_at"] if old else now,
+                                   "updated_at": s.get("updated_at") or now}
+            a.version += 1
+            a.values_at[a.version] = a.values()
+            return _ok({"version": a.version})
 
 
 def main(argv=None):

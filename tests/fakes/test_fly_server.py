@@ -3,6 +3,7 @@
 
 Run with the peers venv: target/peers/venv/bin/python -m pytest -q tests/fakes
 """
+import re
 import time
 from pathlib import Path
 
@@ -123,3 +124,69 @@ def test_unknown_apps_and_machines_and_auth(fake):
     assert fake.call("GET", "/v1/apps/app/machines/zz")[0] == 404
     assert fake.call("GET", "/v1/apps/app/machines", headers={})[0] == 401
     assert fake.call("GET", "/api/v1/apps/app/releases", headers={"Authorization": "Bearer wrong"})[0] == 401
+
+
+def test_dates_have_fractions_and_digests_follow_the_value(fake):
+    fake.call("POST", "/v1/apps/app/secrets", {"values": {"A": "a2"}})
+    listed = {s["name"]: s for s in fake.call("GET", "/v1/apps/app/secrets")[1]["secrets"]}
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", listed["A"]["updated_at"])
+    assert re.fullmatch(r"[0-9a-f]{16}", listed["A"]["digest"])
+    before = listed["A"]["digest"]
+    status, _ = fake.call("POST", "/_fake/secrets/app", {"A": {"value": "a3", "updated_at": OLD}}, headers={})
+    assert status == 200
+    after = {s["name"]: s for s in fake.call("GET", "/v1/apps/app/secrets")[1]["secrets"]}["A"]
+    assert after["digest"] != before and after["updated_at"] == OLD, "someone else's write, dated as asked"
+    fake.call("POST", "/v1/apps/app/secrets", {"values": {"A": "a2"}})
+    assert {s["name"]: s for s in fake.call("GET", "/v1/apps/app/secrets")[1]["secrets"]}["A"]["digest"] == before
+
+
+def lease(f, mid, headers=None):
+    return f.call("POST", f"/v1/apps/app/machines/{mid}/lease?ttl=60", {}, headers=dict(AUTH, **(headers or {})))
+
+
+def test_a_lease_guards_updates_until_released(fake):
+    config = fake.call("GET", "/v1/apps/app/machines/m1")[1]["config"]
+    status, held = lease(fake, "m1")
+    assert status == 200 and held["status"] == "success" and held["data"]["nonce"]
+    nonce = {"fly-machine-lease-nonce": held["data"]["nonce"]}
+    assert lease(fake, "m1")[0] == 409, "held: another acquire is refused"
+    assert lease(fake, "m1", nonce)[1]["data"]["nonce"] == nonce["fly-machine-lease-nonce"], "the holder refreshes"
+    assert fake.call("POST", "/v1/apps/app/machines/m1", {"config": config})[0] == 409, "no nonce"
+    wrong = dict(AUTH, **{"fly-machine-lease-nonce": "0000"})
+    assert fake.call("POST", "/v1/apps/app/machines/m1", {"config": config}, headers=wrong)[0] == 409
+    assert fake.call("POST", "/v1/apps/app/machines/m1", {"config": config}, headers=dict(AUTH, **nonce))[0] == 200
+    assert fake.call("DELETE", "/v1/apps/app/machines/m1/lease", headers=wrong)[0] == 409
+    assert fake.call("DELETE", "/v1/apps/app/machines/m1/lease", headers=dict(AUTH, **nonce))[0] == 200
+    assert fake.call("GET", "/v1/apps/app/machines/m1/lease")[0] == 404
+    assert fake.call("POST", "/v1/apps/app/machines/m1", {"config": config})[0] == 200, "released: free to update"
+    assert fake.call("POST", "/v1/apps/app/machines/m1", {"config": config}, headers=dict(AUTH, **nonce))[0] == 409
+
+
+def test_a_lease_in_the_state_is_someone_elses(tmp_path):
+    state = {"token": "fly-test", "apps": {"app": {"machines": [
+        {"id": "m1", "lease": {"owner": "deployer@example.com"}}, {"id": "m2", "starts": False}]}}}
+    f = Fake(tmp_path, state, FAKE)
+    try:
+        status, err = lease(f, "m1")
+        assert status == 409 and "deployer@example.com" in err["error"]
+        config = f.call("GET", "/v1/apps/app/machines/m1")[1]["config"]
+        assert f.call("POST", "/v1/apps/app/machines/m1", {"config": config})[0] == 409
+        # m2 does not start: a wait for `started` times out
+        updated = f.call("POST", "/v1/apps/app/machines/m2", {"config": config})[1]
+        wait = f"/v1/apps/app/machines/m2/wait?instance_id={updated['instance_id']}&state=started&timeout=5"
+        assert f.call("GET", wait)[0] == 408
+        assert f.call("GET", wait.replace("state=started", "state=created"))[0] == 400
+    finally:
+        f.stop()
+
+
+def test_wait_for_the_instance_an_update_made(fake):
+    before = fake.call("GET", "/v1/apps/app/machines/m1")[1]
+    updated = fake.call("POST", "/v1/apps/app/machines/m1", {"config": before["config"]})[1]
+    wait = "/v1/apps/app/machines/m1/wait?instance_id={}&state={}&timeout={}"
+    assert fake.call("GET", wait.format(updated["instance_id"], "started", 60)) == (200, {"ok": True})
+    assert fake.call("GET", wait.format(updated["instance_id"], "stopped", 1))[0] == 408
+    assert fake.call("GET", wait.format(before["instance_id"], "started", 1))[0] == 400, "an old instance"
+    assert fake.call("GET", wait.format(updated["instance_id"], "started", 61))[0] == 400
+    logged = [r for r in fake.call("GET", "/_fake/requests", headers={})[1] if r["method"] == "POST"]
+    assert logged[-1]["body"] == {"config": "<set>"}

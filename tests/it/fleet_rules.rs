@@ -283,17 +283,22 @@ fn fly_copies_are_staged_until_the_machines_are_updated_and_deploy_updates_them(
     let (_, text) = run(fly_escort(dir.path(), &fly), &["sync", "--dry-run"]);
     assert!(text.contains("staged"), "{text}");
 
-    // --deploy writes nothing more, and updates the machine.
+    // --deploy writes nothing more, and updates the machine under its lease, as flyctl does.
     fly.call("POST", "/_fake/reset-log", None);
     let (code, out) = run(fly_escort(dir.path(), &fly), &["sync", "--deploy"]);
     assert_eq!(code, 0, "{out}");
-    let posts: Vec<String> = fly
+    let steps: Vec<String> = fly
         .requests()
         .iter()
-        .filter(|r| r["method"] == "POST")
-        .map(|r| r["path"].as_str().unwrap().to_string())
+        .filter(|r| r["method"] != "GET" || r["path"].as_str().unwrap().ends_with("/wait"))
+        .map(|r| format!("{} {}", r["method"].as_str().unwrap(), r["path"].as_str().unwrap()))
         .collect();
-    assert_eq!(posts, ["/v1/apps/app/machines/m1"], "{out}");
+    let m1 = "/v1/apps/app/machines/m1";
+    assert_eq!(
+        steps,
+        [format!("POST {m1}/lease"), format!("POST {m1}"), format!("GET {m1}/wait"), format!("DELETE {m1}/lease")],
+        "{out}"
+    );
     assert_eq!(machine(&fly), (2, vec!["A".to_string(), "B".to_string()]));
     assert_eq!(status(dir.path()), (0, vec!["ok".to_string(), "ok".to_string()]));
 

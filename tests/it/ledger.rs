@@ -13,19 +13,19 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 
-const ESC_TOKEN: &str = "tok-ledger";
+pub const ESC_TOKEN: &str = "tok-ledger";
 const CANARIES: [&str; 4] = ["canary-db-one", "canary-db-two", "canary-provider-one", "canary-provider-two"];
 
 /// The source's definition: the secret under `values`, exported by reference,
 /// as Pulumi documents it.
-fn source_yaml(password: &str) -> String {
+pub fn source_yaml(password: &str) -> String {
     format!(
         "values:\n  database:\n    password:\n      fn::secret: {password}\n  environmentVariables:\n    \
          DB_PASSWORD: ${{database.password}}\n    NAME: plain-name\n"
     )
 }
 
-fn esc(extra: Value) -> Fake {
+pub fn esc(extra: Value) -> Fake {
     let mut state = json!({
         "token": ESC_TOKEN,
         "default_org": "acme",
@@ -63,13 +63,13 @@ fn esc_api(fake: &Fake, method: &str, path: &str, content_type: &str, body: &str
 
 /// Save a new definition of `env` as `esc env edit` does (the fake evaluates
 /// it and stores fresh ciphertext for each plaintext secret).
-fn save(fake: &Fake, env: &str, yaml: &str) {
+pub fn save(fake: &Fake, env: &str, yaml: &str) {
     let (status, body) = esc_api(fake, "PATCH", &format!("/api/esc/environments/{env}"), "application/x-yaml", yaml);
     assert!((200..300).contains(&status), "saving {env}: {status} {body}");
 }
 
 /// The stored text of a definition (its `GET`), or what a read of `path` answers.
-fn esc_get(fake: &Fake, path: &str) -> (u16, String) {
+pub fn esc_get(fake: &Fake, path: &str) -> (u16, String) {
     esc_api(fake, "GET", path, "application/json", "")
 }
 
@@ -91,12 +91,12 @@ fn report(dir: &Path, esc: &Fake) -> Value {
 }
 
 /// The JSON report on the first line of `out`.
-fn json_of(out: &str) -> Value {
+pub fn json_of(out: &str) -> Value {
     serde_json::from_str(out.lines().next().unwrap_or_default()).unwrap_or_else(|_| panic!("{out}"))
 }
 
 /// The cells whose status is not `ok`: (key, target, status).
-fn not_ok(report: &Value) -> Vec<(String, String, String)> {
+pub fn not_ok(report: &Value) -> Vec<(String, String, String)> {
     cells(report).into_iter().filter(|(_, _, s)| s != "ok").collect()
 }
 

@@ -21,6 +21,7 @@ mod faults;
 mod feature;
 mod fleet;
 mod fleet_rules;
+mod fly_ledger;
 mod fly_target;
 mod fuzz_corpus;
 mod github_canary;
