@@ -31,14 +31,11 @@ impl Plan {
                 continue;
             }
             match cell.status {
-                // Current, waiting only for a deploy: writing it again would change nothing.
-                _ if !force && super::status::awaits_deploy(cell) => plan.unchanged.push(cell.key.clone()),
                 Status::Extra if prune => plan.prune.push(cell.key.clone()),
                 Status::Extra => plan.extra += 1,
                 Status::Missing => plan.writes.push((cell.key.clone(), Action::Create)),
-                // An organization copy a repository's workflows may not get (shadow.rs): current,
-                // and another write would not change where it stands.
-                Status::Unknown if cell.shadowed_by.is_some() && !force => plan.unchanged.push(cell.key.clone()),
+                // It holds the source's value; only whether what runs gets it is unknown.
+                Status::Unknown if cell.current && !force => plan.unchanged.push(cell.key.clone()),
                 status if force || status.needs_write() => plan.writes.push((cell.key.clone(), Action::Update)),
                 _ => plan.unchanged.push(cell.key.clone()),
             }
@@ -143,6 +140,7 @@ mod tests {
             source_value,
             shadowed_by: None,
             reason: None,
+            current: false,
         }
     }
 

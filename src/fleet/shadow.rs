@@ -122,6 +122,7 @@ pub async fn mark(
                 ));
             } else {
                 cell.status = Status::Unknown;
+                cell.current = true;
                 cell.reason = Some(format!(
                     "{by} may read {granted} organization secrets and its workflows get the first {GRANTED_SEEN} by \
                      name; whether this one is among them depends on where GitHub sorts `_`, which it does not say"

@@ -142,21 +142,18 @@ pub fn stage(cells: &mut [Cell], deployed: &Deployed) {
         Deployed::Undated(why) => {
             for cell in current {
                 cell.status = Status::Unknown;
-                cell.reason = Some(format!("{UNDEPLOYED}{why}"));
+                cell.current = true;
+                cell.reason = Some(format!("current, but escort cannot tell whether it is deployed: {why}"));
             }
         }
     }
 }
 
-/// How the reason of a current copy whose deploy cannot be dated starts.
-const UNDEPLOYED: &str = "current, but escort cannot tell whether it is deployed: ";
-
 /// Whether the copy holds the source's value and waits only for a deploy
 /// (`staged`, or `unknown` for want of a date of what runs): `sync` does not
 /// write it again; `--deploy` deploys it.
 pub fn awaits_deploy(cell: &Cell) -> bool {
-    cell.status == Status::Staged
-        || (cell.status == Status::Unknown && cell.reason.as_deref().is_some_and(|r| r.starts_with(UNDEPLOYED)))
+    cell.status == Status::Staged || (cell.status == Status::Unknown && cell.current)
 }
 
 /// One cell of the matrix, as `status --format json` prints it.
@@ -179,6 +176,12 @@ pub struct Cell {
     /// reason): shown under the matrix and in the JSON.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// An `unknown` copy known to hold the source's value: what escort cannot
+    /// tell is whether what runs gets it (a deploy it cannot date, an
+    /// organization secret's place among the 100). `sync` does not write it
+    /// again: a write would change nothing of that.
+    #[serde(skip)]
+    pub current: bool,
 }
 
 /// How many cells have each status (every status present, zero or not).
@@ -228,6 +231,7 @@ mod tests {
             source_value: None,
             shadowed_by: None,
             reason: None,
+            current: false,
         };
         let cells = || {
             [

@@ -395,6 +395,7 @@ fn cells_of(
         source_value: None,
         shadowed_by: None,
         reason: None,
+        current: false,
     };
     let mut cells = Vec::new();
     for var in vars {
