@@ -10,7 +10,7 @@ use crate::manifest::Manifest;
 use crate::record::Entry;
 use crate::secret::Secret;
 use crate::settings::Context;
-use crate::source::{self, Source};
+use crate::source::{self, Changed, Source};
 use crate::targets::{self, Options, Target, TargetSpec};
 use crate::vars::Var;
 use crate::{error, secret};
@@ -48,8 +48,9 @@ pub struct Survey {
     pub vars: Vec<Var>,
     /// The keys the source holds without a value (null, unknown).
     pub held: Vec<(String, Held)>,
-    /// Each key's last change at the source (RFC 3339), where it can tell.
-    pub changed: HashMap<String, String>,
+    /// Each key's last change at the source, or why it has none; a key left
+    /// out: the source keeps no dates (or none was asked for).
+    pub changed: HashMap<String, Changed>,
     pub prune: bool,
     pub copies: Vec<Result<Copy, (TargetSpec, anyhow::Error)>>,
 }
@@ -315,6 +316,28 @@ fn in_group(manifest: &Manifest, route: &Route, name: &str) -> bool {
     route.groups.is_empty() || group_of().is_some_and(|g| route.groups.contains(g))
 }
 
+/// Why a sealed copy judged by dates is what it is, when the dates leave
+/// something to say (docs/routes.md, "escort status": what each date means).
+/// A key dated only as changed before a date has a copy older than that
+/// `unknown`, never `stale`: it may well have changed before the copy.
+fn dated(cell: &mut Cell, changed: Option<&Changed>) {
+    cell.reason = match (changed, cell.status) {
+        (Some(Changed::Undatable(why)), _) => Some(format!("the source cannot date it: {why}")),
+        (Some(Changed::Before(at)), Status::Stale) => {
+            cell.status = Status::Unknown;
+            Some(format!(
+                "the source changed it no later than {at} (it keeps no older revision), and the copy is older: cannot tell"
+            ))
+        }
+        (Some(Changed::Before(at)), _) => {
+            Some(format!("the source changed it no later than {at}: it keeps no older revision"))
+        }
+        (None, Status::Unknown) => Some("the source keeps no dates".to_string()),
+        (Some(Changed::At(_)), Status::Unknown) => Some("the target gives no date for it".to_string()),
+        _ => None,
+    };
+}
+
 /// A target as read once: its entries, and its values when they can be read back.
 pub struct Read {
     entries: Vec<Entry>,
@@ -365,7 +388,7 @@ pub async fn compare(
     route: &str,
     vars: &[Var],
     without_value: &[(String, Held)],
-    changed: &HashMap<String, String>,
+    changed: &HashMap<String, Changed>,
     spec: &TargetSpec,
     target: &dyn Target,
     ledger: Option<&Ledger>,
@@ -379,18 +402,19 @@ fn cells_of(
     route: &str,
     vars: &[Var],
     without_value: &[(String, Held)],
-    changed: &HashMap<String, String>,
+    changed: &HashMap<String, Changed>,
     spec: &TargetSpec,
     target: &dyn Target,
     read: &Read,
     ledger: Option<&Ledger>,
 ) -> Vec<Cell> {
-    let cell = |key: &str, status: Status, changed_at: Option<&String>, updated_at: Option<&String>| Cell {
+    let cell = |key: &str, status: Status, changed_at: Option<&Changed>, updated_at: Option<&String>| Cell {
         route: route.to_string(),
         key: key.to_string(),
         target: spec.to_string(),
         status,
-        source_changed_at: changed_at.cloned(),
+        source_changed_at: changed_at.and_then(Changed::date).map(str::to_string),
+        source_changed_before: changed_at.is_some_and(Changed::is_before),
         target_updated_at: updated_at.cloned(),
         source_value: None,
         shadowed_by: None,
@@ -400,14 +424,19 @@ fn cells_of(
     for var in vars {
         let canonical = target.canonical(&var.name);
         let entry = read.entry(target, &var.name);
-        let source = SourceKey { value: &var.value, changed_at: changed.get(&var.name).map(String::as_str) };
+        let changed_at = changed.get(&var.name);
+        let source = SourceKey { value: &var.value, changed_at: changed_at.and_then(Changed::date) };
         let copy = entry.map(|e| TargetKey {
             updated_at: e.updated_at.as_deref(),
             value: read.values.as_ref().and_then(|vs| vs.get(&canonical)),
         });
         let recorded = read.recorded(spec, target, var, ledger);
-        let status = recorded.unwrap_or_else(|| status::compare(Some(&source), copy.as_ref()));
-        cells.push(cell(&var.name, status, changed.get(&var.name), entry.and_then(|e| e.updated_at.as_ref())));
+        let mut cell = cell(&var.name, Status::Ok, changed_at, entry.and_then(|e| e.updated_at.as_ref()));
+        cell.status = recorded.unwrap_or_else(|| status::compare(Some(&source), copy.as_ref()));
+        if recorded.is_none() && copy.as_ref().is_some_and(|c| c.value.is_none()) {
+            dated(&mut cell, changed_at);
+        }
+        cells.push(cell);
     }
     // Only where the target has the key: every cell but `missing` is one it holds.
     for (name, why) in without_value {
