@@ -13,8 +13,8 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 
-const ESC_TOKEN: &str = "tok-ledger";
-const CANARIES: [&str; 4] = ["canary-db-one", "canary-db-two", "canary-provider-one", "canary-provider-two"];
+pub(crate) const ESC_TOKEN: &str = "tok-ledger";
+pub(crate) const CANARIES: [&str; 4] = ["canary-db-one", "canary-db-two", "canary-provider-one", "canary-provider-two"];
 
 /// The source's definition: the secret under `values`, exported by reference,
 /// as Pulumi documents it.
@@ -63,7 +63,7 @@ fn esc_api(fake: &Fake, method: &str, path: &str, content_type: &str, body: &str
 
 /// Save a new definition of `env` as `esc env edit` does (the fake evaluates
 /// it and stores fresh ciphertext for each plaintext secret).
-fn save(fake: &Fake, env: &str, yaml: &str) {
+pub(crate) fn save(fake: &Fake, env: &str, yaml: &str) {
     let (status, body) = esc_api(fake, "PATCH", &format!("/api/esc/environments/{env}"), "application/x-yaml", yaml);
     assert!((200..300).contains(&status), "saving {env}: {status} {body}");
 }
@@ -96,7 +96,7 @@ fn json_of(out: &str) -> Value {
 }
 
 /// The cells whose status is not `ok`: (key, target, status).
-fn not_ok(report: &Value) -> Vec<(String, String, String)> {
+pub(crate) fn not_ok(report: &Value) -> Vec<(String, String, String)> {
     cells(report).into_iter().filter(|(_, _, s)| s != "ok").collect()
 }
 
@@ -163,11 +163,11 @@ fn readable_copies_are_compared_by_opened_value() {
     assert_eq!(not_ok(&report(dir.path(), &esc)), []);
 }
 
-fn escort_gh(dir: &Path, esc: &Fake, gh: &Fake, args: &[&str]) -> (i32, String) {
+pub(crate) fn escort_gh(dir: &Path, esc: &Fake, gh: &Fake, args: &[&str]) -> (i32, String) {
     outcome(Run::new_in(dir).esc(esc, ESC_TOKEN).github(gh, TOKEN), args)
 }
 
-fn gh_report(dir: &Path, esc: &Fake, gh: &Fake) -> (Value, String) {
+pub(crate) fn gh_report(dir: &Path, esc: &Fake, gh: &Fake) -> (Value, String) {
     let (_, out) = escort_gh(dir, esc, gh, &["status", "--format", "json"]);
     (json_of(&out), out)
 }
