@@ -355,3 +355,21 @@ async fn values_at(esc: &Esc, env: &EnvRef, number: u64, wants: &[&Want]) -> Res
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Changed::{At, Before, Undatable};
+
+    #[test]
+    fn the_newest_part_dates_a_value() {
+        let (early, late) = ("2025-01-01T00:00:00Z".to_string(), "2025-02-01T00:00:00Z".to_string());
+        assert_eq!(At(early.clone()).newest(At(late.clone())), At(late.clone()));
+        assert_eq!(At(late.clone()).newest(Before(early.clone())), At(late.clone()));
+        // A "changed before" bound newer than every change is still only a bound.
+        assert_eq!(At(early.clone()).newest(Before(late.clone())), Before(late.clone()));
+        assert_eq!(Before(late.clone()).newest(At(late.clone())), At(late.clone()));
+        let why = Undatable("a provider".into());
+        assert_eq!(At(late.clone()).newest(why.clone()), why);
+        assert_eq!(why.clone().newest(At(late)), why);
+    }
+}

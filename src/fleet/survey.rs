@@ -452,3 +452,46 @@ fn cells_of(
     }
     cells
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A cell of a sealed copy written on `updated`, compared by dates.
+    fn judged(changed: Changed, updated: &str) -> Cell {
+        let value = Secret::new("v");
+        let source = SourceKey { value: &value, changed_at: changed.date() };
+        let copy = TargetKey { updated_at: Some(updated), value: None };
+        let mut cell = Cell {
+            route: "r".into(),
+            key: "K".into(),
+            target: "t".into(),
+            status: status::compare(Some(&source), Some(&copy)),
+            source_changed_at: None,
+            source_changed_before: false,
+            target_updated_at: None,
+            source_value: None,
+            shadowed_by: None,
+            reason: None,
+        };
+        dated(&mut cell, Some(&changed));
+        cell
+    }
+
+    #[test]
+    fn a_changed_before_date_is_a_bound() {
+        let bound = || Changed::Before("2025-02-01T00:00:00Z".into());
+        let newer = judged(bound(), "2025-03-01T00:00:00Z");
+        assert_eq!(newer.status, Status::Ok);
+        assert!(newer.reason.is_some_and(|r| r.contains("no later than 2025-02-01")));
+        // Older than the bound: the change may have come before the copy.
+        let older = judged(bound(), "2025-01-01T00:00:00Z");
+        assert_eq!(older.status, Status::Unknown);
+        assert!(older.reason.is_some_and(|r| r.contains("cannot tell")));
+        let exact = judged(Changed::At("2025-02-01T00:00:00Z".into()), "2025-01-01T00:00:00Z");
+        assert_eq!((exact.status, exact.reason), (Status::Stale, None));
+        let undatable = judged(Changed::Undatable("a provider".into()), "2025-01-01T00:00:00Z");
+        assert_eq!(undatable.status, Status::Unknown);
+        assert_eq!(undatable.reason.as_deref(), Some("the source cannot date it: a provider"));
+    }
+}
