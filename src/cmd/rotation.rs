@@ -10,7 +10,7 @@
 use crate::cli::{self, ReportFormat, RotationArgs};
 use crate::error::{self, ExitStatus, Failure, Kind};
 use crate::fleet;
-use crate::fleet::status::Status as CellStatus;
+use crate::fleet::status::{Cell, Status as CellStatus};
 use crate::manifest::{self, Manifest};
 use crate::record::Entry;
 use crate::rotation::{self, Clock, Row, Status};
@@ -131,19 +131,12 @@ async fn at_the_sources(manifest: &Manifest, clock: &Clock, args: &RotationArgs,
         }
         rows.extend(assessed);
         for cell in fleet::cells(&surveys[..]).filter(|c| c.route == survey.route) {
-            let day = |t: &Option<String>| t.as_deref().and_then(Timestamp::parse).map(Timestamp::day);
-            // Staged and shadowed copies are current copies, written as ok ones are.
-            let current = matches!(cell.status, CellStatus::Ok | CellStatus::Staged | CellStatus::Shadowed);
-            let lag_days = match (current, day(&cell.source_changed_at), day(&cell.target_updated_at)) {
-                (true, Some(changed), Some(written)) => Some(written - changed),
-                _ => None,
-            };
             copies.push(Copy {
                 route: cell.route.clone(),
                 key: cell.key.clone(),
                 target: cell.target.clone(),
                 status: cell.status,
-                lag_days,
+                lag_days: lag_days(cell),
             });
         }
     }
@@ -153,6 +146,17 @@ async fn at_the_sources(manifest: &Manifest, clock: &Clock, args: &RotationArgs,
         reads.push(read);
     }
     Ok((reads, rows, copies))
+}
+
+/// How many whole days after the source's change a current copy was
+/// written. Staged and shadowed copies are current copies, written as ok ones are.
+fn lag_days(cell: &Cell) -> Option<i64> {
+    let day = |t: &Option<String>| t.as_deref().and_then(Timestamp::parse).map(Timestamp::day);
+    let current = matches!(cell.status, CellStatus::Ok | CellStatus::Staged | CellStatus::Shadowed);
+    match (current, day(&cell.source_changed_at), day(&cell.target_updated_at)) {
+        (true, Some(changed), Some(written)) => Some(written - changed),
+        _ => None,
+    }
 }
 
 impl TargetRead {
@@ -334,4 +338,30 @@ fn due(row: &Row) -> String {
         l => format!("in {l} days"),
     };
     format!("{date} ({when})")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn current_copies_have_a_lag() {
+        let cell = |status| Cell {
+            route: "r".into(),
+            key: "K".into(),
+            target: "t".into(),
+            status,
+            source_changed_at: Some("2026-01-01T10:00:00Z".into()),
+            source_changed_before: false,
+            target_updated_at: Some("2026-01-04T09:00:00Z".into()),
+            source_value: None,
+            shadowed_by: None,
+            reason: None,
+        };
+        let lags: Vec<Option<i64>> = [CellStatus::Ok, CellStatus::Staged, CellStatus::Shadowed, CellStatus::Stale]
+            .into_iter()
+            .map(|s| lag_days(&cell(s)))
+            .collect();
+        assert_eq!(lags, [Some(3), Some(3), Some(3), None]);
+    }
 }
