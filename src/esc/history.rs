@@ -162,6 +162,11 @@ fn date<'a>(
                 Err(why) => {
                     out.insert(want, Changed::Undatable(why.to_string()));
                 }
+                Ok(roots) if roots.iter().any(|r| r == "environments" || r == "imports") => {
+                    let why = "it reads another environment through `${environments...}` or `${imports...}`, \
+                               which escort does not follow";
+                    out.insert(want, Changed::Undatable(why.to_string()));
+                }
                 Ok(roots) => {
                     let mut read: Vec<Want> = roots.into_iter().map(Want::Property).collect();
                     read.extend(also.filter(|a| !read.contains(a)));
@@ -193,12 +198,16 @@ fn date<'a>(
                 } else {
                     None
                 };
+                // An import escort cannot read the history of (access to open
+                // it is not access to its revisions) leaves what it gives undated.
                 let dated = match refused {
-                    Some(why) => asked.iter().map(|w| (w.clone(), Changed::Undatable(why.clone()))).collect(),
-                    None => date(esc, &from, asked.clone(), chain.clone(), concurrency)
-                        .await
-                        .with_context(|| format!("the import {from} of {env}"))?,
+                    Some(why) => Err(why),
+                    None => date(esc, &from, asked.clone(), chain.clone(), concurrency).await.map_err(|e| {
+                        format!("its revisions could not be read: {}", crate::secret::scrub(&format!("{e:#}")))
+                    }),
                 };
+                let dated = dated
+                    .unwrap_or_else(|why| asked.iter().map(|w| (w.clone(), Changed::Undatable(why.clone()))).collect());
                 imported.push((from, dated));
             }
         }
@@ -230,14 +239,11 @@ fn date<'a>(
 }
 
 /// An `imports:` entry as a reference: `proj/env` in the importer's
-/// organization, a bare `env` in its project; `@REV` or `@TAG` its pin.
+/// organization, a bare `env` in the project `default`, as ESC documents
+/// it; `@REV` or `@TAG` its pin.
 fn import_ref(importer: &EnvRef, import: &str) -> Result<EnvRef> {
-    let mut from = EnvRef::parse(import).with_context(|| format!("an import of {importer}"))?;
-    if !import.split('@').next().unwrap_or_default().contains('/') {
-        from.project = importer.project.clone();
-    }
-    from.org = importer.org.clone();
-    Ok(from)
+    let from = EnvRef::parse(import).with_context(|| format!("an import of {importer}"))?;
+    Ok(EnvRef { org: importer.org.clone(), ..from })
 }
 
 /// What `walk` found, by want.

@@ -75,7 +75,7 @@ fn stale(key: &str) -> Vec<(String, String, String)> {
 /// write per target, and the next sync writes nothing.
 #[test]
 fn keys_from_an_import_are_dated_by_its_revisions() {
-    let (esc, gh) = (fake("base"), github(&github_support::state()));
+    let (esc, gh) = (fake("app/base"), github(&github_support::state()));
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("escort.toml"), TWO_REPOS).unwrap();
     assert_eq!(sync(dir.path(), &esc, &gh).len(), 6);
@@ -104,7 +104,7 @@ fn keys_from_an_import_are_dated_by_its_revisions() {
 /// imported environment changes nothing its importer exports.
 #[test]
 fn a_pinned_import_does_not_go_stale_when_its_head_changes() {
-    let (esc, gh) = (fake("base@1"), github(&github_support::state()));
+    let (esc, gh) = (fake("app/base@1"), github(&github_support::state()));
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("escort.toml"), TWO_REPOS).unwrap();
     assert_eq!(sync(dir.path(), &esc, &gh).len(), 6);
@@ -124,7 +124,7 @@ fn an_undatable_key_says_why() {
         &json!({"token": ESC_TOKEN, "default_org": "acme", "providers": {"api": "canary-provider-one"},
             "environments": {
             "acme/app/base": {"values": {"environmentVariables": {"API": {"fn::open::test": {"key": "api"}}}}},
-            "acme/app/prod": {"imports": ["base"], "values": {"environmentVariables": {"OWN": "plain-own"}}}
+            "acme/app/prod": {"imports": ["app/base"], "values": {"environmentVariables": {"OWN": "plain-own"}}}
         }}),
     );
     esc.call("POST", "/_fake/providers", Some(&json!({"api": "canary-provider-one"})));

@@ -460,7 +460,7 @@ fn a_change_in_an_import_is_seen_on_every_target() {
         "esc_server.py",
         &json!({"token": ESC_TOKEN, "default_org": "acme", "environments": {
             "acme/app/base": {"values": {"shared": {"fn::secret": "canary-db-one"}}},
-            "acme/app/prod": {"imports": ["base"], "values": {"environmentVariables": {
+            "acme/app/prod": {"imports": ["app/base"], "values": {"environmentVariables": {
                 "SHARED": "${shared}", "OWN": {"fn::secret": "canary-provider-one"}
             }}}
         }}),

@@ -245,42 +245,47 @@ impl Definition {
 
     fn collect_reads(&self, node: &Node) -> Reads {
         let mut imported = Vec::new();
-        match self.reads_outside(node, 0, &mut 0, &mut imported) {
+        // Without imports nothing merges into the mappings this definition holds.
+        let merges = self.imports().map_or(true, |i| !i.is_empty());
+        match self.reads_outside(node, 0, &mut 0, &mut imported, merges) {
             Some(why) => Err(why),
             None => Ok(imported),
         }
     }
 
     /// Why the value cannot be dated at all, else `None` with the roots of
-    /// the paths it reads that this definition does not hold added to `imported`.
+    /// the paths it reads that an import may hold (`merges`: there are
+    /// imports to merge into its mappings) added to `imported`.
     fn reads_outside(
         &self,
         node: &Node,
         depth: usize,
         steps: &mut usize,
         imported: &mut Vec<String>,
+        merges: bool,
     ) -> Option<&'static str> {
         const TOO_BIG: &str = "its value is too big or too deep to follow";
         let Some(node) = self.resolve(node).filter(|_| within(steps, depth)) else { return Some(TOO_BIG) };
         match &node.kind {
-            Kind::Scalar { text, .. } => references(text.expose()).into_iter().find_map(|path| match self.at(&path) {
-                Some(target) => self.reads_outside(target, depth + 1, steps, imported),
-                None => {
-                    let root = path.split(['.', '[']).next().unwrap_or_default().trim().to_string();
-                    if !imported.contains(&root) {
-                        imported.push(root);
-                    }
-                    None
+            Kind::Scalar { text, .. } => references(text.expose()).into_iter().find_map(|path| {
+                let target = self.at(&path);
+                // Imports merge into a mapping this definition holds, not into a scalar.
+                let merged =
+                    target.and_then(|t| self.resolve(t)).is_none_or(|t| merges && matches!(t.kind, Kind::Map(_)));
+                let root = path.split(['.', '[']).next().unwrap_or_default().trim().to_string();
+                if merged && !imported.contains(&root) {
+                    imported.push(root);
                 }
+                target.and_then(|t| self.reads_outside(t, depth + 1, steps, imported, merges))
             }),
             Kind::Map(entries) => entries.iter().find_map(|(k, v)| {
                 if k.key().is_some_and(|k| k.starts_with("fn::open")) {
                     Some("it comes from a provider (fn::open), which changes with no revision")
                 } else {
-                    self.reads_outside(v, depth + 1, steps, imported)
+                    self.reads_outside(v, depth + 1, steps, imported, merges)
                 }
             }),
-            Kind::Seq(items) => items.iter().find_map(|v| self.reads_outside(v, depth + 1, steps, imported)),
+            Kind::Seq(items) => items.iter().find_map(|v| self.reads_outside(v, depth + 1, steps, imported, merges)),
             Kind::Alias(_) => Some(TOO_BIG),
         }
     }
