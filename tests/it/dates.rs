@@ -144,9 +144,11 @@ fn an_undatable_key_says_why() {
     let (_, text) = escort_gh(dir.path(), &esc, &gh, &["status"]);
     assert!(text.contains(&format!("API in github:acme/web: unknown: {why}")), "{text}");
 
-    let rotation: Value = serde_json::from_str(&rotation(dir.path(), &esc, &gh, "json")).unwrap();
-    let row = rotation["secrets"].as_array().unwrap().iter().find(|r| r["name"] == "API").unwrap().clone();
-    assert_eq!((&row["status"], &row["reason"]), (&json!("unknown"), &json!(why)), "{rotation}");
+    let report: Value = serde_json::from_str(&rotation(dir.path(), &esc, &gh, "json")).unwrap();
+    let row = report["secrets"].as_array().unwrap().iter().find(|r| r["name"] == "API").unwrap().clone();
+    assert_eq!((&row["status"], &row["reason"]), (&json!("unknown"), &json!(why)), "{report}");
+    let text = rotation(dir.path(), &esc, &gh, "text");
+    assert!(text.contains(&format!("API in esc:acme/app/prod (route prod): {why}")), "{text}");
 }
 
 /// `escort rotation` of the routes as of 2026-01-01: its stdout, with no canary anywhere.
