@@ -56,7 +56,7 @@ async fn one(args: &SyncArgs, from: &SourceSpec, to: &TargetSpec, ctx: &Context)
         )));
     }
     let names: Vec<String> = vars.iter().map(|v| v.name.clone()).collect();
-    let changed = source.changed_at(&names).await?;
+    let changed = fleet::survey::changed_at(&*source, &args.keys, &names).await?;
     // A one-off sync keeps no ledger: that is the routes' (docs/routes.md, "The ledger").
     let (mut cells, _) = fleet::compare("", &vars, &held, &changed, to, &*target, None).await?;
     if args.deploy

@@ -125,12 +125,14 @@ pub async fn changes(esc: &Esc, env: &EnvRef, names: &[String], concurrency: usi
 /// reads a provider, an import cycle or imports too deep are `Undatable`.
 pub async fn dates(esc: &Esc, env: &EnvRef, names: &[String], concurrency: usize) -> Result<HashMap<String, Changed>> {
     let wants = names.iter().cloned().map(Want::Var).collect();
-    let dated = date(esc, env, wants, Vec::new(), concurrency).await?;
-    Ok(dated
-        .into_iter()
-        .filter_map(|(w, c)| match w {
-            Want::Var(name) => Some((name, c)),
-            Want::Property(_) => None,
+    let mut dated = date(esc, env, wants, Vec::new(), concurrency).await?;
+    Ok(names
+        .iter()
+        .map(|name| {
+            let changed = dated
+                .remove(&Want::Var(name.clone()))
+                .unwrap_or_else(|| Changed::Undatable(format!("no revision of {env} escort could read holds it")));
+            (name.clone(), changed)
         })
         .collect())
 }

@@ -6,6 +6,7 @@ use crate::esc::value::Skipped;
 use crate::fleet::ledger::Ledger;
 use crate::fleet::routes::{Route, Share};
 use crate::fleet::status::{self, Cell, Held, SourceKey, Status, TargetKey};
+use crate::keys::Selection;
 use crate::manifest::Manifest;
 use crate::record::Entry;
 use crate::secret::Secret;
@@ -272,7 +273,7 @@ async fn read_route(
         })
         .map(|v| v.name.clone())
         .collect();
-    let changed = if names.is_empty() { HashMap::new() } else { source.changed_at(&names).await.map_err(unread)? };
+    let changed = changed_at(&*source, &route.keys, &names).await.map_err(unread)?;
     let copies = reads
         .into_iter()
         .map(|read| {
@@ -284,6 +285,17 @@ async fn read_route(
         })
         .collect();
     Ok(Survey { route: route.name.clone(), source: source.name(), vars, held, changed, prune: route.prune, copies })
+}
+
+/// The source's dates of `names`, as `keys` names them (`TO=FROM`: asked of
+/// the source as FROM).
+pub async fn changed_at(source: &dyn Source, keys: &Selection, names: &[String]) -> Result<HashMap<String, Changed>> {
+    if names.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let asked: Vec<String> = names.iter().map(|n| keys.source_name(n).to_string()).collect();
+    let dated = source.changed_at(&asked).await?;
+    Ok(names.iter().zip(&asked).filter_map(|(name, from)| Some((name.clone(), dated.get(from)?.clone()))).collect())
 }
 
 /// The keys a source holds without a value, each with why.

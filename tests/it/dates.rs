@@ -224,3 +224,23 @@ fn changed_before_is_an_age_at_least_that_old() {
         "{report}"
     );
 }
+
+/// A key a route renames (`TO=FROM`) is dated as the source's FROM: `ok`
+/// after a sync, and the next sync writes nothing.
+#[test]
+fn a_renamed_key_is_dated_by_its_source_name() {
+    let esc = Fake::start_with(
+        &peer_python(),
+        "esc_server.py",
+        &json!({"token": ESC_TOKEN, "default_org": "acme", "environments": {
+            "acme/app/prod": {"values": {"environmentVariables": {"KEY": {"fn::secret": "canary-db-one"}}}}
+        }}),
+    );
+    let gh = github(&github_support::state());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("escort.toml"), format!("{TWO_REPOS}keys = [\"COPY=KEY\"]\n")).unwrap();
+    assert_eq!(sync(dir.path(), &esc, &gh), ["acme/app COPY", "acme/web COPY"]);
+    let (report, out) = gh_report(dir.path(), &esc, &gh);
+    assert_eq!(not_ok(&report), [], "{out}");
+    assert_eq!(sync(dir.path(), &esc, &gh), Vec::<String>::new());
+}
