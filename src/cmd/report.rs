@@ -53,9 +53,14 @@ pub fn confirm_delete(target: &str, names: &[String], yes: bool) -> Result<()> {
 pub struct Progress {
     target: String,
     bar: Option<ProgressBar>,
-    /// How many of each outcome ("created", "failed"), in the order first seen.
-    counts: Mutex<Vec<(&'static str, usize)>>,
+    /// How many of each outcome, in `OUTCOMES`' order.
+    counts: Mutex<[usize; OUTCOMES.len()]>,
 }
+
+/// The outcomes a progress line counts (`None`: failed), in the order it
+/// lists them: one order whichever write ends first, so logs compare run to run.
+const OUTCOMES: [Option<Action>; 5] =
+    [Some(Action::Create), Some(Action::Update), Some(Action::Unchanged), Some(Action::Delete), None];
 
 /// Start the progress of `total` writes to `target`.
 pub fn progress(target: &str, total: usize) -> Progress {
@@ -67,19 +72,16 @@ pub fn progress(target: &str, total: usize) -> Progress {
         let bar = ProgressBar::new(total as u64).with_style(style).with_prefix(ui::escape(target).into_owned());
         BARS.get_or_init(MultiProgress::new).add(bar)
     });
-    Progress { target: target.to_string(), bar, counts: Mutex::new(Vec::new()) }
+    Progress { target: target.to_string(), bar, counts: Mutex::new([0; OUTCOMES.len()]) }
 }
 
 impl Progress {
     /// One write is done.
     pub fn tell(&self, outcome: &Outcome) {
-        let what = outcome.result.as_ref().map_or("failed", |a| a.done());
-        let mut counts = self.counts.lock().expect("not poisoned");
-        match counts.iter_mut().find(|(w, _)| *w == what) {
-            Some((_, n)) => *n += 1,
-            None => counts.push((what, 1)),
+        let what = outcome.result.as_ref().ok().copied();
+        if let Some(i) = OUTCOMES.iter().position(|w| *w == what) {
+            self.counts.lock().expect("not poisoned")[i] += 1;
         }
-        drop(counts);
         if let Some(bar) = &self.bar {
             bar.set_message(ui::escape(&outcome.name).into_owned());
             bar.inc(1);
@@ -89,7 +91,11 @@ impl Progress {
     /// All writes are done: "github:acme/app: 3 created, 1 updated".
     pub fn finish(self) {
         let counts = self.counts.into_inner().expect("not poisoned");
-        let line = counts.iter().map(|(what, n)| format!("{n} {what}")).collect::<Vec<_>>().join(", ");
+        let counted = OUTCOMES.iter().zip(counts).filter(|(_, n)| *n > 0);
+        let line = counted
+            .map(|(what, n)| format!("{n} {}", what.map_or("failed", Action::done)))
+            .collect::<Vec<_>>()
+            .join(", ");
         match self.bar {
             Some(bar) => bar.finish_with_message(line),
             None if !line.is_empty() => ui::note(&format!("{}: {line}", self.target)),
