@@ -7,7 +7,7 @@
 use super::client::{Esc, Revision};
 use super::definition::Definition;
 use super::env_ref::EnvRef;
-use super::value::Value;
+use super::value::{Node, Value};
 use crate::secret::Secret;
 use crate::time::Timestamp;
 use crate::vars::BoxFuture;
@@ -350,6 +350,9 @@ async fn values_at(esc: &Esc, env: &EnvRef, number: u64, wants: &[&Want]) -> Res
         if let Want::Property(key) = want
             && let Some((_, value)) = properties.iter().find(|(k, _)| k == key)
         {
+            let mut secrets = Vec::new();
+            secrets_in(value, false, &mut secrets);
+            crate::secret::register_all(secrets);
             out.insert((*want).clone(), Held::Property(value.clone()));
         }
     }
@@ -362,6 +365,17 @@ async fn values_at(esc: &Esc, env: &EnvRef, number: u64, wants: &[&Want]) -> Res
         }
     }
     Ok(out)
+}
+
+/// The secret strings of a value, a secret's children secret too.
+fn secrets_in<'v>(value: &'v Value, secret: bool, out: &mut Vec<&'v Secret>) {
+    let secret = secret || value.secret;
+    match &value.node {
+        Node::String(text) if secret => out.push(text),
+        Node::Array(items) => items.iter().for_each(|v| secrets_in(v, secret, out)),
+        Node::Object(entries) => entries.iter().for_each(|(_, v)| secrets_in(v, secret, out)),
+        _ => {}
+    }
 }
 
 #[cfg(test)]
@@ -379,5 +393,29 @@ mod tests {
         let why = Undatable("a provider".into());
         assert_eq!(At(late.clone()).newest(why.clone()), why);
         assert_eq!(why.clone().newest(At(late)), why);
+    }
+
+    #[test]
+    fn a_property_s_secrets_are_found_for_scrubbing() {
+        use super::{Node, Value, secrets_in};
+        use crate::secret::Secret;
+        let text = |t: &str, secret| Value { node: Node::String(Secret::new(t)), secret, unknown: false };
+        let object = |entries: Vec<(&str, Value)>, secret| Value {
+            node: Node::Object(entries.into_iter().map(|(k, v)| (k.to_string(), v)).collect()),
+            secret,
+            unknown: false,
+        };
+        let value = object(
+            vec![
+                ("plain", text("p", false)),
+                ("own", text("s1", true)),
+                ("under", object(vec![("inherited", text("s2", false))], true)),
+            ],
+            false,
+        );
+        let mut found = Vec::new();
+        secrets_in(&value, false, &mut found);
+        let found: Vec<&str> = found.iter().map(|s| s.expose()).collect();
+        assert_eq!(found, ["s1", "s2"]);
     }
 }
