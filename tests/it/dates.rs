@@ -244,3 +244,34 @@ fn a_renamed_key_is_dated_by_its_source_name() {
     assert_eq!(not_ok(&report), [], "{out}");
     assert_eq!(sync(dir.path(), &esc, &gh), Vec::<String>::new());
 }
+
+/// An import whose revisions escort may not read (opening an environment is
+/// not reading its history) leaves what it gives undated, with the reason:
+/// no failed route, and the rest still dated.
+#[test]
+fn an_import_whose_history_cannot_be_read_leaves_its_keys_undated() {
+    let (esc, gh) = (fake("app/base"), github(&github_support::state()));
+    let refuse = json!([{"op": "versions", "path_contains": "acme/app/base", "status": 403, "times": -1}]);
+    esc.call("POST", "/_fake/faults", Some(&refuse));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("escort.toml"), TWO_REPOS).unwrap();
+    sync(dir.path(), &esc, &gh);
+    let (report, out) = gh_report(dir.path(), &esc, &gh);
+    let mut undated = not_ok(&report);
+    undated.sort();
+    let unknown = |key: &str, repo: &str| (key.to_string(), format!("github:acme/{repo}"), "unknown".to_string());
+    assert_eq!(
+        undated,
+        [unknown("FROM_BASE", "app"), unknown("FROM_BASE", "web"), unknown("READS", "app"), unknown("READS", "web")],
+        "{out}"
+    );
+    for cell in report["cells"].as_array().unwrap().iter().filter(|c| c["status"] == "unknown") {
+        let reason = cell["reason"].as_str().unwrap_or_default();
+        assert!(
+            reason.starts_with("the source cannot date it: its revisions could not be read")
+                && reason.contains("403")
+                && reason.ends_with("(in the import acme/app/base)"),
+            "{out}"
+        );
+    }
+}
