@@ -186,33 +186,38 @@ fn date<'a>(
                 asked.push(want.clone());
             }
         }
-        let mut imported = Vec::new();
-        if !asked.is_empty() {
-            let here = EnvRef { version: None, ..env.clone() }.to_string();
-            let chain = [chain, vec![here]].concat();
-            for import in &imports {
-                let from = import_ref(env, import)?;
+        // Each import at once, at its pin, for what the wants may read there.
+        let here = EnvRef { version: None, ..env.clone() }.to_string();
+        let chain = [chain, vec![here]].concat();
+        let froms = match asked.is_empty() {
+            true => Vec::new(),
+            false => imports.iter().map(|i| import_ref(env, i)).collect::<Result<Vec<_>>>()?,
+        };
+        let imported = join_all(froms.into_iter().map(|from| {
+            let (asked, chain) = (&asked, &chain);
+            async move {
                 let head = EnvRef { version: None, ..from.clone() }.to_string();
                 let refused = if chain.contains(&head) {
-                    Some(format!("it reads {from}, which imports {env} back: a cycle"))
+                    Err(format!("it reads {from}, which imports {env} back: a cycle"))
                 } else if chain.len() >= MAX_IMPORT_DEPTH {
-                    Some(format!("it reads {from}, more than {MAX_IMPORT_DEPTH} imports deep"))
+                    Err(format!("it reads {from}, more than {MAX_IMPORT_DEPTH} imports deep"))
                 } else {
-                    None
+                    Ok(())
                 };
                 // An import escort cannot read the history of (access to open
                 // it is not access to its revisions) leaves what it gives undated.
                 let dated = match refused {
-                    Some(why) => Err(why),
-                    None => date(esc, &from, asked.clone(), chain.clone(), concurrency).await.map_err(|e| {
+                    Err(why) => Err(why),
+                    Ok(()) => date(esc, &from, asked.clone(), chain.clone(), concurrency).await.map_err(|e| {
                         format!("its revisions could not be read: {}", crate::secret::scrub(&format!("{e:#}")))
                     }),
                 };
                 let dated = dated
                     .unwrap_or_else(|why| asked.iter().map(|w| (w.clone(), Changed::Undatable(why.clone()))).collect());
-                imported.push((from, dated));
+                (from, dated)
             }
-        }
+        }))
+        .await;
         for want in walked {
             let own = walk.at.get(&want).map(|at| match walk.before.contains(&want) {
                 true => Changed::Before(at.clone()),
