@@ -110,6 +110,12 @@ impl Selection {
         Ok(out)
     }
 
+    /// The source's name of a key `apply` names `name` (`TO=FROM`: FROM):
+    /// what to ask the source about it, its dates.
+    pub fn source_name<'a>(&'a self, name: &'a str) -> &'a str {
+        self.picks.iter().find(|(to, _)| to == name).map_or(name, |(_, from)| from)
+    }
+
     /// The names `apply` would give to source keys named `names` (those it
     /// picks, under their new names), for keys that have no value to carry.
     pub fn rename(&self, names: Vec<String>) -> Vec<String> {

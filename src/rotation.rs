@@ -65,6 +65,13 @@ pub struct Row {
     pub due: Option<String>,
     /// Until the due date; negative when overdue.
     pub days_left: Option<i64>,
+    /// `updated_at` is no change but the oldest revision the source still
+    /// has: the secret is at least `age_days` old.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub changed_before: bool,
+    /// Why its age is unknown or only a bound.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 impl Row {
@@ -72,6 +79,25 @@ impl Row {
     pub fn updated_date(&self) -> Option<String> {
         let text = self.updated_at.as_deref()?;
         Some(Timestamp::parse(text).map_or_else(|| text.to_string(), Timestamp::date))
+    }
+
+    /// Its date is only "changed before" (docs/rotation.md): the age is a
+    /// lower bound, never a younger one. Overdue stays overdue; short of
+    /// that, the true age may be past the due date, so it is unknown.
+    pub fn changed_before(&mut self) {
+        let (Some(date), Some(age)) = (self.updated_date(), self.age_days) else { return };
+        self.changed_before = true;
+        if matches!(self.status, Status::Ok | Status::DueSoon) {
+            self.status = Status::Unknown;
+        }
+        self.reason = Some(format!(
+            "unchanged in every revision the source still has: changed before {date}, at least {age} days ago"
+        ));
+    }
+
+    /// The source cannot date it: its age is unknown, and why.
+    pub fn undatable(&mut self, why: &str) {
+        self.reason = Some(format!("the source cannot date it: {why}"));
     }
 }
 
@@ -103,6 +129,8 @@ pub fn assess(
                 rotate_days,
                 due: None,
                 days_left: None,
+                changed_before: false,
+                reason: None,
             };
             let updated = row.updated_at.as_deref().and_then(Timestamp::parse);
             // A clock a little behind the target's must not make a negative age.
@@ -227,6 +255,27 @@ mod tests {
         let rows = at("2026-01-01T00:00:00Z", 14);
         assert_eq!(rows[1].status, Status::Unknown);
         assert_eq!(rows[1].updated_date().as_deref(), Some("last tuesday"));
+    }
+
+    #[test]
+    fn changed_before_is_a_lower_bound() {
+        let clock = Clock { now: ts("2026-01-01T00:00:00Z"), due_soon_days: 14 };
+        let listed = [entry("LATE", Some("2024-11-28T00:00:00Z")), entry("FRESH", Some("2025-12-01T00:00:00Z"))];
+        let mut rows = assess(&manifest(), "t", &listed, str::to_string, &clock);
+        for row in rows.iter_mut().filter(|r| r.present) {
+            row.changed_before();
+        }
+        let got: Vec<_> = rows[..4].iter().map(|r| (r.name.as_str(), r.status, r.age_days, r.changed_before)).collect();
+        assert_eq!(
+            got,
+            [
+                ("FRESH", Status::Unknown, Some(31), true),
+                ("SOON", Status::Absent, None, false),
+                ("EDGE", Status::Absent, None, false),
+                ("LATE", Status::Overdue, Some(399), true),
+            ]
+        );
+        assert!(rows[3].reason.as_deref().is_some_and(|r| r.contains("changed before 2024-11-28, at least 399 days")));
     }
 
     #[test]

@@ -10,10 +10,12 @@
 use crate::cli::{self, ReportFormat, RotationArgs};
 use crate::error::{self, ExitStatus, Failure, Kind};
 use crate::fleet;
+use crate::fleet::status::{Cell, Status as CellStatus};
 use crate::manifest::{self, Manifest};
 use crate::record::Entry;
 use crate::rotation::{self, Clock, Row, Status};
 use crate::settings::Context;
+use crate::source::Changed;
 use crate::targets;
 use crate::time::Timestamp;
 use crate::{output, secret, ui};
@@ -61,7 +63,7 @@ struct Copy {
     route: String,
     key: String,
     target: String,
-    status: crate::fleet::status::Status,
+    status: CellStatus,
     lag_days: Option<i64>,
 }
 
@@ -112,26 +114,29 @@ async fn at_the_sources(manifest: &Manifest, clock: &Clock, args: &RotationArgs,
             .iter()
             .map(|v| Entry {
                 name: v.name.clone(),
-                updated_at: survey.changed.get(&v.name).cloned(),
+                updated_at: survey.changed.get(&v.name).and_then(Changed::date).map(str::to_string),
                 ..Entry::default()
             })
             .collect();
         let mut read = TargetRead::new(label.clone(), survey.source.clone());
         read.secrets = Some(entries.len());
         reads.push(read);
-        rows.extend(rotation::assess(manifest, &label, &entries, str::to_string, clock));
+        let mut assessed = rotation::assess(manifest, &label, &entries, str::to_string, clock);
+        for row in &mut assessed {
+            match survey.changed.get(&row.name) {
+                Some(Changed::Before(_)) => row.changed_before(),
+                Some(Changed::Undatable(why)) => row.undatable(why),
+                _ => {}
+            }
+        }
+        rows.extend(assessed);
         for cell in fleet::cells(&surveys[..]).filter(|c| c.route == survey.route) {
-            let day = |t: &Option<String>| t.as_deref().and_then(Timestamp::parse).map(Timestamp::day);
-            let lag_days = match (cell.status, day(&cell.source_changed_at), day(&cell.target_updated_at)) {
-                (crate::fleet::status::Status::Ok, Some(changed), Some(written)) => Some(written - changed),
-                _ => None,
-            };
             copies.push(Copy {
                 route: cell.route.clone(),
                 key: cell.key.clone(),
                 target: cell.target.clone(),
                 status: cell.status,
-                lag_days,
+                lag_days: lag_days(cell),
             });
         }
     }
@@ -141,6 +146,18 @@ async fn at_the_sources(manifest: &Manifest, clock: &Clock, args: &RotationArgs,
         reads.push(read);
     }
     Ok((reads, rows, copies))
+}
+
+/// How many whole days after the source's change a current copy was
+/// written. Staged and shadowed copies are current copies, written as ok
+/// ones are, and so are unknown ones known to hold the source's value.
+fn lag_days(cell: &Cell) -> Option<i64> {
+    let day = |t: &Option<String>| t.as_deref().and_then(Timestamp::parse).map(Timestamp::day);
+    let current = matches!(cell.status, CellStatus::Ok | CellStatus::Staged | CellStatus::Shadowed) || cell.current;
+    match (current, day(&cell.source_changed_at), day(&cell.target_updated_at)) {
+        (true, Some(changed), Some(written)) => Some(written - changed),
+        _ => None,
+    }
 }
 
 impl TargetRead {
@@ -279,8 +296,14 @@ fn table(rows: &[Row]) -> String {
             ui::escape(&r.name).into_owned(),
             ui::escape(&r.target).into_owned(),
             r.group.clone().unwrap_or_else(|| "-".to_string()),
-            r.updated_date().unwrap_or_else(|| "-".to_string()),
-            days(r.age_days),
+            match (r.updated_date(), r.changed_before) {
+                (Some(date), true) => format!("before {date}"),
+                (date, _) => date.unwrap_or_else(|| "-".to_string()),
+            },
+            match r.changed_before {
+                true => format!("≥{}", days(r.age_days)),
+                false => days(r.age_days),
+            },
             days(r.rotate_days.map(i64::from)),
             due(r),
         ]
@@ -297,6 +320,11 @@ fn table(rows: &[Row]) -> String {
         };
         let _ = writeln!(out, "{status}  {}", padded[1..].join("  ").trim_end());
     }
+    for row in rows {
+        if let Some(reason) = &row.reason {
+            let _ = writeln!(out, "  {} in {}: {}", ui::escape(&row.name), ui::escape(&row.target), ui::escape(reason));
+        }
+    }
     out
 }
 
@@ -311,4 +339,31 @@ fn due(row: &Row) -> String {
         l => format!("in {l} days"),
     };
     format!("{date} ({when})")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn current_copies_have_a_lag() {
+        let cell = |status| Cell {
+            route: "r".into(),
+            key: "K".into(),
+            target: "t".into(),
+            status,
+            source_changed_at: Some("2026-01-01T10:00:00Z".into()),
+            source_changed_before: false,
+            target_updated_at: Some("2026-01-04T09:00:00Z".into()),
+            source_value: None,
+            shadowed_by: None,
+            reason: None,
+            current: false,
+        };
+        let lags: Vec<Option<i64>> = [CellStatus::Ok, CellStatus::Staged, CellStatus::Shadowed, CellStatus::Stale]
+            .into_iter()
+            .map(|s| lag_days(&cell(s)))
+            .collect();
+        assert_eq!(lags, [Some(3), Some(3), Some(3), None]);
+    }
 }

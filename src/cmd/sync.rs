@@ -58,7 +58,7 @@ async fn one(args: &SyncArgs, from: &SourceSpec, to: &TargetSpec, ctx: &Context)
         )));
     }
     let names: Vec<String> = vars.iter().map(|v| v.name.clone()).collect();
-    let changed = source.changed_at(&names).await?;
+    let changed = fleet::survey::changed_at(&*source, &args.keys, &names).await?;
     // With a ledger, copies are judged by it as a route's are (docs/routes.md, "The ledger").
     let recorded = match &ledger {
         Some(ledger) => Some(ledger.read().await?),

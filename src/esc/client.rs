@@ -151,6 +151,16 @@ impl Esc {
         Ok((utf8(&op, &resp.body)?, resp.header("etag").map(str::to_string)))
     }
 
+    /// The definition (YAML) at `env`'s revision or tag, the head's when it names none.
+    pub async fn definition_at(&self, env: &EnvRef) -> Result<Wiped<String>> {
+        let Some(version) = &env.version else { return Ok(self.definition(env).await?.0) };
+        let op = format!("read the definition of ESC environment `{env}`");
+        let mut path = self.definition_path(env).await?;
+        path.extend(["versions".to_string(), version.clone()]);
+        let resp = self.http.send(self.request(op.clone(), Method::GET, &path, None)).await?;
+        utf8(&op, &resp.body)
+    }
+
     /// Replace the definition if it is still the one `etag` names. A 409
     /// `HttpError` says it is not.
     pub async fn update_definition(&self, env: &EnvRef, text: &str, etag: &str) -> Result<()> {

@@ -13,14 +13,14 @@ use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::fmt;
 
 /// One ESC `Value`: `{"value": ..., "secret": bool?, "unknown": bool?, "trace": ...}`.
-#[derive(Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Value {
     pub node: Node,
     pub secret: bool,
     pub unknown: bool,
 }
 
-#[derive(Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub enum Node {
     #[default]
     Null,

@@ -136,6 +136,7 @@ mod tests {
             target: "t".into(),
             status,
             source_changed_at: None,
+            source_changed_before: false,
             target_updated_at: None,
             source_value,
             shadowed_by: None,

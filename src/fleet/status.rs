@@ -164,6 +164,10 @@ pub struct Cell {
     pub target: String,
     pub status: Status,
     pub source_changed_at: Option<String>,
+    /// `source_changed_at` is no change but the oldest revision the source
+    /// still has: the key changed no later than that.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub source_changed_before: bool,
     pub target_updated_at: Option<String>,
     /// Why the source has no value for the key, when it holds it without one.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -227,6 +231,7 @@ mod tests {
             target: "fly:app".into(),
             status,
             source_changed_at: None,
+            source_changed_before: false,
             target_updated_at: Some(at.into()),
             source_value: None,
             shadowed_by: None,

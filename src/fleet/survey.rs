@@ -6,11 +6,12 @@ use crate::esc::value::Skipped;
 use crate::fleet::ledger::{Ledger, Seen};
 use crate::fleet::routes::{Route, Share};
 use crate::fleet::status::{self, Cell, Held, SourceKey, Status, TargetKey};
+use crate::keys::Selection;
 use crate::manifest::Manifest;
 use crate::record::Entry;
 use crate::secret::Secret;
 use crate::settings::Context;
-use crate::source::{self, Source};
+use crate::source::{self, Changed, Source};
 use crate::targets::{self, Options, Target, TargetSpec};
 use crate::vars::Var;
 use crate::{error, secret};
@@ -48,8 +49,9 @@ pub struct Survey {
     pub vars: Vec<Var>,
     /// The keys the source holds without a value (null, unknown).
     pub held: Vec<(String, Held)>,
-    /// Each key's last change at the source (RFC 3339), where it can tell.
-    pub changed: HashMap<String, String>,
+    /// Each key's last change at the source, or why it has none; a key left
+    /// out: the source keeps no dates (or none was asked for).
+    pub changed: HashMap<String, Changed>,
     pub prune: bool,
     pub copies: Vec<Result<Copy, (TargetSpec, anyhow::Error)>>,
 }
@@ -270,7 +272,7 @@ async fn read_route(
         })
         .map(|v| v.name.clone())
         .collect();
-    let changed = if names.is_empty() { HashMap::new() } else { source.changed_at(&names).await.map_err(unread)? };
+    let changed = changed_at(&*source, &route.keys, &names).await.map_err(unread)?;
     let copies = reads
         .into_iter()
         .map(|read| {
@@ -282,6 +284,17 @@ async fn read_route(
         })
         .collect();
     Ok(Survey { route: route.name.clone(), source: source.name(), vars, held, changed, prune: route.prune, copies })
+}
+
+/// The source's dates of `names`, as `keys` names them (`TO=FROM`: asked of
+/// the source as FROM).
+pub async fn changed_at(source: &dyn Source, keys: &Selection, names: &[String]) -> Result<HashMap<String, Changed>> {
+    if names.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let asked: Vec<String> = names.iter().map(|n| keys.source_name(n).to_string()).collect();
+    let dated = source.changed_at(&asked).await?;
+    Ok(names.iter().zip(&asked).filter_map(|(name, from)| Some((name.clone(), dated.get(from)?.clone()))).collect())
 }
 
 /// The keys a source holds without a value, each with why.
@@ -312,6 +325,28 @@ fn in_groups(manifest: &Manifest, route: &Route, vars: Vec<Var>) -> Vec<Var> {
 fn in_group(manifest: &Manifest, route: &Route, name: &str) -> bool {
     let group_of = || manifest.secrets.iter().find(|s| s.name == name).and_then(|s| s.group.as_ref());
     route.groups.is_empty() || group_of().is_some_and(|g| route.groups.contains(g))
+}
+
+/// Why a sealed copy judged by dates is what it is, when the dates leave
+/// something to say (docs/routes.md, "escort status": what each date means).
+/// A key dated only as changed before a date has a copy older than that
+/// `unknown`, never `stale`: it may well have changed before the copy.
+fn dated(cell: &mut Cell, changed: Option<&Changed>) {
+    cell.reason = match (changed, cell.status) {
+        (Some(Changed::Undatable(why)), _) => Some(format!("the source cannot date it: {why}")),
+        (Some(Changed::Before(at)), Status::Stale) => {
+            cell.status = Status::Unknown;
+            Some(format!(
+                "the source changed it no later than {at} (it keeps no older revision), and the copy is older: cannot tell"
+            ))
+        }
+        (Some(Changed::Before(at)), _) => {
+            Some(format!("the source changed it no later than {at}: it keeps no older revision"))
+        }
+        (None, Status::Unknown) => Some("the source keeps no dates".to_string()),
+        (Some(Changed::At(_)), Status::Unknown) => Some("the target gives no date for it".to_string()),
+        _ => None,
+    };
 }
 
 /// A target as read once: its entries, and its values when they can be read back.
@@ -365,7 +400,7 @@ pub async fn compare(
     route: &str,
     vars: &[Var],
     without_value: &[(String, Held)],
-    changed: &HashMap<String, String>,
+    changed: &HashMap<String, Changed>,
     spec: &TargetSpec,
     target: &dyn Target,
     ledger: Option<&Ledger>,
@@ -379,18 +414,19 @@ fn cells_of(
     route: &str,
     vars: &[Var],
     without_value: &[(String, Held)],
-    changed: &HashMap<String, String>,
+    changed: &HashMap<String, Changed>,
     spec: &TargetSpec,
     target: &dyn Target,
     read: &Read,
     ledger: Option<&Ledger>,
 ) -> Vec<Cell> {
-    let cell = |key: &str, status: Status, changed_at: Option<&String>, updated_at: Option<&String>| Cell {
+    let cell = |key: &str, status: Status, changed_at: Option<&Changed>, updated_at: Option<&String>| Cell {
         route: route.to_string(),
         key: key.to_string(),
         target: spec.to_string(),
         status,
-        source_changed_at: changed_at.cloned(),
+        source_changed_at: changed_at.and_then(Changed::date).map(str::to_string),
+        source_changed_before: changed_at.is_some_and(Changed::is_before),
         target_updated_at: updated_at.cloned(),
         source_value: None,
         shadowed_by: None,
@@ -401,14 +437,19 @@ fn cells_of(
     for var in vars {
         let canonical = target.canonical(&var.name);
         let entry = read.entry(target, &var.name);
-        let source = SourceKey { value: &var.value, changed_at: changed.get(&var.name).map(String::as_str) };
+        let changed_at = changed.get(&var.name);
+        let source = SourceKey { value: &var.value, changed_at: changed_at.and_then(Changed::date) };
         let copy = entry.map(|e| TargetKey {
             updated_at: e.updated_at.as_deref(),
             value: read.values.as_ref().and_then(|vs| vs.get(&canonical)),
         });
         let recorded = read.recorded(spec, target, var, ledger);
-        let status = recorded.unwrap_or_else(|| status::compare(Some(&source), copy.as_ref()));
-        cells.push(cell(&var.name, status, changed.get(&var.name), entry.and_then(|e| e.updated_at.as_ref())));
+        let mut cell = cell(&var.name, Status::Ok, changed_at, entry.and_then(|e| e.updated_at.as_ref()));
+        cell.status = recorded.unwrap_or_else(|| status::compare(Some(&source), copy.as_ref()));
+        if recorded.is_none() && copy.as_ref().is_some_and(|c| c.value.is_none()) {
+            dated(&mut cell, changed_at);
+        }
+        cells.push(cell);
     }
     // Only where the target has the key: every cell but `missing` is one it holds.
     for (name, why) in without_value {
@@ -423,4 +464,48 @@ fn cells_of(
         cells.push(cell(&e.name, Status::Extra, None, e.updated_at.as_ref()));
     }
     cells
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A cell of a sealed copy written on `updated`, compared by dates.
+    fn judged(changed: Changed, updated: &str) -> Cell {
+        let value = Secret::new("v");
+        let source = SourceKey { value: &value, changed_at: changed.date() };
+        let copy = TargetKey { updated_at: Some(updated), value: None };
+        let mut cell = Cell {
+            route: "r".into(),
+            key: "K".into(),
+            target: "t".into(),
+            status: status::compare(Some(&source), Some(&copy)),
+            source_changed_at: None,
+            source_changed_before: false,
+            target_updated_at: None,
+            source_value: None,
+            shadowed_by: None,
+            reason: None,
+            current: false,
+        };
+        dated(&mut cell, Some(&changed));
+        cell
+    }
+
+    #[test]
+    fn a_changed_before_date_is_a_bound() {
+        let bound = || Changed::Before("2025-02-01T00:00:00Z".into());
+        let newer = judged(bound(), "2025-03-01T00:00:00Z");
+        assert_eq!(newer.status, Status::Ok);
+        assert!(newer.reason.is_some_and(|r| r.contains("no later than 2025-02-01")));
+        // Older than the bound: the change may have come before the copy.
+        let older = judged(bound(), "2025-01-01T00:00:00Z");
+        assert_eq!(older.status, Status::Unknown);
+        assert!(older.reason.is_some_and(|r| r.contains("cannot tell")));
+        let exact = judged(Changed::At("2025-02-01T00:00:00Z".into()), "2025-01-01T00:00:00Z");
+        assert_eq!((exact.status, exact.reason), (Status::Stale, None));
+        let undatable = judged(Changed::Undatable("a provider".into()), "2025-01-01T00:00:00Z");
+        assert_eq!(undatable.status, Status::Unknown);
+        assert_eq!(undatable.reason.as_deref(), Some("the source cannot date it: a provider"));
+    }
 }

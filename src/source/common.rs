@@ -3,6 +3,7 @@
 //! which ESC environment a command reads.
 
 use crate::esc::EnvRef;
+pub use crate::esc::history::Changed;
 use crate::esc::value::Skipped;
 use crate::keys::Selection;
 use crate::settings::Context;
@@ -36,9 +37,10 @@ pub trait Source: Send + Sync {
     fn scrubbed(&self) -> bool {
         true
     }
-    /// When each of `names` last changed at the source (RFC 3339), for the
-    /// names it can tell; the others are `unknown` to `escort status`.
-    fn changed_at<'a>(&'a self, _names: &'a [String]) -> BoxFuture<'a, Result<HashMap<String, String>>> {
+    /// When each of `names` last changed at the source, or why it cannot be
+    /// dated; a name left out: the source keeps no dates (docs/routes.md,
+    /// "escort status": what each date means).
+    fn changed_at<'a>(&'a self, _names: &'a [String]) -> BoxFuture<'a, Result<HashMap<String, Changed>>> {
         Box::pin(async { Ok(HashMap::new()) })
     }
     /// Read every variable, registering each secret value so that no message

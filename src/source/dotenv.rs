@@ -1,7 +1,7 @@
 //! A .env file as a source, read by `crate::dotenv` (the process
 //! environment is never changed).
 
-use super::common::Source;
+use super::common::{Changed, Source};
 use crate::dotenv;
 use crate::vars::BoxFuture;
 use crate::vars::Var;
@@ -29,14 +29,14 @@ impl Source for DotenvSource {
     }
 
     /// The file's modification time, for every key: a file has no finer dates.
-    fn changed_at<'a>(&'a self, names: &'a [String]) -> BoxFuture<'a, Result<HashMap<String, String>>> {
+    fn changed_at<'a>(&'a self, names: &'a [String]) -> BoxFuture<'a, Result<HashMap<String, Changed>>> {
         Box::pin(async move {
             let modified = std::fs::metadata(&self.path)
                 .and_then(|m| m.modified())
                 .with_context(|| format!("could not read the date of {}", self.path.display()))?;
             let seconds = modified.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
             let at = crate::time::Timestamp::from_unix(i64::try_from(seconds).unwrap_or(i64::MAX)).rfc3339();
-            Ok(names.iter().map(|n| (n.clone(), at.clone())).collect())
+            Ok(names.iter().map(|n| (n.clone(), Changed::At(at.clone()))).collect())
         })
     }
 

@@ -1,7 +1,6 @@
 //! An opened Pulumi ESC environment as a source, or the built-in demo.
 
-use super::common::Source;
-use crate::esc::definition::Definition;
+use super::common::{Changed, Source};
 use crate::esc::value::{self, Skipped};
 use crate::esc::{EnvRef, Esc};
 use crate::settings::Context;
@@ -9,7 +8,7 @@ use crate::ui;
 use crate::vars::BoxFuture;
 use crate::vars::Var;
 use anyhow::Result;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// Revisions read at once when dating keys.
 const CONCURRENCY: usize = 4;
@@ -46,30 +45,15 @@ impl Source for EscSource {
         }
     }
 
-    /// From the revisions: the newest that changed each key's opened value
-    /// (`history::changes`). Keys the definition does not hold (imports) and
-    /// those that read a provider or an import stay unknown, with the reason
-    /// told; keys unchanged in every revision ESC still has are dated at the
-    /// oldest, as changed no later than that, and said so.
-    fn changed_at<'a>(&'a self, names: &'a [String]) -> BoxFuture<'a, Result<HashMap<String, String>>> {
+    /// From the revisions (`history::dates`): the newest that changed
+    /// anything each key's opened value reads, its imports' revisions at
+    /// their pins included. A key that reads a provider cannot be dated, and
+    /// one unchanged in every revision ESC still has is dated "before".
+    fn changed_at<'a>(&'a self, names: &'a [String]) -> BoxFuture<'a, Result<HashMap<String, Changed>>> {
         Box::pin(async move {
             let EscSource::Remote(esc, env) = self else { return Ok(HashMap::new()) };
             let env = esc.resolve(env).await?;
-            let (text, _) = esc.definition(&EnvRef { version: None, ..env.clone() }).await?;
-            let definition = Definition::parse(text)?;
-            let own: HashSet<String> = definition.variables()?.into_iter().map(|v| v.name).collect();
-            let mut datable = Vec::new();
-            for name in names.iter().filter(|n| own.contains(*n)) {
-                match definition.undatable(name)? {
-                    Some(why) => ui::note(&format!(
-                        "{name}: the revisions of {env} cannot date its value ({why}): its sealed copies are unknown but where the ledger has a record of them"
-                    )),
-                    None => datable.push(name.clone()),
-                }
-            }
-            let changes = crate::esc::history::changes(esc, &env, &datable, CONCURRENCY).await?;
-            changes.note_before(&env);
-            Ok(changes.at)
+            crate::esc::history::dates(esc, &env, names, CONCURRENCY).await
         })
     }
 

@@ -13,7 +13,7 @@ pub mod fallback;
 pub mod github_secrets;
 mod spec;
 
-pub use common::Source;
+pub use common::{Changed, Source};
 pub use spec::{SourceSpec, open};
 
 #[cfg(test)]

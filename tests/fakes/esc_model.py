@@ -353,10 +353,10 @@ class State(fakelib.Recorder):
 
     def find_import(self, env, name):
         """An import's environment: `project/env` in the importer's organization, or a bare
-        `env` in the importer's project, else in the `default` project."""
+        `env` in its `default` project, as ESC documents (reference, top-level key `imports`)."""
         if "/" in name:
             return self.envs.get(f"{env.org}/{name}")
-        return self.envs.get(f"{env.org}/{env.project}/{name}") or self.envs.get(f"{env.org}/default/{name}")
+        return self.envs.get(f"{env.org}/default/{name}")
 
     def evaluate(self, env, rev, stack=()):
         """-> (properties, dynamic): the revision evaluated as the service opens it, imports

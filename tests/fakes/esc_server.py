@@ -24,8 +24,8 @@ State file (JSON):
       "environments": {
         "acme/proj/dev": {
           "imports": ["proj/base", "shared@stable"],  # optional: evaluated at each open (see
-                                     # below); `project/env[@version]`, or a bare `env` (the
-                                     # importer's project, else `default`); {"name": {"merge":
+                                     # below); `project/env[@version]`, or a bare `env` (in
+                                     # the project `default`, as ESC documents); {"name": {"merge":
                                      # false}} imports without merging
           "values": {...},           # authoring form, evaluated at each open (esc_eval.py):
                                      # {"fn::secret": X} marks X (and all under it) secret;

@@ -134,7 +134,7 @@ def test_imports_merge_in_order_and_follow_the_imported_environment(make):
     f = make({
         "p/base": {"values": {"database": {"password": {"fn::secret": "b1"}, "user": "u"}, "only": "base"}},
         "p/mid": {"values": {"database": {"user": "mid"}, "region": "eu"}},
-        "p/app": {"imports": ["p/base", "mid"], "values": {
+        "p/app": {"imports": ["p/base", "p/mid"], "values": {
             "region": "us", "database": {"host": "h"},
             "environmentVariables": {"DB_PASSWORD": "${database.password}", "U": "${database.user}",
                                      "H": "${database.host}"}}},

@@ -398,7 +398,7 @@ def test_definition_get_patch_etag_and_versions(tmp_path):
 PATCHED = """\
 # a comment
 imports:
-  - base
+  - proj/base
 values:
   shared: &shared
     region: eu

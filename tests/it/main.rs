@@ -11,6 +11,7 @@ mod audit19;
 mod canary;
 mod check;
 mod comforts;
+mod dates;
 mod dotenv_source;
 mod dotenv_target;
 mod esc_sdk_peer;

@@ -194,33 +194,98 @@ impl Definition {
 }
 
 impl Definition {
-    /// Why the revisions of this environment cannot date `name`'s value, if
-    /// they cannot (docs/routes.md, "escort status"): it reads, itself or through
-    /// `${...}`, a provider (`fn::open::*`: its value changes with no revision)
-    /// or a path this definition does not hold (an import's). A value too big
-    /// or too deep to follow cannot be dated either.
+    /// Why the revisions of this environment alone cannot date `name`'s value,
+    /// if they cannot (docs/routes.md, "escort status"): it reads, itself or
+    /// through `${...}`, a provider (`fn::open::*`: its value changes with no
+    /// revision) or a path this definition does not hold (an import's). A
+    /// value too big or too deep to follow cannot be dated either.
     pub fn undatable(&self, name: &str) -> Result<Option<&'static str>> {
-        let nodes = self.variable_nodes()?;
-        let Some((_, node)) = nodes.into_iter().find(|(n, _)| *n == name) else { return Ok(None) };
-        Ok(self.reads_outside(node, 0, &mut 0))
+        Ok(match self.reads(name)? {
+            Err(why) => Some(why),
+            Ok(imported) if !imported.is_empty() => Some("it reads a value this environment imports"),
+            Ok(_) => None,
+        })
     }
 
-    fn reads_outside(&self, node: &Node, depth: usize, steps: &mut usize) -> Option<&'static str> {
+    /// What `name`'s value reads from outside this definition: the top-level
+    /// `values` properties it reads that only the imports can hold, or why no
+    /// revision can date it (a provider, a value too big to follow).
+    pub fn reads(&self, name: &str) -> Result<Reads> {
+        let nodes = self.variable_nodes()?;
+        let Some((_, node)) = nodes.into_iter().find(|(n, _)| *n == name) else { return Ok(Ok(Vec::new())) };
+        Ok(self.collect_reads(node))
+    }
+
+    /// `reads` for the top-level property `key` of `values` (nothing when absent).
+    pub fn reads_value(&self, key: &str) -> Reads {
+        match self.at(key) {
+            Some(node) => self.collect_reads(node),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// The environments this one imports, as written (`proj/env@stable`),
+    /// in order; an entry `{NAME: {merge: false}}` is named by its key.
+    pub fn imports(&self) -> Result<Vec<String>> {
+        let Some(root) = self.root.as_ref().and_then(|r| self.resolve(r)) else { return Ok(Vec::new()) };
+        let Some((_, list)) = root.get("imports", "imports")? else { return Ok(Vec::new()) };
+        let Some(list) = self.resolve(list) else { return Err(error::usage("`imports` is an alias that never ends")) };
+        let items = match &list.kind {
+            Kind::Seq(items) => items,
+            _ if list.is_null() => return Ok(Vec::new()),
+            _ => return Err(error::usage("`imports` in the definition is not a list")),
+        };
+        let name = |item: &Node| match &self.resolve(item)?.kind {
+            Kind::Scalar { text, .. } => Some(text.expose().to_string()),
+            Kind::Map(entries) if entries.len() == 1 => entries[0].0.key().map(str::to_string),
+            _ => None,
+        };
+        items.iter().map(|i| name(i).ok_or_else(|| error::usage("an import is not an environment name"))).collect()
+    }
+
+    fn collect_reads(&self, node: &Node) -> Reads {
+        let mut imported = Vec::new();
+        // Without imports nothing merges into the mappings this definition holds.
+        let merges = self.imports().map_or(true, |i| !i.is_empty());
+        match self.reads_outside(node, 0, &mut 0, &mut imported, merges) {
+            Some(why) => Err(why),
+            None => Ok(imported),
+        }
+    }
+
+    /// Why the value cannot be dated at all, else `None` with the roots of
+    /// the paths it reads that an import may hold (`merges`: there are
+    /// imports to merge into its mappings) added to `imported`.
+    fn reads_outside(
+        &self,
+        node: &Node,
+        depth: usize,
+        steps: &mut usize,
+        imported: &mut Vec<String>,
+        merges: bool,
+    ) -> Option<&'static str> {
         const TOO_BIG: &str = "its value is too big or too deep to follow";
         let Some(node) = self.resolve(node).filter(|_| within(steps, depth)) else { return Some(TOO_BIG) };
         match &node.kind {
-            Kind::Scalar { text, .. } => references(text.expose()).into_iter().find_map(|path| match self.at(&path) {
-                Some(target) => self.reads_outside(target, depth + 1, steps),
-                None => Some("it reads a value this environment imports"),
+            Kind::Scalar { text, .. } => references(text.expose()).into_iter().find_map(|path| {
+                let target = self.at(&path);
+                // Imports merge into a mapping this definition holds, not into a scalar.
+                let merged =
+                    target.and_then(|t| self.resolve(t)).is_none_or(|t| merges && matches!(t.kind, Kind::Map(_)));
+                let root = path.split(['.', '[']).next().unwrap_or_default().trim().to_string();
+                if merged && !imported.contains(&root) {
+                    imported.push(root);
+                }
+                target.and_then(|t| self.reads_outside(t, depth + 1, steps, imported, merges))
             }),
             Kind::Map(entries) => entries.iter().find_map(|(k, v)| {
                 if k.key().is_some_and(|k| k.starts_with("fn::open")) {
                     Some("it comes from a provider (fn::open), which changes with no revision")
                 } else {
-                    self.reads_outside(v, depth + 1, steps)
+                    self.reads_outside(v, depth + 1, steps, imported, merges)
                 }
             }),
-            Kind::Seq(items) => items.iter().find_map(|v| self.reads_outside(v, depth + 1, steps)),
+            Kind::Seq(items) => items.iter().find_map(|v| self.reads_outside(v, depth + 1, steps, imported, merges)),
             Kind::Alias(_) => Some(TOO_BIG),
         }
     }
@@ -258,6 +323,10 @@ fn references(text: &str) -> Vec<String> {
     }
     paths
 }
+
+/// The top-level `values` properties a value reads from its imports, or why
+/// no revision can date it.
+pub type Reads = std::result::Result<Vec<String>, &'static str>;
 
 /// How a variable differs from an older revision.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

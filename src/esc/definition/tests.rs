@@ -321,3 +321,29 @@ fn values_read_back_exactly_in_two_parsers() {
     }
     assert!(out.lines().all(|l| !l.contains('\t')), "every value is one escaped line");
 }
+
+#[test]
+fn what_a_value_reads_from_its_imports() {
+    let text = "imports:\n  - app/base@stable\n  - shared: {merge: false}\nvalues:\n  db:\n    host: h\n  \
+                region: eu\n  api:\n    fn::open::aws-secrets: {}\n  environmentVariables:\n    \
+                PASSWORD: ${db.password}\n    WHOLE: \"${db}\"\n    HOST: ${db.host}\n    \
+                REGION: ${region}\n    TOKEN: ${token.value}\n    API: ${api}\n    OTHER: ${environments.p.e.x}\n";
+    let d = parse(text);
+    assert_eq!(d.imports().unwrap(), ["app/base@stable", "shared"]);
+    let reads = |name: &str| d.reads(name).unwrap();
+    // A path only an import holds, and a mapping an import merges into.
+    assert_eq!(reads("PASSWORD"), Ok(vec!["db".to_string()]));
+    assert_eq!(reads("WHOLE"), Ok(vec!["db".to_string()]));
+    // A scalar held here overrides whatever an import has.
+    assert_eq!(reads("HOST"), Ok(vec![]));
+    assert_eq!(reads("REGION"), Ok(vec![]));
+    assert_eq!(reads("TOKEN"), Ok(vec!["token".to_string()]));
+    assert!(reads("API").is_err_and(|why| why.contains("provider")));
+    assert_eq!(reads("OTHER"), Ok(vec!["environments".to_string()]));
+    assert_eq!(d.reads_value("db"), Ok(vec![]));
+    // Without imports, nothing merges into a mapping held here.
+    let alone = parse("values:\n  db:\n    host: h\n  environmentVariables:\n    WHOLE: ${db}\n");
+    assert_eq!(alone.reads("WHOLE").unwrap(), Ok(vec![]));
+    assert_eq!(alone.undatable("WHOLE").unwrap(), None);
+    assert_eq!(d.undatable("PASSWORD").unwrap(), Some("it reads a value this environment imports"));
+}
