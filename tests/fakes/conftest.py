@@ -1,10 +1,20 @@
-"""pytest settings of the fakes' self-tests: a skipped test fails.
+"""pytest settings of the fakes' self-tests: a skipped test fails, and temp
+files stay in the checkout.
 
 A skip exits 0, so a suite whose peers are missing would pass without testing them
 (scripts/test.sh must pass only when every test ran).
 """
 
+from pathlib import Path
+
 import pytest
+
+
+def pytest_configure(config):
+    # The fakes' state files hold test secrets: however pytest is started, they
+    # go under target/, never /tmp (pytest's default), where runs left them behind.
+    if not config.option.basetemp:
+        config.option.basetemp = str(Path(__file__).resolve().parents[2] / "target" / "pytest-tmp")
 
 
 @pytest.hookimpl(hookwrapper=True)
