@@ -67,6 +67,15 @@ enum Want {
     Property(String),
 }
 
+impl Want {
+    fn var(self) -> Option<String> {
+        match self {
+            Want::Var(name) => Some(name),
+            Want::Property(_) => None,
+        }
+    }
+}
+
 /// A wanted thing's value in one revision.
 #[derive(PartialEq)]
 enum Held {
@@ -74,46 +83,14 @@ enum Held {
     Property(Value),
 }
 
-/// When each key's value last changed (docs/routes.md, "escort status": what each date means).
+/// An environment's variables, dated (`dates`).
 #[derive(Debug, Default)]
-pub struct Changes {
-    /// RFC 3339 per name: the revision that changed its value, or (for the
-    /// names in `before`) the oldest revision the service still serves.
-    pub at: HashMap<String, String>,
-    /// Unchanged in every revision there is to read: changed no later than `at`.
-    pub before: HashSet<String>,
-    /// RFC 3339 per name, where the walk reached it: the revision that added it.
+pub struct Dates {
+    /// Per name: when its value last changed.
+    pub changed: HashMap<String, Changed>,
+    /// RFC 3339 per name, where the walk of the environment's own revisions
+    /// reached it: the revision that added it.
     pub added: HashMap<String, String>,
-}
-
-impl Changes {
-    /// Tell of each name dated at the oldest revision there is, not by a change
-    /// (docs/routes.md, "escort status"): its date is "changed before DATE".
-    pub fn note_before(&self, env: &EnvRef) {
-        for name in &self.before {
-            if let Some(at) = self.at.get(name) {
-                crate::ui::note(&format!(
-                    "{name}: unchanged in every revision of {env} ESC still has: changed before {at}"
-                ));
-            }
-        }
-    }
-}
-
-/// The revisions of `env` alone: `walk` for the variables `names`.
-pub async fn changes(esc: &Esc, env: &EnvRef, names: &[String], concurrency: usize) -> Result<Changes> {
-    let wants: Vec<Want> = names.iter().cloned().map(Want::Var).collect();
-    let walked = walk(esc, env, &wants, concurrency).await?;
-    let name = |w: Want| match w {
-        Want::Var(name) => Some(name),
-        Want::Property(_) => None,
-    };
-    let named = |m: HashMap<Want, String>| m.into_iter().filter_map(|(w, at)| Some((name(w)?, at))).collect();
-    Ok(Changes {
-        before: walked.before.into_iter().filter_map(name).collect(),
-        at: named(walked.at),
-        added: named(walked.added),
-    })
 }
 
 /// When each of `names` (variables of `env`) last changed: the newest of its
@@ -123,10 +100,10 @@ pub async fn changes(esc: &Esc, env: &EnvRef, names: &[String], concurrency: usi
 /// down, followed the same way. What an import gives is dated by the whole
 /// top-level property read, never younger than the true change. A value that
 /// reads a provider, an import cycle or imports too deep are `Undatable`.
-pub async fn dates(esc: &Esc, env: &EnvRef, names: &[String], concurrency: usize) -> Result<HashMap<String, Changed>> {
+pub async fn dates(esc: &Esc, env: &EnvRef, names: &[String], concurrency: usize) -> Result<Dates> {
     let wants = names.iter().cloned().map(Want::Var).collect();
-    let mut dated = date(esc, env, wants, Vec::new(), concurrency).await?;
-    Ok(names
+    let (mut dated, added) = date(esc, env, wants, Vec::new(), concurrency).await?;
+    let changed = names
         .iter()
         .map(|name| {
             let changed = dated
@@ -134,8 +111,14 @@ pub async fn dates(esc: &Esc, env: &EnvRef, names: &[String], concurrency: usize
                 .unwrap_or_else(|| Changed::Undatable(format!("no revision of {env} escort could read holds it")));
             (name.clone(), changed)
         })
-        .collect())
+        .collect();
+    let added = added.into_iter().filter_map(|(w, at)| Some((w.var()?, at))).collect();
+    Ok(Dates { changed, added })
 }
+
+/// Each want's change, and the revision of the environment that added it,
+/// where its walk reached it.
+type Dated = (HashMap<Want, Changed>, HashMap<Want, String>);
 
 /// `dates` for `wants` in `env`, `chain` the importers above it.
 fn date<'a>(
@@ -144,7 +127,7 @@ fn date<'a>(
     wants: Vec<Want>,
     chain: Vec<String>,
     concurrency: usize,
-) -> BoxFuture<'a, Result<HashMap<Want, Changed>>> {
+) -> BoxFuture<'a, Result<Dated>> {
     Box::pin(async move {
         let text = esc.definition_at(env).await?;
         let definition = Definition::parse(text).with_context(|| format!("ESC environment `{env}`"))?;
@@ -208,9 +191,11 @@ fn date<'a>(
                 // it is not access to its revisions) leaves what it gives undated.
                 let dated = match refused {
                     Err(why) => Err(why),
-                    Ok(()) => date(esc, &from, asked.clone(), chain.clone(), concurrency).await.map_err(|e| {
-                        format!("its revisions could not be read: {}", crate::secret::scrub(&format!("{e:#}")))
-                    }),
+                    Ok(()) => {
+                        date(esc, &from, asked.clone(), chain.clone(), concurrency).await.map(|(d, _)| d).map_err(|e| {
+                            format!("its revisions could not be read: {}", crate::secret::scrub(&format!("{e:#}")))
+                        })
+                    }
                 };
                 let dated = dated
                     .unwrap_or_else(|why| asked.iter().map(|w| (w.clone(), Changed::Undatable(why.clone()))).collect());
@@ -241,7 +226,7 @@ fn date<'a>(
                 out.insert(want, changed);
             }
         }
-        Ok(out)
+        Ok((out, walk.added))
     })
 }
 

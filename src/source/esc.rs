@@ -53,7 +53,7 @@ impl Source for EscSource {
         Box::pin(async move {
             let EscSource::Remote(esc, env) = self else { return Ok(HashMap::new()) };
             let env = esc.resolve(env).await?;
-            crate::esc::history::dates(esc, &env, names, CONCURRENCY).await
+            Ok(crate::esc::history::dates(esc, &env, names, CONCURRENCY).await?.changed)
         })
     }
 

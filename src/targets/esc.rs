@@ -7,7 +7,8 @@
 use super::common::{Options, Target, env_var_problems};
 use crate::error;
 use crate::esc::definition::{Change, Definition};
-use crate::esc::{EnvRef, Esc, history};
+use crate::esc::history::{self, Changed};
+use crate::esc::{EnvRef, Esc};
 use crate::http::HttpError;
 use crate::record::{Action, Entry, Outcome, Progress, Values, outcomes};
 use crate::settings::Context;
@@ -129,19 +130,24 @@ impl Target for EscTarget {
                 variables.into_iter().map(|v| Entry { name: v.name, secret: v.secret, ..Entry::default() }).collect();
             if details && !entries.is_empty() {
                 // Dated as an ESC source's keys are (docs/routes.md, "escort status"): by opened
-                // values, so a save that re-encrypts changes no date; a value that reads a
-                // provider changes with no revision, and has none.
-                let mut datable = Vec::new();
-                for entry in &entries {
-                    if definition.undatable(&entry.name).with_context(context)?.is_none() {
-                        datable.push(entry.name.clone());
-                    }
-                }
-                let mut changes = history::changes(&self.esc, env, &datable, self.concurrency).await?;
-                changes.note_before(env);
+                // values, so a save that re-encrypts changes no date, imports at their pins; a
+                // value that reads a provider changes with no revision, and has none.
+                let names: Vec<String> = entries.iter().map(|e| e.name.clone()).collect();
+                let mut dated = history::dates(&self.esc, env, &names, self.concurrency).await?;
                 for entry in &mut entries {
-                    entry.updated_at = changes.at.remove(&entry.name);
-                    entry.created_at = changes.added.remove(&entry.name);
+                    let name = ui::escape(&entry.name);
+                    match dated.changed.remove(&entry.name) {
+                        Some(Changed::At(at)) => entry.updated_at = Some(at),
+                        Some(Changed::Before(at)) => {
+                            ui::note(&format!(
+                                "{name}: unchanged in every revision of {env} ESC still has: changed before {at}"
+                            ));
+                            entry.updated_at = Some(at);
+                        }
+                        Some(Changed::Undatable(why)) => ui::note(&format!("{name}: no date: {why}")),
+                        None => {}
+                    }
+                    entry.created_at = dated.added.remove(&entry.name);
                 }
             }
             Ok(entries)

@@ -507,6 +507,31 @@ fn ls_dates_each_variable_by_its_last_change() {
     assert_eq!(opens, 4);
 }
 
+/// A variable of an `esc:` target that reads an imported value is dated as a
+/// source's is: by the import's revisions too, not only by its own (where
+/// its text never changes).
+#[test]
+fn ls_dates_a_variable_reading_an_import_by_the_import_s_revisions() {
+    let db = |password: &str| json!({"values": {"db": {"password": password}}});
+    let mut st = state("");
+    let mut base = db("two");
+    base["history"] = json!(vec![db("one"); 5]);
+    st["environments"]["acme/app/base"] = base;
+    let mut own =
+        json!({"imports": ["app/base"], "values": {"environmentVariables": {"READS": "${db.password}", "OWN": "x"}}});
+    own["history"] = json!([own.clone(), own.clone()]);
+    st["environments"][ENV] = own;
+    let fake = esc_fake(&st);
+    let out = escort(&fake).args(["ls", TARGET, "--format", "json"]).assert().success();
+    let listed: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let at = |m: u32| json!(format!("2024-01-01T00:{m:02}:00Z"));
+    let dates: Vec<(&str, &Value)> =
+        listed["secrets"].as_array().unwrap().iter().map(|e| (e["name"].as_str().unwrap(), &e["updated_at"])).collect();
+    // READS is the same in each of the environment's own three revisions
+    // (00:00 to 00:02); the import changed what it reads in its sixth, at 00:05.
+    assert_eq!(dates, [("OWN", &at(0)), ("READS", &at(5))], "{listed}");
+}
+
 /// `ls` and `rotation` date an `esc:` target's variables as a source's keys
 /// are: by the values an open of each revision returns, so a save that only
 /// re-encrypts a secret dates nothing, a retracted revision is skipped, and

@@ -194,19 +194,6 @@ impl Definition {
 }
 
 impl Definition {
-    /// Why the revisions of this environment alone cannot date `name`'s value,
-    /// if they cannot (docs/routes.md, "escort status"): it reads, itself or
-    /// through `${...}`, a provider (`fn::open::*`: its value changes with no
-    /// revision) or a path this definition does not hold (an import's). A
-    /// value too big or too deep to follow cannot be dated either.
-    pub fn undatable(&self, name: &str) -> Result<Option<&'static str>> {
-        Ok(match self.reads(name)? {
-            Err(why) => Some(why),
-            Ok(imported) if !imported.is_empty() => Some("it reads a value this environment imports"),
-            Ok(_) => None,
-        })
-    }
-
     /// What `name`'s value reads from outside this definition: the top-level
     /// `values` properties it reads that only the imports can hold, or why no
     /// revision can date it (a provider, a value too big to follow).
