@@ -258,6 +258,17 @@ def _logged_body(body):
     return "(unexpected shape)"
 
 
+def _machine_of(st, app, mid):
+    """Machine `mid` of `app` (with st.lock held), or the 404 Fly answers: (machine, None) or (None, error)."""
+    a = st.apps.get(app)
+    if a is None:
+        return None, _err(404, "app not found")
+    m = a.machines.get(mid)
+    if m is None:
+        return None, _err(404, "machine not found")
+    return m, None
+
+
 def _held(m):
     """The machine's lease while it lasts, else None."""
     lease = m["_lease"]
@@ -429,12 +440,9 @@ class Handler(fakelib.Handler):
         "expires_at", "owner", "description", "version"}}, as fly-go's MachineLease."""
         st = self.server.state
         with st.lock:
-            a = st.apps.get(app)
-            if a is None:
-                return _err(404, "app not found")
-            m = a.machines.get(mid)
-            if m is None:
-                return _err(404, "machine not found")
+            m, missing = _machine_of(st, app, mid)
+            if missing:
+                return missing
             lease, nonce = _held(m), self.headers.get(NONCE)
             if method == "GET":
                 return _ok({"status": "success", "data": lease}) if lease else _err(404, "lease not found")
@@ -472,12 +480,9 @@ class Handler(fakelib.Handler):
         if state not in WAIT_STATES or not timeout.isdigit() or not 0 < int(timeout) <= 60:
             return _err(400, "state must be started, stopped, suspended or destroyed; timeout 1 to 60 s")
         with st.lock:
-            a = st.apps.get(app)
-            if a is None:
-                return _err(404, "app not found")
-            m = a.machines.get(mid)
-            if m is None:
-                return _err(404, "machine not found")
+            m, missing = _machine_of(st, app, mid)
+            if missing:
+                return missing
             wanted = query.get("instance_id")
             if wanted is not None and wanted != m["instance_id"]:
                 return _err(400, f"machine {mid} does not run instance {wanted}")
