@@ -134,16 +134,16 @@ impl Fly {
     }
 
     fn request(&self, op: String, method: Method) -> Request<'_> {
-        self.request_at(op, method, &["v1", "apps", &self.app, "secrets"])
+        self.request_at(op, method, &["v1", "apps", &self.app, "secrets"], &[])
     }
 
-    fn request_at(&self, op: String, method: Method, path: &[&str]) -> Request<'_> {
+    /// A request to `path` under the API's base URL, with `query`.
+    fn request_at(&self, op: String, method: Method, path: &[&str], query: &[(&str, &str)]) -> Request<'_> {
         let mut url = self.api.clone();
         url.path_segments_mut().expect("checked in open: a base URL").pop_if_empty().extend(path);
-        self.request_to(op, method, url)
-    }
-
-    fn request_to(&self, op: String, method: Method, url: Url) -> Request<'_> {
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
         let auth = if self.token.expose().starts_with(RAW_PREFIX) {
             Auth::Raw(&self.token)
         } else {
@@ -210,7 +210,8 @@ impl Fly {
 
     async fn get<T: serde::de::DeserializeOwned>(&self, what: &str, path: &[&str]) -> Result<T> {
         let op = format!("list the {what} of Fly app {}", self.app);
-        let resp = self.http.send(self.request_at(op.clone(), Method::GET, path)).await.map_err(|e| self.explain(e))?;
+        let resp =
+            self.http.send(self.request_at(op.clone(), Method::GET, path, &[])).await.map_err(|e| self.explain(e))?;
         json::decode(&op, &resp.body)
     }
 
@@ -279,12 +280,10 @@ impl Fly {
     /// else's lease (409) is an error naming the machine, never a skip.
     async fn lease(&self, machine: &Machine) -> Result<String> {
         let op = format!("lease machine {} of Fly app {}", machine.id, self.app);
-        let mut url = self.api.clone();
-        url.path_segments_mut().expect("a base URL").pop_if_empty().extend(self.machine_path(machine, &["lease"]));
-        url.query_pairs_mut().append_pair("ttl", &LEASE_TTL.as_secs().to_string());
+        let ttl = LEASE_TTL.as_secs().to_string();
         let body = serde_json::json!({"description": "escort sync --deploy", "ttl": LEASE_TTL.as_secs()});
         let req = self
-            .request_to(op.clone(), Method::POST, url)
+            .request_at(op.clone(), Method::POST, &self.machine_path(machine, &["lease"]), &[("ttl", &ttl)])
             .header("content-type", "application/json")
             .body(serde_json::to_vec(&body)?);
         let resp = match self.http.send(req).await {
@@ -329,7 +328,7 @@ impl Fly {
         }
         let op = format!("update machine {} of Fly app {}", machine.id, self.app);
         let req = self
-            .request_at(op.clone(), Method::POST, &self.machine_path(machine, &[]))
+            .request_at(op.clone(), Method::POST, &self.machine_path(machine, &[]), &[])
             .header("content-type", "application/json")
             .header(NONCE_HEADER, nonce)
             .body(serde_json::to_vec(&body)?);
@@ -342,19 +341,16 @@ impl Fly {
     /// one request at a time, each bounded by the server, `WAITS` at most.
     async fn wait(&self, machine: &Machine, instance: &str, state: &str) -> Result<()> {
         let op = format!("wait for machine {} of Fly app {} to be {state}", machine.id, self.app);
+        let timeout = WAIT_EACH.as_secs().to_string();
+        let mut query = vec![("state", state), ("timeout", timeout.as_str())];
+        // Without the new instance's id (an answer that lacks it), whichever instance runs.
+        if !instance.is_empty() {
+            query.insert(0, ("instance_id", instance));
+        }
+        let path = self.machine_path(machine, &["wait"]);
         let mut attempt = 1;
         loop {
-            let mut url = self.api.clone();
-            url.path_segments_mut().expect("a base URL").pop_if_empty().extend(self.machine_path(machine, &["wait"]));
-            {
-                let mut query = url.query_pairs_mut();
-                // Without the new instance's id (an answer that lacks it), whichever instance runs.
-                if !instance.is_empty() {
-                    query.append_pair("instance_id", instance);
-                }
-                query.append_pair("state", state).append_pair("timeout", &WAIT_EACH.as_secs().to_string());
-            }
-            match self.http.send(self.request_to(op.clone(), Method::GET, url)).await {
+            match self.http.send(self.request_at(op.clone(), Method::GET, &path, &query)).await {
                 Ok(_) => return Ok(()),
                 // Not there yet: the server waited its timeout.
                 Err(e) if e.status == Some(408) && attempt < WAITS => attempt += 1,
@@ -375,8 +371,9 @@ impl Fly {
     /// Give the lease back (fly-go's ReleaseLease).
     async fn release(&self, machine: &Machine, nonce: &str) -> Result<()> {
         let op = format!("release the lease of machine {} of Fly app {}", machine.id, self.app);
-        let req =
-            self.request_at(op, Method::DELETE, &self.machine_path(machine, &["lease"])).header(NONCE_HEADER, nonce);
+        let req = self
+            .request_at(op, Method::DELETE, &self.machine_path(machine, &["lease"]), &[])
+            .header(NONCE_HEADER, nonce);
         self.http.send(req.retry(true)).await.map_err(|e| self.explain(e))?;
         Ok(())
     }
