@@ -339,8 +339,8 @@ pub struct OneOff {
 }
 
 impl OneOff {
-    /// The `ledger` of the manifest `status` reads (`given`, else ./escort.toml
-    /// when there is one; a `.env.example` has none), for a sealed target
+    /// The `ledger` of the manifest `status` reads (`manifest::locate`; none
+    /// there, or a `.env.example`, has no ledger), for a sealed target
     /// (GitHub secrets, Fly.io) written with the default `--app`: the ledger
     /// names a copy by its target as a route names it, which does not say the
     /// app. `None`: nothing to record.
@@ -349,12 +349,13 @@ impl OneOff {
         if !sealed || app.is_some() {
             return Ok(None);
         }
-        let path = match given {
-            Some(path) => path,
-            None if Path::new("escort.toml").is_file() => Path::new("escort.toml"),
-            None => return Ok(None),
-        };
-        let Some(env) = crate::manifest::load(path)?.ledger else { return Ok(None) };
+        // Its only error: no manifest was given and none is there.
+        let Ok(path) = crate::manifest::locate(given.map(Path::to_path_buf)) else { return Ok(None) };
+        // Only a TOML manifest can name a ledger: a `.env.example` is not read for one.
+        if path.extension().is_none_or(|e| e != "toml") {
+            return Ok(None);
+        }
+        let Some(env) = crate::manifest::load(&path)?.ledger else { return Ok(None) };
         Ok(Some(OneOff { esc: Esc::new(ctx)?, env }))
     }
 
