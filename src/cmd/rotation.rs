@@ -348,17 +348,9 @@ mod tests {
     #[test]
     fn current_copies_have_a_lag() {
         let cell = |status| Cell {
-            route: "r".into(),
-            key: "K".into(),
-            target: "t".into(),
-            status,
             source_changed_at: Some("2026-01-01T10:00:00Z".into()),
-            source_changed_before: false,
             target_updated_at: Some("2026-01-04T09:00:00Z".into()),
-            source_value: None,
-            shadowed_by: None,
-            reason: None,
-            current: false,
+            ..Cell::new("r", "K", "t", status)
         };
         let lags: Vec<Option<i64>> = [CellStatus::Ok, CellStatus::Staged, CellStatus::Shadowed, CellStatus::Stale]
             .into_iter()

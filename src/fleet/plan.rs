@@ -130,19 +130,7 @@ mod tests {
     use crate::fleet::status::Held;
 
     fn cell(key: &str, status: Status, source_value: Option<Held>) -> Cell {
-        Cell {
-            route: "r".into(),
-            key: key.into(),
-            target: "t".into(),
-            status,
-            source_changed_at: None,
-            source_changed_before: false,
-            target_updated_at: None,
-            source_value,
-            shadowed_by: None,
-            reason: None,
-            current: false,
-        }
+        Cell { source_value, ..Cell::new("r", key, "t", status) }
     }
 
     #[test]

@@ -188,6 +188,26 @@ pub struct Cell {
     pub current: bool,
 }
 
+impl Cell {
+    /// A cell of `key` in `target` with its status and nothing else said:
+    /// no dates, no reason.
+    pub fn new(route: &str, key: &str, target: &str, status: Status) -> Cell {
+        Cell {
+            route: route.to_string(),
+            key: key.to_string(),
+            target: target.to_string(),
+            status,
+            source_changed_at: None,
+            source_changed_before: false,
+            target_updated_at: None,
+            source_value: None,
+            shadowed_by: None,
+            reason: None,
+            current: false,
+        }
+    }
+}
+
 /// How many cells have each status (every status present, zero or not).
 pub fn summary<'a>(cells: impl IntoIterator<Item = &'a Cell>) -> BTreeMap<&'static str, usize> {
     let mut counts: BTreeMap<&'static str, usize> = Status::ALL.iter().map(|s| (s.as_str(), 0)).collect();
@@ -226,17 +246,8 @@ mod tests {
     #[test]
     fn a_current_copy_written_after_the_deploy_is_staged() {
         let cell = |key: &str, status, at: &str| Cell {
-            route: "r".into(),
-            key: key.into(),
-            target: "fly:app".into(),
-            status,
-            source_changed_at: None,
-            source_changed_before: false,
             target_updated_at: Some(at.into()),
-            source_value: None,
-            shadowed_by: None,
-            reason: None,
-            current: false,
+            ..Cell::new("r", key, "fly:app", status)
         };
         let cells = || {
             [

@@ -420,18 +420,12 @@ fn cells_of(
     read: &Read,
     ledger: Option<&Ledger>,
 ) -> Vec<Cell> {
+    let target_name = spec.to_string();
     let cell = |key: &str, status: Status, changed_at: Option<&Changed>, updated_at: Option<&String>| Cell {
-        route: route.to_string(),
-        key: key.to_string(),
-        target: spec.to_string(),
-        status,
         source_changed_at: changed_at.and_then(Changed::date).map(str::to_string),
         source_changed_before: changed_at.is_some_and(Changed::is_before),
         target_updated_at: updated_at.cloned(),
-        source_value: None,
-        shadowed_by: None,
-        reason: None,
-        current: false,
+        ..Cell::new(route, key, &target_name, status)
     };
     let mut cells = Vec::new();
     for var in vars {
@@ -475,19 +469,7 @@ mod tests {
         let value = Secret::new("v");
         let source = SourceKey { value: &value, changed_at: changed.date() };
         let copy = TargetKey { updated_at: Some(updated), value: None };
-        let mut cell = Cell {
-            route: "r".into(),
-            key: "K".into(),
-            target: "t".into(),
-            status: status::compare(Some(&source), Some(&copy)),
-            source_changed_at: None,
-            source_changed_before: false,
-            target_updated_at: None,
-            source_value: None,
-            shadowed_by: None,
-            reason: None,
-            current: false,
-        };
+        let mut cell = Cell::new("r", "K", "t", status::compare(Some(&source), Some(&copy)));
         dated(&mut cell, Some(&changed));
         cell
     }
