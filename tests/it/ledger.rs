@@ -329,6 +329,15 @@ fn changes(esc: &Fake, gh: &Fake) -> Vec<String> {
     all
 }
 
+/// Forget what both fakes were asked, run `escort sync` in `dir`: its exit
+/// code, every change it sent (`changes`), and its output.
+fn synced(dir: &Path, esc: &Fake, gh: &Fake) -> (i32, Vec<String>, String) {
+    esc.call("POST", "/_fake/reset-log", None);
+    gh.call("POST", "/_fake/reset-log", None);
+    let (code, out) = escort_gh(dir, esc, gh, &["sync"]);
+    (code, changes(esc, gh), out)
+}
+
 /// Item 1 and the rest of item 2: sealed copies through the ledger.
 #[test]
 fn the_ledger_judges_sealed_copies_by_keyed_fingerprint_and_date() {
@@ -369,10 +378,8 @@ fn the_ledger_judges_sealed_copies_by_keyed_fingerprint_and_date() {
     assert!(decrypted.contains("github:acme/app") && decrypted.contains("DB_PASSWORD"), "{decrypted}");
 
     // Nothing changed: no write anywhere, the ledger included.
-    esc.call("POST", "/_fake/reset-log", None);
-    gh.call("POST", "/_fake/reset-log", None);
-    let (code, out) = escort_gh(dir.path(), &esc, &gh, &["sync"]);
-    assert_eq!((code, changes(&esc, &gh)), (0, Vec::<String>::new()), "{out}");
+    let (code, made, out) = synced(dir.path(), &esc, &gh);
+    assert_eq!((code, made), (0, Vec::<String>::new()), "{out}");
 
     // Every sealed cell has a record: status walks no revision.
     esc.call("POST", "/_fake/reset-log", None);
@@ -386,12 +393,10 @@ fn the_ledger_judges_sealed_copies_by_keyed_fingerprint_and_date() {
     esc.call("POST", "/_fake/providers", Some(&json!({"api": "canary-provider-two"})));
     let (changed, out) = gh_report(dir.path(), &esc, &gh);
     assert_eq!(not_ok(&changed), [("API_TOKEN".into(), "github:acme/app".into(), "stale".into())], "{out}");
-    esc.call("POST", "/_fake/reset-log", None);
-    gh.call("POST", "/_fake/reset-log", None);
-    let (code, out) = escort_gh(dir.path(), &esc, &gh, &["sync"]);
+    let (code, made, out) = synced(dir.path(), &esc, &gh);
     assert_eq!(code, 0, "{out}");
     assert_eq!(
-        changes(&esc, &gh),
+        made,
         ["PATCH /api/esc/environments/acme/ops/ledger", "PUT /repos/acme/app/actions/secrets/API_TOKEN"],
         "{out}"
     );
@@ -580,12 +585,10 @@ fn a_change_in_an_import_is_seen_on_every_target() {
     // The fake may date a revision a second ahead of the clock: the write
     // that follows must come after it for a date to call it current.
     std::thread::sleep(std::time::Duration::from_millis(2100));
-    esc.call("POST", "/_fake/reset-log", None);
-    gh.call("POST", "/_fake/reset-log", None);
-    let (code, out) = escort_gh(dir.path(), &esc, &gh, &["sync"]);
+    let (code, made, out) = synced(dir.path(), &esc, &gh);
     assert_eq!(code, 0, "{out}");
     assert_eq!(
-        changes(&esc, &gh),
+        made,
         ["PATCH /api/esc/environments/acme/ops/ledger", "PUT /repos/acme/app/actions/secrets/SHARED"],
         "{out}"
     );
